@@ -1,0 +1,112 @@
+// Package api is tandem's HTTP API under /api/v1, with /healthz, /readyz and
+// /metrics. It is a thin adapter: handlers decode and check the request,
+// call a capability package and encode its answer. Routes are registered in
+// routes(), one file of handlers per capability.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/config"
+	"github.com/tandemhq/tandem/internal/db"
+)
+
+// Server holds what the handlers need. Build one with New after filling the
+// exported fields; they are not changed afterwards.
+type Server struct {
+	DB         *db.DB
+	Config     *config.Holder
+	Tokens     *auth.Store
+	Log        *slog.Logger
+	Clock      clock.Clock
+	Registry   *prometheus.Registry
+	PublicRead bool
+	// Web serves the dashboard at / (nil: no dashboard).
+	Web http.Handler
+	// Reloaded is called after a successful config reload.
+	Reloaded func(*config.Config)
+
+	metrics *httpMetrics
+	handler http.Handler
+}
+
+// Init builds the router. Call it once, after setting the fields.
+func (s *Server) Init() error {
+	m, err := newHTTPMetrics(s.Registry)
+	if err != nil {
+		return err
+	}
+	s.metrics = m
+	mux := http.NewServeMux()
+	s.routes(mux)
+	// The order is the order a request passes through.
+	s.handler = s.recoverer(s.requestID(s.logRequests(s.instrument(limitBody(mux)))))
+	return nil
+}
+
+// ServeHTTP serves the API, the probes, /metrics and the dashboard.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes registers every endpoint. Each capability adds its own block.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metricsHandler())
+
+	s.handle(mux, "GET /api/v1/services", auth.ScopeRead, s.listServices)
+	s.handle(mux, "GET /api/v1/services/{name}", auth.ScopeRead, s.getService)
+	s.handle(mux, "GET /api/v1/teams", auth.ScopeRead, s.listTeams)
+	s.handle(mux, "GET /api/v1/people", auth.ScopeRead, s.listPeople)
+	s.handle(mux, "GET /api/v1/tools", auth.ScopeRead, s.listTools)
+	s.handle(mux, "GET /api/v1/tools/{name}", auth.ScopeRead, s.getTool)
+	s.handle(mux, "POST /api/v1/admin/reload", auth.ScopeAdmin, s.reload)
+	s.handle(mux, "GET /api/v1/admin/tokens", auth.ScopeAdmin, s.listTokens)
+
+	// Unknown API paths answer JSON, not the dashboard.
+	s.handle(mux, "/api/", "", func(w http.ResponseWriter, r *http.Request) error {
+		return notFound("no such endpoint: %s %s", r.Method, r.URL.Path)
+	})
+	if s.Web != nil {
+		mux.Handle("/", s.Web)
+	}
+}
+
+// handlerFunc is an endpoint that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle registers h behind the auth check for scope. An empty scope means
+// the endpoint authenticates itself (webhooks sign their bodies).
+func (s *Server) handle(mux *http.ServeMux, pattern string, scope auth.Scope, h handlerFunc) {
+	mux.Handle(pattern, s.authorize(scope, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "config": "ok"}
+	status := http.StatusOK
+	if err := s.DB.Ping(ctx); err != nil {
+		checks["database"] = "unreachable"
+		status = http.StatusServiceUnavailable
+		s.Log.Warn("readiness: database unreachable", "err", err)
+	}
+	if s.Config == nil || s.Config.Get() == nil {
+		checks["config"] = "not loaded"
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, checks)
+}

@@ -1,0 +1,205 @@
+// Package app assembles a tandem server from options: database, config,
+// HTTP API, dashboard and background modules. The serve and demo commands
+// and the end-to-end tests all start tandem through Main, so a test can boot
+// the real thing on :0 with a temporary database.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tandemhq/tandem/internal/api"
+	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/config"
+	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/web"
+)
+
+// Options configures a server.
+type Options struct {
+	Listen      string // address to listen on; ":0" picks a free port
+	DataDir     string // SQLite directory when DatabaseURL is empty
+	DatabaseURL string // postgres://… for PostgreSQL
+	ConfigDir   string // tandem.d; empty runs with an empty catalog
+	PublicRead  bool   // serve reads without a token
+	Log         *slog.Logger
+	Clock       clock.Clock // nil: the system clock
+	// HandleSignals makes Run reload the config on SIGHUP.
+	HandleSignals bool
+	// ShutdownTimeout bounds the wait for in-flight requests (default 20s).
+	ShutdownTimeout time.Duration
+}
+
+// Module is a background worker supervised with the server: it runs until
+// ctx ends and returns nil then, or an error that stops the server.
+type Module interface {
+	Name() string
+	Run(ctx context.Context) error
+}
+
+// Main is a built server.
+type Main struct {
+	Options  Options
+	DB       *db.DB
+	Config   *config.Holder
+	Tokens   *auth.Store
+	API      *api.Server
+	Registry *prometheus.Registry
+	Modules  []Module
+
+	listener net.Listener
+	http     *http.Server
+}
+
+// New opens the database (applying migrations), loads the config and builds
+// the HTTP handler. It does not listen yet.
+func New(ctx context.Context, o Options) (*Main, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 20 * time.Second
+	}
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, db.Options{URL: o.DatabaseURL, DataDir: o.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	m := &Main{Options: o, DB: d, Config: config.NewHolder(cfg), Tokens: &auth.Store{DB: d}, Registry: prometheus.NewRegistry()}
+	m.API = &api.Server{
+		DB: d, Config: m.Config, Tokens: m.Tokens, Log: o.Log, Clock: o.Clock,
+		Registry: m.Registry, PublicRead: o.PublicRead,
+	}
+	m.API.Web = web.New(web.Deps{Config: m.Config, Log: o.Log, Clock: o.Clock})
+	if err := m.API.Init(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func loadConfig(o Options) (*config.Config, error) {
+	if o.ConfigDir == "" {
+		return &config.Config{LoadedAt: o.Clock.Now(), Catalog: catalog.New(nil, nil, nil, nil)}, nil
+	}
+	return config.Load(o.ConfigDir, o.Clock.Now())
+}
+
+// Listen binds the address. Call it before Run to learn Addr.
+func (m *Main) Listen() error {
+	ln, err := net.Listen("tcp", m.Options.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", m.Options.Listen, err)
+	}
+	m.listener = ln
+	return nil
+}
+
+// Addr is the bound address, after Listen.
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
+}
+
+// URL is the base URL for a client on this machine, after Listen.
+func (m *Main) URL() string {
+	host, port, _ := net.SplitHostPort(m.Addr())
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Run serves until ctx ends, then stops accepting, lets in-flight requests
+// finish (up to ShutdownTimeout), stops the modules and closes the database.
+func (m *Main) Run(ctx context.Context) error {
+	if m.listener == nil {
+		if err := m.Listen(); err != nil {
+			return err
+		}
+	}
+	log := m.Options.Log
+	m.http = &http.Server{
+		Handler:           m.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		log.Info("serving", "addr", m.Addr(), "database", m.DB.Dialect().String())
+		if err := m.http.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), m.Options.ShutdownTimeout)
+		defer cancel()
+		log.Info("shutting down: finishing in-flight requests")
+		return m.http.Shutdown(sctx)
+	})
+	for _, mod := range m.Modules {
+		g.Go(func() error {
+			if err := mod.Run(gctx); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("%s: %w", mod.Name(), err)
+			}
+			return nil
+		})
+	}
+	if m.Options.HandleSignals {
+		g.Go(func() error { m.reloadOnHUP(gctx); return nil })
+	}
+	err := g.Wait()
+	if cerr := m.DB.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
+	}
+	log.Info("stopped")
+	return err
+}
+
+func (m *Main) reloadOnHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			cfg, err := m.Config.Reload(m.Options.Clock.Now())
+			if err != nil {
+				m.Options.Log.Warn("SIGHUP: config rejected; the previous config keeps serving", "err", err)
+				continue
+			}
+			if m.API.Reloaded != nil {
+				m.API.Reloaded(cfg)
+			}
+			m.Options.Log.Info("SIGHUP: config reloaded", "services", len(cfg.Catalog.Services))
+		}
+	}
+}

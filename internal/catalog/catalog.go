@@ -1,0 +1,226 @@
+// Package catalog is the service catalog: teams, people, services, and the
+// tools they own. It is loaded from config as code and read by every other
+// capability; it never changes except by a config reload.
+package catalog
+
+import (
+	"sort"
+	"strings"
+)
+
+// Team is a group of people that owns services and tools.
+type Team struct {
+	Name         string   `yaml:"name" json:"name"`
+	DisplayName  string   `yaml:"display_name,omitempty" json:"display_name,omitempty"`
+	Description  string   `yaml:"description,omitempty" json:"description,omitempty"`
+	SlackChannel string   `yaml:"slack_channel,omitempty" json:"slack_channel,omitempty"`
+	Members      []string `yaml:"members,omitempty" json:"members"`
+}
+
+// Person is someone who can own things and be paged.
+type Person struct {
+	Name     string `yaml:"name" json:"name"` // the id used everywhere else
+	FullName string `yaml:"full_name,omitempty" json:"full_name,omitempty"`
+	Email    string `yaml:"email,omitempty" json:"email,omitempty"`
+	Slack    string `yaml:"slack,omitempty" json:"slack,omitempty"`
+	TimeZone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+	Team     string `yaml:"team,omitempty" json:"team,omitempty"`
+}
+
+// Service is something that runs in production.
+type Service struct {
+	Name         string   `yaml:"name" json:"name"`
+	Description  string   `yaml:"description,omitempty" json:"description,omitempty"`
+	Team         string   `yaml:"team" json:"team"`
+	Tier         int      `yaml:"tier,omitempty" json:"tier"`
+	Repository   string   `yaml:"repository,omitempty" json:"repository,omitempty"`
+	Environments []string `yaml:"environments,omitempty" json:"environments"`
+	DependsOn    []string `yaml:"depends_on,omitempty" json:"depends_on"`
+	// EscalationPolicy names the policy that pages for this service.
+	EscalationPolicy string `yaml:"escalation_policy,omitempty" json:"escalation_policy,omitempty"`
+	// RevenuePerMinute estimates what a minute of full outage costs, for
+	// postmortem impact when an incident does not say.
+	RevenuePerMinute float64 `yaml:"revenue_per_minute,omitempty" json:"revenue_per_minute,omitempty"`
+}
+
+// Tool is something a team relies on (CI, Terraform, a dashboard) with a
+// primary and a backup owner, each a team or a person.
+type Tool struct {
+	Name         string `yaml:"name" json:"name"`
+	Description  string `yaml:"description,omitempty" json:"description,omitempty"`
+	URL          string `yaml:"url,omitempty" json:"url,omitempty"`
+	PrimaryOwner string `yaml:"primary_owner" json:"primary_owner"`
+	BackupOwner  string `yaml:"backup_owner,omitempty" json:"backup_owner,omitempty"`
+}
+
+// DefaultEnvironment is the environment a service runs in when none is named.
+const DefaultEnvironment = "production"
+
+// Catalog indexes the catalog for lookups. Build it with New; it is read-only
+// afterwards and safe for concurrent use.
+type Catalog struct {
+	Teams    []Team
+	People   []Person
+	Services []Service
+	Tools    []Tool
+
+	teams    map[string]int
+	people   map[string]int
+	services map[string]int
+	tools    map[string]int
+}
+
+// New indexes the given entries. Names are assumed unique (config validation
+// guarantees it); on a duplicate the later entry wins the index.
+func New(teams []Team, people []Person, services []Service, tools []Tool) *Catalog {
+	c := &Catalog{Teams: teams, People: people, Services: services, Tools: tools,
+		teams: map[string]int{}, people: map[string]int{}, services: map[string]int{}, tools: map[string]int{}}
+	for i, t := range teams {
+		c.teams[t.Name] = i
+	}
+	for i, p := range people {
+		c.people[p.Name] = i
+	}
+	for i, s := range services {
+		c.services[s.Name] = i
+	}
+	for i, t := range tools {
+		c.tools[strings.ToLower(t.Name)] = i
+	}
+	return c
+}
+
+// Team returns the named team.
+func (c *Catalog) Team(name string) (Team, bool) {
+	i, ok := c.teams[name]
+	if !ok {
+		return Team{}, false
+	}
+	return c.Teams[i], true
+}
+
+// Person returns the named person.
+func (c *Catalog) Person(name string) (Person, bool) {
+	i, ok := c.people[name]
+	if !ok {
+		return Person{}, false
+	}
+	return c.People[i], true
+}
+
+// Service returns the named service.
+func (c *Catalog) Service(name string) (Service, bool) {
+	i, ok := c.services[name]
+	if !ok {
+		return Service{}, false
+	}
+	return c.Services[i], true
+}
+
+// Tool returns the named tool; the name is matched without regard to case.
+func (c *Catalog) Tool(name string) (Tool, bool) {
+	i, ok := c.tools[strings.ToLower(name)]
+	if !ok {
+		return Tool{}, false
+	}
+	return c.Tools[i], true
+}
+
+// ServicesOfTeam returns the names of the team's services, sorted.
+func (c *Catalog) ServicesOfTeam(team string) []string {
+	var out []string
+	for _, s := range c.Services {
+		if s.Team == team {
+			out = append(out, s.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ServiceNames returns every service name, sorted.
+func (c *Catalog) ServiceNames() []string {
+	out := make([]string, 0, len(c.Services))
+	for _, s := range c.Services {
+		out = append(out, s.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Closest returns up to n names from candidates nearest to name by edit
+// distance, for "did you mean" errors. Names farther than half the length
+// of name (at least 3 edits) are left out.
+func Closest(name string, candidates []string, n int) []string {
+	type scored struct {
+		name string
+		d    int
+	}
+	limit := len(name) / 2
+	if limit < 3 {
+		limit = 3
+	}
+	var s []scored
+	for _, c := range candidates {
+		d := distance(strings.ToLower(name), strings.ToLower(c))
+		if strings.Contains(strings.ToLower(c), strings.ToLower(name)) && name != "" {
+			d = 1
+		}
+		if d <= limit {
+			s = append(s, scored{c, d})
+		}
+	}
+	sort.SliceStable(s, func(i, j int) bool {
+		if s[i].d != s[j].d {
+			return s[i].d < s[j].d
+		}
+		return s[i].name < s[j].name
+	})
+	var out []string
+	for i := 0; i < len(s) && i < n; i++ {
+		out = append(out, s[i].name)
+	}
+	return out
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// OwnerKind says whether an owner name is a team or a person.
+type OwnerKind string
+
+// Owner kinds.
+const (
+	OwnerTeam   OwnerKind = "team"
+	OwnerPerson OwnerKind = "person"
+)
+
+// Owner resolves an owner name to a team or a person, teams first.
+func (c *Catalog) Owner(name string) (OwnerKind, bool) {
+	if _, ok := c.teams[name]; ok {
+		return OwnerTeam, true
+	}
+	if _, ok := c.people[name]; ok {
+		return OwnerPerson, true
+	}
+	return "", false
+}

@@ -1,0 +1,101 @@
+package db
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing/fstest"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// Migrations are numbered NNNNN_name.sql files in goose's format, written in
+// the SQL both engines accept, with one exception rewritten for SQLite here:
+// "BIGSERIAL PRIMARY KEY" becomes "INTEGER PRIMARY KEY AUTOINCREMENT".
+// A migration is never edited once merged; a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationFS returns the migrations as the dialect needs them.
+func migrationFS(d Dialect) (fs.FS, error) {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	out := fstest.MapFS{}
+	for _, name := range files {
+		b, err := migrations.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		text := string(b)
+		if d == SQLite {
+			text = strings.ReplaceAll(text, "BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
+		}
+		out[filepath.Base(name)] = &fstest.MapFile{Data: []byte(text), Mode: 0o444}
+	}
+	return out, nil
+}
+
+// migrate applies every pending migration. On PostgreSQL a session advisory
+// lock (goose's) serialises concurrent starters; on SQLite an exclusive
+// flock on tandem.lock beside the database file does.
+func (db *DB) migrate(ctx context.Context, opts Options) error {
+	fsys, err := migrationFS(db.dialect)
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	var (
+		dialect   goose.Dialect
+		providerO = []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	)
+	switch db.dialect {
+	case Postgres:
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		providerO = append(providerO, goose.WithSessionLocker(locker))
+	default:
+		dialect = goose.DialectSQLite3
+		dir := opts.DataDir
+		if dir == "" {
+			dir = "."
+		}
+		f, err := os.OpenFile(filepath.Join(dir, "tandem.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		defer func() {
+			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			f.Close()
+		}()
+	}
+	p, err := goose.NewProvider(dialect, db.write, fsys, providerO...)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the highest applied migration version.
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.QueryRow(ctx, "SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied = ?", true).Scan(&v)
+	return v, err
+}

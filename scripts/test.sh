@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The one test command: installs and starts what the tests need when it is
+# missing (PostgreSQL, Prometheus and promtool, Alertmanager, Chromium, all
+# from Debian's packages), then runs go vet, staticcheck and every test with
+# the race detector. `make test` and .ci/run call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+apt_updated=""
+apt_install() {
+	if [ -z "$apt_updated" ]; then
+		log "apt-get update"
+		$SUDO apt-get update -qq
+		apt_updated=1
+	fi
+	log "installing $*"
+	# Services in the packages may fail to start without systemd; the test
+	# starts its own instances, so that is harmless.
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- PostgreSQL -------------------------------------------------------------
+PGHOST=127.0.0.1
+PGPORT=${TANDEM_TEST_PGPORT:-5432}
+if ! command -v pg_isready >/dev/null || ! command -v pg_ctlcluster >/dev/null; then
+	apt_install postgresql postgresql-client
+fi
+if ! pg_isready -q -h "$PGHOST" -p "$PGPORT"; then
+	log "starting PostgreSQL"
+	version=$(ls /etc/postgresql | sort -V | tail -1)
+	$SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+	for _ in $(seq 1 30); do pg_isready -q -h "$PGHOST" -p "$PGPORT" && break; sleep 1; done
+	pg_isready -h "$PGHOST" -p "$PGPORT"
+fi
+# A fresh Debian install asks for a password over TCP: give the postgres
+# role a known one (harmless where the server trusts local connections).
+if ! psql "postgres://postgres:postgres@$PGHOST:$PGPORT/postgres?sslmode=disable" -Atqc 'select 1' >/dev/null 2>&1; then
+	log "setting a password for the postgres role"
+	if [ "$(id -u)" = 0 ]; then
+		su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+	else
+		sudo -u postgres psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
+	fi
+fi
+export TANDEM_TEST_POSTGRES_URL="${TANDEM_TEST_POSTGRES_URL:-postgres://postgres:postgres@$PGHOST:$PGPORT/postgres?sslmode=disable}"
+
+# --- Prometheus, promtool, Alertmanager, Chromium ---------------------------
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+	apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
+fi
+export TANDEM_TEST_PROMETHEUS="${TANDEM_TEST_PROMETHEUS:-$(command -v prometheus)}"
+export TANDEM_TEST_PROMTOOL="${TANDEM_TEST_PROMTOOL:-$(command -v promtool)}"
+export TANDEM_TEST_ALERTMANAGER="${TANDEM_TEST_ALERTMANAGER:-$(command -v prometheus-alertmanager)}"
+export TANDEM_TEST_CHROMIUM="${TANDEM_TEST_CHROMIUM:-$(command -v chromium)}"
+# Tests that need these fail, not skip, when they are missing.
+export TANDEM_TEST_REQUIRE_ALL=1
+
+# --- Checks and tests -------------------------------------------------------
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed on:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+log "go vet"
+go vet ./...
+log "staticcheck"
+make --no-print-directory staticcheck
+log "go test -race"
+go test -race -count=1 -timeout 20m ./...
