@@ -32,6 +32,14 @@ type Server struct {
 	// Reloaded is called after a successful config reload.
 	Reloaded func(*config.Config)
 
+	// One block of dependencies per capability, set by app.
+	Change   ChangeDeps
+	SLO      SLODeps
+	Oncall   OncallDeps
+	Incident IncidentDeps
+	Gate     GateDeps
+	Learning LearningDeps
+
 	metrics *httpMetrics
 	handler http.Handler
 }
@@ -67,6 +75,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /api/v1/tools/{name}", auth.ScopeRead, s.getTool)
 	s.handle(mux, "POST /api/v1/admin/reload", auth.ScopeAdmin, s.reload)
 	s.handle(mux, "GET /api/v1/admin/tokens", auth.ScopeAdmin, s.listTokens)
+
+	s.changeRoutes(mux)
+	s.sloRoutes(mux)
+	s.oncallRoutes(mux)
+	s.incidentRoutes(mux)
+	s.gateRoutes(mux)
+	s.learningRoutes(mux)
 
 	// Unknown API paths answer JSON, not the dashboard.
 	s.handle(mux, "/api/", "", func(w http.ResponseWriter, r *http.Request) error {

@@ -25,7 +25,6 @@ import (
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/db"
-	"github.com/tandemhq/tandem/internal/web"
 )
 
 // Options configures a server.
@@ -89,7 +88,14 @@ func New(ctx context.Context, o Options) (*Main, error) {
 		DB: d, Config: m.Config, Tokens: m.Tokens, Log: o.Log, Clock: o.Clock,
 		Registry: m.Registry, PublicRead: o.PublicRead,
 	}
-	m.API.Web = web.New(web.Deps{Config: m.Config, Log: o.Log, Clock: o.Clock})
+	for _, wire := range []func(context.Context) error{
+		m.wireChange, m.wireSLO, m.wireOncall, m.wireIncident, m.wireGate, m.wireLearning, m.wireWeb,
+	} {
+		if err := wire(ctx); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	if err := m.API.Init(); err != nil {
 		d.Close()
 		return nil, err

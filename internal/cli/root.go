@@ -102,6 +102,12 @@ Every flag can also be set in the environment as TANDEM_<FLAG>
 		newOwnersCmd(g),
 		newServicesCmd(g),
 	)
+	for _, cmds := range [][]*cobra.Command{
+		changeCommands(g), sloCommands(g), oncallCommands(g),
+		incidentCommands(g), gateCommands(g), learningCommands(g),
+	} {
+		root.AddCommand(cmds...)
+	}
 	return root
 }
 

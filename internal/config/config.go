@@ -43,6 +43,13 @@ type Config struct {
 	Dir      string
 	LoadedAt time.Time
 	Catalog  *catalog.Catalog
+
+	Change   ChangeConfig
+	SLO      SLOConfig
+	Oncall   OncallConfig
+	Incident IncidentConfig
+	Gate     GateConfig
+	Learning LearningConfig
 }
 
 // document is one tandem YAML document. Each capability adds its section
@@ -52,6 +59,13 @@ type document struct {
 	People   []catalog.Person  `yaml:"people"`
 	Services []catalog.Service `yaml:"services"`
 	Tools    []catalog.Tool    `yaml:"tools"`
+
+	ChangeSection   `yaml:",inline"`
+	SLOSection      `yaml:",inline"`
+	OncallSection   `yaml:",inline"`
+	IncidentSection `yaml:",inline"`
+	GateSection     `yaml:",inline"`
+	LearningSection `yaml:",inline"`
 }
 
 // entry is a decoded item with where it came from, for error positions.
@@ -237,6 +251,12 @@ func (l *loader) parseDocument(file string, root *yaml.Node) {
 	for i, v := range d.Tools {
 		l.tools = append(l.tools, entry[catalog.Tool]{v, file, item(at(root, "tools"), i)})
 	}
+	l.collectChange(file, root, &d)
+	l.collectSLO(file, root, &d)
+	l.collectOncall(file, root, &d)
+	l.collectIncident(file, root, &d)
+	l.collectGate(file, root, &d)
+	l.collectLearning(file, root, &d)
 }
 
 // typeErrors turns yaml.v3's decoding errors into positioned ones.
@@ -370,6 +390,15 @@ func (l *loader) build() {
 
 	l.cfg.Catalog = catalog.New(values(l.teams), values(l.people), values(l.services), values(l.tools))
 	l.loadOpenSLO()
+	// Capabilities build in dependency order: later ones may check
+	// references into earlier ones (a service's escalation policy, an
+	// OKR's SLO).
+	l.buildChange()
+	l.buildSLO()
+	l.buildOncall()
+	l.buildIncident()
+	l.buildGate()
+	l.buildLearning()
 }
 
 // checkNames reports empty and duplicate names and returns the index of the

@@ -20,7 +20,16 @@ type generator struct {
 
 // generators run in order: later ones may read what earlier ones wrote
 // (incidents read deploys, postmortems read incidents).
-var generators = []generator{}
+var generators = concat(changeGenerators, sloGenerators, oncallGenerators,
+	incidentGenerators, gateGenerators, learningGenerators)
+
+func concat(lists ...[]generator) []generator {
+	var out []generator
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
 
 // Seed generates days of history ending at now.
 func Seed(ctx context.Context, m *app.Main, now time.Time, days int) error {

@@ -1,0 +1,4 @@
+package demo
+
+// gateGenerators fill the history of CI/CD gates, post-deploy verification and migration checks.
+var gateGenerators = []generator{}
