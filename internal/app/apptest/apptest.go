@@ -1,0 +1,137 @@
+// Package apptest boots a real tandem server for end-to-end tests: the same
+// app.Main that `tandem serve` runs, on 127.0.0.1:0, with a fresh SQLite or
+// PostgreSQL database and an admin token.
+package apptest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/client"
+	"github.com/tandemhq/tandem/internal/app"
+	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/db/dbtest"
+)
+
+// Options configures the server under test.
+type Options struct {
+	// ConfigDir is the tandem.d to load; empty uses examples/tandem.d.
+	ConfigDir string
+	// Postgres runs on a fresh PostgreSQL database instead of SQLite.
+	Postgres bool
+	// DatabaseURL, when set, is used as it is (several servers on one
+	// database); it wins over Postgres.
+	DatabaseURL string
+	// Clock replaces the system clock.
+	Clock clock.Clock
+	// PublicRead serves reads without a token.
+	PublicRead bool
+	// Verbose sends the server log to the test log.
+	Verbose bool
+}
+
+// Server is a running tandem.
+type Server struct {
+	Main       *app.Main
+	URL        string
+	AdminToken string
+	// Client is an API client with the admin token.
+	Client *client.Client
+}
+
+// Start builds, starts and (at cleanup) stops a server.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	if o.ConfigDir == "" {
+		o.ConfigDir = ExamplesDir(t)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	var logOut io.Writer = io.Discard
+	if o.Verbose || testing.Verbose() {
+		logOut = testWriter{t}
+	}
+	opts := app.Options{
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(), ConfigDir: o.ConfigDir,
+		PublicRead: o.PublicRead, Clock: o.Clock, ShutdownTimeout: 5 * time.Second,
+		Log: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	switch {
+	case o.DatabaseURL != "":
+		opts.DatabaseURL = o.DatabaseURL
+	case o.Postgres:
+		opts.DatabaseURL = dbtest.PostgresURL(t)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := app.New(ctx, opts)
+	if err != nil {
+		cancel()
+		t.Fatalf("start tandem: %v", err)
+	}
+	if err := m.Listen(); err != nil {
+		cancel()
+		t.Fatalf("listen: %v", err)
+	}
+	_, secret, err := m.Tokens.Create(ctx, "test-admin", auth.ScopeAdmin, o.Clock.Now())
+	if err != nil {
+		cancel()
+		t.Fatalf("admin token: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server stopped with: %v", err)
+		}
+	})
+	c, err := client.New(m.URL(), secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Server{Main: m, URL: m.URL(), AdminToken: secret, Client: c}
+}
+
+// Token creates a token with the given scope on the server's database.
+func (s *Server) Token(t testing.TB, name string, scope auth.Scope) string {
+	t.Helper()
+	_, secret, err := s.Main.Tokens.Create(context.Background(), name, scope, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// ExamplesDir returns the absolute path of examples/tandem.d.
+func ExamplesDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p := filepath.Join(dir, "examples", "tandem.d")
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("examples/tandem.d not found above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
