@@ -1,0 +1,664 @@
+// Package engine runs tandem's durable jobs: escalation steps, notifications
+// and any other background work that must survive a crash and must not run
+// twice.
+//
+// A job is a row in the jobs table. It is created with Enqueue inside the
+// transaction of the event that causes it, so the event and its job commit
+// together or not at all, and it carries an idempotency key: enqueuing the
+// same key twice leaves the first job alone.
+//
+// Two kinds of handler exist:
+//
+//   - A Handler (Register) runs outside any transaction, for work with side
+//     effects outside the database (sending a page). The job is claimed with
+//     a lease: the claim commits before the handler runs, and if the worker
+//     dies the lease expires and another worker retries it. Delivery is
+//     therefore at least once; a crash after the side effect and before the
+//     job is recorded done runs it again (see docs/oncall.md).
+//   - A TxHandler (RegisterTx) runs inside the transaction that marks the job
+//     done, for work that only writes to the database (an escalation step that
+//     checks the incident and enqueues notification jobs). Its effects and the
+//     job's completion commit together, so it takes effect exactly once.
+//
+// Claims use SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL, so several
+// replicas share the queue without running a job twice; SQLite has a single
+// writer, which serialises claims by itself.
+//
+// A handler's error retries the job with exponential backoff and jitter, up
+// to the job's MaxAttempts; Permanent(err) gives up at once. A panic in a
+// handler is recovered and counts as an error. Each run has a timeout.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	tandem "github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/db"
+)
+
+// Job states as stored and shown by the API.
+const (
+	StateQueued  = "queued"  // waiting for its run_at, or for a retry
+	StateRunning = "running" // claimed by a worker holding a lease
+	StateDone    = "done"    // the handler returned nil
+	StateFailed  = "failed"  // permanent error, or out of attempts
+)
+
+// DefaultMaxAttempts is used when NewJob.MaxAttempts is 0.
+const DefaultMaxAttempts = 10
+
+// NewJob is a job to enqueue.
+type NewJob struct {
+	Kind string
+	// Key is the idempotency key: a second job with the same key is not
+	// created. Keys are global, so prefix them with the kind's domain.
+	Key string
+	// Payload is encoded as JSON and handed back as Job.Payload.
+	Payload any
+	// RunAt is when the job becomes due; the zero time means at once.
+	RunAt time.Time
+	// MaxAttempts bounds the runs (0 = DefaultMaxAttempts).
+	MaxAttempts int
+}
+
+// Job is a claimed job handed to a handler.
+type Job struct {
+	ID       int64
+	Kind     string
+	Key      string
+	Payload  json.RawMessage
+	RunAt    time.Time
+	Attempts int // this run's number, starting at 1
+}
+
+// Info is a job as the API shows it.
+type Info struct {
+	ID          int64           `json:"id"`
+	Kind        string          `json:"kind"`
+	Key         string          `json:"key"`
+	State       string          `json:"state"`
+	Payload     json.RawMessage `json:"payload"`
+	RunAt       time.Time       `json:"run_at"`
+	Attempts    int             `json:"attempts"`
+	MaxAttempts int             `json:"max_attempts"`
+	LastError   string          `json:"last_error,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+}
+
+// Handler runs a job outside any transaction. nil marks it done; an error
+// retries it with backoff; Permanent(err) marks it failed at once.
+type Handler func(ctx context.Context, j Job) error
+
+// TxHandler runs a job inside the transaction that marks it done: its
+// writes and the job's completion commit together. It must use only tx for
+// database work (on SQLite any other write would wait for tx's lock).
+type TxHandler func(ctx context.Context, tx *db.Tx, j Job) error
+
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent wraps err so the engine does not retry the job.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// IsPermanent reports whether err was wrapped by Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
+// Enqueue adds a job inside the caller's transaction. A job whose Key exists
+// already is left alone and false is returned. RunAt is stored in Unix ms.
+func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
+	if j.Kind == "" || j.Key == "" {
+		return false, fmt.Errorf("enqueue: kind and key are required")
+	}
+	payload, err := json.Marshal(j.Payload)
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: encode payload: %w", j.Kind, err)
+	}
+	max := j.MaxAttempts
+	if max <= 0 {
+		max = DefaultMaxAttempts
+	}
+	now := time.Now()
+	runAt := j.RunAt
+	if runAt.IsZero() {
+		runAt = time.UnixMilli(0)
+	}
+	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, max_attempts, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		j.Kind, j.Key, string(payload), StateQueued, runAt.UnixMilli(), max, now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	return n == 1, nil
+}
+
+// Engine claims and runs due jobs. Its exported fields may be set after New
+// and before Run.
+type Engine struct {
+	// PollInterval is how often Run looks for due jobs when not woken
+	// (default 250ms).
+	PollInterval time.Duration
+	// JobTimeout bounds one run of a handler (default 30s).
+	JobTimeout time.Duration
+	// Lease is how long a claimed Handler job is hidden from other workers;
+	// after it, a crashed worker's job is claimed again (default
+	// JobTimeout + 15s).
+	Lease time.Duration
+	// Workers is how many Handler jobs run at once in Run (default 8).
+	Workers int
+	// BatchSize is how many jobs one claim takes (default 32).
+	BatchSize int
+	// BackoffBase and BackoffMax shape the retry delay: base·2^(attempt-1),
+	// capped at max, ±20% jitter (defaults 1s and 10m).
+	BackoffBase, BackoffMax time.Duration
+
+	d     *db.DB
+	clock clock.Clock
+	log   *slog.Logger
+	id    string
+
+	mu       sync.RWMutex
+	handlers map[string]Handler
+	txs      map[string]TxHandler
+
+	wake chan struct{}
+	m    *metrics
+}
+
+type metrics struct {
+	runs     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	lag      *prometheus.HistogramVec
+}
+
+// New returns an engine on d. reg may be nil (no metrics).
+func New(d *db.DB, c clock.Clock, log *slog.Logger, reg prometheus.Registerer) *Engine {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	e := &Engine{
+		PollInterval: 250 * time.Millisecond,
+		JobTimeout:   30 * time.Second,
+		Workers:      8,
+		BatchSize:    32,
+		BackoffBase:  time.Second,
+		BackoffMax:   10 * time.Minute,
+		d:            d,
+		clock:        c,
+		log:          log,
+		id:           hex.EncodeToString(b[:]),
+		handlers:     map[string]Handler{},
+		txs:          map[string]TxHandler{},
+		wake:         make(chan struct{}, 1),
+		m: &metrics{
+			runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "tandem_engine_job_runs_total",
+				Help: "Job runs by kind and result (done, retry, failed).",
+			}, []string{"kind", "result"}),
+			duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+				Name:    "tandem_engine_job_duration_seconds",
+				Help:    "Time a job handler took.",
+				Buckets: prometheus.DefBuckets,
+			}, []string{"kind"}),
+			lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+				Name:    "tandem_engine_job_lag_seconds",
+				Help:    "Time from a job's run_at to the start of its run.",
+				Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+			}, []string{"kind"}),
+		},
+	}
+	if reg != nil {
+		reg.MustRegister(e.m.runs, e.m.duration, e.m.lag)
+	}
+	return e
+}
+
+// Name names the module.
+func (e *Engine) Name() string { return "engine" }
+
+// Register sets the handler for kind; it runs outside any transaction.
+func (e *Engine) Register(kind string, h Handler) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.handlers[kind] = h
+}
+
+// RegisterTx sets a transactional handler for kind (see TxHandler).
+func (e *Engine) RegisterTx(kind string, h TxHandler) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.txs[kind] = h
+}
+
+// Wake makes Run look for due jobs now rather than at its next poll. Call it
+// after committing a transaction that enqueued jobs due at once.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) lease() time.Duration {
+	if e.Lease > 0 {
+		return e.Lease
+	}
+	return e.JobTimeout + 15*time.Second
+}
+
+// claimed is a job taken by claim: lease jobs are already marked running.
+type claimed struct {
+	Job
+	tx bool
+}
+
+// claim takes up to n due jobs. Handler jobs get a lease and attempts+1 in
+// the claim transaction; TxHandler jobs are only listed (each is re-checked
+// and locked in its own transaction). Jobs out of attempts whose lease ran
+// out (their worker died during the last attempt) are marked failed.
+func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
+	now := e.clock.Now().UnixMilli()
+	var out []claimed
+	err := e.d.InTx(ctx, func(tx *db.Tx) error {
+		out = out[:0]
+		rows, err := tx.Query(ctx, `SELECT id, kind, key, payload, run_at, attempts, max_attempts FROM jobs
+			WHERE state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ?
+			ORDER BY run_at, id LIMIT ?`+e.d.Dialect().SkipLocked(), now, now, n)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			j   Job
+			max int
+		}
+		var rs []row
+		for rows.Next() {
+			var r row
+			var payload string
+			var runAt int64
+			if err := rows.Scan(&r.j.ID, &r.j.Kind, &r.j.Key, &payload, &runAt, &r.j.Attempts, &r.max); err != nil {
+				rows.Close()
+				return err
+			}
+			r.j.Payload = json.RawMessage(payload)
+			r.j.RunAt = db.Time(runAt)
+			rs = append(rs, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		e.mu.RLock()
+		defer e.mu.RUnlock()
+		for _, r := range rs {
+			if r.j.Attempts >= r.max {
+				if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, last_error = ?, locked_until = 0, updated_at = ?, finished_at = ? WHERE id = ?`,
+					StateFailed, "out of attempts (the last run's worker stopped before finishing)", now, now, r.j.ID); err != nil {
+					return err
+				}
+				e.m.runs.WithLabelValues(r.j.Kind, "failed").Inc()
+				continue
+			}
+			if _, ok := e.txs[r.j.Kind]; ok {
+				out = append(out, claimed{Job: r.j, tx: true})
+				continue
+			}
+			if _, ok := e.handlers[r.j.Kind]; !ok {
+				// Another replica (a newer version) may know the kind: leave
+				// the job for it, but out of this worker's way for a while.
+				if _, err := tx.Exec(ctx, `UPDATE jobs SET locked_until = ?, last_error = ? WHERE id = ?`,
+					now+e.lease().Milliseconds(), "no handler for kind "+r.j.Kind+" on worker "+e.id, r.j.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			r.j.Attempts++
+			if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, attempts = ?, locked_until = ?, locked_by = ?, updated_at = ? WHERE id = ?`,
+				StateRunning, r.j.Attempts, now+e.lease().Milliseconds(), e.id, now, r.j.ID); err != nil {
+				return err
+			}
+			out = append(out, claimed{Job: r.j})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return out, nil
+}
+
+// RunDue runs every job due at the clock's now, one after another, until
+// none is left, and returns how many runs it made (retries scheduled for
+// later are not waited for). Tests call it after moving a fake clock.
+func (e *Engine) RunDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		jobs, err := e.claim(ctx, e.batch())
+		if err != nil {
+			return total, err
+		}
+		ran := 0
+		for _, j := range jobs {
+			if e.run(ctx, j) {
+				ran++
+			}
+		}
+		total += ran
+		if len(jobs) == 0 || ran == 0 {
+			return total, nil
+		}
+	}
+}
+
+func (e *Engine) batch() int {
+	if e.BatchSize > 0 {
+		return e.BatchSize
+	}
+	return 32
+}
+
+// Run claims and runs due jobs until ctx ends, polling every PollInterval
+// and at once after Wake. Handler jobs run on up to Workers goroutines.
+func (e *Engine) Run(ctx context.Context) error {
+	workers := e.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(e.PollInterval)
+	defer tick.Stop()
+	for {
+		free := workers - len(sem)
+		if free > 0 {
+			jobs, err := e.claim(ctx, min(free, e.batch()))
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				e.log.Warn("engine: claim failed", "err", err)
+			}
+			for _, j := range jobs {
+				if j.tx {
+					e.run(ctx, j)
+					continue
+				}
+				sem <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					e.run(ctx, j)
+				}()
+			}
+			if len(jobs) == free {
+				// More may be due: look again without waiting.
+				select {
+				case <-ctx.Done():
+					return nil
+				default:
+					continue
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-e.wake:
+		}
+	}
+}
+
+// run runs one claimed job and records the outcome. It reports whether the
+// handler ran (a TxHandler job taken by another worker meanwhile does not).
+func (e *Engine) run(ctx context.Context, c claimed) bool {
+	if c.tx {
+		return e.runTx(ctx, c.Job)
+	}
+	e.mu.RLock()
+	h := e.handlers[c.Kind]
+	e.mu.RUnlock()
+	start := time.Now()
+	e.m.lag.WithLabelValues(c.Kind).Observe(max(0, e.clock.Now().Sub(c.RunAt).Seconds()))
+	err := e.call(ctx, c.Job, func(ctx context.Context) error { return h(ctx, c.Job) })
+	e.m.duration.WithLabelValues(c.Kind).Observe(time.Since(start).Seconds())
+	// Record the outcome even when ctx is ending: the side effect happened.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if ferr := e.finish(fctx, nil, c.Job, err, true); ferr != nil {
+		e.log.Error("engine: recording job outcome failed; the job will run again after its lease", "job", c.ID, "kind", c.Kind, "err", ferr)
+	}
+	return true
+}
+
+// runTx runs a TxHandler job in the transaction that completes it.
+func (e *Engine) runTx(ctx context.Context, j Job) bool {
+	e.mu.RLock()
+	h := e.txs[j.Kind]
+	e.mu.RUnlock()
+	start := time.Now()
+	ran := false
+	var herr error
+	now := e.clock.Now().UnixMilli()
+	err := e.d.InTx(ctx, func(tx *db.Tx) error {
+		var attempts int
+		err := tx.QueryRow(ctx, `SELECT attempts FROM jobs WHERE id = ? AND state = ? AND run_at <= ? AND locked_until <= ?`+e.d.Dialect().SkipLocked(),
+			j.ID, StateQueued, now, now).Scan(&attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // done or taken by another worker meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		ran = true
+		j.Attempts = attempts + 1
+		e.m.lag.WithLabelValues(j.Kind).Observe(max(0, e.clock.Now().Sub(j.RunAt).Seconds()))
+		herr = e.call(ctx, j, func(ctx context.Context) error { return h(ctx, tx, j) })
+		if herr != nil {
+			return herr
+		}
+		return e.finish(ctx, tx, j, nil, false)
+	})
+	e.m.duration.WithLabelValues(j.Kind).Observe(time.Since(start).Seconds())
+	if herr == nil && err != nil {
+		herr = err // the commit failed: the handler's writes are gone
+	}
+	if herr != nil && ran {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if ferr := e.finish(fctx, nil, j, herr, false); ferr != nil {
+			e.log.Error("engine: recording job failure failed", "job", j.ID, "kind", j.Kind, "err", ferr)
+		}
+	}
+	return ran
+}
+
+// call runs fn with the job timeout, turning a panic into an error.
+func (e *Engine) call(ctx context.Context, j Job, fn func(context.Context) error) (err error) {
+	tctx, cancel := context.WithTimeout(ctx, e.JobTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("engine: job handler panicked", "job", j.ID, "kind", j.Kind, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return fn(tctx)
+}
+
+// finish records a run's outcome: done, a retry with backoff, or failed.
+// With leased true the update only applies while this worker holds the
+// lease for this attempt, so a worker that overran its lease does not
+// overwrite a newer attempt. tx nil runs it in its own transaction.
+func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, leased bool) error {
+	now := e.clock.Now()
+	ms := now.UnixMilli()
+	guard := ""
+	args := []any{}
+	if leased {
+		guard = " AND locked_by = ? AND attempts = ?"
+		args = append(args, e.id, j.Attempts)
+	}
+	var query string
+	var vals []any
+	switch {
+	case herr == nil:
+		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = '', updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
+		vals = []any{StateDone, ms, ms, j.Attempts, j.ID}
+		e.m.runs.WithLabelValues(j.Kind, "done").Inc()
+	default:
+		var max int
+		q := e.d.QueryRow
+		if tx != nil {
+			q = tx.QueryRow
+		}
+		if err := q(ctx, `SELECT max_attempts FROM jobs WHERE id = ?`, j.ID).Scan(&max); err != nil {
+			return err
+		}
+		msg := truncate(herr.Error(), 2000)
+		if IsPermanent(herr) || j.Attempts >= max {
+			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
+			vals = []any{StateFailed, msg, ms, ms, j.Attempts, j.ID}
+			e.m.runs.WithLabelValues(j.Kind, "failed").Inc()
+			e.log.Warn("engine: job failed", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "err", msg)
+		} else {
+			next := now.Add(Backoff(j.Attempts, e.BackoffBase, e.BackoffMax, mrand.Float64()))
+			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, run_at = ?, attempts = ? WHERE id = ?`
+			vals = []any{StateQueued, msg, ms, next.UnixMilli(), j.Attempts, j.ID}
+			e.m.runs.WithLabelValues(j.Kind, "retry").Inc()
+			e.log.Info("engine: job will be retried", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "at", next, "err", msg)
+		}
+	}
+	query += guard
+	vals = append(vals, args...)
+	if tx != nil {
+		_, err := tx.Exec(ctx, query, vals...)
+		return err
+	}
+	_, err := e.d.Exec(ctx, query, vals...)
+	return err
+}
+
+// Backoff is the delay before retry number attempt+1: base·2^(attempt-1),
+// capped at max, scaled by a jitter factor in [0.8, 1.2) taken from u in
+// [0, 1). Pure, so tests pin u.
+func Backoff(attempt int, base, max time.Duration, u float64) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*u))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Filter selects jobs for List.
+type Filter struct {
+	State string // "" for any
+	Kind  string // "" for any
+	Limit int    // default 100, at most 1000
+}
+
+// List returns jobs, newest first.
+func (e *Engine) List(ctx context.Context, f Filter) ([]Info, error) {
+	return List(ctx, e.d, f)
+}
+
+// List returns the jobs in d that match f, newest first. A State outside the
+// four known states is an invalid error naming the field "state".
+func List(ctx context.Context, d *db.DB, f Filter) ([]Info, error) {
+	switch f.State {
+	case "", StateQueued, StateRunning, StateDone, StateFailed:
+	default:
+		return nil, tandem.FieldErrorf("state", "want one of queued, running, done, failed; got %q", f.State)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	if f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	var where []string
+	var args []any
+	if f.State != "" {
+		where = append(where, "state = ?")
+		args = append(args, f.State)
+	}
+	if f.Kind != "" {
+		where = append(where, "kind = ?")
+		args = append(args, f.Kind)
+	}
+	q := `SELECT id, kind, key, state, payload, run_at, attempts, max_attempts, last_error, created_at, updated_at, finished_at FROM jobs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := d.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	out := []Info{}
+	for rows.Next() {
+		var i Info
+		var payload string
+		var runAt, created, updated, finished int64
+		if err := rows.Scan(&i.ID, &i.Kind, &i.Key, &i.State, &payload, &runAt, &i.Attempts, &i.MaxAttempts, &i.LastError, &created, &updated, &finished); err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		i.Payload = json.RawMessage(payload)
+		i.RunAt, i.CreatedAt, i.UpdatedAt = db.Time(runAt), db.Time(created), db.Time(updated)
+		if finished != 0 {
+			t := db.Time(finished)
+			i.FinishedAt = &t
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
