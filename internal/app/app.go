@@ -25,6 +25,7 @@ import (
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/engine"
 )
 
 // Options configures a server.
@@ -58,6 +59,9 @@ type Main struct {
 	API      *api.Server
 	Registry *prometheus.Registry
 	Modules  []Module
+	// Engine runs the durable jobs; every wire function may register its
+	// job kinds on it.
+	Engine *engine.Engine
 
 	listener net.Listener
 	http     *http.Server
@@ -88,6 +92,8 @@ func New(ctx context.Context, o Options) (*Main, error) {
 		DB: d, Config: m.Config, Tokens: m.Tokens, Log: o.Log, Clock: o.Clock,
 		Registry: m.Registry, PublicRead: o.PublicRead,
 	}
+	m.Engine = engine.New(d, o.Clock, o.Log, m.Registry)
+	m.Modules = append(m.Modules, m.Engine)
 	for _, wire := range []func(context.Context) error{
 		m.wireChange, m.wireSLO, m.wireOncall, m.wireIncident, m.wireGate, m.wireLearning, m.wireWeb,
 	} {
