@@ -278,11 +278,11 @@ func TestBackoff(t *testing.T) {
 		u       float64
 		want    time.Duration
 	}{
-		{1, 0.5, time.Second},                     // 1s·2^0 ·1.0
-		{2, 0.5, 2 * time.Second},                 // 1s·2^1
-		{4, 0, 6400 * time.Millisecond},           // 8s·0.8
-		{30, 0.5, 10 * time.Minute},               // capped
-		{3, 0.999999, 4799999 * time.Microsecond}, // 4s·1.2 (just under)
+		{1, 0.5, time.Second},                       // 1s·2^0 ·1.0
+		{2, 0.5, 2 * time.Second},                   // 1s·2^1
+		{4, 0, 6400 * time.Millisecond},             // 8s·0.8
+		{30, 0.5, 10 * time.Minute},                 // capped
+		{3, 0.999999, 4799998400 * time.Nanosecond}, // 4s·(0.8+0.4·0.999999) = 4s·1.1999996
 	} {
 		if got := engine.Backoff(c.attempt, time.Second, 10*time.Minute, c.u); got.Round(100*time.Nanosecond) != c.want {
 			t.Errorf("Backoff(%d, u=%v) = %v, want %v", c.attempt, c.u, got, c.want)
