@@ -1,6 +1,12 @@
 // Package auth issues and checks API tokens. A token is shown once, when it is
-// created; the database keeps only its SHA-256 hash, and a presented token is
-// looked up by hash and compared in constant time.
+// created; the database keeps only its SHA-256 hash and its first ten
+// characters (the prefix "tdm_" and six random ones), which listings show so
+// people can tell tokens apart. A presented token is looked up by that
+// public prefix, and its hash is compared with each candidate's in constant
+// time, so the timing of the check says nothing about the secret part.
+//
+// When a token is used, its last_used_at is written at most once a minute
+// (lastUsedEvery), not on every request.
 package auth
 
 import (
@@ -14,11 +20,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/db"
 )
+
+// lastUsedEvery is how stale a token's last_used_at may get: a use writes it
+// only when the stored value is at least this old.
+const lastUsedEvery = time.Minute
 
 // Scope is what a token may do. Each scope includes the ones below it:
 // admin ⊃ write ⊃ read.
@@ -58,6 +70,9 @@ func ParseScope(s string) (Scope, error) {
 // tokenPrefix marks tandem tokens so secret scanners can find leaked ones.
 const tokenPrefix = "tdm_"
 
+// publicLen is the length of the stored, listed prefix of a token.
+const publicLen = len(tokenPrefix) + 6
+
 // Token is a stored token, without its secret.
 type Token struct {
 	ID         int64     `json:"id"`
@@ -69,9 +84,23 @@ type Token struct {
 	RevokedAt  time.Time `json:"revoked_at,omitzero"`
 }
 
-// Store keeps tokens in the database.
+// Store keeps tokens in the database. Use it through a pointer.
 type Store struct {
 	DB *db.DB
+	// Clock stamps last use; nil is the system clock.
+	Clock clock.Clock
+
+	mu sync.Mutex
+	// touched is when this process last wrote each token's last_used_at,
+	// so that concurrent requests do not all write it.
+	touched map[int64]time.Time
+}
+
+func (s *Store) now() time.Time {
+	if s.Clock == nil {
+		return time.Now()
+	}
+	return s.Clock.Now()
 }
 
 func hash(secret string) string {
@@ -94,7 +123,7 @@ func (s *Store) Create(ctx context.Context, name string, scope Scope, now time.T
 		return Token{}, "", fmt.Errorf("token randomness: %w", err)
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
-	t := Token{Name: name, Scope: scope, Prefix: secret[:len(tokenPrefix)+6], CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	t := Token{Name: name, Scope: scope, Prefix: secret[:publicLen], CreatedAt: now.UTC().Truncate(time.Millisecond)}
 	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
 		return tx.QueryRow(ctx,
 			"INSERT INTO api_tokens (name, scope, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -146,29 +175,76 @@ func (s *Store) Revoke(ctx context.Context, name string, now time.Time) error {
 }
 
 // Verify returns the live token whose secret is presented. A wrong, unknown
-// or revoked secret is unauthorized; the message never says which.
+// or revoked secret is unauthorized; the message never says which. A
+// successful check stamps the token's last use (see lastUsedEvery); failing
+// to stamp it does not fail the check.
 func (s *Store) Verify(ctx context.Context, secret string) (Token, error) {
 	bad := tandem.Errorf(tandem.EUnauthorized, "invalid or revoked token")
-	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 128 {
+	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) <= publicLen || len(secret) > 128 {
 		return Token{}, bad
 	}
-	h := hash(secret)
-	var t Token
-	var stored string
-	var created, revoked int64
-	err := s.DB.QueryRow(ctx, "SELECT id, name, scope, prefix, hash, created_at, revoked_at FROM api_tokens WHERE hash = ?", h).
-		Scan(&t.ID, &t.Name, &t.Scope, &t.Prefix, &stored, &created, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Token{}, bad
-	}
+	h := []byte(hash(secret))
+	rows, err := s.DB.Query(ctx, "SELECT id, name, scope, prefix, hash, created_at, last_used_at, revoked_at FROM api_tokens WHERE prefix = ?", secret[:publicLen])
 	if err != nil {
 		return Token{}, fmt.Errorf("verify token: %w", err)
 	}
-	// The lookup by hash already matched; the constant-time comparison keeps
-	// the check independent of how the index compares strings.
-	if subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 || revoked != 0 {
+	defer rows.Close()
+	var (
+		found             Token
+		match             bool
+		revoked, lastUsed int64
+	)
+	for rows.Next() {
+		var t Token
+		var stored string
+		var created, used, rev int64
+		if err := rows.Scan(&t.ID, &t.Name, &t.Scope, &t.Prefix, &stored, &created, &used, &rev); err != nil {
+			return Token{}, fmt.Errorf("verify token: %w", err)
+		}
+		// Every candidate is compared, so the time taken does not depend
+		// on which one (if any) matches.
+		if subtle.ConstantTimeCompare([]byte(stored), h) == 1 {
+			t.CreatedAt, t.LastUsedAt = db.Time(created), db.Time(used)
+			found, match, revoked, lastUsed = t, true, rev, used
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Token{}, fmt.Errorf("verify token: %w", err)
+	}
+	rows.Close()
+	if !match || revoked != 0 {
 		return Token{}, bad
 	}
-	t.CreatedAt = db.Time(created)
-	return t, nil
+	s.touch(ctx, found.ID, db.Time(lastUsed))
+	return found, nil
+}
+
+// touch writes the token's last use when the stored one (or this process's
+// last write) is at least lastUsedEvery old.
+func (s *Store) touch(ctx context.Context, id int64, stored time.Time) {
+	now := s.now()
+	s.mu.Lock()
+	if s.touched == nil {
+		s.touched = map[int64]time.Time{}
+	}
+	last := s.touched[id]
+	if stored.After(last) {
+		last = stored
+	}
+	due := now.Sub(last) >= lastUsedEvery
+	if due {
+		s.touched[id] = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	// The condition keeps several replicas from writing it more than once
+	// a minute between them.
+	if _, err := s.DB.Exec(ctx, "UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at <= ?",
+		db.Millis(now), id, db.Millis(now.Add(-lastUsedEvery))); err != nil {
+		s.mu.Lock()
+		delete(s.touched, id) // try again on the next use
+		s.mu.Unlock()
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ type DB struct {
 	dialect Dialect
 	write   *sql.DB // SQLite: one connection, the single writer
 	read    *sql.DB // SQLite: a pool of readers; PostgreSQL: same as write
-	lock    *os.File
+	dir     string  // SQLite: the data directory
 }
 
 // Open opens the database, applies pending migrations under a lock (so two
@@ -131,7 +132,7 @@ func open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	return &DB{dialect: SQLite, write: w, read: r}, nil
+	return &DB{dialect: SQLite, write: w, read: r, dir: dir}, nil
 }
 
 // Dialect returns the engine.
@@ -149,9 +150,6 @@ func (db *DB) Close() error {
 		errs = append(errs, db.read.Close())
 	}
 	errs = append(errs, db.write.Close())
-	if db.lock != nil {
-		errs = append(errs, db.lock.Close())
-	}
 	return errors.Join(errs...)
 }
 
@@ -230,8 +228,11 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 	return nil
 }
 
-// Rebind turns ? placeholders into $1, $2… for PostgreSQL, leaving string
-// literals, quoted identifiers and comments alone. SQLite takes ? as it is.
+// Rebind turns ? placeholders into $1, $2… for PostgreSQL, leaving alone a ?
+// inside a string literal ('it''s?'), a quoted identifier ("a?b"), a line
+// comment (-- why?) or a block comment (/* why? */). An unterminated literal
+// or comment runs to the end of the query, as the server would read it.
+// SQLite takes ? as it is, so its queries are returned unchanged.
 func (d Dialect) Rebind(query string) string {
 	if d != Postgres || !strings.Contains(query, "?") {
 		return query
@@ -239,47 +240,51 @@ func (d Dialect) Rebind(query string) string {
 	var b strings.Builder
 	b.Grow(len(query) + 16)
 	n := 0
-	for i := 0; i < len(query); i++ {
+	for i := 0; i < len(query); {
 		c := query[i]
-		switch c {
-		case '\'', '"':
-			j := i + 1
-			for j < len(query) && query[j] != c {
-				j++
+		// end is the index just past the span that starts at i and must be
+		// copied as it is (a literal or comment), or i when there is none.
+		end := i
+		switch {
+		case c == '\'' || c == '"':
+			// A doubled quote inside is an escaped one: it closes and
+			// reopens the span, which copies the same bytes.
+			j := strings.IndexByte(query[i+1:], c)
+			if j < 0 {
+				end = len(query)
+			} else {
+				end = i + 1 + j + 1
 			}
-			if j >= len(query) {
-				j = len(query) - 1
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				end = len(query)
+			} else {
+				end = i + j + 1
 			}
-			b.WriteString(query[i : j+1])
-			i = j
-		case '-':
-			if i+1 < len(query) && query[i+1] == '-' {
-				j := strings.IndexByte(query[i:], '\n')
-				if j < 0 {
-					b.WriteString(query[i:])
-					return b.String()
-				}
-				b.WriteString(query[i : i+j])
-				i += j - 1
-				continue
+		case c == '/' && strings.HasPrefix(query[i:], "/*"):
+			j := strings.Index(query[i+2:], "*/")
+			if j < 0 {
+				end = len(query)
+			} else {
+				end = i + 2 + j + 2
 			}
-			b.WriteByte(c)
-		case '?':
+		}
+		if end > i {
+			b.WriteString(query[i:end])
+			i = end
+			continue
+		}
+		if c == '?' {
 			n++
 			b.WriteByte('$')
-			b.WriteString(itoa(n))
-		default:
+			b.WriteString(strconv.Itoa(n))
+		} else {
 			b.WriteByte(c)
 		}
+		i++
 	}
 	return b.String()
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return fmt.Sprint(n)
 }
 
 // IsUniqueViolation reports whether err is a unique or primary-key

@@ -10,10 +10,14 @@ import (
 	"strings"
 	"syscall"
 	"testing/fstest"
+	"time"
 
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
+
+// migrationLockKey is the PostgreSQL advisory lock key that serialises
+// migrations ("tandem-migrate" in ASCII, truncated to 63 bits).
+const migrationLockKey int64 = 0x74616e64656d6d
 
 // Migrations are numbered NNNNN_name.sql files in goose's format, written in
 // the SQL both engines accept, with one exception rewritten for SQLite here:
@@ -45,8 +49,10 @@ func migrationFS(d Dialect) (fs.FS, error) {
 }
 
 // migrate applies every pending migration. On PostgreSQL a session advisory
-// lock (goose's) serialises concurrent starters; on SQLite an exclusive
-// flock on tandem.lock beside the database file does.
+// lock, taken with the blocking pg_advisory_lock on a connection of its own,
+// serialises concurrent starters: the second one waits until the first has
+// committed the schema, then finds nothing left to apply. On SQLite an
+// exclusive flock on tandem.lock beside the database file does the same.
 func (db *DB) migrate(ctx context.Context, opts Options) error {
 	fsys, err := migrationFS(db.dialect)
 	if err != nil {
@@ -59,11 +65,20 @@ func (db *DB) migrate(ctx context.Context, opts Options) error {
 	switch db.dialect {
 	case Postgres:
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		conn, err := db.write.Conn(ctx)
 		if err != nil {
 			return fmt.Errorf("migration lock: %w", err)
 		}
-		providerO = append(providerO, goose.WithSessionLocker(locker))
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		defer func() {
+			// A fresh context: the unlock must run even when ctx ended.
+			uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, _ = conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1)", migrationLockKey)
+		}()
 	default:
 		dialect = goose.DialectSQLite3
 		dir := opts.DataDir
@@ -99,3 +114,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
 	err := db.QueryRow(ctx, "SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied = ?", true).Scan(&v)
 	return v, err
 }
+
+// Migrations returns the embedded migration files (migrations/*.sql) as
+// written, for tests and tools that list them.
+func Migrations() fs.FS { return migrations }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/testenv"
 )
 
 // EnvPostgres names the variable with the PostgreSQL server for tests.
@@ -21,7 +22,8 @@ const EnvPostgres = "TANDEM_TEST_POSTGRES_URL"
 
 // Each runs fn as a subtest on a fresh SQLite database and on a fresh
 // PostgreSQL database. Without TANDEM_TEST_POSTGRES_URL the PostgreSQL
-// subtest is skipped (CI always sets it, and fails if it cannot connect).
+// subtest is skipped, or failed under TANDEM_TEST_REQUIRE_ALL=1 (which
+// scripts/test.sh sets, so `make test` never silently skips an engine).
 func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
@@ -52,7 +54,7 @@ func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
-		t.Skip(EnvPostgres + " not set; scripts/test.sh sets it")
+		testenv.Missing(t, EnvPostgres+" not set; scripts/test.sh sets it")
 	}
 	u, err := url.Parse(base)
 	if err != nil {
