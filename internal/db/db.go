@@ -229,9 +229,10 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 }
 
 // Rebind turns ? placeholders into $1, $2… for PostgreSQL, leaving alone a ?
-// inside a string literal ('it”s?'), a quoted identifier ("a?b"), a line
-// comment (-- why?) or a block comment (/* why? */). An unterminated literal
-// or comment runs to the end of the query, as the server would read it.
+// inside a string literal (a doubled quote in it included), a quoted
+// identifier ("a?b"), a line comment (-- why?) or a block comment
+// (/* why? */). An unterminated literal or comment runs to the end of the
+// query, as the server would read it.
 // SQLite takes ? as it is, so its queries are returned unchanged.
 func (d Dialect) Rebind(query string) string {
 	if d != Postgres || !strings.Contains(query, "?") {
