@@ -21,13 +21,17 @@ const (
 )
 
 // Error is the application error. Message is safe to show to a client;
-// Field, when set, names the request field at fault.
+// Field, when set, names the request field at fault; Details, when set,
+// lists the individual problems behind one error (each config error of a
+// rejected reload, for example).
 type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Code    string   `json:"code"`
+	Message string   `json:"message"`
+	Field   string   `json:"field,omitempty"`
+	Details []string `json:"details,omitempty"`
 }
 
+// Error returns "code: message", with the field when there is one.
 func (e *Error) Error() string {
 	if e.Field != "" {
 		return fmt.Sprintf("%s: %s (field %s)", e.Code, e.Message, e.Field)

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/config"
 )
 
 // list is the envelope of every list answer.
@@ -103,7 +106,16 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) error {
 	cfg, err := s.Config.Reload(s.Clock.Now())
 	if err != nil {
 		s.Log.Warn("config reload rejected; the previous config keeps serving", "err", err)
-		return tandem.Errorf(tandem.EInvalid, "config rejected, previous config keeps serving: %v", err)
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			details := make([]string, len(errs))
+			for i, e := range errs {
+				details[i] = e.String()
+			}
+			return &tandem.Error{Code: tandem.EInvalid, Details: details,
+				Message: fmt.Sprintf("config rejected with %d errors; the previous config keeps serving", len(errs))}
+		}
+		return tandem.Errorf(tandem.EInvalid, "config rejected, the previous config keeps serving: %v", err)
 	}
 	if s.Reloaded != nil {
 		s.Reloaded(cfg)

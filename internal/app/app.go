@@ -39,6 +39,9 @@ type Options struct {
 	Clock       clock.Clock // nil: the system clock
 	// HandleSignals makes Run reload the config on SIGHUP.
 	HandleSignals bool
+	// AfterSignalReload, when set, is called after each reload that a
+	// SIGHUP caused, with its error (nil when the new config serves).
+	AfterSignalReload func(err error)
 	// ShutdownTimeout bounds the wait for in-flight requests (default 20s).
 	ShutdownTimeout time.Duration
 }
@@ -87,7 +90,7 @@ func New(ctx context.Context, o Options) (*Main, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Main{Options: o, DB: d, Config: config.NewHolder(cfg), Tokens: &auth.Store{DB: d}, Registry: prometheus.NewRegistry()}
+	m := &Main{Options: o, DB: d, Config: config.NewHolder(cfg), Tokens: &auth.Store{DB: d, Clock: o.Clock}, Registry: prometheus.NewRegistry()}
 	m.API = &api.Server{
 		DB: d, Config: m.Config, Tokens: m.Tokens, Log: o.Log, Clock: o.Clock,
 		Registry: m.Registry, PublicRead: o.PublicRead,
@@ -184,7 +187,12 @@ func (m *Main) Run(ctx context.Context) error {
 		})
 	}
 	if m.Options.HandleSignals {
-		g.Go(func() error { m.reloadOnHUP(gctx); return nil })
+		// Registered before Run returns control, so a SIGHUP sent as soon
+		// as the server answers never hits the default action (exit).
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		g.Go(func() error { m.reloadOnHUP(gctx, hup); return nil })
 	}
 	err := g.Wait()
 	if cerr := m.DB.Close(); cerr != nil {
@@ -194,24 +202,34 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
-func (m *Main) reloadOnHUP(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func (m *Main) reloadOnHUP(ctx context.Context, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			cfg, err := m.Config.Reload(m.Options.Clock.Now())
+			err := m.Reload()
 			if err != nil {
 				m.Options.Log.Warn("SIGHUP: config rejected; the previous config keeps serving", "err", err)
-				continue
 			}
-			if m.API.Reloaded != nil {
-				m.API.Reloaded(cfg)
+			if m.Options.AfterSignalReload != nil {
+				m.Options.AfterSignalReload(err)
 			}
-			m.Options.Log.Info("SIGHUP: config reloaded", "services", len(cfg.Catalog.Services))
 		}
 	}
+}
+
+// Reload loads the config directory again and, when it is valid, serves it
+// (and tells the API's Reloaded hook). When it is invalid the previous
+// config keeps serving and the config.Errors are returned.
+func (m *Main) Reload() error {
+	cfg, err := m.Config.Reload(m.Options.Clock.Now())
+	if err != nil {
+		return err
+	}
+	if m.API.Reloaded != nil {
+		m.API.Reloaded(cfg)
+	}
+	m.Options.Log.Info("config reloaded", "services", len(cfg.Catalog.Services))
+	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -230,15 +231,15 @@ func (l *loader) parseFile(file string, b []byte) {
 }
 
 func (l *loader) parseDocument(file string, root *yaml.Node) {
-	before := len(l.errs)
 	checkKnown(file, root, reflect.TypeOf(document{}), "", &l.errs)
 	var d document
 	if err := root.Decode(&d); err != nil {
-		l.typeErrors(file, err)
+		l.typeErrors(file, root, err)
 	}
-	if len(l.errs) > before {
-		return
-	}
+	// Items are collected even when the document has errors (yaml.v3 fills
+	// what it could decode), so that one misspelt key does not also make
+	// every reference to the document's names dangle. Any error keeps the
+	// config from loading, so nothing half-decoded is ever served.
 	for i, v := range d.Teams {
 		l.teams = append(l.teams, entry[catalog.Team]{v, file, item(at(root, "teams"), i)})
 	}
@@ -259,11 +260,55 @@ func (l *loader) parseDocument(file string, root *yaml.Node) {
 	l.collectLearning(file, root, &d)
 }
 
-// typeErrors turns yaml.v3's decoding errors into positioned ones.
-func (l *loader) typeErrors(file string, err error) {
+var (
+	backticked      = regexp.MustCompile("`([^`]*)`")
+	cannotUnmarshal = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `([^`]*)`)? into (.+)$")
+)
+
+// goTypeName says in words what a Go type takes in YAML.
+func goTypeName(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "a mapping"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "catalog.") || strings.Contains(t, "."):
+		return "a mapping"
+	}
+	return t
+}
+
+// yamlTypeName says in words what a YAML node held.
+func yamlTypeName(tag, value string) string {
+	what := map[string]string{"!!str": "a string", "!!int": "an integer", "!!float": "a number", "!!bool": "a boolean",
+		"!!seq": "a list", "!!map": "a mapping", "!!null": "nothing"}[tag]
+	if what == "" {
+		what = tag
+	}
+	if value != "" {
+		what += " " + strconv.Quote(strings.TrimSuffix(value, "..."))
+	}
+	return what
+}
+
+// typeErrors turns yaml.v3's decoding errors into positioned ones, with the
+// column and field of the value at fault.
+func (l *loader) typeErrors(file string, root *yaml.Node, err error) {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		l.errs = append(l.errs, Error{File: file, Message: err.Error()})
+		e := Error{File: file, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
+		if root != nil {
+			e.Line, e.Column = root.Line, root.Column
+		}
+		l.errs = append(l.errs, e)
 		return
 	}
 	for _, msg := range te.Errors {
@@ -271,6 +316,14 @@ func (l *loader) typeErrors(file string, err error) {
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Message = m[2]
+			value := ""
+			if v := backticked.FindStringSubmatch(msg); v != nil {
+				value = strings.TrimSuffix(v[1], "...")
+			}
+			e.Column, e.Field = locate(root, e.Line, value)
+			if m := cannotUnmarshal.FindStringSubmatch(e.Message); m != nil {
+				e.Message = fmt.Sprintf("expected %s, got %s", goTypeName(m[3]), yamlTypeName(m[1], m[2]))
+			}
 		}
 		l.errs = append(l.errs, e)
 	}
@@ -295,10 +348,16 @@ func (l *loader) errAt(file string, node *yaml.Node, field, path, format string,
 
 // build validates the collected items and assembles the Config.
 func (l *loader) build() {
-	teams := checkNames(l, "teams", l.teams, func(t catalog.Team) string { return t.Name })
-	people := checkNames(l, "people", l.people, func(p catalog.Person) string { return p.Name })
-	services := checkNames(l, "services", l.services, func(s catalog.Service) string { return s.Name })
-	checkNames(l, "tools", l.tools, func(t catalog.Tool) string { return strings.ToLower(t.Name) })
+	teams := checkNames(l, "teams", l.teams, func(t catalog.Team) string { return t.Name }, true)
+	people := checkNames(l, "people", l.people, func(p catalog.Person) string { return p.Name }, true)
+	services := checkNames(l, "services", l.services, func(s catalog.Service) string { return s.Name }, true)
+	checkNames(l, "tools", l.tools, func(t catalog.Tool) string { return t.Name }, false)
+	for n := range people {
+		if _, clash := teams[n]; clash {
+			e := l.people[people[n]]
+			l.errAt(e.file, e.node, "name", "people."+n, "%q is also a team's name; owners are looked up by name, so teams and people need distinct names", n)
+		}
+	}
 
 	names := func(m map[string]int) []string {
 		out := make([]string, 0, len(m))
@@ -381,7 +440,9 @@ func (l *loader) build() {
 		} else if _, ok := owners[t.PrimaryOwner]; !ok {
 			dangling(e.file, e.node, "primary_owner", path+".primary_owner", "owner (team or person)", t.PrimaryOwner, owners)
 		}
-		if t.BackupOwner != "" {
+		if t.BackupOwner != "" && t.BackupOwner == t.PrimaryOwner {
+			l.errAt(e.file, e.node, "backup_owner", path+".backup_owner", "the backup owner must differ from the primary owner %q", t.PrimaryOwner)
+		} else if t.BackupOwner != "" {
 			if _, ok := owners[t.BackupOwner]; !ok {
 				dangling(e.file, e.node, "backup_owner", path+".backup_owner", "owner (team or person)", t.BackupOwner, owners)
 			}
@@ -401,26 +462,42 @@ func (l *loader) build() {
 	l.buildLearning()
 }
 
-// checkNames reports empty and duplicate names and returns the index of the
-// valid ones.
-func checkNames[T any](l *loader, section string, es []entry[T], name func(T) string) map[string]int {
+// namePattern is what a team, person or service may be called: the names
+// appear in URL paths, CLI arguments and metric labels.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// checkNames reports empty, malformed (when strict) and duplicate names, and
+// returns the index of the valid ones. Tools (strict false) may have any
+// name, and two tools whose names differ only in case are duplicates.
+func checkNames[T any](l *loader, section string, es []entry[T], name func(T) string, strict bool) map[string]int {
 	seen := map[string]int{}
 	for i, e := range es {
 		n := name(e.v)
 		if n == "" {
-			l.errAt(e.file, e.node, "", section+"["+itoa(i)+"].name", "required")
+			l.errAt(e.file, e.node, "", section+"["+itoa(i)+"].name", "required: a name")
 			continue
 		}
-		if j, dup := seen[n]; dup {
+		if strict && !namePattern.MatchString(n) {
+			l.errAt(e.file, e.node, "name", section+"."+n, "invalid name %q: expected letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit)", n)
+			continue
+		}
+		key := n
+		if !strict {
+			key = strings.ToLower(n)
+		}
+		if j, dup := seen[key]; dup {
 			first := es[j]
-			line := 0
+			pos := first.file
 			if first.node != nil {
-				line = first.node.Line
+				pos += ":" + itoa(first.node.Line)
+				if k := at(first.node, "name"); k != nil {
+					pos = first.file + ":" + itoa(k.Line) + ":" + itoa(k.Column)
+				}
 			}
-			l.errAt(e.file, e.node, "name", section+"."+n, "duplicate name %q; first defined at %s:%d", n, first.file, line)
+			l.errAt(e.file, e.node, "name", section+"."+n, "duplicate name %q; first defined at %s", n, pos)
 			continue
 		}
-		seen[n] = i
+		seen[key] = i
 	}
 	return seen
 }
@@ -446,6 +523,7 @@ func quoteAll(s []string) []string {
 type Holder struct {
 	dir string
 	cur atomic.Pointer[Config]
+	mu  sync.Mutex // one reload at a time, so an older load never wins
 }
 
 // NewHolder returns a Holder serving cfg, reloading from cfg.Dir.
@@ -464,6 +542,8 @@ func (h *Holder) Reload(now time.Time) (*Config, error) {
 	if h.dir == "" {
 		return nil, fmt.Errorf("reload: config was not loaded from a directory")
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	cfg, err := Load(h.dir, now)
 	if err != nil {
 		return nil, err

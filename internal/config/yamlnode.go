@@ -3,9 +3,12 @@ package config
 import (
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tandemhq/tandem/internal/catalog"
 )
 
 // at returns the value node of key in the mapping node m, or nil.
@@ -78,21 +81,45 @@ func fieldNames(t reflect.Type) map[string]reflect.Type {
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 
+// maxCheckNodes bounds the nodes checkKnown visits in one document, so a
+// document that multiplies itself through aliases ("billion laughs") costs
+// bounded time; decoding reports such a document as an error anyway.
+const maxCheckNodes = 1 << 20
+
 // checkKnown walks node against type t and reports every mapping key that t
-// has no field for, with its position and the names t accepts. Types that
-// decode themselves (yaml.Unmarshaler) check their own input.
+// has no field for, with its position, the closest accepted name and the
+// names t accepts. Types that decode themselves (yaml.Unmarshaler) check
+// their own input. Aliases are followed, but never into themselves.
 func checkKnown(file string, node *yaml.Node, t reflect.Type, path string, errs *Errors) {
-	if node == nil {
+	w := &knownWalker{file: file, errs: errs, active: map[*yaml.Node]bool{}}
+	w.walk(node, t, path)
+}
+
+type knownWalker struct {
+	file   string
+	errs   *Errors
+	budget int
+	active map[*yaml.Node]bool // alias targets being walked
+}
+
+func (w *knownWalker) walk(node *yaml.Node, t reflect.Type, path string) {
+	if node == nil || w.budget > maxCheckNodes {
 		return
 	}
+	w.budget++
 	if node.Kind == yaml.DocumentNode {
 		for _, c := range node.Content {
-			checkKnown(file, c, t, path, errs)
+			w.walk(c, t, path)
 		}
 		return
 	}
 	if node.Kind == yaml.AliasNode {
-		checkKnown(file, node.Alias, t, path, errs)
+		if node.Alias == nil || w.active[node.Alias] {
+			return // a recursive alias: decoding reports it
+		}
+		w.active[node.Alias] = true
+		w.walk(node.Alias, t, path)
+		delete(w.active, node.Alias)
 		return
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
@@ -100,20 +127,20 @@ func checkKnown(file string, node *yaml.Node, t reflect.Type, path string, errs 
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		checkKnown(file, node, t.Elem(), path, errs)
+		w.walk(node, t.Elem(), path)
 	case reflect.Slice, reflect.Array:
 		if node.Kind != yaml.SequenceNode {
 			return // a type error, reported by decoding
 		}
 		for i, c := range node.Content {
-			checkKnown(file, c, t.Elem(), path+"["+itoa(i)+"]", errs)
+			w.walk(c, t.Elem(), path+"["+itoa(i)+"]")
 		}
 	case reflect.Map:
 		if node.Kind != yaml.MappingNode {
 			return
 		}
 		for i := 0; i+1 < len(node.Content); i += 2 {
-			checkKnown(file, node.Content[i+1], t.Elem(), join(path, node.Content[i].Value), errs)
+			w.walk(node.Content[i+1], t.Elem(), join(path, node.Content[i].Value))
 		}
 	case reflect.Struct:
 		if node.Kind != yaml.MappingNode {
@@ -122,6 +149,11 @@ func checkKnown(file string, node *yaml.Node, t reflect.Type, path string, errs 
 		fields := fieldNames(t)
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			k := node.Content[i]
+			if k.Kind == yaml.ScalarNode && k.Value == "<<" {
+				// A merge key: its value's keys are checked as this mapping's.
+				w.walk(node.Content[i+1], t, path)
+				continue
+			}
 			ft, ok := fields[k.Value]
 			if !ok {
 				names := make([]string, 0, len(fields))
@@ -129,13 +161,72 @@ func checkKnown(file string, node *yaml.Node, t reflect.Type, path string, errs 
 					names = append(names, n)
 				}
 				sort.Strings(names)
-				*errs = append(*errs, Error{File: file, Line: k.Line, Column: k.Column, Field: join(path, k.Value),
-					Message: "unknown field; expected one of: " + strings.Join(names, ", ")})
+				msg := "unknown field " + strconv.Quote(k.Value)
+				if c := closestName(k.Value, names); c != "" {
+					msg += " (did you mean " + strconv.Quote(c) + "?)"
+				}
+				*w.errs = append(*w.errs, Error{File: w.file, Line: k.Line, Column: k.Column, Field: join(path, k.Value),
+					Message: msg + "; expected one of: " + strings.Join(names, ", ")})
 				continue
 			}
-			checkKnown(file, node.Content[i+1], ft, join(path, k.Value), errs)
+			w.walk(node.Content[i+1], ft, join(path, k.Value))
 		}
 	}
+}
+
+// closestName returns the accepted name nearest to a misspelt one, or "".
+func closestName(name string, names []string) string {
+	if c := catalog.Closest(name, names, 1); len(c) > 0 {
+		return c[0]
+	}
+	return ""
+}
+
+// locate finds the node that a yaml.v3 type error points at — the scalar on
+// line whose value starts with value, else the first node on line — and
+// returns its column and its path from root ("services[2].tier").
+func locate(root *yaml.Node, line int, value string) (col int, path string) {
+	var best, first *yaml.Node
+	var bestPath, firstPath string
+	seen := 0
+	var walk func(n *yaml.Node, p string)
+	walk = func(n *yaml.Node, p string) {
+		if n == nil || seen > maxCheckNodes || best != nil {
+			return
+		}
+		seen++
+		if n.Line == line && n.Kind != yaml.DocumentNode {
+			if first == nil {
+				first, firstPath = n, p
+			}
+			if n.Kind == yaml.ScalarNode && value != "" && strings.HasPrefix(n.Value, value) {
+				best, bestPath = n, p
+				return
+			}
+		}
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, p+"["+itoa(i)+"]")
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], join(p, n.Content[i].Value))
+			}
+		}
+	}
+	walk(root, "")
+	if best == nil {
+		best, bestPath = first, firstPath
+	}
+	if best == nil {
+		return 0, ""
+	}
+	return best.Column, bestPath
 }
 
 func join(path, key string) string {
@@ -145,10 +236,4 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
-}
+func itoa(i int) string { return strconv.Itoa(i) }
