@@ -1,0 +1,405 @@
+package slo
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Counts are the good and total units of a span of time: events for
+// Occurrences, time slices for Timeslices.
+type Counts struct {
+	Good  float64 `json:"good"`
+	Total float64 `json:"total"`
+}
+
+// Add returns c + o.
+func (c Counts) Add(o Counts) Counts { return Counts{c.Good + o.Good, c.Total + o.Total} }
+
+// Bad is Total - Good, never below zero.
+func (c Counts) Bad() float64 { return math.Max(0, c.Total-c.Good) }
+
+// Ratio is Good/Total, and 1 when there is nothing (no traffic spends no
+// budget). It never returns NaN.
+func (c Counts) Ratio() float64 {
+	if c.Total <= 0 {
+		return 1
+	}
+	return clamp01(c.Good / c.Total)
+}
+
+// MinuteSpan is how much per-minute precision a Series keeps before now:
+// every burn-rate window up to 6 h is exact to the minute.
+const MinuteSpan = 6 * time.Hour
+
+// Series is an SLO's data in the in-memory rollup form evaluation runs on:
+// whole hours from HourStart up to MinuteStart, then whole minutes from
+// MinuteStart up to End. End is the evaluation's minute boundary (the
+// partial current minute is not part of any window). MinuteStart is an
+// hour boundary at most MinuteSpan (plus the current hour) before End.
+type Series struct {
+	HourStart   time.Time
+	Hours       []Counts
+	MinuteStart time.Time
+	Minutes     []Counts
+	End         time.Time
+	// LatencyP95Ms is the 95th percentile latency over the window in
+	// milliseconds when the source has latency data, else negative.
+	LatencyP95Ms float64
+}
+
+// SeriesLayout returns where a Series ending at now's minute boundary keeps
+// hours and minutes for a window starting at from: hours cover
+// [hourStart, minuteStart), minutes [minuteStart, end).
+func SeriesLayout(from, now time.Time) (hourStart, minuteStart, end time.Time) {
+	end = now.UTC().Truncate(time.Minute)
+	minuteStart = end.Truncate(time.Hour).Add(-MinuteSpan)
+	hourStart = from.UTC().Truncate(time.Hour)
+	if hourStart.After(minuteStart) {
+		hourStart = minuteStart
+	}
+	return hourStart, minuteStart, end
+}
+
+// Bucket is the counts of one span (a minute or an hour) that starts at
+// Start.
+type Bucket struct {
+	Start time.Time
+	Counts
+}
+
+// NewSeries lays minute buckets (and, for time before the minute span,
+// hour buckets) into a Series for a window starting at from, evaluated at
+// now. Buckets outside the layout are dropped; minute buckets that fall in
+// the hour region are added to their hour, so a caller may pass minutes
+// only.
+func NewSeries(from, now time.Time, hours, minutes []Bucket) Series {
+	hs, ms, end := SeriesLayout(from, now)
+	s := Series{HourStart: hs, MinuteStart: ms, End: end, LatencyP95Ms: -1}
+	s.Hours = make([]Counts, int(ms.Sub(hs)/time.Hour))
+	s.Minutes = make([]Counts, int(end.Sub(ms)/time.Minute))
+	put := func(b Bucket) {
+		t := b.Start.UTC()
+		switch {
+		case !t.Before(ms) && t.Before(end):
+			s.Minutes[int(t.Sub(ms)/time.Minute)] = s.Minutes[int(t.Sub(ms)/time.Minute)].Add(b.Counts)
+		case !t.Before(hs) && t.Before(ms):
+			i := int(t.Sub(hs) / time.Hour)
+			s.Hours[i] = s.Hours[i].Add(b.Counts)
+		}
+	}
+	for _, b := range hours {
+		put(b)
+	}
+	for _, b := range minutes {
+		put(b)
+	}
+	return s
+}
+
+// Sum returns the counts of the window [from, End). Minutes count when they
+// start at or after from; hours count when at least half of the hour lies
+// at or after from, so a window reaching into the hour region is exact to
+// ±30 minutes at its start.
+func (s *Series) Sum(from time.Time) Counts {
+	var c Counts
+	if !from.Before(s.MinuteStart) {
+		i := int((from.Sub(s.MinuteStart) + time.Minute - 1) / time.Minute)
+		for ; i < len(s.Minutes); i++ {
+			c = c.Add(s.Minutes[i])
+		}
+		return c
+	}
+	for _, m := range s.Minutes {
+		c = c.Add(m)
+	}
+	first := 0
+	if from.After(s.HourStart) {
+		first = int((from.Sub(s.HourStart) + 30*time.Minute - 1) / time.Hour)
+	}
+	for i := first; i < len(s.Hours); i++ {
+		c = c.Add(s.Hours[i])
+	}
+	return c
+}
+
+// windowSums returns the counts of the windows [End-d, End) for every d in
+// ds, in one backward pass over the minutes and one over the hours. ds must
+// be sorted ascending.
+func (s *Series) windowSums(ds []time.Duration) []Counts {
+	out := make([]Counts, len(ds))
+	var acc Counts
+	j := 0
+	// Minutes, newest first.
+	for i := len(s.Minutes) - 1; i >= 0 && j < len(ds); i-- {
+		start := s.MinuteStart.Add(time.Duration(i) * time.Minute)
+		for j < len(ds) && start.Before(s.End.Add(-ds[j])) {
+			out[j] = acc
+			j++
+		}
+		acc = acc.Add(s.Minutes[i])
+	}
+	for i := len(s.Hours) - 1; i >= 0 && j < len(ds); i-- {
+		start := s.HourStart.Add(time.Duration(i) * time.Hour)
+		for j < len(ds) && start.Add(30*time.Minute).Before(s.End.Add(-ds[j])) {
+			out[j] = acc
+			j++
+		}
+		acc = acc.Add(s.Hours[i])
+	}
+	for ; j < len(ds); j++ {
+		out[j] = acc
+	}
+	return out
+}
+
+// BurnRate is how fast a window spends budget: its bad ratio over the
+// allowed bad ratio (1 - objective). 1 spends the budget exactly over the
+// SLO window; a window without events burns 0.
+func BurnRate(c Counts, objective float64) float64 {
+	if c.Total <= 0 || objective >= 1 {
+		return 0
+	}
+	return finite(c.Bad() / c.Total / (1 - objective))
+}
+
+// Budget is an SLO's error budget over its window.
+type Budget struct {
+	// Total is the allowed bad ratio, 1 - objective.
+	Total float64 `json:"total"`
+	// Consumed is the share of the budget spent (may exceed 1).
+	Consumed float64 `json:"consumed"`
+	// Remaining is 1 - Consumed (negative once overspent).
+	Remaining float64 `json:"remaining"`
+	// RemainingMinutes is Remaining times TotalMinutes.
+	RemainingMinutes float64 `json:"remaining_minutes"`
+	// TotalMinutes is the window's length in minutes times 1 - objective:
+	// the minutes of full outage the budget allows.
+	TotalMinutes float64 `json:"total_minutes"`
+}
+
+// ComputeBudget returns the budget of a window whose counts are c, for an
+// objective and a window length.
+func ComputeBudget(c Counts, objective float64, window time.Duration) Budget {
+	b := Budget{Total: round(1-objective, 9)}
+	b.TotalMinutes = round(window.Minutes()*(1-objective), 4)
+	if c.Total > 0 && objective < 1 {
+		b.Consumed = finite(c.Bad() / c.Total / (1 - objective))
+	}
+	b.Consumed = round(b.Consumed, 6)
+	b.Remaining = round(1-b.Consumed, 6)
+	b.RemainingMinutes = round(b.Remaining*b.TotalMinutes, 2)
+	return b
+}
+
+// StatusOf classifies remaining budget: exhausted at or below 0, critical
+// under 10 %, warning under 50 %, else healthy; no_data without events.
+func StatusOf(remaining float64, hasData bool) string {
+	switch {
+	case !hasData:
+		return StatusNoData
+	case remaining <= 0:
+		return StatusExhausted
+	case remaining < CriticalBelow:
+		return StatusCritical
+	case remaining < WarningBelow:
+		return StatusWarning
+	}
+	return StatusHealthy
+}
+
+// Alert is the state of one alert severity.
+type Alert struct {
+	Firing bool `json:"firing"`
+	// Reason names the condition that fires ("1h and 5m burn rates 20.1 and
+	// 19.8 above 14.4"); empty when not firing.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Alerts are an SLO's page and ticket alerts.
+type Alerts struct {
+	Page   Alert `json:"page"`
+	Ticket Alert `json:"ticket"`
+}
+
+// Freeze is a service's release-freeze state.
+type Freeze struct {
+	Active bool   `json:"active"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Status is an SLO evaluated at one moment. Its JSON is the contract the
+// API, CLI, gates and dashboard share.
+type Status struct {
+	Name        string             `json:"name"`
+	Service     string             `json:"service"`
+	Objective   float64            `json:"objective"`
+	Window      string             `json:"window"`
+	WindowStart time.Time          `json:"window_start"`
+	SLI         float64            `json:"sli"`
+	Attainment  float64            `json:"attainment"`
+	Good        float64            `json:"good"`
+	Total       float64            `json:"total"`
+	ErrorBudget Budget             `json:"error_budget"`
+	BurnRates   map[string]float64 `json:"burn_rates"`
+	Status      string             `json:"status"`
+	Alerts      Alerts             `json:"alerts"`
+	Freeze      Freeze             `json:"freeze"`
+	P95Ms       *float64           `json:"p95_latency_ms,omitempty"`
+	Source      string             `json:"source"`
+	EvaluatedAt time.Time          `json:"evaluated_at"`
+	// Error is set when the source could not be read; the numbers are then
+	// those of an SLO without data.
+	Error string `json:"error,omitempty"`
+}
+
+// Evaluate computes an SLO's Status from its data at now: SLI and
+// attainment over the window, error budget, burn rates over BurnWindows,
+// alert state and freeze. It is pure: the same inputs give the same output.
+func Evaluate(def *Definition, s *Series, now time.Time) Status {
+	from, to := def.Window.Bounds(now)
+	length := to.Sub(from)
+	if def.Window.IsRolling() {
+		length = def.Window.Rolling
+	}
+	// One pass computes every window we need: the burn windows, the alert
+	// windows and the SLO window itself.
+	need := append([]time.Duration(nil), BurnWindows...)
+	for _, c := range append(append([]BurnCondition(nil), def.Alerting.Page...), def.Alerting.Ticket...) {
+		need = append(need, c.Long, c.Short)
+	}
+	sloSpan := s.End.Sub(from)
+	need = append(need, sloSpan)
+	sort.Slice(need, func(i, j int) bool { return need[i] < need[j] })
+	sums := s.windowSums(need)
+	by := make(map[time.Duration]Counts, len(need))
+	for i, d := range need {
+		by[d] = sums[i]
+	}
+
+	win := by[sloSpan]
+	st := Status{
+		Name: def.Name, Service: def.Service, Objective: def.Objective,
+		Window: def.Window.String(), WindowStart: from, Source: def.Indicator.Source,
+		Good: round(win.Good, 3), Total: round(win.Total, 3), EvaluatedAt: now,
+	}
+	st.SLI = round(win.Ratio(), 9)
+	st.Attainment = round(win.Ratio()*100, 6)
+	st.ErrorBudget = ComputeBudget(win, def.Objective, length)
+	st.Status = StatusOf(st.ErrorBudget.Remaining, win.Total > 0)
+	st.BurnRates = make(map[string]float64, len(BurnWindows))
+	for _, d := range BurnWindows {
+		st.BurnRates[FormatDuration(d)] = round(BurnRate(by[d], def.Objective), 6)
+	}
+	st.Alerts.Page = evalConditions(def.Alerting.Page, def.Alerting.MinEvents, by, def.Objective)
+	st.Alerts.Ticket = evalConditions(def.Alerting.Ticket, def.Alerting.MinEvents, by, def.Objective)
+	if s.LatencyP95Ms >= 0 {
+		v := round(s.LatencyP95Ms, 3)
+		st.P95Ms = &v
+	}
+	if win.Total > 0 && st.ErrorBudget.Remaining < def.FreezeBelow || st.Status == StatusExhausted {
+		st.Freeze = Freeze{Active: true, Reason: freezeReason(def, st.ErrorBudget.Remaining)}
+	}
+	return st
+}
+
+func freezeReason(def *Definition, remaining float64) string {
+	return "SLO " + def.Name + " has " + formatPercent(remaining) + " of its error budget left (freeze below " + formatPercent(def.FreezeBelow) + ")"
+}
+
+// evalConditions returns the first firing condition of a severity.
+func evalConditions(conds []BurnCondition, minEvents float64, by map[time.Duration]Counts, objective float64) Alert {
+	for _, c := range conds {
+		long, short := by[c.Long], by[c.Short]
+		if long.Total < minEvents || long.Total <= 0 || short.Total <= 0 {
+			continue
+		}
+		bl, bs := BurnRate(long, objective), BurnRate(short, objective)
+		if bl > c.Threshold && bs > c.Threshold {
+			return Alert{Firing: true, Reason: FormatDuration(c.Long) + " and " + FormatDuration(c.Short) +
+				" burn rates " + formatFloat(bl) + " and " + formatFloat(bs) + " above " + formatFloat(c.Threshold)}
+		}
+	}
+	return Alert{}
+}
+
+// HistoryPoint is the budget at the end of one hour.
+type HistoryPoint struct {
+	Time      time.Time `json:"time"`
+	SLI       float64   `json:"sli"`
+	Remaining float64   `json:"remaining"`
+	Good      float64   `json:"good"`
+	Total     float64   `json:"total"`
+}
+
+// History returns one point per hour boundary in (from, to]: the SLI of
+// that hour alone and the budget remaining over the SLO window ending then.
+// hours must be hourly buckets covering at least [from - window, to).
+func History(def *Definition, hours []Bucket, from, to time.Time) []HistoryPoint {
+	sorted := append([]Bucket(nil), hours...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Start.Before(sorted[j].Start) })
+	// Prefix sums over the hours for O(1) windows.
+	starts := make([]time.Time, len(sorted))
+	prefix := make([]Counts, len(sorted)+1)
+	for i, b := range sorted {
+		starts[i] = b.Start.UTC().Truncate(time.Hour)
+		prefix[i+1] = prefix[i].Add(b.Counts)
+	}
+	idx := func(t time.Time) int { // first bucket starting at or after t
+		return sort.Search(len(starts), func(i int) bool { return !starts[i].Before(t) })
+	}
+	sub := func(a, b int) Counts {
+		return Counts{prefix[b].Good - prefix[a].Good, prefix[b].Total - prefix[a].Total}
+	}
+	var out []HistoryPoint
+	for t := from.UTC().Truncate(time.Hour).Add(time.Hour); !t.After(to); t = t.Add(time.Hour) {
+		ws, we := def.Window.Bounds(t.Add(-time.Nanosecond))
+		length := we.Sub(ws)
+		if def.Window.IsRolling() {
+			length, ws = def.Window.Rolling, t.Add(-def.Window.Rolling)
+		}
+		win := sub(idx(ws.Truncate(time.Hour)), idx(t))
+		hour := sub(idx(t.Add(-time.Hour)), idx(t))
+		out = append(out, HistoryPoint{
+			Time: t, SLI: round(hour.Ratio(), 9),
+			Remaining: ComputeBudget(win, def.Objective, length).Remaining,
+			Good:      hour.Good, Total: hour.Total,
+		})
+	}
+	return out
+}
+
+func clamp01(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 1
+	case v < 0:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}
+
+// finite replaces NaN and infinities with 0 (NaN) or the largest float.
+func finite(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
+	}
+	return v
+}
+
+func round(v float64, digits int) float64 {
+	v = finite(v)
+	p := math.Pow(10, float64(digits))
+	r := math.Round(v*p) / p
+	if math.IsInf(r, 0) || math.IsNaN(r) {
+		return v
+	}
+	return r
+}
