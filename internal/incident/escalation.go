@@ -1,0 +1,358 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/engine"
+	"github.com/tandemhq/tandem/internal/notify"
+	"github.com/tandemhq/tandem/internal/oncall"
+)
+
+// Job kinds the manager registers.
+const (
+	jobEscalate       = "incident.escalate"
+	jobPage           = "incident.page"
+	jobAckTimeout     = "incident.ack_timeout"
+	jobMaintenanceEnd = "incident.maintenance_end"
+	jobHeartbeat      = "incident.heartbeat_check"
+)
+
+// Settings are the incident capability's live settings (from config).
+type Settings struct {
+	// AutoResolve resolves an alert-opened incident when all its alerts
+	// are resolved (default true).
+	AutoResolve bool
+	// Mapping turns alert labels into service and severity.
+	Mapping Mapping
+	// BaseURL is tandem's public URL, for links in messages.
+	BaseURL string
+	// ActionKey signs one-click ack/resolve links (empty: no links).
+	ActionKey []byte
+	// ActionTTL is how long a link works (default 24h).
+	ActionTTL time.Duration
+	// SlackWebhookURL is the incoming webhook pages by Slack are posted to.
+	SlackWebhookURL string
+	// WebhookSecret signs pages sent to people's webhook contact methods.
+	WebhookSecret string
+	// TimeScale multiplies every escalation, notification-rule and ack
+	// timeout delay (default 1). Tests set it small (0.001 turns a
+	// 10-minute delay into 600ms); never set it in production.
+	TimeScale float64
+}
+
+// DefaultSettings are used when none are configured.
+func DefaultSettings() Settings {
+	return Settings{AutoResolve: true, Mapping: DefaultMapping(), ActionTTL: 24 * time.Hour, TimeScale: 1}
+}
+
+func (s Settings) scale(d time.Duration) time.Duration {
+	if s.TimeScale <= 0 || s.TimeScale == 1 {
+		return d
+	}
+	return time.Duration(float64(d) * s.TimeScale)
+}
+
+// stepPayload is an escalation step job: step Index of the incident's
+// policy plan for trigger Generation (a re-trigger starts a new plan).
+type stepPayload struct {
+	Incident    int64     `json:"incident"`
+	Generation  int       `json:"generation"`
+	Index       int       `json:"index"`
+	TriggeredAt time.Time `json:"triggered_at"`
+}
+
+// pagePayload is one notification to one person by one contact method.
+type pagePayload struct {
+	Incident   int64                `json:"incident"`
+	Generation int                  `json:"generation"`
+	Person     string               `json:"person"`
+	Method     oncall.ContactMethod `json:"method"`
+	Loop       int                  `json:"loop"`
+	Rule       int                  `json:"rule"`
+}
+
+// plan is the policy's steps for a trigger at triggeredAt, with the
+// configured time scale applied to the offsets.
+func (s Settings) plan(p oncall.Policy, triggeredAt time.Time) []oncall.Step {
+	steps := oncall.Steps(p, triggeredAt)
+	for i := range steps {
+		steps[i].Offset = s.scale(steps[i].Offset)
+		steps[i].At = triggeredAt.Add(steps[i].Offset)
+	}
+	return steps
+}
+
+// startEscalation enqueues the first step of inc's policy, unless a
+// maintenance window covers one of its services.
+func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, now time.Time) error {
+	if inc.Policy == "" {
+		return addEvent(ctx, tx, inc.ID, now, EvEscalation, "", "no escalation policy for "+strings.Join(inc.Services, ", ")+": nobody paged", nil)
+	}
+	if w, ok, err := activeWindow(ctx, tx, inc.Services, now); err != nil {
+		return err
+	} else if ok {
+		return addEvent(ctx, tx, inc.ID, now, EvMaintenance,
+			"", fmt.Sprintf("%s is in maintenance window #%d until %s (%s): nobody paged", w.Service, w.ID, w.EndsAt.Format(time.RFC3339), w.Reason),
+			map[string]any{"window": w.ID})
+	}
+	_, err := engine.Enqueue(ctx, tx, engine.NewJob{
+		Kind:    jobEscalate,
+		Key:     stepKey(inc.ID, inc.generation, 0),
+		Payload: stepPayload{Incident: inc.ID, Generation: inc.generation, Index: 0, TriggeredAt: now},
+		RunAt:   now,
+	})
+	return err
+}
+
+func stepKey(id int64, gen, index int) string {
+	return "incident:" + strconv.FormatInt(id, 10) + ":g" + strconv.Itoa(gen) + ":step:" + strconv.Itoa(index)
+}
+
+// runStep is an escalation step. In the transaction that completes the job
+// it checks that the incident is still triggered in the same generation,
+// enqueues a page job per person and notification rule, records the step
+// and enqueues the next step. So a step fires once or not at all.
+func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
+	var p stepPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return engine.Permanent(fmt.Errorf("bad step payload: %w", err))
+	}
+	inc, err := getTx(ctx, tx, p.Incident)
+	if err != nil {
+		return engine.Permanent(err)
+	}
+	if inc.Status != Triggered || inc.generation != p.Generation {
+		return nil // acknowledged, resolved or re-triggered since: stop
+	}
+	if m.Directories == nil {
+		return nil
+	}
+	set := m.settings()
+	dir, err := m.Directories.DirectoryAt(ctx, j.RunAt)
+	if err != nil {
+		return fmt.Errorf("on-call directory: %w", err)
+	}
+	pol, ok := dir.Policy(inc.Policy)
+	if !ok {
+		return addEvent(ctx, tx, inc.ID, j.RunAt, EvEscalation, "", "escalation policy "+inc.Policy+" no longer exists: escalation stopped", nil)
+	}
+	steps := set.plan(pol, p.TriggeredAt)
+	if p.Index >= len(steps) {
+		return nil
+	}
+	st := steps[p.Index]
+	if w, ok, err := activeWindow(ctx, tx, inc.Services, st.At); err != nil {
+		return err
+	} else if ok {
+		return addEvent(ctx, tx, inc.ID, st.At, EvMaintenance, "",
+			fmt.Sprintf("escalation stopped: %s entered maintenance window #%d (%s)", w.Service, w.ID, w.Reason), map[string]any{"window": w.ID})
+	}
+	people := dir.ResolveAll(st.Targets, st.At)
+	msg := fmt.Sprintf("escalation loop %d rule %d: ", st.Loop+1, st.Rule+1)
+	if len(people) == 0 {
+		msg += "nobody to page (no one on call for " + targetsText(st.Targets) + ")"
+	} else {
+		msg += "paging " + strings.Join(people, ", ")
+	}
+	if err := addEvent(ctx, tx, inc.ID, st.At, EvEscalation, "", msg,
+		map[string]any{"loop": st.Loop, "rule": st.Rule, "people": people}); err != nil {
+		return err
+	}
+	for _, person := range people {
+		ns := dir.Notifications(person, st.At)
+		if len(ns) == 0 {
+			if err := addEvent(ctx, tx, inc.ID, st.At, EvPageFailed, "", person+" has no contact method for their notification rules", nil); err != nil {
+				return err
+			}
+		}
+		for _, n := range ns {
+			at := st.At.Add(set.scale(n.At.Sub(st.At)))
+			key := fmt.Sprintf("incident:%d:g%d:page:%d:%d:%s:%s", inc.ID, inc.generation, st.Loop, st.Rule, person, n.Method.Name)
+			if _, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobPage, Key: key, RunAt: at, MaxAttempts: 8,
+				Payload: pagePayload{Incident: inc.ID, Generation: inc.generation, Person: person, Method: n.Method, Loop: st.Loop, Rule: st.Rule}}); err != nil {
+				return err
+			}
+		}
+	}
+	if p.Index+1 < len(steps) {
+		next := p
+		next.Index++
+		if _, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobEscalate, Key: stepKey(inc.ID, inc.generation, next.Index),
+			Payload: next, RunAt: steps[next.Index].At}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func targetsText(ts []oncall.Target) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.ID)
+	}
+	return strings.Join(out, ", ")
+}
+
+// runPage delivers one page. It re-reads the incident first and sends
+// nothing once it is acknowledged, resolved or re-triggered. Delivery is at
+// least once: a crash after the provider accepted the message and before
+// the job was recorded done sends it again, with the same delivery id.
+func (m *Manager) runPage(ctx context.Context, j engine.Job) error {
+	var p pagePayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return engine.Permanent(fmt.Errorf("bad page payload: %w", err))
+	}
+	inc, err := m.Get(ctx, p.Incident)
+	if err != nil {
+		return engine.Permanent(err)
+	}
+	if inc.Status != Triggered || inc.generation != p.Generation {
+		return nil
+	}
+	set := m.settings()
+	ch, err := channelFor(set, p.Method)
+	if err != nil {
+		m.recordPage(ctx, inc.ID, p, j, err)
+		return engine.Permanent(err)
+	}
+	msg := m.message(set, inc, p.Person, j)
+	err = m.sender.Send(ctx, ch, msg)
+	m.recordPage(ctx, inc.ID, p, j, err)
+	if err != nil {
+		var ne *notify.Error
+		if errors.As(err, &ne) && ne.Permanent {
+			return engine.Permanent(err)
+		}
+		return err
+	}
+	m.mu.RLock()
+	sent := m.sent
+	m.mu.RUnlock()
+	if sent != nil {
+		sent(inc.ID, p.Person, p.Method.Name)
+	}
+	return nil
+}
+
+func channelFor(set Settings, cm oncall.ContactMethod) (notify.Channel, error) {
+	switch cm.Type {
+	case oncall.ContactSlack:
+		if set.SlackWebhookURL == "" {
+			return notify.Channel{}, errors.New("no Slack incoming webhook configured (notifications.slack.webhook_url)")
+		}
+		return notify.Channel{Type: notify.Slack, URL: set.SlackWebhookURL, Mention: cm.Address}, nil
+	case oncall.ContactEmail:
+		return notify.Channel{Type: notify.Email, To: cm.Address}, nil
+	case oncall.ContactWebhook:
+		return notify.Channel{Type: notify.Webhook, URL: cm.Address, Secret: set.WebhookSecret}, nil
+	}
+	return notify.Channel{}, fmt.Errorf("unknown contact method type %q", cm.Type)
+}
+
+// message builds the page for person, with signed ack/resolve links.
+func (m *Manager) message(set Settings, inc Incident, person string, j engine.Job) notify.Message {
+	now := m.clock.Now()
+	msg := notify.Message{
+		DeliveryID: j.Key, Event: "incident.triggered", Title: inc.Title, Text: inc.Summary,
+		Severity: inc.Severity, Service: strings.Join(inc.Services, ", "), IncidentID: inc.ID,
+		Status: inc.Status, Recipient: person, SentAt: now.UTC(),
+	}
+	base := strings.TrimRight(set.BaseURL, "/")
+	if base != "" {
+		msg.URL = fmt.Sprintf("%s/incidents/%d", base, inc.ID)
+		if len(set.ActionKey) > 0 {
+			ttl := set.ActionTTL
+			if ttl <= 0 {
+				ttl = 24 * time.Hour
+			}
+			sg := notify.Signer{Key: set.ActionKey}
+			exp := now.Add(ttl)
+			msg.AckURL = base + "/api/v1/actions/" + sg.Token(notify.Action{Verb: "ack", IncidentID: inc.ID, Person: person, Expires: exp})
+			msg.ResolveURL = base + "/api/v1/actions/" + sg.Token(notify.Action{Verb: "resolve", IncidentID: inc.ID, Person: person, Expires: exp})
+		}
+	}
+	if len(inc.Suspects) > 0 {
+		s := inc.Suspects[0]
+		msg.Fields = map[string]string{"Suspect": fmt.Sprintf("%s %s of %s", s.Kind, s.Version, s.Service)}
+	}
+	return msg
+}
+
+// recordPage puts one delivery attempt on the timeline.
+func (m *Manager) recordPage(ctx context.Context, id int64, p pagePayload, j engine.Job, sendErr error) {
+	now := m.clock.Now()
+	kind, msg := EvPage, fmt.Sprintf("paged %s by %s (attempt %d)", p.Person, p.Method.Name, j.Attempts)
+	data := map[string]any{"person": p.Person, "method": p.Method.Name, "attempt": j.Attempts, "delivery": j.Key}
+	if sendErr != nil {
+		kind, msg = EvPageFailed, fmt.Sprintf("page to %s by %s failed (attempt %d): %v", p.Person, p.Method.Name, j.Attempts, sendErr)
+	}
+	err := m.db.InTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+		return addEvent(ctx, tx, id, now, kind, "", msg, data)
+	})
+	if err != nil {
+		m.log.Warn("incident: recording page attempt failed", "incident", id, "err", err)
+	}
+}
+
+// scheduleAckTimeout enqueues the re-trigger of an acknowledged incident.
+func (m *Manager) scheduleAckTimeout(ctx context.Context, tx *db.Tx, inc Incident, now time.Time) error {
+	if m.Directories == nil {
+		return nil
+	}
+	dir, err := m.Directories.DirectoryAt(ctx, now)
+	if err != nil {
+		return fmt.Errorf("on-call directory: %w", err)
+	}
+	var timeout time.Duration
+	for _, s := range inc.Services {
+		if t := dir.AckTimeout(s); t > 0 && (timeout == 0 || t < timeout) {
+			timeout = t
+		}
+	}
+	if timeout == 0 {
+		return nil
+	}
+	_, err = engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobAckTimeout,
+		Key:     fmt.Sprintf("incident:%d:ack-timeout:%d", inc.ID, db.Millis(now)),
+		Payload: map[string]any{"incident": inc.ID, "acked_at": db.Millis(now)},
+		RunAt:   now.Add(m.settings().scale(timeout))})
+	return err
+}
+
+// runAckTimeout re-triggers an incident still acknowledged (by the same
+// ack) when its ack timeout runs out, and starts a new escalation.
+func (m *Manager) runAckTimeout(ctx context.Context, tx *db.Tx, j engine.Job) error {
+	var p struct {
+		Incident int64 `json:"incident"`
+		AckedAt  int64 `json:"acked_at"`
+	}
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return engine.Permanent(err)
+	}
+	inc, err := getTx(ctx, tx, p.Incident)
+	if err != nil {
+		return engine.Permanent(err)
+	}
+	if inc.Status != Acknowledged || inc.AcknowledgedAt == nil || db.Millis(*inc.AcknowledgedAt) != p.AckedAt {
+		return nil
+	}
+	now := j.RunAt
+	inc.generation++
+	inc.Status = Triggered
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET status = ?, generation = ?, triggered_at = ?, acknowledged_at = 0, updated_at = ? WHERE id = ?`,
+		Triggered, inc.generation, db.Millis(now), db.Millis(now), inc.ID); err != nil {
+		return err
+	}
+	if err := addEvent(ctx, tx, inc.ID, now, EvStatus, "", "acknowledged → triggered: not resolved within the ack timeout; escalating again",
+		map[string]any{"from": Acknowledged, "to": Triggered}); err != nil {
+		return err
+	}
+	return m.startEscalation(ctx, tx, inc, now)
+}

@@ -1,0 +1,198 @@
+package incident_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/db/dbtest"
+	"github.com/tandemhq/tandem/internal/engine"
+	"github.com/tandemhq/tandem/internal/incident"
+)
+
+// The policy walked with a fake clock: num_loops 2 is three passes
+// through the two rules, ten minutes apart — dev1 at 0, alice (on call in
+// sre-primary) at 10, dev1 at 20, alice at 30, dev1 at 40, alice at 50 —
+// and nothing after.
+func TestEscalationTwoLoops(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		inc, err := h.m.Open(ctx, incident.OpenInput{Title: "checkout 5xx", Services: []string{"checkout"}, Severity: "sev2", Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inc.Policy != "Dev-SRE Escalation Policy" || inc.Status != incident.Triggered {
+			t.Fatalf("opened %+v", inc)
+		}
+		h.walk(t, 90*time.Minute, 30*time.Second)
+		want := []string{"0s:dev1", "10m0s:alice", "20m0s:dev1", "30m0s:alice", "40m0s:dev1", "50m0s:alice"}
+		if got := minutes(h.rcv.got()); !slices.Equal(got, want) {
+			t.Fatalf("pages %v\nwant  %v", got, want)
+		}
+		tl, err := h.m.Timeline(ctx, inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var steps, pages int
+		for _, e := range tl {
+			switch e.Kind {
+			case incident.EvEscalation:
+				steps++
+			case incident.EvPage:
+				pages++
+			}
+		}
+		if steps != 6 || pages != 6 {
+			t.Fatalf("timeline has %d steps and %d pages, want 6 and 6:\n%v", steps, pages, tl)
+		}
+	})
+}
+
+// An ack at 25 minutes stops the escalation: dev1 at 0, alice at 10,
+// dev1 at 20, then nothing.
+func TestEscalationStopsAtAck(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		inc, err := h.m.Open(ctx, incident.OpenInput{Title: "checkout 5xx", Services: []string{"checkout"}, Severity: "sev1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 25*time.Minute, 30*time.Second)
+		if _, err := h.m.Ack(ctx, inc.ID, "dev1"); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 60*time.Minute, time.Minute)
+		want := []string{"0s:dev1", "10m0s:alice", "20m0s:dev1"}
+		if got := minutes(h.rcv.got()); !slices.Equal(got, want) {
+			t.Fatalf("pages %v, want %v", got, want)
+		}
+		// Acking twice is a conflict, not a second ack.
+		if _, err := h.m.Ack(ctx, inc.ID, "dev1"); err == nil {
+			t.Fatal("second ack: want conflict")
+		}
+	})
+}
+
+// An ack that is not followed by a resolve within the ack timeout
+// re-triggers the incident and escalation starts again; a resolve stops
+// everything.
+func TestAckTimeoutRetriggers(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 30)
+		ctx := context.Background()
+		inc, err := h.m.Open(ctx, incident.OpenInput{Title: "checkout 5xx", Services: []string{"checkout"}, Severity: "sev1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 5*time.Minute, time.Minute) // dev1 at 0
+		if _, err := h.m.Ack(ctx, inc.ID, "dev1"); err != nil {
+			t.Fatal(err)
+		}
+		// Acked at 5m with a 30-minute timeout: re-triggered at 35m, dev1
+		// paged at 35m and alice at 45m; resolved at 50m.
+		h.walk(t, 45*time.Minute, time.Minute)
+		got, _ := h.m.Get(ctx, inc.ID)
+		if got.Status != incident.Triggered {
+			t.Fatalf("after the ack timeout: %s, want triggered", got.Status)
+		}
+		if _, err := h.m.Resolve(ctx, inc.ID, "alice", "rolled back"); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 60*time.Minute, time.Minute)
+		want := []string{"0s:dev1", "35m0s:dev1", "45m0s:alice"}
+		if got := minutes(h.rcv.got()); !slices.Equal(got, want) {
+			t.Fatalf("pages %v, want %v", got, want)
+		}
+	})
+}
+
+// Alerts during a maintenance window are recorded and page nobody; the
+// window's end is logged on the incident's timeline.
+func TestMaintenanceWindow(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		w, err := h.m.AddWindow(ctx, incident.Window{Service: "checkout", StartsAt: t0.Add(-time.Minute), EndsAt: t0.Add(30 * time.Minute), Reason: "database upgrade"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc, err := h.m.Alert(ctx, incident.AlertInput{Source: "test", GroupKey: "g1", Fingerprint: "f1", Service: "checkout", Severity: "sev2", Title: "latency", Status: incident.Firing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 40*time.Minute, time.Minute)
+		if p := h.rcv.got(); len(p) != 0 {
+			t.Fatalf("paged during maintenance: %v", p)
+		}
+		tl, _ := h.m.Timeline(ctx, inc.ID)
+		var texts []string
+		for _, e := range tl {
+			if e.Kind == incident.EvMaintenance {
+				texts = append(texts, e.Message)
+			}
+		}
+		if len(texts) != 2 || !strings.Contains(texts[0], "nobody paged") || !strings.Contains(texts[1], "ended") {
+			t.Fatalf("maintenance timeline %q (window %d)", texts, w.ID)
+		}
+	})
+}
+
+// A missed heartbeat opens an incident on its service; the next call
+// resolves it.
+func TestHeartbeat(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		hb := incident.Heartbeat{Name: "nightly-backup", Service: "checkout", Interval: 10 * time.Minute, Severity: "sev3"}
+		if err := h.m.Beat(ctx, hb); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 9*time.Minute, time.Minute)
+		if err := h.m.Beat(ctx, hb); err != nil { // at 9m: next check at 19m
+			t.Fatal(err)
+		}
+		h.walk(t, 9*time.Minute, time.Minute) // 18m: still fine
+		if l, _ := h.m.List(ctx, incident.Filter{}); len(l) != 0 {
+			t.Fatalf("incidents before the miss: %d", len(l))
+		}
+		h.walk(t, 2*time.Minute, time.Minute) // 20m: missed at 19m
+		l, _ := h.m.List(ctx, incident.Filter{})
+		if len(l) != 1 || l[0].Status != incident.Triggered || l[0].Source != "heartbeat" {
+			t.Fatalf("after the miss: %+v", l)
+		}
+		if p := h.rcv.got(); len(p) != 1 || p[0].To != "dev1" {
+			t.Fatalf("pages %v, want dev1 once", p)
+		}
+		if err := h.m.Beat(ctx, hb); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := h.m.Get(ctx, l[0].ID); got.Status != incident.Resolved {
+			t.Fatalf("after the next call: %s, want resolved", got.Status)
+		}
+	})
+}
+
+// Every job the escalation made is visible and none failed.
+func TestEscalationJobsVisible(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		if _, err := h.m.Open(ctx, incident.OpenInput{Title: "x", Services: []string{"checkout"}, Severity: "sev2"}); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 15*time.Minute, time.Minute)
+		jobs, err := h.e.List(ctx, engine.Filter{State: engine.StateFailed})
+		if err != nil || len(jobs) != 0 {
+			t.Fatalf("failed jobs %v %v", jobs, err)
+		}
+		queued, _ := h.e.List(ctx, engine.Filter{State: engine.StateQueued})
+		if len(queued) != 1 || queued[0].Kind != "incident.escalate" {
+			t.Fatalf("queued %+v, want the next step", queued)
+		}
+	})
+}

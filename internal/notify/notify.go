@@ -1,0 +1,252 @@
+// Package notify delivers messages to people: Slack incoming webhooks (Block
+// Kit), generic JSON webhooks signed with HMAC-SHA256, and email over SMTP
+// with STARTTLS and authentication. It also signs the one-click
+// acknowledge/resolve links that messages carry.
+//
+// A Sender makes one delivery attempt per Send call and returns its error;
+// retries with backoff belong to the caller's durable job (internal/engine),
+// so every attempt survives a restart and is recorded. Sends to one channel
+// are rate limited per channel (Limits), with defaults that respect Slack's
+// documented limit of one message per second per incoming webhook.
+//
+// Every Message has a DeliveryID, sent as the X-Tandem-Delivery header on
+// webhooks and as the Message-ID of emails, so a receiver can drop the
+// duplicate that at-least-once delivery may produce after a crash
+// (docs/oncall.md).
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Channel types.
+const (
+	Slack   = "slack"
+	Webhook = "webhook"
+	Email   = "email"
+)
+
+// Channel is one destination.
+type Channel struct {
+	// Type is slack, webhook or email.
+	Type string `json:"type"`
+	// URL is the Slack incoming webhook or the generic webhook URL.
+	URL string `json:"url,omitempty"`
+	// Secret signs generic webhook bodies (X-Tandem-Signature-256).
+	Secret string `json:"-"`
+	// To is the email address; Mention a Slack handle to mention.
+	To      string `json:"to,omitempty"`
+	Mention string `json:"mention,omitempty"`
+}
+
+// Key identifies the channel for rate limiting and logs without secrets.
+func (c Channel) Key() string {
+	switch c.Type {
+	case Email:
+		return "email"
+	default:
+		return c.Type + ":" + c.URL
+	}
+}
+
+// Message is what is sent. Fields left empty are left out.
+type Message struct {
+	// DeliveryID is unique per logical delivery and stays the same across
+	// retries of it.
+	DeliveryID string `json:"delivery_id"`
+	// Event names what happened: incident.triggered, gate.blocked, …
+	Event      string            `json:"event"`
+	Title      string            `json:"title"`
+	Text       string            `json:"text,omitempty"`
+	Severity   string            `json:"severity,omitempty"`
+	Service    string            `json:"service,omitempty"`
+	IncidentID int64             `json:"incident_id,omitempty"`
+	Status     string            `json:"status,omitempty"`
+	URL        string            `json:"url,omitempty"`
+	AckURL     string            `json:"ack_url,omitempty"`
+	ResolveURL string            `json:"resolve_url,omitempty"`
+	Recipient  string            `json:"recipient,omitempty"`
+	Fields     map[string]string `json:"fields,omitempty"`
+	SentAt     time.Time         `json:"sent_at"`
+}
+
+// Limit is a rate for one channel type: Every is the interval between
+// messages, Burst how many may go at once.
+type Limit struct {
+	Every time.Duration
+	Burst int
+}
+
+// DefaultLimits respect the providers' documented limits: Slack allows one
+// message per second per incoming webhook (short bursts tolerated).
+var DefaultLimits = map[string]Limit{
+	Slack:   {Every: time.Second, Burst: 1},
+	Webhook: {Every: 10 * time.Millisecond, Burst: 50},
+	Email:   {Every: 100 * time.Millisecond, Burst: 10},
+}
+
+// SMTP configures email delivery.
+type SMTP struct {
+	Addr     string // host:port
+	From     string
+	Username string
+	Password string
+	// StartTLS requires STARTTLS before authenticating (default true in
+	// config; tests with a plain in-process server turn it off only for
+	// servers on the loopback address).
+	StartTLS bool
+	// TLSServerName overrides the name checked in the server's certificate.
+	TLSServerName string
+	// InsecureSkipVerify skips certificate checks (tests only).
+	InsecureSkipVerify bool
+}
+
+// Sender delivers messages. Build it with NewSender.
+type Sender struct {
+	HTTP *http.Client
+	SMTP SMTP
+
+	mu       sync.Mutex
+	limits   map[string]Limit
+	limiters map[string]*rate.Limiter
+}
+
+// NewSender returns a Sender with the given per-type limits (nil or
+// missing types: DefaultLimits).
+func NewSender(smtp SMTP, limits map[string]Limit) *Sender {
+	l := map[string]Limit{}
+	for k, v := range DefaultLimits {
+		l[k] = v
+	}
+	for k, v := range limits {
+		l[k] = v
+	}
+	return &Sender{HTTP: &http.Client{Timeout: 15 * time.Second}, SMTP: smtp, limits: l, limiters: map[string]*rate.Limiter{}}
+}
+
+func (s *Sender) limiter(c Channel) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := c.Key()
+	if l, ok := s.limiters[k]; ok {
+		return l
+	}
+	lim, ok := s.limits[c.Type]
+	var l *rate.Limiter
+	if !ok || lim.Every <= 0 {
+		l = rate.NewLimiter(rate.Inf, 1)
+	} else {
+		l = rate.NewLimiter(rate.Every(lim.Every), max(lim.Burst, 1))
+	}
+	s.limiters[k] = l
+	return l
+}
+
+// Error is a delivery failure. Permanent failures (a 4xx other than 408 and
+// 429, a rejected recipient) will not succeed on retry.
+type Error struct {
+	Channel   string
+	Status    int
+	Message   string
+	Permanent bool
+}
+
+func (e *Error) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("%s: HTTP %d: %s", e.Channel, e.Status, e.Message)
+	}
+	return e.Channel + ": " + e.Message
+}
+
+// Send makes one attempt to deliver m to c, waiting for the channel's rate
+// limit first. A nil error means the provider accepted the message.
+func (s *Sender) Send(ctx context.Context, c Channel, m Message) error {
+	if err := s.limiter(c).Wait(ctx); err != nil {
+		return &Error{Channel: c.Type, Message: "rate limit wait: " + err.Error()}
+	}
+	switch c.Type {
+	case Slack:
+		body, err := json.Marshal(SlackPayload(m, c.Mention))
+		if err != nil {
+			return err
+		}
+		return s.post(ctx, c, body, nil)
+	case Webhook:
+		body, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		h := http.Header{}
+		h.Set("X-Tandem-Delivery", m.DeliveryID)
+		h.Set("X-Tandem-Event", m.Event)
+		if c.Secret != "" {
+			ts := strconv.FormatInt(m.SentAt.Unix(), 10)
+			h.Set("X-Tandem-Timestamp", ts)
+			h.Set("X-Tandem-Signature-256", Sign(c.Secret, ts, body))
+		}
+		return s.post(ctx, c, body, h)
+	case Email:
+		return s.sendEmail(ctx, c, m)
+	}
+	return &Error{Channel: c.Type, Message: "unknown channel type", Permanent: true}
+}
+
+// Sign returns the signature of a webhook body: "sha256=" followed by the
+// hex HMAC-SHA256, keyed with secret, of timestamp + "." + body.
+func Sign(secret, timestamp string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(timestamp))
+	mac.Write([]byte("."))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifySignature checks a webhook signature in constant time.
+func VerifySignature(secret, timestamp string, body []byte, sig string) bool {
+	return hmac.Equal([]byte(Sign(secret, timestamp, body)), []byte(sig))
+}
+
+func (s *Sender) post(ctx context.Context, c Channel, body []byte, h http.Header) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
+	if err != nil {
+		return &Error{Channel: c.Type, Message: "bad url", Permanent: true}
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "tandem")
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		// The error text may hold the URL, which for Slack is a secret.
+		return &Error{Channel: c.Type, Message: redactURL(err.Error(), c.URL)}
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	perm := resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 429
+	return &Error{Channel: c.Type, Status: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Permanent: perm}
+}
+
+func redactURL(s, url string) string {
+	if url == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, url, "<webhook url>")
+}
