@@ -8,6 +8,9 @@ import (
 
 // wireWeb builds the dashboard with the stores of every capability.
 func (m *Main) wireWeb(ctx context.Context) error {
-	m.API.Web = web.New(web.Deps{Config: m.Config, Log: m.Options.Log, Clock: m.Options.Clock})
+	m.API.Web = web.New(web.Deps{
+		Config: m.Config, DB: m.DB, Tokens: m.Tokens, Log: m.Options.Log, Clock: m.Options.Clock,
+		PublicRead: m.Options.PublicRead,
+	})
 	return nil
 }

@@ -1,0 +1,220 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tandemhq/tandem/internal/app/apptest"
+	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/demo"
+	"github.com/tandemhq/tandem/internal/testenv"
+)
+
+// consoleLog collects what pages write to the console and what they throw.
+type consoleLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (c *consoleLog) listen(ev any) {
+	var msg string
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeWarning && ev.Type != runtime.ConsoleAPICalledTypeAssert {
+			return
+		}
+		var parts []string
+		for _, a := range ev.Args {
+			parts = append(parts, string(a.Value)+a.Description)
+		}
+		msg = "console." + string(ev.Type) + ": " + strings.Join(parts, " ")
+	case *runtime.EventExceptionThrown:
+		msg = "exception: " + ev.ExceptionDetails.Text
+		if ev.ExceptionDetails.Exception != nil {
+			msg += " " + ev.ExceptionDetails.Exception.Description
+		}
+	case *log.EventEntryAdded:
+		if ev.Entry.Level != log.EntryLevelError && ev.Entry.Level != log.EntryLevelWarning {
+			return
+		}
+		msg = "log " + string(ev.Entry.Level) + ": " + ev.Entry.Text + " " + ev.Entry.URL
+	default:
+		return
+	}
+	c.mu.Lock()
+	c.msgs = append(c.msgs, msg)
+	c.mu.Unlock()
+}
+
+// take returns the messages since the last call.
+func (c *consoleLog) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.msgs
+	c.msgs = nil
+	return out
+}
+
+// repoRoot is the directory holding go.mod.
+func repoRoot(t *testing.T) string {
+	return filepath.Dir(filepath.Dir(apptest.ExamplesDir(t)))
+}
+
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	base    string
+	console *consoleLog
+	shots   string
+}
+
+// open loads a page, waits for its heading, checks that every selector
+// matches something and that the console stayed clean, and saves a
+// screenshot named name.
+func (b *browser) open(name, path string, selectors ...string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
+		b.t.Fatalf("%s: load %s: %v", name, path, err)
+	}
+	b.expect(name, selectors...)
+	b.clean(name)
+	b.shot(name)
+}
+
+// expect checks that each CSS selector matches at least one element.
+func (b *browser) expect(name string, selectors ...string) {
+	b.t.Helper()
+	for _, sel := range selectors {
+		n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+		if err != nil {
+			b.t.Fatalf("%s: query %s: %v", name, sel, err)
+		}
+		if n == 0 {
+			html, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string]("document.getElementById('main').innerText.slice(0, 2000)"))
+			b.t.Errorf("%s: nothing matches %s; the page says:\n%s", name, sel, html)
+		}
+	}
+}
+
+// clean fails the test if the console got errors or warnings.
+func (b *browser) clean(name string) {
+	b.t.Helper()
+	// A round trip makes sure events sent before it have been seen.
+	_, _ = chromedp.Run(b.ctx, chromedp.Evaluate[bool]("true"))
+	for _, m := range b.console.take() {
+		b.t.Errorf("%s: console: %s", name, m)
+	}
+}
+
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("%s: screenshot: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf("(document.querySelector(%q)||{innerText:''}).innerText", sel)))
+	if err != nil {
+		b.t.Fatalf("read %s: %v", sel, err)
+	}
+	return s
+}
+
+func TestBrowser(t *testing.T) {
+	chromium := testenv.Binary(t, "TANDEM_TEST_CHROMIUM", "chromium")
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	srv := apptest.Start(t, apptest.Options{PublicRead: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := demo.Seed(ctx, srv.Main, time.Now(), 14); err != nil {
+		t.Fatalf("demo data: %v", err)
+	}
+	writer := srv.Token(t, "browser-writer", auth.ScopeWrite)
+
+	shots := filepath.Join(repoRoot(t), "testout", "screenshots")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	defer cancelAlloc()
+	bctx, cancelTab := chromedp.NewContext(actx)
+	defer cancelTab()
+	cl := &consoleLog{}
+	if err := chromedp.Listen(bctx, cl.listen); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	b := &browser{t: t, ctx: bctx, base: srv.URL, console: cl, shots: shots}
+
+	t.Run("overview", func(t *testing.T) {
+		b.t = t
+		b.open("overview", "/", "table#services tbody tr", "a[href='/services/checkout']", "nav a[aria-current=page]")
+	})
+	t.Run("filter in the URL", func(t *testing.T) {
+		b.t = t
+		b.open("overview-filtered", "/?team=payments", "table#services")
+		rows := b.text("table#services tbody")
+		if !strings.Contains(rows, "checkout") || strings.Contains(rows, "search-api") {
+			t.Errorf("team=payments shows:\n%s", rows)
+		}
+	})
+	t.Run("sign in", func(t *testing.T) {
+		b.t = t
+		b.open("login", "/login", "form.login input#token")
+		if err := chromedp.Do(bctx,
+			chromedp.SendKeys(chromedp.CSS("#token"), writer),
+			chromedp.Submit(chromedp.CSS("form.login")),
+			chromedp.WaitVisible(chromedp.CSS(".who form button")),
+		); err != nil {
+			t.Fatalf("sign in: %v", err)
+		}
+		if who := b.text(".who"); !strings.Contains(who, "browser-writer") {
+			t.Errorf("after sign-in the header says %q", who)
+		}
+		b.clean("after sign-in")
+	})
+	t.Run("refresh keeps the scroll", func(t *testing.T) {
+		b.t = t
+		b.open("overview-again", "/", "table#services")
+		y, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`window.scrollTo(0, 200); window.tandemRefresh().then(() => window.scrollY)`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		// The page may be too short to scroll 200 px; what matters is that
+		// the position did not jump back to the top when it could scroll.
+		max, _ := chromedp.Run(bctx, chromedp.Evaluate[float64](`document.documentElement.scrollHeight - window.innerHeight`))
+		if want := min(200, max); y != want {
+			t.Errorf("scroll after refresh = %v, want %v", y, want)
+		}
+		b.expect("after refresh", "table#services tbody tr")
+		b.clean("after refresh")
+	})
+}

@@ -1,0 +1,145 @@
+package chart
+
+import (
+	"html/template"
+	"math"
+)
+
+// Level classifies how much error budget is left.
+type Level string
+
+// The budget levels, from good to bad. NoData is for an SLO without data.
+const (
+	LevelOK        Level = "ok"        // 50% or more left
+	LevelLow       Level = "low"       // under 50%: yellow
+	LevelCritical  Level = "critical"  // under 10%: red
+	LevelExhausted Level = "exhausted" // nothing left (or overspent)
+	LevelNoData    Level = "none"
+)
+
+// BudgetLevel returns the level for a remaining error-budget ratio
+// (1 = untouched, 0 = spent, negative = overspent): yellow under 50%, red
+// under 10%.
+func BudgetLevel(remaining float64) Level {
+	switch {
+	case math.IsNaN(remaining):
+		return LevelNoData
+	case remaining <= 0:
+		return LevelExhausted
+	case remaining < 0.10:
+		return LevelCritical
+	case remaining < 0.50:
+		return LevelLow
+	}
+	return LevelOK
+}
+
+// Word is the level in words, shown beside every gauge so the level reads
+// without colour.
+func (l Level) Word() string {
+	switch l {
+	case LevelOK:
+		return "ok"
+	case LevelLow:
+		return "below 50%"
+	case LevelCritical:
+		return "below 10%"
+	case LevelExhausted:
+		return "exhausted"
+	}
+	return "no data"
+}
+
+// fillOf is the class (and so the colour and pattern) of a level's bar.
+func fillOf(l Level) string { return "g-" + string(l) }
+
+// Meter renders a compact horizontal error-budget gauge with its number and
+// level word beside it, for tables: "▮▮▮▯ 42.0% below 50%". noData shows an
+// empty gauge and "no data" instead of a number.
+func Meter(remaining float64, noData bool) template.HTML {
+	if noData {
+		remaining = math.NaN()
+	}
+	l := BudgetLevel(remaining)
+	frac := remaining
+	if math.IsNaN(frac) || frac < 0 {
+		frac = 0
+	}
+	if frac > 1 {
+		frac = 1
+	}
+	var w svgWriter
+	w.s(`<span class="meter `)
+	w.s(fillOf(l))
+	w.s(`"><svg viewBox="0 0 80 12" width="80" height="12" aria-hidden="true"><rect class="g-track" x="0.5" y="0.5" width="79" height="11" rx="2"/>`)
+	if frac > 0 {
+		w.s(`<rect class="g-fill" x="0.5" y="0.5" width="`)
+		w.f(math.Max(1, 79*frac))
+		w.s(`" height="11" rx="2"/>`)
+	}
+	w.s(`</svg> <b class="g-num">`)
+	if math.IsNaN(remaining) {
+		w.s("–")
+	} else {
+		w.text(Percent.text(remaining, 1))
+	}
+	w.s(`</b> <span class="g-word">`)
+	w.s(l.Word())
+	w.s(`</span></span>`)
+	return w.html()
+}
+
+// Arc renders a larger half-circle error-budget gauge for a service page,
+// with the remaining percentage inside the arc and the level word below it.
+// label names the SLO for screen readers.
+func Arc(remaining float64, noData bool, label string) template.HTML {
+	if noData {
+		remaining = math.NaN()
+	}
+	l := BudgetLevel(remaining)
+	frac := remaining
+	if math.IsNaN(frac) || frac < 0 {
+		frac = 0
+	}
+	if frac > 1 {
+		frac = 1
+	}
+	const cx, cy, r = 80.0, 78.0, 62.0
+	var w svgWriter
+	w.s(`<figure class="arc `)
+	w.s(fillOf(l))
+	w.s(`"><svg viewBox="0 0 160 96" width="160" height="96" role="img" aria-label="`)
+	num := "no data"
+	if !math.IsNaN(remaining) {
+		num = Percent.text(remaining, 1)
+	}
+	w.text(label + ": " + num + " of the error budget left (" + l.Word() + ")")
+	w.s(`"><path class="g-track" d="M`)
+	w.f(cx - r)
+	w.s(" ")
+	w.f(cy)
+	w.s("A62 62 0 0 1 ")
+	w.f(cx + r)
+	w.s(" ")
+	w.f(cy)
+	w.s(`"/>`)
+	if frac > 0 {
+		// The arc runs from the left end (angle π) clockwise over the top.
+		a := math.Pi * (1 - frac)
+		w.s(`<path class="g-fill" d="M`)
+		w.f(cx - r)
+		w.s(" ")
+		w.f(cy)
+		w.s("A62 62 0 0 1 ")
+		w.f(cx + r*math.Cos(a))
+		w.s(" ")
+		w.f(cy - r*math.Sin(a))
+		w.s(`"/>`)
+	}
+	w.s(`<text class="g-big" x="80" y="74" text-anchor="middle">`)
+	w.text(num)
+	w.s(`</text></svg><figcaption><span class="g-word">`)
+	w.s(l.Word())
+	w.s(`</span> <span class="g-sub">budget left</span></figcaption></figure>`)
+	return w.html()
+}

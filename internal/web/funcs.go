@@ -1,0 +1,144 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/web/chart"
+)
+
+// funcs are the template helpers.
+func (h *Handler) funcs() template.FuncMap {
+	return template.FuncMap{
+		"asset": func(name string) string {
+			return "/static/" + name + "?v=" + h.assets[name]
+		},
+		"chartDefs": func() template.HTML { return chartDefs },
+		"meter":     chart.Meter,
+		"pct":       func(v float64) string { return chart.Percent.Text(v) },
+		"pct1":      func(v float64) string { return chart.Format{Percent: true, Decimals: 1}.Text(v) },
+		"num":       func(v float64) string { return chart.Number.Text(v) },
+		"times":     func(v float64) string { return chart.Format{Suffix: "×", Decimals: -1}.Text(v) },
+		"when":      when,
+		"ago":       ago,
+		"dur":       humanDuration,
+		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"join":      strings.Join,
+		"lower":     strings.ToLower,
+		"title": func(s string) string {
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + s[1:]
+		},
+		"query":       queryWith,
+		"hasKey":      func(m map[string]string, k string) bool { _, ok := m[k]; return ok },
+		"add":         func(a, b int) int { return a + b },
+		"isNaN":       math.IsNaN,
+		"statusBadge": statusBadge,
+		"statusWord": func(s string) string {
+			if w, ok := statusWord[s]; ok {
+				return w
+			}
+			return s
+		},
+	}
+}
+
+// badgeIcon is the symbol in front of a status word, so a status never
+// depends on colour alone.
+var badgeIcon = map[string]string{
+	"triggered": "!", "acknowledged": "◐", "resolved": "✓", "closed": "✓",
+	"success": "✓", "failed": "✖", "rolled_back": "↺", "in_progress": "…",
+	"pass": "✓", "fail": "✖", "block": "✖", "warn": "▲",
+}
+
+// statusBadge renders a status as a badge: icon, word and a class that
+// colours it.
+func statusBadge(s string) template.HTML {
+	icon, ok := statusIcon[s]
+	if !ok {
+		icon = badgeIcon[s]
+	}
+	word, ok := statusWord[s]
+	if !ok {
+		word = strings.ReplaceAll(s, "_", " ")
+	}
+	return template.HTML(`<span class="badge st-` + template.HTMLEscapeString(s) + `"><span aria-hidden="true">` +
+		icon + `</span> ` + template.HTMLEscapeString(word) + `</span>`)
+}
+
+// when prints a moment in UTC, compactly ("Nov 25 14:03 UTC"); the zero
+// time prints as "–".
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("Jan 2 15:04 UTC")
+}
+
+// ago prints how long before now t was ("3 h ago", "in 20 min").
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	d := now.Sub(t)
+	if d < 0 {
+		return "in " + humanDuration(-d)
+	}
+	if d < time.Minute {
+		return "just now"
+	}
+	return humanDuration(d) + " ago"
+}
+
+// humanDuration prints d with its largest one or two units: "45 s",
+// "12 min", "3 h 20 min", "2 d 4 h".
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 24*time.Hour:
+		h := int(d.Hours())
+		m := int(d.Minutes()) - 60*h
+		if m == 0 {
+			return fmt.Sprintf("%d h", h)
+		}
+		return fmt.Sprintf("%d h %d min", h, m)
+	}
+	days := int(d.Hours()) / 24
+	h := int(d.Hours()) - 24*days
+	if h == 0 {
+		return fmt.Sprintf("%d d", days)
+	}
+	return fmt.Sprintf("%d d %d h", days, h)
+}
+
+// queryWith returns "?"+the query of u with key set to value (removed when
+// value is empty), for links that change one filter and keep the others.
+func queryWith(u *url.URL, key, value string) string {
+	q := u.Query()
+	if value == "" {
+		q.Del(key)
+	} else {
+		q.Set(key, value)
+	}
+	if len(q) == 0 {
+		return u.Path
+	}
+	return u.Path + "?" + q.Encode()
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

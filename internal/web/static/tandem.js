@@ -1,0 +1,158 @@
+// tandem dashboard script: values under the pointer on charts, and a quiet
+// refresh of the page every 30 seconds that keeps the scroll position. The
+// pages work without it; it only adds to them.
+(function () {
+  "use strict";
+
+  // ---- chart hover ----------------------------------------------------
+  var tip = null;
+  var cache = new WeakMap();
+
+  function hoverData(svg) {
+    if (cache.has(svg)) return cache.get(svg);
+    var d = null;
+    try { d = JSON.parse(svg.getAttribute("data-hover")); } catch (e) { d = null; }
+    cache.set(svg, d);
+    return d;
+  }
+
+  function fmt(d, v) {
+    if (v === null || v === undefined) return "no data";
+    if (d.p) {
+      var p = v * 100;
+      var dec = p >= 99.9 && p < 100 ? 3 : (p >= 99 && p < 100 ? 2 : 1);
+      return p.toFixed(dec) + "%" + d.x;
+    }
+    var a = Math.abs(v);
+    var dec2 = a >= 100 || a === Math.trunc(a) ? 0 : (a >= 10 ? 1 : (a >= 1 ? 2 : 3));
+    return v.toFixed(dec2) + d.x;
+  }
+
+  function nearest(ts, t) {
+    var lo = 0, hi = ts.length - 1;
+    if (hi < 0) return -1;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (ts[mid] < t) lo = mid + 1; else hi = mid;
+    }
+    if (lo > 0 && Math.abs(ts[lo - 1] - t) <= Math.abs(ts[lo] - t)) lo--;
+    return lo;
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  var months = ["Jan","Feb","Mar","Apr","May","Jun","Jul","Aug","Sep","Oct","Nov","Dec"];
+  function utc(ms) {
+    var t = new Date(ms);
+    return months[t.getUTCMonth()] + " " + t.getUTCDate() + " " + pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes()) + " UTC";
+  }
+
+  function onMove(ev) {
+    var svg = ev.target.closest && ev.target.closest("svg.ts[data-hover]");
+    if (!svg) { hide(); return; }
+    var d = hoverData(svg);
+    var m = svg.getScreenCTM();
+    if (!d || !m) return;
+    var pt = svg.createSVGPoint();
+    pt.x = ev.clientX; pt.y = ev.clientY;
+    var p = pt.matrixTransform(m.inverse());
+    if (p.x < d.l || p.x > d.l + d.w) { hide(); return; }
+    var tms = d.t0 + (p.x - d.l) / d.w * (d.t1 - d.t0);
+    var rel = (tms - d.t0) / 1000;
+    var lines = [utc(tms)];
+    d.s.forEach(function (s) {
+      var i = nearest(s.t, rel);
+      if (i >= 0) lines.push(s.n + ": " + fmt(d, s.v[i]));
+    });
+    var line = svg.querySelector("line.hover-line");
+    if (!line) {
+      line = document.createElementNS("http://www.w3.org/2000/svg", "line");
+      line.setAttribute("class", "hover-line");
+      var vb = svg.viewBox.baseVal;
+      line.setAttribute("y1", "0");
+      line.setAttribute("y2", String(vb.height));
+      svg.appendChild(line);
+    }
+    line.setAttribute("x1", p.x); line.setAttribute("x2", p.x);
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.className = "tip";
+      tip.setAttribute("role", "status");
+      document.body.appendChild(tip);
+    }
+    tip.textContent = lines.join("\n");
+    tip.hidden = false;
+    var x = ev.pageX + 14, y = ev.pageY + 14;
+    if (x + tip.offsetWidth > window.scrollX + document.documentElement.clientWidth) x = ev.pageX - tip.offsetWidth - 14;
+    tip.style.left = x + "px";
+    tip.style.top = y + "px";
+  }
+
+  function hide() {
+    if (tip) tip.hidden = true;
+    document.querySelectorAll("line.hover-line").forEach(function (l) { l.remove(); });
+  }
+
+  document.addEventListener("mousemove", onMove);
+  document.addEventListener("mouseleave", hide);
+
+  // ---- filters: apply on change ---------------------------------------
+  document.addEventListener("change", function (ev) {
+    var f = ev.target.form;
+    if (f && f.classList.contains("filters") && f.method.toLowerCase() === "get") f.requestSubmit();
+  });
+
+  // ---- confirmations for irreversible actions ---------------------------
+  document.addEventListener("submit", function (ev) {
+    var msg = ev.target.getAttribute("data-confirm");
+    if (msg && !window.confirm(msg)) ev.preventDefault();
+  });
+
+  // ---- refresh -----------------------------------------------------------
+  var period = parseInt(document.body.getAttribute("data-refresh") || "0", 10);
+  if (!(period > 0)) return;
+  var busy = false;
+
+  function editing() {
+    var a = document.activeElement;
+    if (a && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) return true;
+    var sel = window.getSelection && window.getSelection();
+    return !!(sel && sel.toString().length > 0);
+  }
+
+  function refresh() {
+    if (busy || document.hidden || editing() || (tip && !tip.hidden)) return;
+    busy = true;
+    fetch(window.location.href, { headers: { "X-Tandem-Refresh": "1" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (r) {
+        if (!r.ok || r.redirected) throw new Error("status " + r.status);
+        return r.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("main");
+        var cur = document.getElementById("main");
+        if (!fresh || !cur) return;
+        var x = window.scrollX, y = window.scrollY;
+        var focusId = document.activeElement && document.activeElement.id;
+        cur.replaceChildren.apply(cur, Array.prototype.slice.call(fresh.childNodes).map(function (n) { return document.adoptNode(n); }));
+        var upd = doc.getElementById("updated");
+        if (upd) document.getElementById("updated").textContent = upd.textContent;
+        document.title = doc.title;
+        window.scrollTo(x, y);
+        if (focusId) { var f = document.getElementById(focusId); if (f) f.focus({ preventScroll: true }); }
+      })
+      .catch(function () {
+        var u = document.getElementById("updated");
+        if (u && u.textContent.indexOf("refresh failed") < 0) u.textContent += " · refresh failed, retrying";
+      })
+      .finally(function () { busy = false; });
+  }
+  window.setInterval(refresh, period * 1000);
+  // The browser tests call this instead of waiting for the period.
+  window.tandemRefresh = function () {
+    return new Promise(function (resolve) {
+      refresh();
+      (function wait() { if (busy) window.setTimeout(wait, 20); else resolve(true); })();
+    });
+  };
+})();
