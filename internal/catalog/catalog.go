@@ -148,22 +148,24 @@ func (c *Catalog) ServiceNames() []string {
 	return out
 }
 
-// Closest returns up to n names from candidates nearest to name by edit
-// distance, for "did you mean" errors. Names farther than half the length
-// of name (at least 3 edits) are left out.
+// Closest returns up to n names from candidates nearest to name, for "did
+// you mean" errors, nearest first (ties in name order). The distance counts
+// inserted, deleted, substituted and swapped adjacent characters, ignoring
+// case; a candidate that contains name counts as distance 1. Candidates
+// farther than half the length of name (at least 1) are left out, so a
+// short name is not matched to an unrelated one.
 func Closest(name string, candidates []string, n int) []string {
 	type scored struct {
 		name string
 		d    int
 	}
-	limit := len(name) / 2
-	if limit < 3 {
-		limit = 3
-	}
+	limit := max(len([]rune(name))/2, 1)
+	lname := strings.ToLower(name)
 	var s []scored
 	for _, c := range candidates {
-		d := distance(strings.ToLower(name), strings.ToLower(c))
-		if strings.Contains(strings.ToLower(c), strings.ToLower(name)) && name != "" {
+		lc := strings.ToLower(c)
+		d := distance(lname, lc)
+		if name != "" && d > 1 && strings.Contains(lc, lname) {
 			d = 1
 		}
 		if d <= limit {
@@ -183,9 +185,12 @@ func Closest(name string, candidates []string, n int) []string {
 	return out
 }
 
-// distance is the Levenshtein distance between a and b.
+// distance is the optimal-string-alignment distance between a and b: the
+// Levenshtein distance where swapping two adjacent characters costs 1.
 func distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	// Three rows: two back (for swaps), previous and current.
+	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -199,8 +204,11 @@ func distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
 }

@@ -193,6 +193,32 @@ func readLimited(path string) ([]byte, error) {
 
 var yamlLine = regexp.MustCompile(`line (\d+):?\s*(.*)`)
 
+// parserErrors are yaml.v3's parser (not scanner) messages. For these it
+// reports the line (of the enclosing block, or of the problem) counted from
+// 0, and no line at all for the first; syntaxError makes it 1-based.
+var parserErrors = []string{
+	"did not find expected '-' indicator", "did not find expected key", "did not find expected node content",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'", "did not find expected <document start>",
+	"found incompatible YAML document", "found duplicate %YAML directive", "found duplicate %TAG directive",
+	"found undefined tag handle",
+}
+
+// syntaxError turns a yaml.v3 syntax error into a 1-based line and message.
+func syntaxError(msg string) (int, string) {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	line := 0
+	if m := yamlLine.FindStringSubmatch(msg); m != nil && strings.HasPrefix(msg, "line ") {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	for _, p := range parserErrors {
+		if strings.HasPrefix(msg, p) {
+			return line + 1, msg
+		}
+	}
+	return line, msg
+}
+
 // parseFile decodes every document of one file and files its items.
 func (l *loader) parseFile(file string, b []byte) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -203,11 +229,8 @@ func (l *loader) parseFile(file string, b []byte) {
 			return
 		}
 		if err != nil {
-			e := Error{File: file, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
-			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-				e.Line, _ = strconv.Atoi(m[1])
-				e.Message = m[2]
-			}
+			e := Error{File: file}
+			e.Line, e.Message = syntaxError(err.Error())
 			l.errs = append(l.errs, e)
 			return // the rest of a broken stream cannot be trusted
 		}
