@@ -253,30 +253,69 @@ type Status struct {
 	Error string `json:"error,omitempty"`
 }
 
+// Data is an SLO's data as evaluation reads it: the counts of windows that
+// end at WindowEnd. Series (native data) and the Prometheus source
+// implement it.
+type Data interface {
+	// WindowEnd is the end of every window.
+	WindowEnd() time.Time
+	// Sums returns the counts of [WindowEnd-d, WindowEnd) for each d of ds,
+	// which is sorted ascending.
+	Sums(ds []time.Duration) []Counts
+	// P95Ms is the window's 95th percentile latency in milliseconds, or a
+	// negative number when the source has no latency data.
+	P95Ms() float64
+}
+
+// WindowEnd is the end of the Series' windows.
+func (s *Series) WindowEnd() time.Time { return s.End }
+
+// Sums implements Data.
+func (s *Series) Sums(ds []time.Duration) []Counts { return s.windowSums(ds) }
+
+// P95Ms implements Data.
+func (s *Series) P95Ms() float64 { return s.LatencyP95Ms }
+
+// Windows lists, sorted and without repeats, every window Evaluate reads
+// for def when its data end at end: the burn windows, the alert windows and
+// the span from the SLO window's start to end.
+func Windows(def *Definition, end time.Time) []time.Duration {
+	from, _ := def.Window.Bounds(end)
+	need := append([]time.Duration(nil), BurnWindows...)
+	for _, c := range append(append([]BurnCondition(nil), def.Alerting.Page...), def.Alerting.Ticket...) {
+		need = append(need, c.Long, c.Short)
+	}
+	if span := end.Sub(from); span > 0 {
+		need = append(need, span)
+	}
+	sort.Slice(need, func(i, j int) bool { return need[i] < need[j] })
+	out := need[:0]
+	for i, d := range need {
+		if i == 0 || d != need[i-1] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // Evaluate computes an SLO's Status from its data at now: SLI and
 // attainment over the window, error budget, burn rates over BurnWindows,
 // alert state and freeze. It is pure: the same inputs give the same output.
-func Evaluate(def *Definition, s *Series, now time.Time) Status {
+func Evaluate(def *Definition, data Data, now time.Time) Status {
 	from, to := def.Window.Bounds(now)
 	length := to.Sub(from)
 	if def.Window.IsRolling() {
 		length = def.Window.Rolling
 	}
-	// One pass computes every window we need: the burn windows, the alert
-	// windows and the SLO window itself.
-	need := append([]time.Duration(nil), BurnWindows...)
-	for _, c := range append(append([]BurnCondition(nil), def.Alerting.Page...), def.Alerting.Ticket...) {
-		need = append(need, c.Long, c.Short)
-	}
-	sloSpan := s.End.Sub(from)
-	need = append(need, sloSpan)
-	sort.Slice(need, func(i, j int) bool { return need[i] < need[j] })
-	sums := s.windowSums(need)
+	end := data.WindowEnd()
+	wfrom, _ := def.Window.Bounds(end)
+	need := Windows(def, end)
+	sums := data.Sums(need)
 	by := make(map[time.Duration]Counts, len(need))
 	for i, d := range need {
 		by[d] = sums[i]
 	}
-
+	sloSpan := end.Sub(wfrom)
 	win := by[sloSpan]
 	st := Status{
 		Name: def.Name, Service: def.Service, Objective: def.Objective,
@@ -293,8 +332,8 @@ func Evaluate(def *Definition, s *Series, now time.Time) Status {
 	}
 	st.Alerts.Page = evalConditions(def.Alerting.Page, def.Alerting.MinEvents, by, def.Objective)
 	st.Alerts.Ticket = evalConditions(def.Alerting.Ticket, def.Alerting.MinEvents, by, def.Objective)
-	if s.LatencyP95Ms >= 0 {
-		v := round(s.LatencyP95Ms, 3)
+	if p := data.P95Ms(); p >= 0 {
+		v := round(p, 3)
 		st.P95Ms = &v
 	}
 	if win.Total > 0 && st.ErrorBudget.Remaining < def.FreezeBelow || st.Status == StatusExhausted {

@@ -1,0 +1,478 @@
+package slo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/clock"
+)
+
+// Source reads an SLO's data from where its indicator lives.
+type Source interface {
+	// Data returns the SLO's data for evaluation at now.
+	Data(ctx context.Context, def *Definition, now time.Time) (Data, error)
+	// Hours returns hourly counts in [from, to), for history.
+	Hours(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error)
+}
+
+// ChangeOutcome is one finished change event as an SLI reads it.
+type ChangeOutcome struct {
+	At      time.Time
+	Success bool
+}
+
+// ChangeLister reads finished change events of a kind for a service (the
+// change capability's store, adapted in internal/app).
+type ChangeLister interface {
+	ChangeOutcomes(ctx context.Context, service, kind, environment string, from, to time.Time) ([]ChangeOutcome, error)
+}
+
+// AlertEvent is a page alert firing or resolving, for the incident
+// capability.
+type AlertEvent struct {
+	SLO, Service string
+	Severity     string // "page"
+	Status       string // "firing" or "resolved"
+	Title        string
+	Summary      string
+	StartsAt     time.Time
+	Labels       map[string]string
+}
+
+// AlertSink receives page alerts; internal/app connects it to incidents.
+// Send is called once when a page starts firing and once when it resolves
+// (again after a failure, on the next evaluation).
+type AlertSink interface {
+	Send(ctx context.Context, e AlertEvent) error
+}
+
+// Options build a Service.
+type Options struct {
+	Store *Store
+	// Definitions returns the SLOs of the live config.
+	Definitions func() []*Definition
+	// Prometheus reads Prometheus-backed SLOs (nil: they report an error).
+	Prometheus Source
+	// Changes reads migration events (nil: change-based SLOs have no data).
+	Changes ChangeLister
+	// Sink receives page alerts (nil: none are sent).
+	Sink     AlertSink
+	Registry prometheus.Registerer
+	Log      *slog.Logger
+	Clock    clock.Clock
+	// Interval between evaluations of the background module (default 1m).
+	Interval time.Duration
+	// QueryTimeout bounds one SLO's reads (default 10s).
+	QueryTimeout time.Duration
+}
+
+// Service evaluates SLOs and keeps the latest result of each for freeze
+// checks and /metrics. It is safe for concurrent use.
+type Service struct {
+	o      Options
+	native Source
+
+	mu   sync.RWMutex
+	last map[string]Status
+
+	sli, remaining, objective, freeze *prometheus.GaugeVec
+	burn, firing                      *prometheus.GaugeVec
+}
+
+// NewService builds a Service and registers its gauges.
+func NewService(o Options) (*Service, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Minute
+	}
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = 10 * time.Second
+	}
+	s := &Service{o: o, native: nativeSource{o.Store}, last: map[string]Status{}}
+	lbl := []string{"slo", "service"}
+	g := func(name, help string, labels []string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	}
+	s.sli = g("tandem_slo_sli_ratio", "SLI over the SLO window: good over total events (or time slices).", lbl)
+	s.remaining = g("tandem_slo_error_budget_remaining_ratio", "Share of the error budget left over the SLO window (negative when overspent).", lbl)
+	s.objective = g("tandem_slo_objective_ratio", "The SLO's target ratio.", lbl)
+	s.burn = g("tandem_slo_burn_rate", "Error budget burn rate over a window (1 spends the budget exactly over the SLO window).", []string{"slo", "service", "window"})
+	s.freeze = g("tandem_slo_release_freeze", "1 while the SLO puts its service in release freeze.", lbl)
+	s.firing = g("tandem_slo_alert_firing", "1 while a burn-rate alert fires.", []string{"slo", "service", "severity"})
+	if o.Registry != nil {
+		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing} {
+			if err := o.Registry.Register(c); err != nil {
+				return nil, fmt.Errorf("register SLO metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Definitions returns the SLOs of the live config, sorted by name.
+func (s *Service) Definitions() []*Definition {
+	if s.o.Definitions == nil {
+		return nil
+	}
+	defs := append([]*Definition(nil), s.o.Definitions()...)
+	sort.Slice(defs, func(i, j int) bool { return defs[i].Name < defs[j].Name })
+	return defs
+}
+
+// Definition returns the SLO named name, or a not_found *tandem.Error
+// naming close names.
+func (s *Service) Definition(name string) (*Definition, error) {
+	defs := s.Definitions()
+	names := make([]string, len(defs))
+	for i, d := range defs {
+		if d.Name == name {
+			return d, nil
+		}
+		names[i] = d.Name
+	}
+	msg := "no SLO named " + name
+	if c := catalog.Closest(name, names, 3); len(c) > 0 {
+		msg += "; did you mean " + strings.Join(c, ", ") + "?"
+	}
+	return nil, tandem.Errorf(tandem.ENotFound, "%s", msg)
+}
+
+func (s *Service) source(def *Definition) (Source, error) {
+	switch def.Indicator.Source {
+	case SourceNative:
+		return s.native, nil
+	case SourceChanges:
+		return changeSource{s.o.Changes}, nil
+	case SourcePrometheus:
+		if s.o.Prometheus == nil {
+			return nil, errors.New("no Prometheus source configured")
+		}
+		return s.o.Prometheus, nil
+	}
+	return nil, fmt.Errorf("unknown SLI source %q", def.Indicator.Source)
+}
+
+// evaluate reads one SLO's data and evaluates it. A source that cannot be
+// read gives a no_data Status with Error set, not an error: one broken
+// Prometheus must not hide the other SLOs.
+func (s *Service) evaluate(ctx context.Context, def *Definition, now time.Time) Status {
+	ctx, cancel := context.WithTimeout(ctx, s.o.QueryTimeout)
+	defer cancel()
+	src, err := s.source(def)
+	var data Data
+	if err == nil {
+		data, err = src.Data(ctx, def, now)
+	}
+	if err != nil {
+		ser := NewSeries(now, now, nil, nil)
+		st := Evaluate(def, &ser, now)
+		st.Error = "reading the SLI failed: " + err.Error()
+		s.o.Log.Warn("SLO evaluation: source unreadable", "slo", def.Name, "err", err)
+		return st
+	}
+	st := Evaluate(def, data, now)
+	s.mu.Lock()
+	s.last[def.Name] = st
+	s.mu.Unlock()
+	return st
+}
+
+// Status evaluates the SLO named name at now.
+func (s *Service) Status(ctx context.Context, name string, now time.Time) (Status, error) {
+	def, err := s.Definition(name)
+	if err != nil {
+		return Status{}, err
+	}
+	return s.evaluate(ctx, def, now), nil
+}
+
+// StatusAll evaluates every SLO at now, sorted by name, two at a time.
+func (s *Service) StatusAll(ctx context.Context, now time.Time) ([]Status, error) {
+	defs := s.Definitions()
+	out := make([]Status, len(defs))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, d := range defs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i] = s.evaluate(ctx, d, now)
+		}()
+	}
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+// History returns one point per hour in (from, to] for the SLO named name:
+// that hour's SLI and the budget remaining over the window ending then.
+func (s *Service) History(ctx context.Context, name string, from, to time.Time) ([]HistoryPoint, error) {
+	def, err := s.Definition(name)
+	if err != nil {
+		return nil, err
+	}
+	if !from.Before(to) {
+		return nil, tandem.FieldErrorf("from", "from must be before to")
+	}
+	if to.Sub(from) > HourRetention {
+		return nil, tandem.FieldErrorf("from", "history covers at most %d days", int(HourRetention.Hours()/24))
+	}
+	src, err := s.source(def)
+	if err != nil {
+		return nil, tandem.Errorf(tandem.EUnavailable, "SLO %s: %v", name, err)
+	}
+	ws, _ := def.Window.Bounds(from)
+	hours, err := src.Hours(ctx, def, ws.Truncate(time.Hour), to)
+	if err != nil {
+		return nil, tandem.Errorf(tandem.EUnavailable, "SLO %s: reading history failed: %v", name, err)
+	}
+	pts := History(def, hours, from, to)
+	if pts == nil {
+		pts = []HistoryPoint{}
+	}
+	return pts, nil
+}
+
+// Frozen reports whether service is in release freeze, by the latest
+// evaluation of its SLOs, and why (every freezing SLO's reason, joined).
+func (s *Service) Frozen(service string) (bool, string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var reasons []string
+	for _, st := range s.last {
+		if st.Service == service && st.Freeze.Active {
+			reasons = append(reasons, st.Freeze.Reason)
+		}
+	}
+	sort.Strings(reasons)
+	return len(reasons) > 0, strings.Join(reasons, "; ")
+}
+
+// Last returns the latest evaluation of every SLO, sorted by name.
+func (s *Service) Last() []Status {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Status, 0, len(s.last))
+	for _, st := range s.last {
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// EvaluateOnce evaluates every SLO at now, updates the gauges, and raises
+// or resolves page alerts through the sink. The background module calls it
+// every Interval; tests call it with a fake now.
+func (s *Service) EvaluateOnce(ctx context.Context, now time.Time) ([]Status, error) {
+	sts, err := s.StatusAll(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	// Forget SLOs removed from the config.
+	keep := map[string]bool{}
+	for _, st := range sts {
+		keep[st.Name] = true
+	}
+	s.mu.Lock()
+	for n := range s.last {
+		if !keep[n] {
+			delete(s.last, n)
+		}
+	}
+	s.mu.Unlock()
+	for _, g := range []*prometheus.GaugeVec{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing} {
+		g.Reset()
+	}
+	b := map[bool]float64{true: 1, false: 0}
+	for _, st := range sts {
+		if st.Error != "" {
+			continue // no gauge is better than a made-up one
+		}
+		s.sli.WithLabelValues(st.Name, st.Service).Set(st.SLI)
+		s.remaining.WithLabelValues(st.Name, st.Service).Set(st.ErrorBudget.Remaining)
+		s.objective.WithLabelValues(st.Name, st.Service).Set(st.Objective)
+		s.freeze.WithLabelValues(st.Name, st.Service).Set(b[st.Freeze.Active])
+		s.firing.WithLabelValues(st.Name, st.Service, "page").Set(b[st.Alerts.Page.Firing])
+		s.firing.WithLabelValues(st.Name, st.Service, "ticket").Set(b[st.Alerts.Ticket.Firing])
+		for w, v := range st.BurnRates {
+			s.burn.WithLabelValues(st.Name, st.Service, w).Set(v)
+		}
+	}
+	if err := s.syncAlerts(ctx, sts, now); err != nil {
+		return sts, err
+	}
+	return sts, nil
+}
+
+// syncAlerts sends a firing event for each page that fires and was not
+// raised, and a resolved event for each raised page that no longer fires
+// (or whose SLO is gone). Evaluation errors leave an alert as it is.
+func (s *Service) syncAlerts(ctx context.Context, sts []Status, now time.Time) error {
+	if s.o.Sink == nil || s.o.Store == nil {
+		return nil
+	}
+	raised, err := s.o.Store.Raised(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, st := range sts {
+		key := st.Name + "/page"
+		seen[key] = true
+		if st.Error != "" {
+			continue
+		}
+		a, was := raised[key]
+		switch {
+		case st.Alerts.Page.Firing && !was:
+			ev := AlertEvent{SLO: st.Name, Service: st.Service, Severity: "page", Status: "firing", StartsAt: now,
+				Title:   fmt.Sprintf("SLO %s is burning its error budget fast", st.Name),
+				Summary: fmt.Sprintf("%s. %s of the error budget is left (status %s).", st.Alerts.Page.Reason, formatPercent(st.ErrorBudget.Remaining), st.Status),
+				Labels:  map[string]string{"slo": st.Name, "service": st.Service, "severity": "page"}}
+			if err := s.o.Sink.Send(ctx, ev); err != nil {
+				errs = append(errs, fmt.Errorf("raise alert for %s: %w", st.Name, err))
+				continue
+			}
+			errs = append(errs, s.o.Store.SetRaised(ctx, AlertState{SLO: st.Name, Severity: "page", FiringSince: now, Reason: st.Alerts.Page.Reason}, true))
+		case !st.Alerts.Page.Firing && was:
+			errs = append(errs, s.resolve(ctx, a, st.Service, now))
+		}
+	}
+	for key, a := range raised {
+		if !seen[key] {
+			errs = append(errs, s.resolve(ctx, a, "", now))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) resolve(ctx context.Context, a AlertState, service string, now time.Time) error {
+	ev := AlertEvent{SLO: a.SLO, Service: service, Severity: a.Severity, Status: "resolved", StartsAt: a.FiringSince,
+		Title:   fmt.Sprintf("SLO %s is burning its error budget fast", a.SLO),
+		Summary: fmt.Sprintf("The burn rate is back under the page thresholds at %s.", now.UTC().Format(time.RFC3339)),
+		Labels:  map[string]string{"slo": a.SLO, "service": service, "severity": a.Severity}}
+	if err := s.o.Sink.Send(ctx, ev); err != nil {
+		return fmt.Errorf("resolve alert for %s: %w", a.SLO, err)
+	}
+	return s.o.Store.SetRaised(ctx, a, false)
+}
+
+// Name names the background module.
+func (s *Service) Name() string { return "slo-evaluator" }
+
+// Run evaluates every SLO each Interval until ctx ends, and prunes native
+// data once an hour. A failed cycle is logged; the next one tries again.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.o.Interval)
+	defer t.Stop()
+	var lastPrune time.Time
+	for {
+		now := s.o.Clock.Now()
+		s.cycle(ctx, now)
+		if s.o.Store != nil && now.Sub(lastPrune) >= time.Hour {
+			if _, err := s.o.Store.Prune(ctx, now); err != nil && ctx.Err() == nil {
+				s.o.Log.Warn("SLO data prune failed", "err", err)
+			}
+			lastPrune = now
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) cycle(ctx context.Context, now time.Time) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.o.Log.Error("SLO evaluation panicked", "panic", p)
+		}
+	}()
+	cctx, cancel := context.WithTimeout(ctx, s.o.Interval+s.o.QueryTimeout)
+	defer cancel()
+	if _, err := s.EvaluateOnce(cctx, now); err != nil && ctx.Err() == nil {
+		s.o.Log.Warn("SLO evaluation failed", "err", err)
+	}
+}
+
+// nativeSource reads native buckets from the store.
+type nativeSource struct{ st *Store }
+
+func (n nativeSource) Data(ctx context.Context, def *Definition, now time.Time) (Data, error) {
+	if n.st == nil {
+		return nil, errors.New("no store")
+	}
+	from, _ := def.Window.Bounds(now)
+	ser, err := n.st.Load(ctx, def, from, now)
+	if err != nil {
+		return nil, err
+	}
+	return &ser, nil
+}
+
+func (n nativeSource) Hours(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error) {
+	if n.st == nil {
+		return nil, errors.New("no store")
+	}
+	return n.st.Hours(ctx, def, from, to)
+}
+
+// changeSource counts migration outcomes: a success is a good event, every
+// finished migration an event.
+type changeSource struct{ c ChangeLister }
+
+func (c changeSource) buckets(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error) {
+	if c.c == nil {
+		return nil, nil
+	}
+	outs, err := c.c.ChangeOutcomes(ctx, def.Service, def.Indicator.ChangeKind, def.Indicator.Environment, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Bucket, 0, len(outs))
+	for _, o := range outs {
+		b := Bucket{Start: o.At.UTC().Truncate(time.Minute), Counts: Counts{Total: 1}}
+		if o.Success {
+			b.Good = 1
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func (c changeSource) Data(ctx context.Context, def *Definition, now time.Time) (Data, error) {
+	from, _ := def.Window.Bounds(now)
+	hs, _, end := SeriesLayout(from, now)
+	bs, err := c.buckets(ctx, def, hs, end)
+	if err != nil {
+		return nil, err
+	}
+	ser := NewSeries(from, now, nil, bs)
+	return &ser, nil
+}
+
+func (c changeSource) Hours(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error) {
+	bs, err := c.buckets(ctx, def, from, to)
+	for i := range bs {
+		bs[i].Start = bs[i].Start.Truncate(time.Hour)
+	}
+	return bs, err
+}
