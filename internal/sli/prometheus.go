@@ -1,0 +1,257 @@
+// Package sli reads the numbers behind SLOs: PromQL through the Prometheus
+// HTTP query API (Prometheus, Thanos, Mimir, VictoriaMetrics) with the
+// official client, and native ingest of counts and raw observations, which
+// it aggregates into per-minute buckets for the slo store.
+//
+// The PromQL it runs is built by GoodExpr and TotalExpr, which the rule
+// generator in internal/alerting uses too, so tandem's own evaluation and
+// the recording rules it writes compute the same numbers.
+package sli
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/tandemhq/tandem/internal/slo"
+)
+
+// Range formats a window for PromQL: "5m", "1h", "28d", or seconds for
+// spans that are not whole minutes.
+func Range(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return slo.FormatDuration(d)
+	}
+	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+}
+
+var ops = map[string]string{"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+
+// sliceCond is the PromQL that is 1 for a good time slice and 0 for a bad
+// one, and empty when the slice has no events.
+func sliceCond(def *slo.Definition) string {
+	in := def.Indicator
+	if in.IsThreshold() {
+		return fmt.Sprintf("((%s) %s bool %s)", in.Query, ops[in.Op], formatNum(in.Threshold))
+	}
+	s := Range(def.TimeSliceWindow)
+	total := fmt.Sprintf("(sum(increase(%s[%s])) > 0)", in.Total, s)
+	ratio := fmt.Sprintf("sum(increase(%s[%s])) / %s", in.Good, s, total)
+	if in.Bad != "" {
+		ratio = fmt.Sprintf("(1 - sum(increase(%s[%s])) / %s)", in.Bad, s, total)
+	}
+	return fmt.Sprintf("((%s) >= bool %s)", ratio, formatNum(def.TimeSliceTarget))
+}
+
+func timeslices(def *slo.Definition) bool {
+	return def.Method == slo.Timeslices || def.Indicator.IsThreshold()
+}
+
+// GoodExpr is the PromQL for the good units (events, or good time slices)
+// of the window w ending at the query's time. It returns an empty vector
+// when the source has no series.
+func GoodExpr(def *slo.Definition, w string) string {
+	in := def.Indicator
+	if timeslices(def) {
+		return fmt.Sprintf("sum(sum_over_time(%s[%s:%s]))", sliceCond(def), w, Range(def.TimeSliceWindow))
+	}
+	if in.Bad != "" {
+		return fmt.Sprintf("(sum(increase(%s[%s])) - (sum(increase(%s[%s])) or vector(0)))", in.Total, w, in.Bad, w)
+	}
+	return fmt.Sprintf("sum(increase(%s[%s]))", in.Good, w)
+}
+
+// TotalExpr is the PromQL for all units of the window w.
+func TotalExpr(def *slo.Definition, w string) string {
+	if timeslices(def) {
+		return fmt.Sprintf("sum(count_over_time(%s[%s:%s]))", sliceCond(def), w, Range(def.TimeSliceWindow))
+	}
+	return fmt.Sprintf("sum(increase(%s[%s]))", def.Indicator.Total, w)
+}
+
+// BadExpr is the PromQL for the bad units of the window w.
+func BadExpr(def *slo.Definition, w string) string {
+	if !timeslices(def) && def.Indicator.Bad != "" {
+		return fmt.Sprintf("sum(increase(%s[%s]))", def.Indicator.Bad, w)
+	}
+	return fmt.Sprintf("(%s - (%s or vector(0)))", TotalExpr(def, w), GoodExpr(def, w))
+}
+
+func formatNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// Prometheus reads Prometheus-backed SLOs. It keeps one API client per
+// server URL. It is safe for concurrent use.
+type Prometheus struct {
+	http *http.Client
+
+	mu   sync.Mutex
+	apis map[string]v1.API
+}
+
+// NewPrometheus returns a source using h for requests (nil: a client with
+// a 30 s timeout).
+func NewPrometheus(h *http.Client) *Prometheus {
+	if h == nil {
+		h = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Prometheus{http: h, apis: map[string]v1.API{}}
+}
+
+func (p *Prometheus) api(url string) (v1.API, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a, ok := p.apis[url]; ok {
+		return a, nil
+	}
+	c, err := api.NewClient(api.Config{Address: url, Client: p.http})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client for %s: %w", url, err)
+	}
+	a := v1.NewAPI(c)
+	p.apis[url] = a
+	return a, nil
+}
+
+// windowData are counts per window computed by Prometheus, ending at end.
+type windowData struct {
+	end  time.Time
+	sums map[time.Duration]slo.Counts
+}
+
+func (w *windowData) WindowEnd() time.Time { return w.end }
+func (w *windowData) P95Ms() float64       { return -1 }
+func (w *windowData) Sums(ds []time.Duration) []slo.Counts {
+	out := make([]slo.Counts, len(ds))
+	for i, d := range ds {
+		out[i] = w.sums[d]
+	}
+	return out
+}
+
+// WindowsQuery is the one PromQL query that returns the good and total
+// units of every window in ds, each series labelled tandem_w (the window
+// in seconds) and tandem_k (good or total).
+func WindowsQuery(def *slo.Definition, ds []time.Duration) string {
+	var parts []string
+	for _, d := range ds {
+		secs := strconv.FormatInt(int64(d/time.Second), 10)
+		w := Range(d)
+		for _, k := range []struct{ kind, expr string }{{"good", GoodExpr(def, w)}, {"total", TotalExpr(def, w)}} {
+			parts = append(parts, fmt.Sprintf(`label_replace(label_replace(%s, "tandem_w", "%s", "", ""), "tandem_k", "%s", "", "")`, k.expr, secs, k.kind))
+		}
+	}
+	return strings.Join(parts, " or ")
+}
+
+// Data queries every window the evaluation needs in one instant query at
+// now. Windows that Prometheus has no series for count as empty.
+func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Time) (slo.Data, error) {
+	a, err := p.api(def.Indicator.PrometheusURL)
+	if err != nil {
+		return nil, err
+	}
+	ds := slo.Windows(def, now)
+	// Windows shorter than a second cannot be queried; they are empty.
+	var q []time.Duration
+	for _, d := range ds {
+		if d >= time.Second {
+			q = append(q, d.Truncate(time.Second))
+		}
+	}
+	out := &windowData{end: now, sums: map[time.Duration]slo.Counts{}}
+	if len(q) == 0 {
+		return out, nil
+	}
+	val, _, _, err := a.Query(ctx, WindowsQuery(def, q), now)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", def.Indicator.PrometheusURL, err)
+	}
+	vec, ok := val.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("query %s: got %s, want a vector", def.Indicator.PrometheusURL, val.Type())
+	}
+	bySecs := map[int64]slo.Counts{}
+	for _, s := range vec {
+		secs, err := strconv.ParseInt(string(s.Metric["tandem_w"]), 10, 64)
+		v := float64(s.Value)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		c := bySecs[secs]
+		if s.Metric["tandem_k"] == "good" {
+			c.Good = math.Max(0, v)
+		} else {
+			c.Total = math.Max(0, v)
+		}
+		bySecs[secs] = c
+	}
+	for _, d := range ds {
+		c := bySecs[int64(d/time.Second)]
+		if c.Good > c.Total { // extrapolation of two counters can disagree slightly
+			c.Good = c.Total
+		}
+		out.sums[d] = c
+	}
+	return out, nil
+}
+
+// Hours returns hourly good and total units in [from, to) from a
+// query_range with a one-hour step.
+func (p *Prometheus) Hours(ctx context.Context, def *slo.Definition, from, to time.Time) ([]slo.Bucket, error) {
+	a, err := p.api(def.Indicator.PrometheusURL)
+	if err != nil {
+		return nil, err
+	}
+	start := from.UTC().Truncate(time.Hour).Add(time.Hour) // the end of the first hour
+	end := to.UTC().Truncate(time.Hour)
+	if end.Before(start) {
+		return nil, nil
+	}
+	r := v1.Range{Start: start, End: end, Step: time.Hour}
+	read := func(expr string) (map[int64]float64, error) {
+		val, _, _, err := a.QueryRange(ctx, expr, r)
+		if err != nil {
+			return nil, fmt.Errorf("query_range %s: %w", def.Indicator.PrometheusURL, err)
+		}
+		m, ok := val.(model.Matrix)
+		if !ok {
+			return nil, fmt.Errorf("query_range: got %s, want a matrix", val.Type())
+		}
+		out := map[int64]float64{}
+		for _, s := range m {
+			for _, pt := range s.Values {
+				if v := float64(pt.Value); !math.IsNaN(v) && !math.IsInf(v, 0) {
+					out[pt.Timestamp.Unix()] += math.Max(0, v)
+				}
+			}
+		}
+		return out, nil
+	}
+	good, err := read(GoodExpr(def, "1h"))
+	if err != nil {
+		return nil, err
+	}
+	total, err := read(TotalExpr(def, "1h"))
+	if err != nil {
+		return nil, err
+	}
+	var out []slo.Bucket
+	for t := start; !t.After(end); t = t.Add(time.Hour) {
+		c := slo.Counts{Good: good[t.Unix()], Total: total[t.Unix()]}
+		if c.Total == 0 {
+			continue
+		}
+		c.Good = math.Min(c.Good, c.Total)
+		out = append(out, slo.Bucket{Start: t.Add(-time.Hour), Counts: c})
+	}
+	return out, nil
+}

@@ -1,0 +1,166 @@
+package sli
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tandemhq/tandem/internal/slo"
+	"github.com/tandemhq/tandem/internal/testenv"
+)
+
+// startPrometheus runs a real Prometheus that scrapes target every second
+// and returns its base URL.
+func startPrometheus(t *testing.T, target string) string {
+	t.Helper()
+	bin := testenv.Binary(t, "TANDEM_TEST_PROMETHEUS", "prometheus")
+	dir := t.TempDir()
+	u, _ := url.Parse(target)
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: exporter
+    static_configs:
+      - targets: [%q]
+`, u.Host)
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--log.level=warn")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", logs.String())
+		}
+	})
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+// TestPrometheusSource checks the attainment and burn rates computed by
+// PromQL on a real Prometheus against hand-computed values. The exporter
+// adds 100 good and 1 failed request on every scrape, so every window's
+// good/total is 100/101 however many scrapes it holds.
+func TestPrometheusSource(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "test_requests_total", Help: "requests"}, []string{"code"})
+	lat := prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_latency_p95_seconds", Help: "p95"})
+	reg.MustRegister(reqs, lat)
+	lat.Set(0.2)
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqs.WithLabelValues("200").Add(100)
+		reqs.WithLabelValues("500").Add(1)
+		metrics.ServeHTTP(w, r)
+	}))
+	defer exporter.Close()
+	promURL := startPrometheus(t, exporter.URL)
+
+	src := NewPrometheus(&http.Client{Timeout: 5 * time.Second})
+	def := &slo.Definition{
+		Name: "api", Service: "checkout", Objective: 0.999, Method: slo.Occurrences,
+		Window:   slo.Window{Rolling: 28 * 24 * time.Hour},
+		Alerting: slo.DefaultPolicy(28 * 24 * time.Hour),
+		Indicator: slo.Indicator{Source: slo.SourcePrometheus, PrometheusURL: promURL,
+			Good: `test_requests_total{code!~"5.."}`, Total: `test_requests_total`},
+	}
+	// Wait (bounded) until Prometheus holds at least four scrapes.
+	ctx := context.Background()
+	deadline := time.Now().Add(25 * time.Second)
+	var st slo.Status
+	for {
+		data, err := src.Data(ctx, def, time.Now())
+		if err == nil {
+			st = slo.Evaluate(def, data, time.Now())
+			if st.Total >= 300 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no data from Prometheus in time: %v %+v", err, st)
+		}
+		time.Sleep(500 * time.Millisecond) // polling a real server; nothing to wait on
+	}
+	// sli = 100/101 = 0.990099; burn = (1/101)/0.001 = 9.90099 in every window.
+	const sli, burn = 100.0 / 101, (1.0 / 101) / 0.001
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-6*math.Max(1, want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("sli", st.SLI, sli)
+	near("attainment", st.Attainment, sli*100)
+	// Consumed (1/101)/0.001 = 9.90099: the budget is overspent.
+	near("consumed", st.ErrorBudget.Consumed, burn)
+	near("remaining", st.ErrorBudget.Remaining, 1-burn)
+	if st.Status != slo.StatusExhausted {
+		t.Errorf("status %s, want exhausted", st.Status)
+	}
+	for _, w := range []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"} {
+		near("burn "+w, st.BurnRates[w], burn)
+	}
+	// 9.9 is under the page's 13.44 but over 5.6 (6 h and 30 m): page.
+	if !st.Alerts.Page.Firing || !strings.Contains(st.Alerts.Page.Reason, "6h and 30m") {
+		t.Errorf("alerts: %+v", st.Alerts)
+	}
+
+	// A bad-based ratio gives the same numbers.
+	bad := *def
+	bad.Indicator.Good, bad.Indicator.Bad = "", `test_requests_total{code=~"5.."}`
+	data, err := src.Data(ctx, &bad, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	near("sli (bad)", slo.Evaluate(&bad, data, time.Now()).SLI, sli)
+
+	// A threshold SLI in time slices: the p95 gauge (0.2) is under 0.3 in
+	// every slice, so every slice is good.
+	th := *def
+	th.Method, th.TimeSliceWindow = slo.Timeslices, 10*time.Second
+	th.Window, th.Alerting = slo.Window{Rolling: time.Hour}, slo.DefaultPolicy(time.Hour)
+	th.Indicator = slo.Indicator{Source: slo.SourcePrometheus, PrometheusURL: promURL, Query: "test_latency_p95_seconds", Op: "lte", Threshold: 0.3}
+	data, err = src.Data(ctx, &th, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := slo.Evaluate(&th, data, time.Now())
+	if ts.Total < 1 || ts.SLI != 1 {
+		t.Errorf("threshold SLI: %v of %v slices good", ts.Good, ts.Total)
+	}
+	th.Indicator.Threshold = 0.1 // now every slice is bad
+	data, err = src.Data(ctx, &th, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := slo.Evaluate(&th, data, time.Now()); ts.Total < 1 || ts.SLI != 0 {
+		t.Errorf("threshold SLI over a failing threshold: %v of %v slices good", ts.Good, ts.Total)
+	}
+
+	// An unreachable server is an error, not a number.
+	off := *def
+	off.Indicator.PrometheusURL = "http://127.0.0.1:1"
+	if _, err := src.Data(ctx, &off, time.Now()); err == nil {
+		t.Error("unreachable Prometheus gave no error")
+	}
+}
