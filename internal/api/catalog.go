@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/auth"
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/config"
 )
@@ -54,13 +55,10 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// unknownService is the 404 for a service path parameter.
+// unknownService is the 404 for a service path parameter, naming close
+// matches.
 func (s *Server) unknownService(name string) error {
-	msg := "no service named " + name
-	if c := catalog.Closest(name, s.catalog().ServiceNames(), 3); len(c) > 0 {
-		msg += "; did you mean " + strings.Join(c, ", ") + "?"
-	}
-	return tandem.Errorf(tandem.ENotFound, "%s", msg)
+	return s.unknown("service", name, s.catalog().ServiceNames())
 }
 
 // checkService returns a 422 naming close matches when a request body names
@@ -79,6 +77,58 @@ func (s *Server) checkService(field, name string) error {
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, newList(s.catalog().Teams))
 	return nil
+}
+
+func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	t, ok := s.catalog().Team(name)
+	if !ok {
+		return s.unknown("team", name, teamNames(s.catalog()))
+	}
+	// The team with its services, so one call answers "what does it own".
+	writeJSON(w, http.StatusOK, struct {
+		catalog.Team
+		Services []string `json:"services"`
+	}{t, nonNil(s.catalog().ServicesOfTeam(name))})
+	return nil
+}
+
+func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	p, ok := s.catalog().Person(name)
+	if !ok {
+		names := make([]string, len(s.catalog().People))
+		for i, p := range s.catalog().People {
+			names[i] = p.Name
+		}
+		return s.unknown("person", name, names)
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// unknown is the 404 for a catalog name in the path, with close names.
+func (s *Server) unknown(kind, name string, names []string) error {
+	msg := "no " + kind + " named " + name
+	if c := catalog.Closest(name, names, 3); len(c) > 0 {
+		msg += "; did you mean " + strings.Join(c, ", ") + "?"
+	}
+	return tandem.Errorf(tandem.ENotFound, "%s", msg)
+}
+
+func teamNames(c *catalog.Catalog) []string {
+	out := make([]string, len(c.Teams))
+	for i, t := range c.Teams {
+		out[i] = t.Name
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) error {
@@ -141,4 +191,46 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// tokenRequest is the body of POST /api/v1/admin/tokens.
+type tokenRequest struct {
+	Name  string `json:"name"`
+	Scope string `json:"scope"`
+}
+
+// createToken makes a token and answers 201 with it and its secret, which
+// is shown this once.
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	var req tokenRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Name) == "" {
+		return tandem.FieldErrorf("name", "required: a name for the token")
+	}
+	sc, err := auth.ParseScope(req.Scope)
+	if err != nil {
+		return err
+	}
+	tok, secret, err := s.Tokens.Create(r.Context(), req.Name, sc, s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	s.Log.Info("token created", "name", tok.Name, "scope", tok.Scope, "by", actor(r))
+	writeJSON(w, http.StatusCreated, struct {
+		auth.Token
+		Secret string `json:"token"`
+	}{tok, secret})
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if err := s.Tokens.Revoke(r.Context(), name, s.Clock.Now()); err != nil {
+		return err
+	}
+	s.Log.Info("token revoked", "name", name, "by", actor(r))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -44,6 +44,10 @@ type Options struct {
 	AfterSignalReload func(err error)
 	// ShutdownTimeout bounds the wait for in-flight requests (default 20s).
 	ShutdownTimeout time.Duration
+	// WrapHandler, when set, wraps the whole HTTP handler (for a proxy
+	// header check in front of everything, or to observe requests in
+	// tests).
+	WrapHandler func(http.Handler) http.Handler
 }
 
 // Module is a background worker supervised with the server: it runs until
@@ -155,8 +159,12 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	log := m.Options.Log
+	var handler http.Handler = m.API
+	if m.Options.WrapHandler != nil {
+		handler = m.Options.WrapHandler(handler)
+	}
 	m.http = &http.Server{
-		Handler:           m.API,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
