@@ -519,3 +519,32 @@ func (s *Store) EachEvent(ctx context.Context, f Filter, fn func(Event) error) e
 	}
 	return rows.Err()
 }
+
+// Apply records events like Record and, for an event whose key was stored
+// already while in progress, moves the stored one to the new status (a
+// later webhook for the same deployment reporting its outcome). It is how
+// sources that report a change more than once (GitHub's deployment_status,
+// workflow_run; deploy start and finish) are stored.
+func (s *Store) Apply(ctx context.Context, events []Event, now time.Time) ([]Event, error) {
+	out, err := s.Record(ctx, events, now)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range out {
+		in := events[i]
+		if !e.Existing || e.Status != StatusInProgress || in.Status == "" || in.Status == StatusInProgress {
+			continue
+		}
+		finished := in.FinishedAt
+		if finished.IsZero() {
+			finished = now
+		}
+		upd, err := s.Finish(ctx, e.ID, in.Status, in.FailureReason, finished, now)
+		if err != nil {
+			return nil, err
+		}
+		upd.Existing = true
+		out[i] = upd
+	}
+	return out, nil
+}
