@@ -81,14 +81,14 @@ func Dashboard(defs []*slo.Definition, o DashboardOptions) ([]byte, error) {
 					obj{"refId": "B", "datasource": ds, "expr": "tandem_slo_objective_ratio" + sel, "legendFormat": "objective"},
 				},
 				"fieldConfig": obj{"defaults": obj{"unit": "percentunit", "decimals": 3}, "overrides": []any{}},
-				"options": obj{"legend": obj{"displayMode": "list", "placement": "bottom"}, "tooltip": obj{"mode": "multi"}},
+				"options":     obj{"legend": obj{"displayMode": "list", "placement": "bottom"}, "tooltip": obj{"mode": "multi"}},
 			},
 			obj{
 				"type": "timeseries", "id": next(), "title": "Burn rates", "datasource": ds,
-				"gridPos": obj{"h": 8, "w": 9, "x": 15, "y": y},
-				"targets": []any{obj{"refId": "A", "datasource": ds, "expr": "tandem_slo_burn_rate" + sel, "legendFormat": "{{window}}"}},
+				"gridPos":     obj{"h": 8, "w": 9, "x": 15, "y": y},
+				"targets":     []any{obj{"refId": "A", "datasource": ds, "expr": "tandem_slo_burn_rate" + sel, "legendFormat": "{{window}}"}},
 				"fieldConfig": obj{"defaults": obj{"unit": "none", "decimals": 2}, "overrides": []any{}},
-				"options": obj{"legend": obj{"displayMode": "list", "placement": "bottom"}, "tooltip": obj{"mode": "multi"}},
+				"options":     obj{"legend": obj{"displayMode": "list", "placement": "bottom"}, "tooltip": obj{"mode": "multi"}},
 			},
 		)
 		y += 8
@@ -113,8 +113,8 @@ func Dashboard(defs []*slo.Definition, o DashboardOptions) ([]byte, error) {
 			"datasource": obj{"type": "yesoreyeram-infinity-datasource", "uid": "${tandem}"},
 			"target": obj{
 				"type": "json", "source": "url", "format": "table", "parser": "backend",
-				"url":         "${tandem_url}/api/v1/changes?" + q.Encode(),
-				"url_options": obj{"method": "GET"},
+				"url":           "${tandem_url}/api/v1/changes?" + q.Encode(),
+				"url_options":   obj{"method": "GET"},
 				"root_selector": "items",
 				"columns": []any{
 					obj{"selector": "finished_at", "text": "time", "type": "timestamp"},
