@@ -15,12 +15,6 @@ func (h *Handler) fillTiers(ctx context.Context, now time.Time, rows []overviewR
 	return false, nil
 }
 
-// fillIncidents sets each row's open incidents; false when incidents are
-// not wired.
-func (h *Handler) fillIncidents(ctx context.Context, rows []overviewRow, index map[string]int) (bool, error) {
-	return false, nil
-}
-
 // fillOncall sets who is on call now for each row; false when on-call is
 // not wired.
 func (h *Handler) fillOncall(ctx context.Context, now time.Time, rows []overviewRow) (bool, error) {

@@ -36,11 +36,29 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return strings.ToUpper(s[:1]) + s[1:]
 		},
-		"query":       queryWith,
+		"query": queryWith,
+		"rangeLink": func(u *url.URL, preset string) string {
+			q := u.Query()
+			q.Del("from")
+			q.Del("to")
+			q.Set("range", preset)
+			return u.Path + "?" + q.Encode()
+		},
 		"hasKey":      func(m map[string]string, k string) bool { _, ok := m[k]; return ok },
 		"add":         func(a, b int) int { return a + b },
 		"isNaN":       math.IsNaN,
 		"statusBadge": statusBadge,
+		"list":        func(s ...string) []string { return s },
+		// sub is the time between two moments (the first a *time.Time).
+		"sub":   func(a *time.Time, b time.Time) time.Duration { return a.Sub(b) },
+		"sub1":  func(a, b time.Time) time.Duration { return a.Sub(b) },
+		"since": func(now, t time.Time) time.Duration { return now.Sub(t) },
+		"kindLetter": func(kind string) string {
+			if l, ok := kindLetters[kind]; ok {
+				return l
+			}
+			return "?"
+		},
 		"statusWord": func(s string) string {
 			if w, ok := statusWord[s]; ok {
 				return w
@@ -49,6 +67,9 @@ func (h *Handler) funcs() template.FuncMap {
 		},
 	}
 }
+
+// kindLetters are the letters of change kinds, as on chart markers.
+var kindLetters = map[string]string{"deploy": "D", "rollback": "R", "config": "C", "migration": "M", "flag": "F", "chaos": "X"}
 
 // badgeIcon is the symbol in front of a status word, so a status never
 // depends on colour alone.

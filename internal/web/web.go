@@ -54,6 +54,9 @@ type Deps struct {
 	Clock  clock.Clock
 	// PublicRead shows pages without signing in (actions still need it).
 	PublicRead bool
+
+	// Incidents reads and acts on incidents (*incident.Manager).
+	Incidents Incidents
 }
 
 // Handler serves the dashboard pages and their static files.
@@ -101,6 +104,9 @@ func New(d Deps) *Handler {
 	mux.HandleFunc("POST /login", h.login)
 	mux.HandleFunc("POST /logout", h.logout)
 	mux.Handle("GET /{$}", h.page("overview", h.overview))
+	mux.Handle("GET /incidents", h.page("incidents", h.incidentList))
+	mux.Handle("GET /incidents/{id}", h.page("incidents", h.incidentDetail))
+	mux.Handle("POST /incidents/{id}/{action}", h.action(h.incidentAction))
 	mux.Handle("/", h.page("", func(w http.ResponseWriter, r *http.Request, b base) error {
 		return tandem.Errorf(tandem.ENotFound, "no page at %s", r.URL.Path)
 	}))

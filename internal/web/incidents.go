@@ -1,0 +1,288 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/incident"
+)
+
+// Incidents is what the dashboard needs of the incident capability.
+// *incident.Manager implements it.
+type Incidents interface {
+	Get(ctx context.Context, id int64) (incident.Incident, error)
+	List(ctx context.Context, f incident.Filter) ([]incident.Incident, error)
+	Timeline(ctx context.Context, id int64) ([]incident.Event, error)
+	Ack(ctx context.Context, id int64, actor string) (incident.Incident, error)
+	Resolve(ctx context.Context, id int64, actor, note string) (incident.Incident, error)
+	Close(ctx context.Context, id int64, actor string) (incident.Incident, error)
+	AddNote(ctx context.Context, id int64, actor, text string) (incident.Event, error)
+}
+
+// open reports whether an incident still needs attention.
+func open(inc incident.Incident) bool {
+	return inc.Status == incident.Triggered || inc.Status == incident.Acknowledged
+}
+
+// fillIncidents sets each row's open incidents; false when incidents are
+// not wired.
+func (h *Handler) fillIncidents(ctx context.Context, rows []overviewRow, index map[string]int) (bool, error) {
+	if h.deps.Incidents == nil {
+		return false, nil
+	}
+	incs, err := h.deps.Incidents.List(ctx, incident.Filter{Status: []string{incident.Triggered, incident.Acknowledged}, Limit: 1000})
+	if err != nil {
+		return true, err
+	}
+	for _, inc := range incs {
+		for _, s := range inc.Services {
+			if i, ok := index[s]; ok {
+				rows[i].Incidents = append(rows[i].Incidents, incidentRef{ID: inc.ID, Title: inc.Title, Severity: inc.Severity, Status: inc.Status})
+			}
+		}
+	}
+	return true, nil
+}
+
+// incidentFilter is the incident list's filters, from the URL.
+type incidentFilter struct {
+	Status   string // open, triggered, acknowledged, resolved, closed, or "" for all
+	Service  string
+	Severity string
+}
+
+// incidentListData is the data of incidents.html.
+type incidentListData struct {
+	base
+	URL       *url.URL
+	Range     timeRange
+	Presets   []string
+	Filter    incidentFilter
+	Incidents []incident.Incident
+	Services  []string
+	Open      int
+	// MTTA and MTTR over the listed incidents that have them.
+	MTTA, MTTR        time.Duration
+	NAcked, NResolved int
+}
+
+// incidentList shows incidents in the time range, open ones first.
+func (h *Handler) incidentList(w http.ResponseWriter, r *http.Request, b base) error {
+	if h.deps.Incidents == nil {
+		return unavailable("incidents")
+	}
+	q := r.URL.Query()
+	tr, err := parseRange(q, b.Now, "28d")
+	if err != nil {
+		return err
+	}
+	f := incidentFilter{Status: q.Get("status"), Service: q.Get("service"), Severity: q.Get("severity")}
+	lf := incident.Filter{Service: f.Service, Since: tr.From, Until: tr.To, Limit: 2000}
+	switch f.Status {
+	case "":
+	case "open":
+		lf.Status = []string{incident.Triggered, incident.Acknowledged}
+	case incident.Triggered, incident.Acknowledged, incident.Resolved, incident.Closed:
+		lf.Status = []string{f.Status}
+	default:
+		return tandem.FieldErrorf("status", "status must be open, triggered, acknowledged, resolved or closed; got %q", f.Status)
+	}
+	if f.Severity != "" {
+		sev, ok := incident.ParseSeverity(f.Severity)
+		if !ok {
+			return tandem.FieldErrorf("severity", "severity must be sev1 to sev4; got %q", f.Severity)
+		}
+		lf.Severity, f.Severity = sev, sev
+	}
+	if f.Service != "" {
+		if _, ok := h.deps.Config.Get().Catalog.Service(f.Service); !ok {
+			return tandem.FieldErrorf("service", "no service named %q", f.Service)
+		}
+	}
+	incs, err := h.deps.Incidents.List(r.Context(), lf)
+	if err != nil {
+		return err
+	}
+	// Open incidents started before the range still need attention: show
+	// them too when the filter allows open ones.
+	if f.Status == "" || f.Status == "open" || f.Status == incident.Triggered || f.Status == incident.Acknowledged {
+		older, err := h.deps.Incidents.List(r.Context(), incident.Filter{Status: []string{incident.Triggered, incident.Acknowledged},
+			Service: lf.Service, Severity: lf.Severity, Until: tr.From, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, inc := range older {
+			if lf.Status == nil || slices.Contains(lf.Status, inc.Status) {
+				incs = append(incs, inc)
+			}
+		}
+	}
+	sortIncidents(incs)
+	d := incidentListData{base: b, URL: r.URL, Range: tr, Presets: rangePresets, Filter: f, Incidents: incs,
+		Services: h.deps.Config.Get().Catalog.ServiceNames()}
+	d.Title = "Incidents"
+	var acks, res time.Duration
+	for _, inc := range incs {
+		if open(inc) {
+			d.Open++
+		}
+		if inc.AcknowledgedAt != nil {
+			acks += inc.AcknowledgedAt.Sub(inc.DetectedAt)
+			d.NAcked++
+		}
+		if inc.ResolvedAt != nil {
+			res += inc.ResolvedAt.Sub(inc.StartedAt)
+			d.NResolved++
+		}
+	}
+	if d.NAcked > 0 {
+		d.MTTA = acks / time.Duration(d.NAcked)
+	}
+	if d.NResolved > 0 {
+		d.MTTR = res / time.Duration(d.NResolved)
+	}
+	h.render(w, http.StatusOK, "incidents.html", d)
+	return nil
+}
+
+// sortIncidents puts open incidents first (most severe, then newest), then
+// the rest newest first.
+func sortIncidents(incs []incident.Incident) {
+	sort.SliceStable(incs, func(i, j int) bool {
+		a, b := incs[i], incs[j]
+		if open(a) != open(b) {
+			return open(a)
+		}
+		if open(a) && a.Severity != b.Severity {
+			return a.Severity < b.Severity
+		}
+		if !a.StartedAt.Equal(b.StartedAt) {
+			return a.StartedAt.After(b.StartedAt)
+		}
+		return a.ID > b.ID
+	})
+}
+
+// pageSent is one page (notification) from an incident's timeline.
+type pageSent struct {
+	At      time.Time
+	Person  string
+	Method  string
+	Attempt string
+	OK      bool
+	Message string
+}
+
+// incidentDetailData is the data of incident.html.
+type incidentDetailData struct {
+	base
+	Incident incident.Incident
+	Timeline []incident.Event
+	Pages    []pageSent
+	Open     bool
+	CanAck   bool
+	// TimeToAck and TimeToResolve are zero until they happen.
+	TimeToAck, TimeToResolve time.Duration
+}
+
+// incidentDetail shows one incident with its timeline, suspects, pages and
+// the lifecycle buttons.
+func (h *Handler) incidentDetail(w http.ResponseWriter, r *http.Request, b base) error {
+	if h.deps.Incidents == nil {
+		return unavailable("incidents")
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return tandem.Errorf(tandem.ENotFound, "no incident %q", r.PathValue("id"))
+	}
+	inc, err := h.deps.Incidents.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	tl, err := h.deps.Incidents.Timeline(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	d := incidentDetailData{base: b, Incident: inc, Timeline: tl, Open: open(inc), CanAck: inc.Status == incident.Triggered}
+	d.Title = "#" + itoa(inc.ID) + " " + inc.Title
+	d.Section = "incidents"
+	if inc.AcknowledgedAt != nil {
+		d.TimeToAck = inc.AcknowledgedAt.Sub(inc.DetectedAt)
+	}
+	if inc.ResolvedAt != nil {
+		d.TimeToResolve = inc.ResolvedAt.Sub(inc.StartedAt)
+	}
+	for _, e := range tl {
+		if e.Kind != incident.EvPage && e.Kind != incident.EvPageFailed {
+			continue
+		}
+		p := pageSent{At: e.At, OK: e.Kind == incident.EvPage, Message: e.Message}
+		p.Person, _ = e.Data["person"].(string)
+		p.Method, _ = e.Data["method"].(string)
+		if a, ok := e.Data["attempt"].(float64); ok {
+			p.Attempt = strconv.Itoa(int(a))
+		}
+		d.Pages = append(d.Pages, p)
+	}
+	h.render(w, http.StatusOK, "incident.html", d)
+	return nil
+}
+
+// incidentAction runs ack, resolve, close or note from the incident page's
+// forms and goes back to the page.
+func (h *Handler) incidentAction(w http.ResponseWriter, r *http.Request, v viewer) error {
+	if h.deps.Incidents == nil {
+		return unavailable("incidents")
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return tandem.Errorf(tandem.ENotFound, "no incident %q", r.PathValue("id"))
+	}
+	actor := "web:" + v.Name
+	ctx := r.Context()
+	var done string
+	switch r.PathValue("action") {
+	case "ack":
+		_, err = h.deps.Incidents.Ack(ctx, id, actor)
+		done = "acknowledged"
+	case "resolve":
+		note := strings.TrimSpace(r.PostFormValue("note"))
+		if len(note) > 10000 {
+			return tandem.FieldErrorf("note", "the note is longer than 10000 characters")
+		}
+		_, err = h.deps.Incidents.Resolve(ctx, id, actor, note)
+		done = "resolved"
+	case "close":
+		_, err = h.deps.Incidents.Close(ctx, id, actor)
+		done = "closed"
+	case "note":
+		text := strings.TrimSpace(r.PostFormValue("text"))
+		if text == "" {
+			return tandem.FieldErrorf("text", "the note is empty")
+		}
+		if len(text) > 10000 {
+			return tandem.FieldErrorf("text", "the note is longer than 10000 characters")
+		}
+		_, err = h.deps.Incidents.AddNote(ctx, id, actor, text)
+		done = "noted"
+	default:
+		return tandem.Errorf(tandem.ENotFound, "no incident action %q", r.PathValue("action"))
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/incidents/"+itoa(id)+"?done="+done, http.StatusSeeOther)
+	return nil
+}
+
+// unavailable is the error of a page whose capability is not wired.
+func unavailable(what string) error {
+	return tandem.Errorf(tandem.EUnavailable, "%s are not available on this server", what)
+}

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/db/dbtest"
+	"github.com/tandemhq/tandem/internal/engine"
+	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/notify"
+)
+
+func newIncidents(t *testing.T, d *db.DB) *incident.Manager {
+	t.Helper()
+	c := clock.NewFake(testNow)
+	log := slog.New(slog.DiscardHandler)
+	return incident.NewManager(d, c, log, engine.New(d, c, log, prometheus.NewRegistry()), notify.NewSender(notify.SMTP{}, nil))
+}
+
+func TestIncidentPagesAndActions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		m := newIncidents(t, d)
+		ctx := context.Background()
+		inc, err := m.Open(ctx, incident.OpenInput{Title: "Checkout <errors>", Services: []string{"checkout"}, Severity: "sev2",
+			StartedAt: testNow.Add(-20 * time.Minute), Actor: "test", NoPage: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, err := m.Open(ctx, incident.OpenInput{Title: "Search slow", Services: []string{"search-api"}, Severity: "sev3",
+			StartedAt: testNow.Add(-50 * time.Hour), Actor: "test", NoPage: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newTestServer(t, d, Deps{PublicRead: true, Incidents: m})
+		id := itoa(inc.ID)
+
+		// The list escapes titles, filters by service, and the overview
+		// shows the open incident beside its service.
+		_, body := get(t, http.DefaultClient, s.URL+"/incidents")
+		if !strings.Contains(body, "Checkout &lt;errors&gt;") || !strings.Contains(body, "Search slow") {
+			t.Fatalf("incident list lacks the incidents:\n%s", body)
+		}
+		_, body = get(t, http.DefaultClient, s.URL+"/incidents?service=search-api&range=24h")
+		if strings.Contains(body, "Checkout") || !strings.Contains(body, "Search slow") {
+			t.Fatalf("service filter (and open incidents older than the range):\n%s", body)
+		}
+		if res, body := get(t, http.DefaultClient, s.URL+"/incidents?service=nope"); res.StatusCode != 400 || !strings.Contains(body, "service") {
+			t.Fatalf("unknown service: %d", res.StatusCode)
+		}
+		_, body = get(t, http.DefaultClient, s.URL+"/")
+		if !strings.Contains(body, `href="/incidents/`+id+`"`) {
+			t.Fatalf("overview does not link the open incident")
+		}
+
+		// Anonymous readers see no buttons.
+		_, body = get(t, http.DefaultClient, s.URL+"/incidents/"+id)
+		if strings.Contains(body, `id="ack"`) || !strings.Contains(body, "Sign in") {
+			t.Fatalf("anonymous detail page offers actions")
+		}
+		// A writer acknowledges, resolves and closes through the forms.
+		c := signIn(t, s, s.token(t, "writer", auth.ScopeWrite))
+		_, body = get(t, c, s.URL+"/incidents/"+id)
+		if !strings.Contains(body, `id="ack"`) {
+			t.Fatalf("writer sees no ack button:\n%s", body)
+		}
+		tok := csrfIn(t, body)
+		for _, step := range []struct{ action, status string }{
+			{"ack", incident.Acknowledged}, {"resolve", incident.Resolved}, {"close", incident.Closed},
+		} {
+			res, _ := post(t, c, s.URL+"/incidents/"+id+"/"+step.action, s.URL, url.Values{"csrf": {tok}, "note": {"fixed by rollback"}})
+			if res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("%s: status %d", step.action, res.StatusCode)
+			}
+			got, err := m.Get(ctx, inc.ID)
+			if err != nil || got.Status != step.status {
+				t.Fatalf("after %s: status %q, %v", step.action, got.Status, err)
+			}
+		}
+		res, _ := post(t, c, s.URL+"/incidents/"+id+"/note", s.URL, url.Values{"csrf": {tok}, "text": {"customer comms sent"}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("note: status %d", res.StatusCode)
+		}
+		_, body = get(t, c, s.URL+"/incidents/"+id+"?done=closed")
+		for _, want := range []string{"Incident closed.", "web:writer", "customer comms sent", "fixed by rollback"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("detail page lacks %q", want)
+			}
+		}
+		// Acknowledging a closed incident is a conflict shown as a page.
+		if res, _ := post(t, c, s.URL+"/incidents/"+id+"/ack", s.URL, url.Values{"csrf": {tok}}); res.StatusCode < 400 || res.StatusCode >= 500 {
+			t.Errorf("ack of a closed incident: status %d, want a 4xx", res.StatusCode)
+		}
+		if res, _ := get(t, c, s.URL+"/incidents/999999"); res.StatusCode != 404 {
+			t.Errorf("unknown incident: %d", res.StatusCode)
+		}
+		if res, _ := get(t, c, s.URL+"/incidents/"+itoa(old.ID)); res.StatusCode != 200 {
+			t.Errorf("old incident: %d", res.StatusCode)
+		}
+	})
+}
