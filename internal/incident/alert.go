@@ -120,7 +120,8 @@ type GroupAlert struct {
 // incident (and pages), later ones update it, and when every alert of the
 // group is resolved the incident is resolved (Settings.AutoResolve). A
 // resolved alert for a group with no open incident opens nothing and
-// returns the zero Incident.
+// returns the group's latest incident unchanged (the zero Incident when the
+// group never opened one).
 func (m *Manager) Alert(ctx context.Context, in AlertInput) (Incident, error) {
 	g := AlertGroup{Source: in.Source, GroupKey: in.GroupKey, Service: in.Service, Severity: in.Severity,
 		Title: in.Title, Summary: in.Summary, Labels: in.Labels, Links: in.Links,
@@ -205,7 +206,15 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 			firing = firing || a.Status == Firing
 		}
 		if !firing {
-			return 0, nil
+			// Resolved alerts for a group with no open incident (a repeat
+			// of the notification that resolved it): nothing to change;
+			// answer with the group's latest incident, if any.
+			var last int64
+			err := tx.QueryRow(ctx, `SELECT id FROM incidents WHERE group_ref = ? ORDER BY id DESC LIMIT 1`, dedup).Scan(&last)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return 0, err
+			}
+			return last, nil
 		}
 		in := OpenInput{Title: g.Title, Services: []string{g.Service}, Severity: g.Severity, Summary: g.Summary,
 			Labels: g.Labels, Links: g.Links, Source: g.Source, Actor: g.Source}
@@ -330,4 +339,31 @@ func labelText(l map[string]string) string {
 		fmt.Fprintf(&b, "%s=%q", k, l[k])
 	}
 	return b.String()
+}
+
+// CloseGroup closes the latest incident the source's group opened, if it
+// is not closed yet, and returns it (the zero Incident when there is none).
+func (m *Manager) CloseGroup(ctx context.Context, source, groupKey, actor string) (Incident, error) {
+	now := m.clock.Now()
+	var id int64
+	err := m.db.InTx(ctx, func(tx *db.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT id FROM incidents WHERE group_ref = ? AND status <> ? ORDER BY id DESC LIMIT 1`,
+			source+":"+groupKey, Closed).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		inc, err := getTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return m.transitionTx(ctx, tx, inc, actor, Closed, "closed at the source", now)
+	})
+	if err != nil || id == 0 {
+		return Incident{}, err
+	}
+	m.engine.Wake()
+	return m.Get(ctx, id)
 }

@@ -1,0 +1,161 @@
+package incident_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	tandem "github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/db/dbtest"
+	"github.com/tandemhq/tandem/internal/incident"
+)
+
+const ghOpened = `{"action":"opened","issue":{"number":42,"title":"Checkout returns 500s","body":"Customers report errors.","html_url":"https://github.com/acme/shop/issues/42","state":"open","labels":[{"name":"sev2"},{"name":"service:checkout"}],"user":{"login":"jane"},"created_at":"2026-03-02T07:55:00Z"},"repository":{"full_name":"acme/shop"},"sender":{"login":"jane"}}`
+const ghClosed = `{"action":"closed","issue":{"number":42,"title":"Checkout returns 500s","body":"","html_url":"https://github.com/acme/shop/issues/42","state":"closed","labels":[{"name":"sev2"},{"name":"service:checkout"}],"user":{"login":"jane"},"created_at":"2026-03-02T07:55:00Z"},"repository":{"full_name":"acme/shop"},"sender":{"login":"jane"}}`
+
+func TestGitHubSignature(t *testing.T) {
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write([]byte(ghOpened))
+	sig := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	if !incident.VerifyGitHubSignature("s3cret", []byte(ghOpened), sig) {
+		t.Fatal("good signature rejected")
+	}
+	for _, bad := range []string{"", "sha256=", "sha1=" + sig[7:], sig[:len(sig)-1] + "0", "sha256=zz"} {
+		if incident.VerifyGitHubSignature("s3cret", []byte(ghOpened), bad) {
+			t.Errorf("bad signature %q accepted", bad)
+		}
+	}
+	if incident.VerifyGitHubSignature("", []byte(ghOpened), sig) {
+		t.Error("empty secret accepted")
+	}
+}
+
+// A GitHub issue labelled sev2 opens an incident; the same event again
+// mirrors it; closing the issue closes it.
+func TestGitHubIssues(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		var id int64
+		for i := 0; i < 2; i++ {
+			a, err := incident.ParseGitHubIssue([]byte(ghOpened), "")
+			if err != nil || a.Op != "alert" {
+				t.Fatalf("parse: %+v %v", a, err)
+			}
+			inc, err := h.m.AlertGroup(ctx, a.Group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != 0 && inc.ID != id {
+				t.Fatalf("second delivery opened #%d, want #%d", inc.ID, id)
+			}
+			id = inc.ID
+			if inc.Severity != "sev2" || inc.Services[0] != "checkout" || inc.Links["github"] == "" {
+				t.Fatalf("incident %+v", inc)
+			}
+		}
+		a, err := incident.ParseGitHubIssue([]byte(ghClosed), "")
+		if err != nil || a.Op != "close" {
+			t.Fatalf("parse closed: %+v %v", a, err)
+		}
+		inc, err := h.m.CloseGroup(ctx, a.Group.Source, a.Group.GroupKey, "github:jane")
+		if err != nil || inc.ID != id || inc.Status != incident.Closed {
+			t.Fatalf("close: %+v %v", inc, err)
+		}
+	})
+}
+
+func TestGenericWebhook(t *testing.T) {
+	for _, c := range []struct {
+		body, field string
+	}{
+		{`{"group_key":"g","service":"checkout","title":"t"}`, ""},
+		{`{"group_key":"g","service":"checkout","title":"t","severity":"2","status":"resolved"}`, ""},
+		{`{"service":"checkout","title":"t"}`, "group_key"},
+		{`{"group_key":"g","title":"t"}`, "service"},
+		{`{"group_key":"g","service":"s","severity":"urgent"}`, "severity"},
+		{`{"group_key":"g","service":"s","status":"open"}`, "status"},
+		{`{"group_key":"g","service":"s","colour":"red"}`, "colour"},
+		{`{"group_key":1}`, "group_key"},
+		{`[`, "body"},
+	} {
+		_, err := incident.ParseGeneric([]byte(c.body), incident.DefaultMapping())
+		if c.field == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.body, err)
+			}
+			continue
+		}
+		var e *tandem.Error
+		if err == nil || !asErr(err, &e) || e.Code != tandem.EInvalid || e.Field != c.field {
+			t.Errorf("%s: got %v, want invalid field %s", c.body, err, c.field)
+		}
+	}
+}
+
+func asErr(err error, e **tandem.Error) bool {
+	x, ok := err.(*tandem.Error)
+	*e = x
+	return ok
+}
+
+func TestMapping(t *testing.T) {
+	mp := incident.DefaultMapping()
+	for _, c := range []struct {
+		labels map[string]string
+		sev    string
+	}{
+		{map[string]string{"severity": "page"}, "sev2"},     // default rule
+		{map[string]string{"severity": "critical"}, "sev1"}, // default rule
+		{map[string]string{"severity": "SEV4"}, "sev4"},     // sevN maps to itself
+		{map[string]string{"severity": "warning"}, "sev3"},  // unmapped: default
+		{map[string]string{}, "sev3"},                       // missing: default
+	} {
+		if got := mp.Severity(c.labels); got != c.sev {
+			t.Errorf("Severity(%v) = %s, want %s", c.labels, got, c.sev)
+		}
+	}
+}
+
+func FuzzParseAlertmanager(f *testing.F) {
+	for _, s := range amSteps {
+		if b, err := os.ReadFile(filepath.Join("testdata", "alertmanager", s+".json")); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"version":"4","groupKey":"k","alerts":[{"status":"firing","fingerprint":"f","labels":{"service":"a"}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := incident.ParseAlertmanager(b, incident.DefaultMapping())
+		if err == nil && (g.GroupKey == "" || len(g.Alerts) == 0 || g.Service == "") {
+			t.Fatalf("accepted an incomplete payload: %+v", g)
+		}
+	})
+}
+
+func FuzzParseGitHubIssue(f *testing.F) {
+	f.Add([]byte(ghOpened))
+	f.Add([]byte(ghClosed))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := incident.ParseGitHubIssue(b, "web")
+		if err == nil && a.Op != "" && a.Group.GroupKey == "" {
+			t.Fatalf("accepted without a group key: %+v", a)
+		}
+	})
+}
+
+func FuzzParseGeneric(f *testing.F) {
+	f.Add([]byte(`{"group_key":"g","service":"checkout","title":"t","labels":{"a":"b"},"starts_at":"2026-03-02T07:55:00Z"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := incident.ParseGeneric(b, incident.DefaultMapping())
+		if err == nil {
+			if _, ok := incident.ParseSeverity(g.Severity); !ok || g.Service == "" || g.GroupKey == "" {
+				t.Fatalf("accepted an invalid alert: %+v", g)
+			}
+		}
+	})
+}
