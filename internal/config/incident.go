@@ -1,16 +1,415 @@
 package config
 
-import "gopkg.in/yaml.v3"
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
 
-// IncidentSection holds the top-level keys of a tandem document for incidents, inbound alerts, notifications and the job engine.
-type IncidentSection struct{}
+	"gopkg.in/yaml.v3"
 
-// IncidentConfig is the validated config for incidents, inbound alerts, notifications and the job engine.
-type IncidentConfig struct{}
+	tandem "github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/catalog"
+)
+
+// IncidentSection holds the top-level keys of a tandem document for
+// incidents, inbound alerts, notifications and the job engine. The fields
+// are documented in docs/incidents.md.
+type IncidentSection struct {
+	Incidents          *IncidentsSpec    `yaml:"incidents"`
+	Notifications      *NotificationSpec `yaml:"notifications"`
+	MaintenanceWindows []MaintenanceSpec `yaml:"maintenance_windows"`
+	Heartbeats         []HeartbeatSpec   `yaml:"heartbeats"`
+}
+
+// IncidentsSpec is the incidents: key as written.
+type IncidentsSpec struct {
+	// AutoResolve resolves an alert-opened incident when all its alerts
+	// are resolved (default true).
+	AutoResolve *bool `yaml:"auto_resolve"`
+	// BaseURL is tandem's public URL, used in links in pages.
+	BaseURL      string           `yaml:"base_url"`
+	AlertMapping *AlertMapSpec    `yaml:"alert_mapping"`
+	GitHub       *IncidentGitHub  `yaml:"github_issues"`
+	Webhook      *IncidentWebhook `yaml:"webhook"`
+}
+
+// AlertMapSpec maps alert labels to service and severity.
+type AlertMapSpec struct {
+	ServiceLabel    string            `yaml:"service_label"`
+	SeverityLabel   string            `yaml:"severity_label"`
+	Severities      map[string]string `yaml:"severities"`
+	DefaultSeverity string            `yaml:"default_severity"`
+	DefaultService  string            `yaml:"default_service"`
+}
+
+// IncidentGitHub configures the GitHub issues webhook.
+type IncidentGitHub struct {
+	// SecretEnv names the environment variable holding the webhook secret.
+	SecretEnv      string `yaml:"secret_env"`
+	DefaultService string `yaml:"default_service"`
+}
+
+// IncidentWebhook configures the generic inbound webhook (authenticated by
+// an API token with write scope; nothing to configure but its mapping).
+type IncidentWebhook struct {
+	DefaultService string `yaml:"default_service"`
+}
+
+// NotificationSpec is the notifications: key as written.
+type NotificationSpec struct {
+	Slack       *SlackSpec           `yaml:"slack"`
+	Webhook     *WebhookSpec         `yaml:"webhook"`
+	Email       *EmailSpec           `yaml:"email"`
+	ActionLinks *ActionLinkSpec      `yaml:"action_links"`
+	RateLimits  map[string]RateLimit `yaml:"rate_limits"`
+}
+
+// SlackSpec configures Slack pages.
+type SlackSpec struct {
+	// WebhookURLEnv names the environment variable holding the incoming
+	// webhook URL (a secret).
+	WebhookURLEnv string `yaml:"webhook_url_env"`
+}
+
+// WebhookSpec configures outbound webhook pages.
+type WebhookSpec struct {
+	// SecretEnv names the environment variable holding the HMAC secret.
+	SecretEnv string `yaml:"secret_env"`
+}
+
+// EmailSpec configures SMTP.
+type EmailSpec struct {
+	SMTP        string `yaml:"smtp"` // host:port
+	From        string `yaml:"from"`
+	Username    string `yaml:"username"`
+	PasswordEnv string `yaml:"password_env"`
+	StartTLS    *bool  `yaml:"starttls"` // default true
+}
+
+// ActionLinkSpec configures one-click ack/resolve links.
+type ActionLinkSpec struct {
+	KeyEnv string `yaml:"key_env"`
+	TTL    string `yaml:"ttl"` // default 24h
+}
+
+// RateLimit is a per-channel rate: one message every Every, bursts of Burst.
+type RateLimit struct {
+	Every string `yaml:"every"`
+	Burst int    `yaml:"burst"`
+}
+
+// MaintenanceSpec is a maintenance window as written.
+type MaintenanceSpec struct {
+	Service string `yaml:"service"`
+	Start   string `yaml:"start"` // RFC 3339
+	End     string `yaml:"end"`
+	Reason  string `yaml:"reason"`
+}
+
+// HeartbeatSpec is a heartbeat monitor as written.
+type HeartbeatSpec struct {
+	Name     string `yaml:"name"`
+	Service  string `yaml:"service"`
+	Interval string `yaml:"interval"` // 5m, 1h, 1d
+	Severity string `yaml:"severity"` // default sev3
+}
+
+// IncidentConfig is the validated config for incidents, inbound alerts,
+// notifications and the job engine. Secrets are read from the environment
+// variables the config names, at load.
+type IncidentConfig struct {
+	AutoResolve     bool
+	BaseURL         string
+	ServiceLabel    string
+	SeverityLabel   string
+	Severities      map[string]string
+	DefaultSeverity string
+	DefaultService  string
+
+	GitHubSecret         string
+	GitHubDefaultService string
+	WebhookDefault       string
+
+	SlackWebhookURL string
+	WebhookSecret   string
+	SMTP            SMTPConfig
+	ActionKey       []byte
+	ActionTTL       time.Duration
+	// RateLimits by channel type (slack, webhook, email).
+	RateLimits map[string]RateLimitConfig
+
+	Maintenance []MaintenanceConfig
+	Heartbeats  []HeartbeatConfig
+
+	incidents []entry[IncidentsSpec]
+	notifs    []entry[NotificationSpec]
+	windows   []entry[MaintenanceSpec]
+	beats     []entry[HeartbeatSpec]
+}
+
+// SMTPConfig is the validated email config.
+type SMTPConfig struct {
+	Addr, From, Username, Password string
+	StartTLS                       bool
+}
+
+// RateLimitConfig is a validated rate limit.
+type RateLimitConfig struct {
+	Every time.Duration
+	Burst int
+}
+
+// MaintenanceConfig is a validated maintenance window.
+type MaintenanceConfig struct {
+	Service    string
+	Start, End time.Time
+	Reason     string
+}
+
+// HeartbeatConfig is a validated heartbeat monitor.
+type HeartbeatConfig struct {
+	Name, Service, Severity string
+	Interval                time.Duration
+}
 
 // collectIncident files the section's items of one document, with their nodes.
-func (l *loader) collectIncident(file string, root *yaml.Node, d *document) {}
+func (l *loader) collectIncident(file string, root *yaml.Node, d *document) {
+	c := &l.cfg.Incident
+	if d.Incidents != nil {
+		c.incidents = append(c.incidents, entry[IncidentsSpec]{*d.Incidents, file, at(root, "incidents")})
+	}
+	if d.Notifications != nil {
+		c.notifs = append(c.notifs, entry[NotificationSpec]{*d.Notifications, file, at(root, "notifications")})
+	}
+	for i, v := range d.MaintenanceWindows {
+		c.windows = append(c.windows, entry[MaintenanceSpec]{v, file, item(at(root, "maintenance_windows"), i)})
+	}
+	for i, v := range d.Heartbeats {
+		c.beats = append(c.beats, entry[HeartbeatSpec]{v, file, item(at(root, "heartbeats"), i)})
+	}
+}
+
+var sevNames = []string{"sev1", "sev2", "sev3", "sev4"}
+
+func isSev(s string) bool {
+	for _, v := range sevNames {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
 
 // buildIncident validates the collected items (references into the catalog
 // included) and fills l.cfg.Incident.
-func (l *loader) buildIncident() {}
+func (l *loader) buildIncident() {
+	c := &l.cfg.Incident
+	c.AutoResolve = true
+	c.ServiceLabel, c.SeverityLabel = "service", "severity"
+	c.Severities = map[string]string{"page": "sev2", "critical": "sev1"}
+	c.DefaultSeverity = "sev3"
+	c.ActionTTL = 24 * time.Hour
+	c.SMTP.StartTLS = true
+	cat := l.cfg.Catalog
+	service := func(file string, node *yaml.Node, field, path, name string) {
+		if name == "" {
+			return
+		}
+		if cat == nil {
+			return
+		}
+		if _, ok := cat.Service(name); !ok {
+			names := make([]string, 0, len(cat.Services))
+			for _, s := range cat.Services {
+				names = append(names, s.Name)
+			}
+			msg := fmt.Sprintf("service %q does not exist", name)
+			if cl := catalog.Closest(name, names, 3); len(cl) > 0 {
+				msg += "; did you mean " + strings.Join(quoteAll(cl), ", ") + "?"
+			}
+			l.errAt(file, node, field, path, "%s", msg)
+		}
+	}
+	secret := func(file string, node *yaml.Node, field, path, env string) string {
+		if env == "" {
+			return ""
+		}
+		v := os.Getenv(env)
+		if v == "" {
+			l.errAt(file, node, field, path, "environment variable %s is not set", env)
+		}
+		return v
+	}
+	if len(c.incidents) > 1 {
+		e := c.incidents[1]
+		l.errAt(e.file, e.node, "", "incidents", "incidents: is set in more than one document (first in %s)", c.incidents[0].file)
+	}
+	if len(c.incidents) > 0 {
+		e := c.incidents[0]
+		s := e.v
+		if s.AutoResolve != nil {
+			c.AutoResolve = *s.AutoResolve
+		}
+		if s.BaseURL != "" {
+			if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				l.errAt(e.file, e.node, "base_url", "incidents.base_url", "expected an http(s) URL, got %q", s.BaseURL)
+			}
+			c.BaseURL = strings.TrimRight(s.BaseURL, "/")
+		}
+		if m := s.AlertMapping; m != nil {
+			mn := at(e.node, "alert_mapping")
+			if m.ServiceLabel != "" {
+				c.ServiceLabel = m.ServiceLabel
+			}
+			if m.SeverityLabel != "" {
+				c.SeverityLabel = m.SeverityLabel
+			}
+			if m.Severities != nil {
+				c.Severities = map[string]string{}
+				keys := make([]string, 0, len(m.Severities))
+				for k := range m.Severities {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					v := strings.ToLower(m.Severities[k])
+					if !isSev(v) {
+						l.errAt(e.file, at(mn, "severities"), k, "incidents.alert_mapping.severities."+k, "expected sev1, sev2, sev3 or sev4, got %q", m.Severities[k])
+					}
+					c.Severities[strings.ToLower(k)] = v
+				}
+			}
+			if m.DefaultSeverity != "" {
+				if !isSev(m.DefaultSeverity) {
+					l.errAt(e.file, mn, "default_severity", "incidents.alert_mapping.default_severity", "expected sev1..sev4, got %q", m.DefaultSeverity)
+				}
+				c.DefaultSeverity = m.DefaultSeverity
+			}
+			service(e.file, mn, "default_service", "incidents.alert_mapping.default_service", m.DefaultService)
+			c.DefaultService = m.DefaultService
+		}
+		if g := s.GitHub; g != nil {
+			gn := at(e.node, "github_issues")
+			c.GitHubSecret = secret(e.file, gn, "secret_env", "incidents.github_issues.secret_env", g.SecretEnv)
+			service(e.file, gn, "default_service", "incidents.github_issues.default_service", g.DefaultService)
+			c.GitHubDefaultService = g.DefaultService
+		}
+		if w := s.Webhook; w != nil {
+			service(e.file, at(e.node, "webhook"), "default_service", "incidents.webhook.default_service", w.DefaultService)
+			c.WebhookDefault = w.DefaultService
+		}
+	}
+	if len(c.notifs) > 1 {
+		e := c.notifs[1]
+		l.errAt(e.file, e.node, "", "notifications", "notifications: is set in more than one document (first in %s)", c.notifs[0].file)
+	}
+	if len(c.notifs) > 0 {
+		e := c.notifs[0]
+		n := e.v
+		if n.Slack != nil {
+			c.SlackWebhookURL = secret(e.file, at(e.node, "slack"), "webhook_url_env", "notifications.slack.webhook_url_env", n.Slack.WebhookURLEnv)
+		}
+		if n.Webhook != nil {
+			c.WebhookSecret = secret(e.file, at(e.node, "webhook"), "secret_env", "notifications.webhook.secret_env", n.Webhook.SecretEnv)
+		}
+		if m := n.Email; m != nil {
+			en := at(e.node, "email")
+			if m.SMTP == "" || !strings.Contains(m.SMTP, ":") {
+				l.errAt(e.file, en, "smtp", "notifications.email.smtp", "expected host:port, got %q", m.SMTP)
+			}
+			if m.From == "" || !strings.Contains(m.From, "@") {
+				l.errAt(e.file, en, "from", "notifications.email.from", "expected an email address, got %q", m.From)
+			}
+			c.SMTP = SMTPConfig{Addr: m.SMTP, From: m.From, Username: m.Username, StartTLS: true,
+				Password: secret(e.file, en, "password_env", "notifications.email.password_env", m.PasswordEnv)}
+			if m.StartTLS != nil {
+				c.SMTP.StartTLS = *m.StartTLS
+			}
+		}
+		if a := n.ActionLinks; a != nil {
+			an := at(e.node, "action_links")
+			if k := secret(e.file, an, "key_env", "notifications.action_links.key_env", a.KeyEnv); k != "" {
+				if len(k) < 16 {
+					l.errAt(e.file, an, "key_env", "notifications.action_links.key_env", "the key in %s is shorter than 16 bytes", a.KeyEnv)
+				}
+				c.ActionKey = []byte(k)
+			}
+			if a.TTL != "" {
+				d, err := tandem.ParseDuration(a.TTL)
+				if err != nil || d <= 0 {
+					l.errAt(e.file, an, "ttl", "notifications.action_links.ttl", "expected a duration such as 24h, got %q", a.TTL)
+				}
+				c.ActionTTL = d
+			}
+		}
+		if len(n.RateLimits) > 0 {
+			c.RateLimits = map[string]RateLimitConfig{}
+			rn := at(e.node, "rate_limits")
+			for k, v := range n.RateLimits {
+				path := "notifications.rate_limits." + k
+				if k != "slack" && k != "webhook" && k != "email" {
+					l.errAt(e.file, rn, k, path, "expected slack, webhook or email")
+					continue
+				}
+				d, err := tandem.ParseDuration(v.Every)
+				if err != nil || d <= 0 {
+					l.errAt(e.file, at(rn, k), "every", path+".every", "expected a duration such as 1s, got %q", v.Every)
+				}
+				if v.Burst < 0 {
+					l.errAt(e.file, at(rn, k), "burst", path+".burst", "must not be negative")
+				}
+				c.RateLimits[k] = RateLimitConfig{Every: d, Burst: max(v.Burst, 1)}
+			}
+		}
+	}
+	for i, e := range c.windows {
+		path := fmt.Sprintf("maintenance_windows[%d]", i)
+		w := MaintenanceConfig{Service: e.v.Service, Reason: e.v.Reason}
+		if w.Service == "" {
+			l.errAt(e.file, e.node, "service", path+".service", "required")
+		}
+		service(e.file, e.node, "service", path+".service", w.Service)
+		var err error
+		if w.Start, err = time.Parse(time.RFC3339, e.v.Start); err != nil {
+			l.errAt(e.file, e.node, "start", path+".start", "expected an RFC 3339 time such as 2026-03-01T22:00:00Z, got %q", e.v.Start)
+		}
+		if w.End, err = time.Parse(time.RFC3339, e.v.End); err != nil {
+			l.errAt(e.file, e.node, "end", path+".end", "expected an RFC 3339 time, got %q", e.v.End)
+		} else if !w.End.After(w.Start) {
+			l.errAt(e.file, e.node, "end", path+".end", "must be after start")
+		}
+		if strings.TrimSpace(w.Reason) == "" {
+			l.errAt(e.file, e.node, "reason", path+".reason", "required")
+		}
+		c.Maintenance = append(c.Maintenance, w)
+	}
+	seen := map[string]bool{}
+	for i, e := range c.beats {
+		path := fmt.Sprintf("heartbeats[%d]", i)
+		h := HeartbeatConfig{Name: e.v.Name, Service: e.v.Service, Severity: strings.ToLower(e.v.Severity)}
+		if h.Name == "" || strings.ContainsAny(h.Name, "/ ?#") {
+			l.errAt(e.file, e.node, "name", path+".name", "required, without spaces or /?#")
+		} else if seen[h.Name] {
+			l.errAt(e.file, e.node, "name", path+".name", "heartbeat %q is defined twice", h.Name)
+		}
+		seen[h.Name] = true
+		if h.Service == "" {
+			l.errAt(e.file, e.node, "service", path+".service", "required")
+		}
+		service(e.file, e.node, "service", path+".service", h.Service)
+		d, err := tandem.ParseDuration(e.v.Interval)
+		if err != nil || d < time.Minute {
+			l.errAt(e.file, e.node, "interval", path+".interval", "expected a duration of at least 1m, got %q", e.v.Interval)
+		}
+		h.Interval = d
+		if h.Severity == "" {
+			h.Severity = "sev3"
+		} else if !isSev(h.Severity) {
+			l.errAt(e.file, e.node, "severity", path+".severity", "expected sev1..sev4, got %q", e.v.Severity)
+		}
+		c.Heartbeats = append(c.Heartbeats, h)
+	}
+}

@@ -19,7 +19,9 @@ import (
 // when a username is configured (never over an unencrypted connection to a
 // remote host).
 func (s *Sender) sendEmail(ctx context.Context, c Channel, m Message) error {
-	cfg := s.SMTP
+	s.mu.Lock()
+	cfg := s.smtp
+	s.mu.Unlock()
 	if cfg.Addr == "" {
 		return &Error{Channel: Email, Message: "no smtp server configured", Permanent: true}
 	}

@@ -117,10 +117,11 @@ type SMTP struct {
 
 // Sender delivers messages. Build it with NewSender.
 type Sender struct {
+	// HTTP posts Slack and webhook messages (15s timeout by default).
 	HTTP *http.Client
-	SMTP SMTP
 
 	mu       sync.Mutex
+	smtp     SMTP
 	limits   map[string]Limit
 	limiters map[string]*rate.Limiter
 }
@@ -135,7 +136,30 @@ func NewSender(smtp SMTP, limits map[string]Limit) *Sender {
 	for k, v := range limits {
 		l[k] = v
 	}
-	return &Sender{HTTP: &http.Client{Timeout: 15 * time.Second}, SMTP: smtp, limits: l, limiters: map[string]*rate.Limiter{}}
+	return &Sender{HTTP: &http.Client{Timeout: 15 * time.Second}, smtp: smtp, limits: l, limiters: map[string]*rate.Limiter{}}
+}
+
+// SetSMTP replaces the email settings (after a config reload).
+func (s *Sender) SetSMTP(c SMTP) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.smtp = c
+}
+
+// SetLimits replaces the per-type limits (missing types: DefaultLimits);
+// channels already seen keep their limiter's state but take the new rate.
+func (s *Sender) SetLimits(limits map[string]Limit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := map[string]Limit{}
+	for k, v := range DefaultLimits {
+		l[k] = v
+	}
+	for k, v := range limits {
+		l[k] = v
+	}
+	s.limits = l
+	s.limiters = map[string]*rate.Limiter{}
 }
 
 func (s *Sender) limiter(c Channel) *rate.Limiter {
