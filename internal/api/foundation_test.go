@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -95,7 +96,8 @@ func TestServicesNeedReadToken(t *testing.T) {
 				} `json:"items"`
 				Count int `json:"count"`
 			}
-			if code != 200 || json.Unmarshal(b, &list) != nil || list.Count != 7 || len(list.Items) != 7 || list.Items[0].Name != "checkout" {
+			n := len(s.Main.Config.Get().Catalog.Services)
+			if code != 200 || json.Unmarshal(b, &list) != nil || n < 5 || list.Count != n || len(list.Items) != n || list.Items[0].Name != "checkout" {
 				t.Errorf("read token: %d %s", code, b)
 			}
 			// Filters.
@@ -306,7 +308,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, b := call(t, "POST", s.URL+"/api/v1/admin/reload", s.AdminToken, nil)
-	if code != 200 || !strings.Contains(string(b), `"services":8`) {
+	if code != 200 || !strings.Contains(string(b), fmt.Sprintf(`"services":%d`, len(s.Main.Config.Get().Catalog.Services))) {
 		t.Fatalf("valid reload: %d %s", code, b)
 	}
 	if code, _, _ := call(t, "GET", s.URL+"/api/v1/services/ledger", s.AdminToken, nil); code != 200 {
