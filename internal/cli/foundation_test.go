@@ -81,7 +81,7 @@ func TestConfigValidateBroken(t *testing.T) {
 	}
 	svc, _ := os.ReadFile(filepath.Join(dir, "services.yaml"))
 	s := string(svc)
-	s = strings.Replace(s, "    team: search\n", "    team: serch\n", 1)                 // dangling team
+	s = strings.Replace(s, "    team: search\n", "    team: serch\n", 1)                // dangling team
 	s = strings.Replace(s, "    tier: 3\n", "    tier: 3\n    owner_email: x@y.z\n", 1) // unknown field
 	s += "  - name: checkout\n    team: payments\n"                                     // duplicate service
 	os.WriteFile(filepath.Join(dir, "services.yaml"), []byte(s), 0o644)
