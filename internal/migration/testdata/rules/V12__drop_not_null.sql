@@ -1,0 +1,4 @@
+-- drop-not-null
+SET lock_timeout = '2s';
+
+ALTER TABLE users ALTER COLUMN email DROP NOT NULL;

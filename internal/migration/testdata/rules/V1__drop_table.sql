@@ -1,0 +1,4 @@
+-- drop-table
+SET lock_timeout = '2s';
+
+DROP TABLE legacy_sessions;

@@ -1,0 +1,4 @@
+-- add-exclusion-constraint
+SET lock_timeout = '2s';
+
+ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);

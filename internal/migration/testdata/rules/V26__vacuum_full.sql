@@ -1,0 +1,4 @@
+-- vacuum-full
+SET lock_timeout = '2s';
+
+VACUUM FULL orders;

@@ -1,0 +1,4 @@
+-- set-tablespace
+SET lock_timeout = '2s';
+
+ALTER TABLE orders SET TABLESPACE fast_ssd;

@@ -1,0 +1,4 @@
+-- refresh-matview-non-concurrent
+SET lock_timeout = '2s';
+
+REFRESH MATERIALIZED VIEW daily_revenue;

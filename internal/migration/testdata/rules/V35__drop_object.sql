@@ -1,0 +1,4 @@
+-- drop-object
+SET lock_timeout = '2s';
+
+DROP VIEW active_users;

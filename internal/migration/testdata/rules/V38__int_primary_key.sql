@@ -1,0 +1,7 @@
+-- int-primary-key
+SET lock_timeout = '2s';
+
+CREATE TABLE tags (
+    id serial PRIMARY KEY,
+    name text NOT NULL
+);

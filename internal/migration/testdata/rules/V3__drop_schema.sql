@@ -1,0 +1,4 @@
+-- drop-schema
+SET lock_timeout = '2s';
+
+DROP SCHEMA reporting CASCADE;

@@ -1,0 +1,4 @@
+-- drop-database
+SET lock_timeout = '2s';
+
+DROP DATABASE analytics;

@@ -1,0 +1,4 @@
+-- truncate
+SET lock_timeout = '2s';
+
+TRUNCATE audit_log;

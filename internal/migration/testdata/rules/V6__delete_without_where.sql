@@ -1,0 +1,4 @@
+-- delete-without-where
+SET lock_timeout = '2s';
+
+DELETE FROM sessions;

@@ -1,0 +1,4 @@
+-- update-without-where
+SET lock_timeout = '2s';
+
+UPDATE users SET active = true;
