@@ -1,7 +1,104 @@
 package app
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
 
-// wireIncident builds the incidents, inbound alerts, notifications and the job engine capability: its stores for the API and
-// dashboard, and its background modules.
-func (m *Main) wireIncident(ctx context.Context) error { return nil }
+	"github.com/tandemhq/tandem/internal/api"
+	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/config"
+	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/notify"
+)
+
+// EnvTimeScale names the test-only variable that scales every escalation,
+// notification-rule, ack-timeout and heartbeat delay (0.001 turns a
+// 10-minute escalation delay into 600ms). The kill -9 and two-replica tests
+// use it; production never sets it.
+const EnvTimeScale = "TANDEM_TEST_TIME_SCALE"
+
+// wireIncident builds the incidents, inbound alerts, notifications and the
+// job engine capability: the incident manager (registering its job kinds on
+// m.Engine), the notification sender, the API deps, DORA's incident source
+// and the config's maintenance windows.
+func (m *Main) wireIncident(ctx context.Context) error {
+	scale := 1.0
+	if v := os.Getenv(EnvTimeScale); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return fmt.Errorf("%s: want a positive number, got %q", EnvTimeScale, v)
+		}
+		scale = f
+		m.Options.Log.Warn("escalation delays are scaled for testing", "scale", f)
+	}
+	cfg := m.Config.Get().Incident
+	sender := notify.NewSender(smtpOf(cfg), limitsOf(cfg))
+	mgr := incident.NewManager(m.DB, m.Options.Clock, m.Options.Log.With("module", "incident"), m.Engine, sender)
+	if m.API.Oncall.Service != nil {
+		mgr.Directories = m.API.Oncall.Service
+	}
+	if m.API.Change.Store != nil {
+		mgr.Changes = m.API.Change.Store
+	}
+	mgr.Catalog = func() *catalog.Catalog { return m.Config.Get().Catalog }
+	settings := func() incident.Settings { return incidentSettings(m.Config.Get().Incident, scale) }
+	mgr.Settings = settings
+	m.API.Incident = api.IncidentDeps{Manager: mgr, Engine: m.Engine, Settings: settings}
+	if m.API.Change.DORA != nil {
+		m.API.Change.DORA.Incidents = IncidentsForDORA(mgr)
+	}
+	prev := m.API.Reloaded
+	m.API.Reloaded = func(c *config.Config) {
+		if prev != nil {
+			prev(c)
+		}
+		sender.SetSMTP(smtpOf(c.Incident))
+		sender.SetLimits(limitsOf(c.Incident))
+		if err := addWindows(context.Background(), mgr, c.Incident); err != nil {
+			m.Options.Log.Warn("maintenance windows from config not stored", "err", err)
+		}
+	}
+	return addWindows(ctx, mgr, cfg)
+}
+
+func addWindows(ctx context.Context, mgr *incident.Manager, c config.IncidentConfig) error {
+	for _, w := range c.Maintenance {
+		if _, err := mgr.AddWindow(ctx, incident.Window{Service: w.Service, StartsAt: w.Start, EndsAt: w.End, Reason: w.Reason, CreatedBy: "config"}); err != nil {
+			return fmt.Errorf("maintenance window for %s: %w", w.Service, err)
+		}
+	}
+	return nil
+}
+
+func incidentSettings(c config.IncidentConfig, scale float64) incident.Settings {
+	s := incident.DefaultSettings()
+	s.TimeScale = scale
+	if c.Severities == nil { // no config loaded: the defaults
+		return s
+	}
+	s.AutoResolve = c.AutoResolve
+	s.Mapping = incident.Mapping{ServiceLabel: c.ServiceLabel, SeverityLabel: c.SeverityLabel, Severities: c.Severities,
+		DefaultSeverity: c.DefaultSeverity, DefaultService: c.DefaultService}
+	s.BaseURL = c.BaseURL
+	s.ActionKey = c.ActionKey
+	if c.ActionTTL > 0 {
+		s.ActionTTL = c.ActionTTL
+	}
+	s.SlackWebhookURL = c.SlackWebhookURL
+	s.WebhookSecret = c.WebhookSecret
+	return s
+}
+
+func smtpOf(c config.IncidentConfig) notify.SMTP {
+	return notify.SMTP{Addr: c.SMTP.Addr, From: c.SMTP.From, Username: c.SMTP.Username, Password: c.SMTP.Password, StartTLS: c.SMTP.StartTLS}
+}
+
+func limitsOf(c config.IncidentConfig) map[string]notify.Limit {
+	out := map[string]notify.Limit{}
+	for k, v := range c.RateLimits {
+		out[k] = notify.Limit{Every: v.Every, Burst: v.Burst}
+	}
+	return out
+}

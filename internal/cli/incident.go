@@ -1,6 +1,440 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
 
-// incidentCommands are the commands for incidents, inbound alerts, notifications and the job engine.
-func incidentCommands(g *globals) []*cobra.Command { return nil }
+	"github.com/spf13/cobra"
+
+	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/client"
+	"github.com/tandemhq/tandem/internal/incident"
+)
+
+// incidentCommands are the commands for incidents, inbound alerts,
+// notifications and the job engine: incident, maintenance, heartbeat, jobs.
+func incidentCommands(g *globals) []*cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "incident",
+		Short: "Open, list, show, acknowledge, resolve and close incidents; add notes",
+	}
+	cmd.AddCommand(newIncidentOpenCmd(g), newIncidentListCmd(g), newIncidentShowCmd(g),
+		newIncidentActionCmd(g, "ack", "Acknowledge an incident: escalation stops"),
+		newIncidentActionCmd(g, "resolve", "Resolve an incident: every pending page stops"),
+		newIncidentActionCmd(g, "close", "Close a resolved incident (starts its postmortem)"),
+		newIncidentNoteCmd(g))
+	return []*cobra.Command{cmd, newMaintenanceCmd(g), newHeartbeatCmd(g), newJobsCmd(g)}
+}
+
+func checkFormat(format string) error {
+	if format != "text" && format != "json" {
+		return tandem.FieldErrorf("--format", "want text or json, got %q", format)
+	}
+	return nil
+}
+
+func parseIncidentID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, tandem.FieldErrorf("id", "want an incident number such as 42, got %q", s)
+	}
+	return id, nil
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func printIncident(w io.Writer, inc incident.Incident) {
+	fmt.Fprintf(w, "#%d [%s] %s\n", inc.ID, inc.Severity, inc.Title)
+	fmt.Fprintf(w, "  status:    %s\n", inc.Status)
+	fmt.Fprintf(w, "  services:  %s\n", strings.Join(inc.Services, ", "))
+	if inc.Commander != "" {
+		fmt.Fprintf(w, "  commander: %s\n", inc.Commander)
+	}
+	fmt.Fprintf(w, "  started:   %s   detected: %s\n", fmtTime(&inc.StartedAt), fmtTime(&inc.DetectedAt))
+	fmt.Fprintf(w, "  acked:     %s   resolved: %s   closed: %s\n", fmtTime(inc.AcknowledgedAt), fmtTime(inc.ResolvedAt), fmtTime(inc.ClosedAt))
+	if inc.Summary != "" {
+		fmt.Fprintf(w, "  summary:   %s\n", inc.Summary)
+	}
+	for _, s := range inc.Suspects {
+		fmt.Fprintf(w, "  suspect:   %s %s of %s (%s) at %s\n", s.Kind, s.Version, s.Service, s.Status, fmtTime(&s.At))
+	}
+}
+
+func newIncidentOpenCmd(g *globals) *cobra.Command {
+	var (
+		in       incident.OpenInput
+		sev      string
+		started  string
+		format   string
+		services []string
+	)
+	cmd := &cobra.Command{
+		Use:     "open",
+		Short:   "Open an incident and page its service's escalation policy",
+		Example: `  tandem incident open --service checkout --sev 1 --title "Checkout returns 500s"`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			in.Services, in.Severity = services, sev
+			if started != "" {
+				t, err := tandem.ParseTime(started, time.Now())
+				if err != nil {
+					return tandem.FieldErrorf("--started", "%v", err)
+				}
+				in.StartedAt = t
+			}
+			inc, err := c.OpenIncident(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), inc)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "opened ")
+			printIncident(cmd.OutOrStdout(), inc)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&services, "service", nil, "affected service (repeatable or comma-separated; required)")
+	fl.StringVar(&sev, "sev", "", "severity: 1..4 or sev1..sev4 (required)")
+	fl.StringVar(&in.Title, "title", "", "title (required)")
+	fl.StringVar(&in.Summary, "summary", "", "what is happening")
+	fl.StringVar(&in.Commander, "commander", "", "incident commander")
+	fl.StringVar(&started, "started", "", "impact start (RFC 3339 or a duration ago such as 15m; default now)")
+	fl.StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}
+
+func newIncidentListCmd(g *globals) *cobra.Command {
+	var (
+		q            client.IncidentQuery
+		since, until string
+		format       string
+	)
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List incidents, most recent first",
+		Example: "  tandem incident list --status open\n  tandem incident list --service checkout --since 30d --format json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			for name, p := range map[string]struct {
+				v   string
+				dst *time.Time
+			}{"--since": {since, &q.Since}, "--until": {until, &q.Until}} {
+				if p.v == "" {
+					continue
+				}
+				t, err := tandem.ParseTime(p.v, now)
+				if err != nil {
+					return tandem.FieldErrorf(name, "%v", err)
+				}
+				*p.dst = t
+			}
+			list, err := c.Incidents(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), list)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSEV\tSTATUS\tSTARTED\tSERVICES\tTITLE")
+			for _, inc := range list {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.Severity, inc.Status, fmtTime(&inc.StartedAt), strings.Join(inc.Services, ","), inc.Title)
+			}
+			return tw.Flush()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&q.Status, "status", "", "triggered, acknowledged, resolved, closed or open (comma-separated)")
+	fl.StringVar(&q.Service, "service", "", "only this service")
+	fl.StringVar(&q.Severity, "sev", "", "only this severity")
+	fl.StringVar(&since, "since", "", "started at or after (RFC 3339 or a duration ago such as 30d)")
+	fl.StringVar(&until, "until", "", "started before")
+	fl.IntVar(&q.Limit, "limit", 100, "at most this many")
+	fl.StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}
+
+func newIncidentShowCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show an incident with its suspects and timeline",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			id, err := parseIncidentID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			inc, err := c.Incident(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			tl, err := c.IncidentTimeline(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), struct {
+					incident.Incident
+					Timeline []incident.Event `json:"timeline"`
+				}{inc, tl})
+			}
+			w := cmd.OutOrStdout()
+			printIncident(w, inc)
+			fmt.Fprintln(w, "\ntimeline:")
+			for _, e := range tl {
+				who := ""
+				if e.Actor != "" {
+					who = " (" + e.Actor + ")"
+				}
+				fmt.Fprintf(w, "  %s  %-14s %s%s\n", e.At.Local().Format("01-02 15:04:05"), e.Kind, e.Message, who)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}
+
+func newIncidentActionCmd(g *globals, action, short string) *cobra.Command {
+	var format, note string
+	cmd := &cobra.Command{
+		Use:   action + " ID",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			id, err := parseIncidentID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			inc, err := c.IncidentAction(cmd.Context(), id, action, note)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), inc)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "#%d is %s\n", inc.ID, inc.Status)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	if action == "resolve" {
+		cmd.Flags().StringVar(&note, "note", "", "what fixed it (recorded on the timeline)")
+	}
+	return cmd
+}
+
+func newIncidentNoteCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:     "note ID TEXT...",
+		Short:   "Add a note to an incident's timeline",
+		Example: `  tandem incident note 42 "rolled back checkout to v1.4.2"`,
+		Args:    cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			id, err := parseIncidentID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ev, err := c.AddIncidentNote(cmd.Context(), id, strings.Join(args[1:], " "))
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), ev)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "noted on #%d\n", id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}
+
+func newMaintenanceCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "maintenance", Short: "Maintenance windows: alerts are recorded but page nobody"}
+	var (
+		w          incident.Window
+		start, end string
+		format     string
+	)
+	add := &cobra.Command{
+		Use:     "add",
+		Short:   "Add a maintenance window",
+		Example: `  tandem maintenance add --service checkout --start 2026-03-01T22:00:00Z --end 2026-03-01T23:00:00Z --reason "db upgrade"`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			now := time.Now()
+			var err error
+			if start == "" {
+				w.StartsAt = now
+			} else if w.StartsAt, err = tandem.ParseTime(start, now); err != nil {
+				return tandem.FieldErrorf("--start", "%v", err)
+			}
+			if end == "" {
+				return tandem.FieldErrorf("--end", "required")
+			}
+			if d, derr := tandem.ParseDuration(end); derr == nil {
+				w.EndsAt = w.StartsAt.Add(d)
+			} else if w.EndsAt, err = tandem.ParseTime(end, now); err != nil {
+				return tandem.FieldErrorf("--end", "%v", err)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			out, err := c.AddMaintenanceWindow(cmd.Context(), w)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), out)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "maintenance window #%d on %s from %s to %s\n", out.ID, out.Service, out.StartsAt.Local().Format(time.RFC3339), out.EndsAt.Local().Format(time.RFC3339))
+			return nil
+		},
+	}
+	fl := add.Flags()
+	fl.StringVar(&w.Service, "service", "", "service (required)")
+	fl.StringVar(&w.Reason, "reason", "", "why (required)")
+	fl.StringVar(&start, "start", "", "start (RFC 3339; default now)")
+	fl.StringVar(&end, "end", "", "end (RFC 3339) or a length such as 2h (required)")
+	fl.StringVar(&format, "format", "text", "output: text or json")
+	var lformat string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List maintenance windows that have not ended",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(lformat); err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ws, err := c.MaintenanceWindows(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if lformat == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), ws)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSERVICE\tSTART\tEND\tREASON")
+			for _, w := range ws {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", w.ID, w.Service, fmtTime(&w.StartsAt), fmtTime(&w.EndsAt), w.Reason)
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&lformat, "format", "text", "output: text or json")
+	cmd.AddCommand(add, list)
+	return cmd
+}
+
+func newHeartbeatCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "heartbeat NAME",
+		Short:   "Call a heartbeat monitor (from the job it watches)",
+		Example: "  tandem heartbeat nightly-backup   # at the end of the backup job",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			return c.Heartbeat(cmd.Context(), args[0])
+		},
+	}
+}
+
+func newJobsCmd(g *globals) *cobra.Command {
+	var state, kind, format string
+	var limit int
+	cmd := &cobra.Command{
+		Use:     "jobs",
+		Short:   "List durable jobs (escalation steps, pages, …) by state",
+		Example: "  tandem jobs --state failed",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			jobs, err := c.Jobs(cmd.Context(), state, kind, limit)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), jobs)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tKIND\tSTATE\tRUN AT\tATTEMPTS\tKEY\tLAST ERROR")
+			for _, j := range jobs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", j.ID, j.Kind, j.State, fmtTime(&j.RunAt), j.Attempts, j.MaxAttempts, j.Key, j.LastError)
+			}
+			return tw.Flush()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&state, "state", "", "queued, running, done or failed")
+	fl.StringVar(&kind, "kind", "", "only this kind, e.g. incident.page")
+	fl.IntVar(&limit, "limit", 100, "at most this many")
+	fl.StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}
