@@ -1,7 +1,54 @@
 package app
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/sli"
+	"github.com/tandemhq/tandem/internal/slo"
+)
 
 // wireSLO builds the SLOs, SLI ingest, error budgets and burn-rate alerts capability: its stores for the API and
 // dashboard, and its background modules.
-func (m *Main) wireSLO(ctx context.Context) error { return nil }
+func (m *Main) wireSLO(ctx context.Context) error {
+	cfg := m.Config.Get().SLO
+	store := slo.NewStore(m.DB)
+	svc, err := slo.NewService(slo.Options{
+		Store:        store,
+		Definitions:  func() []*slo.Definition { return m.Config.Get().SLO.Definitions },
+		Prometheus:   sli.NewPrometheus(nil),
+		Changes:      changeOutcomes{change.NewStore(m.DB)},
+		Registry:     m.Registry,
+		Log:          m.Options.Log.With("module", "slo"),
+		Clock:        m.Options.Clock,
+		Interval:     cfg.EvaluateEvery,
+		QueryTimeout: cfg.QueryTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	m.API.SLO.Service = svc
+	m.API.SLO.Store = store
+	m.Modules = append(m.Modules, svc)
+	return nil
+}
+
+// changeOutcomes reads finished change events for change-based SLIs.
+type changeOutcomes struct{ st *change.Store }
+
+func (c changeOutcomes) ChangeOutcomes(ctx context.Context, service, kind, environment string, from, to time.Time) ([]slo.ChangeOutcome, error) {
+	evs, err := c.st.List(ctx, change.Filter{
+		Services: []string{service}, Kinds: []string{kind}, Environment: environment,
+		Statuses: []string{change.StatusSuccess, change.StatusFailed, change.StatusRolledBack},
+		Since:    from, Until: to, Limit: 100000, Ascending: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]slo.ChangeOutcome, len(evs))
+	for i, e := range evs {
+		out[i] = slo.ChangeOutcome{At: e.At(), Success: !e.Failed()}
+	}
+	return out, nil
+}

@@ -1,6 +1,245 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tandemhq/tandem/internal/alerting"
+	"github.com/tandemhq/tandem/internal/config"
+	"github.com/tandemhq/tandem/internal/slo"
+)
 
 // sloCommands are the commands for SLOs, SLI ingest, error budgets and burn-rate alerts.
-func sloCommands(g *globals) []*cobra.Command { return nil }
+func sloCommands(g *globals) []*cobra.Command {
+	root := &cobra.Command{
+		Use:   "slo",
+		Short: "SLOs and error budgets: status from the server, Prometheus rules from the config",
+	}
+	root.AddCommand(newSLOListCmd(g), newSLOStatusCmd(g), newSLORulesCmd(g))
+	grafana := &cobra.Command{Use: "grafana", Short: "Grafana dashboards as code"}
+	grafana.AddCommand(newGrafanaDashboardCmd(g))
+	return []*cobra.Command{root, grafana}
+}
+
+func sloCheckFormat(f string) error {
+	if f != "table" && f != "json" {
+		return fmt.Errorf("--format: want table or json, got %q", f)
+	}
+	return nil
+}
+
+func newSLOListCmd(g *globals) *cobra.Command {
+	var format, service string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the SLOs with their status (from the server)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sloCheckFormat(format); err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			sts, err := c.SLOs(cmd.Context(), service)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return sloWriteJSON(g.stdout, sts)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SLO\tSERVICE\tOBJECTIVE\tWINDOW\tSLI\tBUDGET LEFT\tSTATUS")
+			for _, s := range sts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Service, sloPct(s.Objective, 3), s.Window, sloPct(s.SLI, 4), sloPct(s.ErrorBudget.Remaining, 1), s.Status)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	cmd.Flags().StringVar(&service, "service", "", "only this service's SLOs")
+	return cmd
+}
+
+func newSLOStatusCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "status [NAME]",
+		Short: "Show attainment, error budget, burn rates, alerts and freeze of one SLO or all (from the server)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sloCheckFormat(format); err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var sts []slo.Status
+			if len(args) == 1 {
+				st, err := c.SLO(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				sts = []slo.Status{st}
+			} else if sts, err = c.SLOs(cmd.Context(), ""); err != nil {
+				return err
+			}
+			if format == "json" {
+				if len(args) == 1 {
+					return sloWriteJSON(g.stdout, sts[0])
+				}
+				return sloWriteJSON(g.stdout, sts)
+			}
+			for i, s := range sts {
+				if i > 0 {
+					fmt.Fprintln(g.stdout)
+				}
+				sloWriteStatus(g.stdout, s)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	return cmd
+}
+
+func sloWriteStatus(w io.Writer, s slo.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "SLO\t%s (service %s)\n", s.Name, s.Service)
+	fmt.Fprintf(tw, "Objective\t%s over %s (since %s)\n", sloPct(s.Objective, 3), s.Window, s.WindowStart.UTC().Format("2006-01-02 15:04"))
+	fmt.Fprintf(tw, "Attainment\t%s (%g good of %g)\n", sloPct(s.SLI, 4), s.Good, s.Total)
+	fmt.Fprintf(tw, "Error budget\t%s left, %.1f of %.1f minutes (consumed %s)\n", sloPct(s.ErrorBudget.Remaining, 1), s.ErrorBudget.RemainingMinutes, s.ErrorBudget.TotalMinutes, sloPct(s.ErrorBudget.Consumed, 1))
+	ws := make([]string, 0, len(s.BurnRates))
+	for _, d := range slo.BurnWindows {
+		k := slo.FormatDuration(d)
+		ws = append(ws, fmt.Sprintf("%s %.2f", k, s.BurnRates[k]))
+	}
+	fmt.Fprintf(tw, "Burn rates\t%s\n", strings.Join(ws, "  "))
+	fmt.Fprintf(tw, "Status\t%s\n", s.Status)
+	fmt.Fprintf(tw, "Alerts\tpage %s, ticket %s\n", sloAlertText(s.Alerts.Page), sloAlertText(s.Alerts.Ticket))
+	fz := "no"
+	if s.Freeze.Active {
+		fz = "ACTIVE: " + s.Freeze.Reason
+	}
+	fmt.Fprintf(tw, "Release freeze\t%s\n", fz)
+	if s.P95Ms != nil {
+		fmt.Fprintf(tw, "p95 latency\t%.1f ms\n", *s.P95Ms)
+	}
+	if s.Error != "" {
+		fmt.Fprintf(tw, "Error\t%s\n", s.Error)
+	}
+	tw.Flush()
+}
+
+func sloAlertText(a slo.Alert) string {
+	if a.Firing {
+		return "FIRING (" + a.Reason + ")"
+	}
+	return "ok"
+}
+
+func sloPct(v float64, digits int) string { return fmt.Sprintf("%.*f%%", digits, v*100) }
+
+func sloWriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// loadSLOs loads the config directory for the local generators.
+func loadSLOs(dir string) ([]*slo.Definition, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("--config: the tandem.d directory is required")
+	}
+	cfg, err := config.Load(dir, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	defs := cfg.SLO.Definitions
+	sort.Slice(defs, func(i, j int) bool { return defs[i].Name < defs[j].Name })
+	return defs, nil
+}
+
+// writeOut writes b to path, or stdout for "" or "-".
+func sloWriteOut(g *globals, path string, b []byte) error {
+	if path == "" || path == "-" {
+		_, err := g.stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+func newSLORulesCmd(g *globals) *cobra.Command {
+	var dir, out string
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "Write Prometheus recording and burn-rate alerting rules for the Prometheus-backed SLOs",
+		Long: `rules reads the SLOs in the config directory and writes a Prometheus rule
+file: per SLO one recording rule per window (error ratio) and the
+multi-window multi-burn-rate alerts SLOBurnRatePage and SLOBurnRateTicket.
+The output passes promtool check rules. SLOs fed by tandem itself get no
+rules: tandem evaluates them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			defs, err := loadSLOs(dir)
+			if err != nil {
+				return err
+			}
+			b, err := alerting.Rules(defs)
+			if err != nil {
+				return err
+			}
+			return sloWriteOut(g, out, b)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "config", "", "the tandem.d directory (TANDEM_CONFIG)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "write to this file instead of stdout")
+	return cmd
+}
+
+func newGrafanaDashboardCmd(g *globals) *cobra.Command {
+	var dir, out, service, tandemURL string
+	cmd := &cobra.Command{
+		Use:   "dashboard",
+		Short: "Write Grafana dashboard JSON for the SLOs (error budget gauges, SLI, burn rates, deployments)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			defs, err := loadSLOs(dir)
+			if err != nil {
+				return err
+			}
+			if service != "" {
+				found := false
+				for _, d := range defs {
+					found = found || d.Service == service
+				}
+				if !found {
+					return fmt.Errorf("--service: no SLO belongs to service %q", service)
+				}
+			}
+			if tandemURL == "" {
+				tandemURL = g.url
+			}
+			b, err := alerting.Dashboard(defs, alerting.DashboardOptions{Service: service, TandemURL: tandemURL})
+			if err != nil {
+				return err
+			}
+			return sloWriteOut(g, out, b)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "config", "", "the tandem.d directory (TANDEM_CONFIG)")
+	cmd.Flags().StringVar(&service, "service", "", "only this service's SLOs")
+	cmd.Flags().StringVar(&tandemURL, "tandem-url", "", "tandem's base URL for deployment annotations (default --url)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "write to this file instead of stdout")
+	return cmd
+}

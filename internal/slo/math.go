@@ -125,23 +125,30 @@ func (s *Series) Sum(from time.Time) Counts {
 
 // windowSums returns the counts of the windows [End-d, End) for every d in
 // ds, in one backward pass over the minutes and one over the hours. ds must
-// be sorted ascending.
+// be sorted ascending. It works in whole minutes before End, without time
+// arithmetic in the loops.
 func (s *Series) windowSums(ds []time.Duration) []Counts {
 	out := make([]Counts, len(ds))
+	lim := make([]int64, len(ds)) // the oldest minute offset before End each window holds
+	for i, d := range ds {
+		lim[i] = int64(d / time.Minute)
+	}
 	var acc Counts
 	j := 0
-	// Minutes, newest first.
-	for i := len(s.Minutes) - 1; i >= 0 && j < len(ds); i-- {
-		start := s.MinuteStart.Add(time.Duration(i) * time.Minute)
-		for j < len(ds) && start.Before(s.End.Add(-ds[j])) {
+	// Minute i starts len-i minutes before End.
+	n := int64(len(s.Minutes))
+	for i := n - 1; i >= 0 && j < len(ds); i-- {
+		for j < len(ds) && n-i > lim[j] {
 			out[j] = acc
 			j++
 		}
 		acc = acc.Add(s.Minutes[i])
 	}
-	for i := len(s.Hours) - 1; i >= 0 && j < len(ds); i-- {
-		start := s.HourStart.Add(time.Duration(i) * time.Hour)
-		for j < len(ds) && start.Add(30*time.Minute).Before(s.End.Add(-ds[j])) {
+	// Hour i starts base-60i minutes before End; it counts while its middle
+	// (30 minutes later) is inside the window.
+	base := int64(s.End.Sub(s.HourStart) / time.Minute)
+	for i := int64(len(s.Hours)) - 1; i >= 0 && j < len(ds); i-- {
+		for j < len(ds) && base-60*i-30 > lim[j] {
 			out[j] = acc
 			j++
 		}

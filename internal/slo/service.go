@@ -264,6 +264,20 @@ func (s *Service) Frozen(service string) (bool, string) {
 	return len(reasons) > 0, strings.Join(reasons, "; ")
 }
 
+// FreezeAt evaluates the SLOs of service at now and reports its freeze.
+func (s *Service) FreezeAt(ctx context.Context, service string, now time.Time) Freeze {
+	var reasons []string
+	for _, d := range s.Definitions() {
+		if d.Service != service {
+			continue
+		}
+		if st := s.evaluate(ctx, d, now); st.Freeze.Active {
+			reasons = append(reasons, st.Freeze.Reason)
+		}
+	}
+	return Freeze{Active: len(reasons) > 0, Reason: strings.Join(reasons, "; ")}
+}
+
 // Last returns the latest evaluation of every SLO, sorted by name.
 func (s *Service) Last() []Status {
 	s.mu.RLock()

@@ -1,0 +1,224 @@
+// Package e2e tests the SLO capability end to end: API, CLI, /metrics and
+// ingest throughput on a real server.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/client"
+	"github.com/tandemhq/tandem/internal/app/apptest"
+	"github.com/tandemhq/tandem/internal/cli"
+	"github.com/tandemhq/tandem/internal/clock"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// TestEndToEnd drives the SLO API, CLI and /metrics of a real server on
+// both engines.
+func TestEndToEnd(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			now := time.Date(2026, 11, 25, 12, 0, 30, 0, time.UTC)
+			clk := clock.NewFake(now)
+			srv := apptest.Start(t, apptest.Options{Postgres: pg, Clock: clk})
+			ctx := context.Background()
+			c := srv.Client
+			const name = "search-query-failures" // objective 99.5 % over 7 d
+
+			// Counts: 6 hours of 1000 queries a minute, 2 failing (0.2 %).
+			var evs []client.SLOEvent
+			for m := now.Truncate(time.Minute).Add(-6 * time.Hour); m.Before(now.Truncate(time.Minute)); m = m.Add(time.Minute) {
+				evs = append(evs, client.SLOEvent{Time: m, Good: ptr[int64](998), Total: ptr[int64](1000)})
+			}
+			res, err := c.PostSLOEvents(ctx, name, client.SLOBatch{Source: "edge", BatchID: "b1", Events: evs})
+			if err != nil || res.Status != "accepted" || res.Minutes != 360 {
+				t.Fatalf("ingest: %+v %v", res, err)
+			}
+			res, err = c.PostSLOEvents(ctx, name, client.SLOBatch{Source: "edge", BatchID: "b1", Events: evs})
+			if err != nil || res.Status != "duplicate" {
+				t.Fatalf("duplicate batch: %+v %v", res, err)
+			}
+			// Raw observations in the last minute: 3 of 10 are 5xx.
+			var obs []client.SLOEvent
+			for i := range 10 {
+				st := 200
+				if i < 3 {
+					st = 503
+				}
+				obs = append(obs, client.SLOEvent{Time: now.Truncate(time.Minute).Add(-time.Minute), Status: ptr(st), LatencyMs: ptr(float64(20 + i))})
+			}
+			if _, err := c.PostSLOEvents(ctx, name, client.SLOBatch{Events: obs}); err != nil {
+				t.Fatal(err)
+			}
+
+			st, err := c.SLO(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Window: 360,010 queries, 720 + 3 failed. SLI = 1 - 723/360010.
+			if st.Total != 360010 || st.Good != 360010-723 {
+				t.Errorf("counts %v/%v", st.Good, st.Total)
+			}
+			// 5m: (4×2 + 3) bad of 4010 → 0.002743/0.005 = 0.548628.
+			if b := st.BurnRates["5m"]; b < 0.5486 || b > 0.5487 {
+				t.Errorf("burn 5m = %v, want 0.548628", b)
+			}
+			// Consumed 723/360010/0.005 = 0.401655; remaining 0.598345 → healthy.
+			if r := st.ErrorBudget.Remaining; r < 0.59834 || r > 0.59835 || st.Status != "healthy" {
+				t.Errorf("remaining %v status %s", r, st.Status)
+			}
+			if st.P95Ms == nil {
+				t.Error("no p95 from observations")
+			}
+
+			// List, filter, unknown names.
+			all, err := c.SLOs(ctx, "")
+			if err != nil || len(all) < 5 {
+				t.Fatalf("list: %d %v", len(all), err)
+			}
+			for _, s := range all {
+				if s.Source == "prometheus" && s.Error == "" && s.Total > 0 {
+					t.Errorf("prometheus SLO %s has data without a Prometheus", s.Name)
+				}
+			}
+			one, err := c.SLOs(ctx, "search-api")
+			if err != nil || len(one) != 1 {
+				t.Fatalf("filtered list: %+v %v", one, err)
+			}
+			_, err = c.SLO(ctx, "search-query-failure")
+			var te *tandem.Error
+			if !errors.As(err, &te) || te.Code != tandem.ENotFound || !strings.Contains(te.Message, "did you mean search-query-failures") {
+				t.Errorf("unknown SLO: %v", err)
+			}
+			if _, err := c.SLOs(ctx, "serch-api"); !errors.As(err, &te) || te.Code != tandem.ENotFound {
+				t.Errorf("unknown service: %v", err)
+			}
+
+			// Bad input: 400 naming the field, never 500.
+			for body, field := range map[string]string{
+				`{"events":[{"time":"2026-11-25T12:00:00Z","good":5,"total":3}]}`:      "events[0].good",
+				`{"events":[{"time":"2026-11-25T12:00:00Z","good":1,"total":1,"x":1}]}`: "x",
+				`{"events":[]}`: "events",
+				`{"events":[{"time":"1999-01-01T00:00:00Z","good":1,"total":1}]}`: "events[0].time",
+			} {
+				req, _ := http.NewRequest("POST", srv.URL+"/api/v1/slos/"+name+"/events", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+srv.AdminToken)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 400 || !strings.Contains(string(b), `"field":"`+field+`"`) {
+					t.Errorf("%s: %d %s", body, resp.StatusCode, b)
+				}
+			}
+			// Posting to a Prometheus-backed SLO is refused.
+			if _, err := c.PostSLOEvents(ctx, "checkout-availability", client.SLOBatch{Events: evs[:1]}); !errors.As(err, &te) || te.Code != tandem.EInvalid {
+				t.Errorf("ingest into a Prometheus SLO: %v", err)
+			}
+
+			// History: hourly points of the last 6 hours.
+			h, err := c.SLOHistory(ctx, name, now.Add(-6*time.Hour), now)
+			if err != nil || len(h) != 6 {
+				t.Fatalf("history: %d %v", len(h), err)
+			}
+			if h[0].Total != 60000 || h[0].Good != 59880 {
+				t.Errorf("history point %+v", h[0])
+			}
+
+			// Exhaust checkout-api-availability's budget: freeze.
+			var bad []client.SLOEvent
+			for m := now.Truncate(time.Minute).Add(-2 * time.Hour); m.Before(now.Truncate(time.Minute)); m = m.Add(time.Minute) {
+				bad = append(bad, client.SLOEvent{Time: m, Good: ptr[int64](900), Total: ptr[int64](1000)})
+			}
+			if _, err := c.PostSLOEvents(ctx, "checkout-api-availability", client.SLOBatch{Events: bad}); err != nil {
+				t.Fatal(err)
+			}
+			fz, err := c.Freeze(ctx, "checkout")
+			if err != nil || !fz.Active || !strings.Contains(fz.Reason, "checkout-api-availability") {
+				t.Errorf("freeze: %+v %v", fz, err)
+			}
+
+			// The background evaluation fills /metrics.
+			if _, err := srv.Main.API.SLO.Service.EvaluateOnce(ctx, clk.Now()); err != nil {
+				t.Logf("evaluation (Prometheus SLOs have no server here): %v", err)
+			}
+			resp, err := http.Get(srv.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{
+				`tandem_slo_burn_rate{service="search-api",slo="search-query-failures",window="5m"} 0.548628`,
+				`tandem_slo_objective_ratio{service="search-api",slo="search-query-failures"} 0.995`,
+				`tandem_slo_error_budget_remaining_ratio{service="checkout",slo="checkout-api-availability"}`,
+				`tandem_slo_sli_ratio{service="search-api",slo="search-query-failures"}`,
+			} {
+				if !bytes.Contains(metrics, []byte(want)) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+			if bytes.Contains(metrics, []byte("NaN")) {
+				t.Error("/metrics holds NaN")
+			}
+
+			// The CLI reads the same numbers.
+			var out, errOut bytes.Buffer
+			code := cli.Execute(ctx, []string{"slo", "status", name, "--url", srv.URL, "--token", srv.AdminToken, "--format", "json"}, nil, &out, &errOut)
+			if code != 0 {
+				t.Fatalf("slo status: %d %s", code, errOut.String())
+			}
+			var cst struct {
+				BurnRates map[string]float64 `json:"burn_rates"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &cst); err != nil || cst.BurnRates["5m"] != st.BurnRates["5m"] {
+				t.Errorf("cli json: %v %s", err, out.String())
+			}
+			out.Reset()
+			if code := cli.Execute(ctx, []string{"slo", "list", "--url", srv.URL, "--token", srv.AdminToken}, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "search-query-failures") {
+				t.Errorf("slo list: %d %s %s", code, out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+// BenchmarkIngestObservations posts batches of 10,000 raw observations to a
+// real server (target: at least 50,000 observations a second).
+func BenchmarkIngestObservations(b *testing.B) {
+	srv := apptest.Start(b, apptest.Options{})
+	now := time.Now().UTC()
+	const per = 10000
+	batch := client.SLOBatch{Source: "bench"}
+	for i := range per {
+		batch.Events = append(batch.Events, client.SLOEvent{
+			Time: now.Add(-time.Duration(i%600) * time.Second), LatencyMs: ptr(float64(i % 400)), Status: ptr(200 + (i%50)/49*300),
+		})
+	}
+	body, _ := json.Marshal(batch)
+	if len(body) > 1<<20 {
+		b.Fatalf("batch of %d bytes is over the body limit", len(body))
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		i++
+		batch.BatchID = fmt.Sprint(i)
+		if _, err := srv.Client.PostSLOEvents(ctx, "identity-login-latency", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(per*i)/b.Elapsed().Seconds(), "obs/s")
+}
