@@ -60,7 +60,13 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 
 // Do sends a request to path (relative to the server, e.g. "/api/v1/services")
 // with query parameters and a JSON body (nil for none), and decodes a JSON
-// answer into out (nil to discard it).
+// answer into out (nil to discard it; an io.Writer receives the raw body).
+//
+// An error answer comes back as the server's *tandem.Error (code, message,
+// field, details). A server that cannot be reached, or a proxy's 502/503/504
+// without a tandem error body, is an *tandem.Error with code unavailable;
+// any other non-tandem error answer is code internal. A cancelled ctx
+// returns ctx.Err().
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
 	u := *c.base
 	u.Path = strings.TrimRight(c.base.Path, "/") + path
@@ -143,6 +149,27 @@ type List[T any] struct {
 func (c *Client) Services(ctx context.Context) ([]catalog.Service, error) {
 	var out List[catalog.Service]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/services", nil, nil, &out)
+	return out.Items, err
+}
+
+// Service returns one service; an unknown name is a not_found *tandem.Error.
+func (c *Client) Service(ctx context.Context, name string) (catalog.Service, error) {
+	var out catalog.Service
+	err := c.Do(ctx, http.MethodGet, "/api/v1/services/"+url.PathEscape(name), nil, nil, &out)
+	return out, err
+}
+
+// Teams lists the catalog's teams.
+func (c *Client) Teams(ctx context.Context) ([]catalog.Team, error) {
+	var out List[catalog.Team]
+	err := c.Do(ctx, http.MethodGet, "/api/v1/teams", nil, nil, &out)
+	return out.Items, err
+}
+
+// People lists the catalog's people.
+func (c *Client) People(ctx context.Context) ([]catalog.Person, error) {
+	var out List[catalog.Person]
+	err := c.Do(ctx, http.MethodGet, "/api/v1/people", nil, nil, &out)
 	return out.Items, err
 }
 
