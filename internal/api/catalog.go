@@ -95,6 +95,9 @@ func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
+	if strings.HasSuffix(name, ".ics") {
+		return s.personCalendar(w, r) // the on-call calendar feed (oncall.go)
+	}
 	p, ok := s.catalog().Person(name)
 	if !ok {
 		names := make([]string, len(s.catalog().People))
