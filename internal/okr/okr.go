@@ -462,3 +462,17 @@ func Evaluate(ctx context.Context, objs []Objective, q Quarter, team string, m M
 	}
 	return out, nil
 }
+
+// ParseValue reads a value in kind's notation ("20%", "45m", "3/day",
+// "40h"), as a key result's start is written.
+func ParseValue(kind Kind, s string) (float64, error) {
+	op := "<= "
+	if kind.HigherIsBetter() {
+		op = ">= "
+	}
+	t, err := ParseTarget(kind, op+strings.TrimSpace(s))
+	if err != nil || t.ReduceBy > 0 {
+		return 0, fmt.Errorf("value %q for %s: want the kind's unit (a percentage, a duration, a rate per day or week, hours)", s, kind)
+	}
+	return t.Value, nil
+}
