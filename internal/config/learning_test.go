@@ -90,7 +90,7 @@ objectives:
 	text := err.Error()
 	for _, want := range []string{
 		"learning.yaml:2:17: postmortems.min_severity: want sev1",
-		`learning.yaml:3:14: postmortems.services.chekout: service "chekout" does not exist; did you mean "checkout"?`,
+		`learning.yaml:3:23: postmortems.services.chekout: service "chekout" does not exist; did you mean "checkout"?`,
 		"toil_goals.g.reduce_by",
 		"toil_goals.g.deadline: must be after start",
 		`objectives.o.team: team "paymnts" does not exist; did you mean "payments"?`,
