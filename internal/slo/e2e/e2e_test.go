@@ -69,9 +69,9 @@ func TestEndToEnd(t *testing.T) {
 			if st.Total != 360010 || st.Good != 360010-723 {
 				t.Errorf("counts %v/%v", st.Good, st.Total)
 			}
-			// 5m: (4×2 + 3) bad of 4010 → 0.002743/0.005 = 0.548628.
-			if b := st.BurnRates["5m"]; b < 0.5486 || b > 0.5487 {
-				t.Errorf("burn 5m = %v, want 0.548628", b)
+			// 5m: (5×2 + 3) bad of 5×1000 + 10 → 0.0025948/0.005 = 0.518962.
+			if b := st.BurnRates["5m"]; b < 0.51896 || b > 0.51897 {
+				t.Errorf("burn 5m = %v, want 0.518962", b)
 			}
 			// Consumed 723/360010/0.005 = 0.401655; remaining 0.598345 → healthy.
 			if r := st.ErrorBudget.Remaining; r < 0.59834 || r > 0.59835 || st.Status != "healthy" {
@@ -106,7 +106,7 @@ func TestEndToEnd(t *testing.T) {
 
 			// Bad input: 400 naming the field, never 500.
 			for body, field := range map[string]string{
-				`{"events":[{"time":"2026-11-25T12:00:00Z","good":5,"total":3}]}`:      "events[0].good",
+				`{"events":[{"time":"2026-11-25T12:00:00Z","good":5,"total":3}]}`:       "events[0].good",
 				`{"events":[{"time":"2026-11-25T12:00:00Z","good":1,"total":1,"x":1}]}`: "x",
 				`{"events":[]}`: "events",
 				`{"events":[{"time":"1999-01-01T00:00:00Z","good":1,"total":1}]}`: "events[0].time",
@@ -161,7 +161,7 @@ func TestEndToEnd(t *testing.T) {
 			metrics, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			for _, want := range []string{
-				`tandem_slo_burn_rate{service="search-api",slo="search-query-failures",window="5m"} 0.548628`,
+				`tandem_slo_burn_rate{service="search-api",slo="search-query-failures",window="5m"} 0.518962`,
 				`tandem_slo_objective_ratio{service="search-api",slo="search-query-failures"} 0.995`,
 				`tandem_slo_error_budget_remaining_ratio{service="checkout",slo="checkout-api-availability"}`,
 				`tandem_slo_sli_ratio{service="search-api",slo="search-query-failures"}`,
