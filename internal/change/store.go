@@ -58,6 +58,9 @@ func (s *Store) Record(ctx context.Context, events []Event, now time.Time) ([]Ev
 	}
 	nowMs := db.Millis(now)
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		if tx.Dialect() == db.Postgres && len(evs) > 1 {
+			return insertMany(ctx, tx, evs, nowMs)
+		}
 		ins, err := tx.Prepare(ctx, insertEvent)
 		if err != nil {
 			return fmt.Errorf("prepare insert: %w", err)
@@ -65,13 +68,8 @@ func (s *Store) Record(ctx context.Context, events []Event, now time.Time) ([]Ev
 		defer ins.Close()
 		for i := range evs {
 			e := &evs[i]
-			commits, _ := json.Marshal(nonNil(e.Commits))
-			links, _ := json.Marshal(nonNilMap(e.Links))
-			labels, _ := json.Marshal(nonNil(e.Labels))
 			var id int64
-			err := ins.QueryRowContext(ctx, e.Service, e.Environment, e.Kind, e.Version, e.Commit, string(commits),
-				db.Millis(e.StartedAt), db.Millis(e.FinishedAt), db.Millis(e.At()), e.Status, e.Actor, e.Source, e.ExternalID,
-				string(links), string(labels), e.Verify, e.FailureReason, nowMs, nowMs).Scan(&id)
+			err := ins.QueryRowContext(ctx, eventArgs(e, nowMs)...).Scan(&id)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				first, err := getByKey(ctx, tx, e.Source, e.ExternalID)
@@ -93,6 +91,78 @@ func (s *Store) Record(ctx context.Context, events []Event, now time.Time) ([]Ev
 		return nil, err
 	}
 	return evs, nil
+}
+
+func eventArgs(e *Event, nowMs int64) []any {
+	commits, _ := json.Marshal(nonNil(e.Commits))
+	links, _ := json.Marshal(nonNilMap(e.Links))
+	labels, _ := json.Marshal(nonNil(e.Labels))
+	return []any{e.Service, e.Environment, e.Kind, e.Version, e.Commit, string(commits),
+		db.Millis(e.StartedAt), db.Millis(e.FinishedAt), db.Millis(e.At()), e.Status, e.Actor, e.Source, e.ExternalID,
+		string(links), string(labels), e.Verify, e.FailureReason, nowMs, nowMs}
+}
+
+// insertMany inserts events with multi-row statements (PostgreSQL, where a
+// round trip per row is the cost). PostgreSQL returns the inserted rows of
+// an INSERT … VALUES in the order of the VALUES list; rows skipped as
+// duplicates are absent, and are read back by their key afterwards.
+func insertMany(ctx context.Context, tx *db.Tx, evs []Event, nowMs int64) error {
+	const chunk = 200
+	head, tail, _ := strings.Cut(insertEvent, "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	tail = strings.Replace(tail, "RETURNING id", "RETURNING id, source, external_id", 1)
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	for lo := 0; lo < len(evs); lo += chunk {
+		part := evs[lo:min(lo+chunk, len(evs))]
+		args := make([]any, 0, len(part)*19)
+		for i := range part {
+			args = append(args, eventArgs(&part[i], nowMs)...)
+		}
+		q := head + "VALUES " + strings.TrimSuffix(strings.Repeat(row+",", len(part)), ",") + tail
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("insert change events: %w", err)
+		}
+		type ret struct {
+			id          int64
+			source, ext string
+		}
+		var got []ret
+		for rows.Next() {
+			var r ret
+			if err := rows.Scan(&r.id, &r.source, &r.ext); err != nil {
+				rows.Close()
+				return fmt.Errorf("insert change events: %w", err)
+			}
+			got = append(got, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("insert change events: %w", err)
+		}
+		k := 0
+		for i := range part {
+			e := &part[i]
+			if k < len(got) && got[k].source == e.Source && got[k].ext == e.ExternalID {
+				e.ID = got[k].id
+				e.CreatedAt, e.UpdatedAt = db.Time(nowMs), db.Time(nowMs)
+				k++
+				continue
+			}
+			if e.ExternalID == "" {
+				return fmt.Errorf("insert change events: answer out of order at item %d", lo+i)
+			}
+			first, err := getByKey(ctx, tx, e.Source, e.ExternalID)
+			if err != nil {
+				return err
+			}
+			first.Existing = true
+			*e = first
+		}
+		if k != len(got) {
+			return fmt.Errorf("insert change events: %d rows returned, %d matched", len(got), k)
+		}
+	}
+	return nil
 }
 
 func getByKey(ctx context.Context, tx *db.Tx, source, externalID string) (Event, error) {
