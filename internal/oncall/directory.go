@@ -347,3 +347,9 @@ func (d *Directory) PolicyOnCall(p Policy, at time.Time) []RuleOnCall {
 	}
 	return out
 }
+
+// HasSchedule reports whether a schedule of that name exists.
+func (d *Directory) HasSchedule(name string) bool {
+	_, ok := d.schedules[name]
+	return ok
+}
