@@ -204,13 +204,13 @@ func (s *Sender) Send(ctx context.Context, c Channel, m Message) error {
 	}
 	switch c.Type {
 	case Slack:
-		body, err := json.Marshal(SlackPayload(m, c.Mention))
+		body, err := marshal(SlackPayload(m, c.Mention))
 		if err != nil {
 			return err
 		}
 		return s.post(ctx, c, body, nil)
 	case Webhook:
-		body, err := json.Marshal(m)
+		body, err := marshal(m)
 		if err != nil {
 			return err
 		}
@@ -227,6 +227,17 @@ func (s *Sender) Send(ctx context.Context, c Channel, m Message) error {
 		return s.sendEmail(ctx, c, m)
 	}
 	return &Error{Channel: c.Type, Message: "unknown channel type", Permanent: true}
+}
+
+// marshal encodes v as JSON without HTML escaping (no \u003c for <).
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
 // Sign returns the signature of a webhook body: "sha256=" followed by the
