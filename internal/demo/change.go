@@ -1,4 +1,165 @@
 package demo
 
-// changeGenerators fill the history of change events, GitHub deploy webhooks and DORA metrics.
-var changeGenerators = []generator{}
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/app"
+	"github.com/tandemhq/tandem/internal/change"
+)
+
+// changeGenerators fill the history of change events (deploys, rollbacks,
+// config changes, migrations, flags, chaos) and the commits they ship.
+var changeGenerators = []generator{{name: "changes", run: generateChanges}}
+
+// deliveryProfile is how a service ships: the spread of DORA tiers the
+// demo shows (checkout elite, invoicing low).
+type deliveryProfile struct {
+	deploysPerDay float64       // mean successful cadence
+	lead          time.Duration // median lead time of a commit
+	failRate      float64       // share of deploys that fail
+	recovery      time.Duration // median time to recover from a failed deploy
+	commits       int           // mean commits per deploy
+	other         float64       // config/flag/migration/chaos changes per day
+	// cadence, when set, replaces the random cadence: a deploy every
+	// cadence, every other one failing (a team that ships rarely).
+	cadence time.Duration
+}
+
+var profiles = map[string]deliveryProfile{
+	"checkout":      {deploysPerDay: 4, lead: 3 * time.Hour, failRate: 0.04, recovery: 25 * time.Minute, commits: 3, other: 0.5},
+	"payments-api":  {deploysPerDay: 0.8, lead: 30 * time.Hour, failRate: 0.12, recovery: 3 * time.Hour, commits: 5, other: 0.3},
+	"identity-api":  {deploysPerDay: 0.5, lead: 2 * 24 * time.Hour, failRate: 0.15, recovery: 5 * time.Hour, commits: 6, other: 0.2},
+	"search-api":    {deploysPerDay: 0.3, lead: 10 * 24 * time.Hour, failRate: 0.28, recovery: 30 * time.Hour, commits: 10, other: 0.2},
+	"postgres-main": {deploysPerDay: 0.15, lead: 12 * 24 * time.Hour, failRate: 0.2, recovery: 2 * 24 * time.Hour, commits: 4, other: 0.3},
+	"ci-runners":    {deploysPerDay: 0.25, lead: 6 * 24 * time.Hour, failRate: 0.18, recovery: 20 * time.Hour, commits: 4, other: 0.1},
+	"invoicing":     {cadence: 40 * 24 * time.Hour, lead: 45 * 24 * time.Hour, recovery: 9 * 24 * time.Hour, commits: 15, other: 0.05},
+}
+
+var fallbackProfile = deliveryProfile{deploysPerDay: 0.4, lead: 3 * 24 * time.Hour, failRate: 0.15, recovery: 6 * time.Hour, commits: 5, other: 0.1}
+
+// logNormal draws around median with a spread that keeps most draws within
+// a factor of about three.
+func logNormal(rng *rand.Rand, median time.Duration) time.Duration {
+	return time.Duration(float64(median) * math.Exp(rng.NormFloat64()*0.6))
+}
+
+func fakeSHA(parts ...any) string {
+	h := sha1.Sum([]byte(fmt.Sprint(parts...)))
+	return hex.EncodeToString(h[:])
+}
+
+func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, days int) error {
+	store := m.API.Change.Store
+	if store == nil {
+		return nil
+	}
+	start := now.Add(-time.Duration(days) * 24 * time.Hour)
+	people := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}
+	var events []change.Event
+	var commits []change.Commit
+	for _, svc := range m.Config.Get().Catalog.Services {
+		p, ok := profiles[svc.Name]
+		if !ok {
+			p = fallbackProfile
+		}
+		version := 0
+		deploy := func(at time.Time, status string, labels ...string) {
+			version++
+			n := 1 + rng.IntN(2*p.commits)
+			e := change.Event{Service: svc.Name, Kind: change.KindDeploy, Version: fmt.Sprintf("1.%d.%d", version/20, version%20),
+				StartedAt: at.Add(-time.Duration(3+rng.IntN(10)) * time.Minute), FinishedAt: at, Status: status,
+				Actor: people[rng.IntN(len(people))], Source: "demo", ExternalID: fmt.Sprintf("%s-deploy-%d", svc.Name, version),
+				Labels: labels, Links: map[string]string{"ci": fmt.Sprintf("https://ci.example.com/%s/%d", svc.Name, version)}}
+			for c := 0; c < n; c++ {
+				sha := fakeSHA(svc.Name, version, c)
+				ct := at.Add(-logNormal(rng, p.lead))
+				if ct.Before(start.Add(-60 * 24 * time.Hour)) {
+					ct = start.Add(-60 * 24 * time.Hour)
+				}
+				commits = append(commits, change.Commit{Service: svc.Name, SHA: sha, CommittedAt: ct, Source: "demo"})
+				e.Commits = append(e.Commits, sha)
+			}
+			e.Commit = e.Commits[len(e.Commits)-1]
+			if status == change.StatusFailed {
+				e.FailureReason = []string{"smoke test failed", "health check timed out", "error rate above 5% after rollout"}[rng.IntN(3)]
+			}
+			events = append(events, e)
+		}
+		// Deploys as a Poisson process on working hours (or on a cadence).
+		t := start
+		for k := 0; ; k++ {
+			if p.cadence > 0 {
+				t = start.Add(8*24*time.Hour + time.Duration(k)*p.cadence + time.Duration(rng.IntN(48))*time.Hour)
+			} else {
+				t = t.Add(time.Duration(rng.ExpFloat64() / p.deploysPerDay * float64(24*time.Hour)))
+			}
+			if h := t.Hour(); h < 7 || h > 19 {
+				t = t.Add(time.Duration(12+rng.IntN(3)) * time.Hour)
+			}
+			if !t.Before(now.Add(-10 * time.Minute)) {
+				break
+			}
+			fails := rng.Float64() < p.failRate
+			if p.cadence > 0 {
+				fails = k%2 == 0
+			}
+			if !fails {
+				deploy(t, change.StatusSuccess)
+				continue
+			}
+			rec := t.Add(logNormal(rng, p.recovery))
+			if rec.After(now.Add(-time.Minute)) {
+				deploy(t, change.StatusFailed)
+				break
+			}
+			if rng.IntN(2) == 0 || p.cadence > 0 {
+				deploy(t, change.StatusFailed)
+				deploy(rec, change.StatusSuccess, change.LabelHotfix)
+			} else {
+				// Looked fine, then was rolled back.
+				deploy(t, change.StatusSuccess)
+				version++
+				events = append(events, change.Event{Service: svc.Name, Kind: change.KindRollback, Version: fmt.Sprintf("rollback-%d", version),
+					FinishedAt: rec, Status: change.StatusSuccess, Actor: people[rng.IntN(len(people))], Source: "demo",
+					ExternalID: fmt.Sprintf("%s-rollback-%d", svc.Name, version), FailureReason: "error budget burning after the deploy"})
+			}
+			t = rec
+		}
+		// Other kinds of change.
+		kinds := []string{change.KindConfig, change.KindFlag, change.KindMigration, change.KindChaos}
+		t = start
+		for i := 0; p.other > 0; i++ {
+			t = t.Add(time.Duration(rng.ExpFloat64() / p.other * float64(24*time.Hour)))
+			if !t.Before(now.Add(-time.Minute)) {
+				break
+			}
+			k := kinds[rng.IntN(len(kinds))]
+			if k == change.KindChaos && rng.IntN(3) > 0 {
+				k = change.KindConfig
+			}
+			status := change.StatusSuccess
+			if rng.Float64() < 0.05 {
+				status = change.StatusFailed
+			}
+			events = append(events, change.Event{Service: svc.Name, Kind: k, Version: fmt.Sprintf("%s-%d", k, i), FinishedAt: t, Status: status,
+				Actor: people[rng.IntN(len(people))], Source: "demo", ExternalID: fmt.Sprintf("%s-%s-%d", svc.Name, k, i)})
+		}
+	}
+	for i := 0; i < len(commits); i += 5000 {
+		if _, err := store.RecordCommits(ctx, commits[i:min(i+5000, len(commits))], now); err != nil {
+			return fmt.Errorf("demo commits: %w", err)
+		}
+	}
+	for i := 0; i < len(events); i += 1000 {
+		if _, err := store.Record(ctx, events[i:min(i+1000, len(events))], now); err != nil {
+			return fmt.Errorf("demo changes: %w", err)
+		}
+	}
+	return nil
+}
