@@ -17,6 +17,7 @@ import (
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/auth"
 	"github.com/tandemhq/tandem/internal/demo"
+	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/testenv"
 )
 
@@ -200,6 +201,59 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("after sign-in the header says %q", who)
 		}
 		b.clean("after sign-in")
+	})
+	t.Run("service", func(t *testing.T) {
+		b.t = t
+		b.open("service", "/services/checkout?range=7d", "section.slo svg.chart.ts", "figure.arc", "#changes", "#esc-h")
+		// Hovering the SLI chart shows the value under the pointer.
+		box, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(() => { const s = document.querySelector("section.slo svg.chart.ts"); s.scrollIntoView({block: "center"}); const r = s.getBoundingClientRect(); return [r.left + r.width*0.6, r.top + r.height*0.5]; })()`))
+		if err != nil || len(box) != 2 {
+			t.Fatalf("chart position: %v", err)
+		}
+		if err := chromedp.Do(bctx, chromedp.MouseEvent("mouseMoved", box[0], box[1])); err != nil {
+			t.Fatalf("hover: %v", err)
+		}
+		if tip := b.text(".tip"); !strings.Contains(tip, "UTC") || !strings.Contains(tip, "SLI:") {
+			t.Errorf("hover tooltip says %q", tip)
+		}
+		b.clean("service hover")
+	})
+	t.Run("delivery", func(t *testing.T) {
+		b.t = t
+		b.open("delivery", "/delivery", "#metric-df", "#metric-lt", "#metric-cfr", "#metric-fdrt", "#metric-rework", "table.dora-table")
+	})
+	t.Run("on-call", func(t *testing.T) {
+		b.t = t
+		b.open("oncall", "/oncall", "#current .card", "table#shifts", "#policies")
+	})
+	t.Run("incidents", func(t *testing.T) {
+		b.t = t
+		b.open("incidents", "/incidents", "table#incidents")
+	})
+	t.Run("acknowledge", func(t *testing.T) {
+		b.t = t
+		mgr := srv.Main.API.Incident.Manager
+		inc, err := mgr.Open(ctx, incident.OpenInput{Title: "Browser test: checkout errors", Services: []string{"checkout"},
+			Severity: "sev2", Actor: "test", NoPage: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/incidents/%d", inc.ID)
+		b.open("incident", path, "#timeline li", "#suspects", "#pages", "button#ack")
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("button#ack")), chromedp.WaitVisible(chromedp.CSS("p.notice"))); err != nil {
+			t.Fatalf("click ack: %v", err)
+		}
+		if got := b.text("p.notice"); got != "Incident acknowledged." {
+			t.Errorf("after ack the page says %q", got)
+		}
+		b.clean("after ack")
+		got, err := mgr.Get(ctx, inc.ID)
+		if err != nil || got.Status != incident.Acknowledged {
+			t.Fatalf("incident status after the click: %q, %v", got.Status, err)
+		}
+		if !strings.Contains(b.text("#timeline"), "web:browser-writer") {
+			t.Errorf("timeline does not name who acknowledged")
+		}
 	})
 	t.Run("refresh keeps the scroll", func(t *testing.T) {
 		b.t = t

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/dora"
+	"github.com/tandemhq/tandem/internal/oncall"
 	"github.com/tandemhq/tandem/internal/web/chart"
 )
 
@@ -59,6 +61,27 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return "?"
 		},
+		"shiftSpan": shiftSpan,
+		"secs":      secondsText,
+		"ratio":     ratioText,
+		"tierName":  func(t dora.Tier) string { return tierOf(t) },
+		"tableOf": func(rows []reportRow, label string, services bool) map[string]any {
+			return map[string]any{"Rows": rows, "Label": label, "Services": services}
+		},
+		"envs":  environments,
+		"deref": func(p *float64) float64 { return *p },
+		"short": func(sha string) string {
+			if len(sha) > 8 {
+				return sha[:8]
+			}
+			return sha
+		},
+		"tierWord": func(t string) string {
+			if t == "no_data" || t == "" {
+				return "no data"
+			}
+			return t
+		},
 		"statusWord": func(s string) string {
 			if w, ok := statusWord[s]; ok {
 				return w
@@ -66,6 +89,22 @@ func (h *Handler) funcs() template.FuncMap {
 			return s
 		},
 	}
+}
+
+// shiftSpan prints the part of a shift inside the day starting at day:
+// "all day", "from 09:00", "until 17:00" or "09:00–17:00" (UTC).
+func shiftSpan(sh oncall.Shift, day time.Time) string {
+	end := day.AddDate(0, 0, 1)
+	starts, ends := sh.Start.After(day), sh.End.Before(end)
+	switch {
+	case starts && ends:
+		return sh.Start.UTC().Format("15:04") + "–" + sh.End.UTC().Format("15:04")
+	case starts:
+		return "from " + sh.Start.UTC().Format("15:04")
+	case ends:
+		return "until " + sh.End.UTC().Format("15:04")
+	}
+	return "all day"
 }
 
 // kindLetters are the letters of change kinds, as on chart markers.

@@ -31,6 +31,7 @@ import (
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/dora"
 	"github.com/tandemhq/tandem/internal/web/chart"
 )
 
@@ -55,8 +56,18 @@ type Deps struct {
 	// PublicRead shows pages without signing in (actions still need it).
 	PublicRead bool
 
+	// SLOs evaluates SLOs and their history (*slo.Service).
+	SLOs SLOs
+	// Changes lists change events (*change.Store).
+	Changes Changes
+	// DORA loads delivery metrics' inputs (*dora.Loader); DORAOptions
+	// returns the configured windows (nil: DORA's defaults).
+	DORA        DORA
+	DORAOptions func() dora.Options
 	// Incidents reads and acts on incidents (*incident.Manager).
 	Incidents Incidents
+	// Oncall reads schedules, overrides and policies (*oncall.Service).
+	Oncall Oncall
 }
 
 // Handler serves the dashboard pages and their static files.
@@ -65,6 +76,7 @@ type Handler struct {
 	sessions sessions
 	pages    map[string]*template.Template
 	assets   map[string]string // file name -> content hash, for cache busting
+	tiers    tierCache
 	handler  http.Handler
 }
 
@@ -107,6 +119,9 @@ func New(d Deps) *Handler {
 	mux.Handle("GET /incidents", h.page("incidents", h.incidentList))
 	mux.Handle("GET /incidents/{id}", h.page("incidents", h.incidentDetail))
 	mux.Handle("POST /incidents/{id}/{action}", h.action(h.incidentAction))
+	mux.Handle("GET /oncall", h.page("oncall", h.oncallPage))
+	mux.Handle("GET /services/{name}", h.page("overview", h.servicePage))
+	mux.Handle("GET /delivery", h.page("delivery", h.deliveryPage))
 	mux.Handle("/", h.page("", func(w http.ResponseWriter, r *http.Request, b base) error {
 		return tandem.Errorf(tandem.ENotFound, "no page at %s", r.URL.Path)
 	}))

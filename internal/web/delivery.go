@@ -1,0 +1,293 @@
+package web
+
+import (
+	"context"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/dora"
+	"github.com/tandemhq/tandem/internal/web/chart"
+)
+
+// DORA is what the dashboard needs of the DORA capability. *dora.Loader
+// implements it.
+type DORA interface {
+	// Load reads the deploys, commits and incidents a report needs.
+	Load(ctx context.Context, cat *catalog.Catalog, q dora.Query) (dora.Inputs, error)
+}
+
+// deliveryRanges are the ranges the delivery page offers: DORA metrics
+// mean little over less than a few weeks.
+var deliveryRanges = []string{"28d", "90d", "180d", "365d"}
+
+// metricView is one DORA metric as a card: value, tier and weekly trend.
+type metricView struct {
+	ID     string
+	Name   string
+	Value  string
+	Detail string
+	Tier   string // elite, high, medium, low, no_data; "" for rework (no tiers)
+	Trend  template.HTML
+	Help   string
+}
+
+// reportRow is one team's or service's metrics in a table.
+type reportRow struct {
+	Name   string
+	Team   string
+	Report dora.Report
+}
+
+// deliveryData is the data of delivery.html.
+type deliveryData struct {
+	base
+	URL      *url.URL
+	Range    timeRange
+	Presets  []string
+	Team     string
+	Env      string
+	Teams    []string
+	Envs     []string
+	Org      dora.Report
+	Metrics  []metricView
+	ByTeam   []reportRow
+	Services []reportRow
+	Empty    bool
+}
+
+// serviceDORA is a service's DORA metrics for the service page.
+type serviceDORA struct {
+	Report  dora.Report
+	Metrics []metricView
+}
+
+// tierOf returns a tier for display ("" for none).
+func tierOf(t dora.Tier) string {
+	if t == "" {
+		return string(dora.NoData)
+	}
+	return string(t)
+}
+
+// secondsText prints an optional duration in seconds.
+func secondsText(s *float64) string {
+	if s == nil {
+		return "no data"
+	}
+	return humanDuration(time.Duration(*s * float64(time.Second)))
+}
+
+func ratioText(r *float64) string {
+	if r == nil {
+		return "no data"
+	}
+	return chart.Format{Percent: true, Decimals: 1}.Text(*r)
+}
+
+// weekLabel is how a period is labelled under a trend bar.
+func weekLabel(r dora.Report) string { return r.From.UTC().Format("Jan 2") }
+
+// metricViews builds the five metric cards of a report with weekly periods.
+func metricViews(r dora.Report, weeks []dora.Report) []metricView {
+	bars := func(title string, val func(dora.Report) float64, tier func(dora.Report) dora.Tier, f chart.Format) template.HTML {
+		c := chart.Bars{Title: title, Format: f, Width: 360, Height: 130}
+		for _, w := range weeks {
+			b := chart.Bar{Label: weekLabel(w), V: val(w)}
+			if tier != nil {
+				b.Class = "tier-" + tierOf(tier(w))
+				b.Title = weekLabel(w) + ": " + f.Text(b.V) + " (" + tierOf(tier(w)) + ")"
+			}
+			c.Bars = append(c.Bars, b)
+		}
+		return c.SVG()
+	}
+	ptr := func(p *float64, scale float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p * scale
+	}
+	hours := chart.Format{Suffix: " h", Decimals: -1}
+	return []metricView{
+		{ID: "df", Name: "Deployment frequency", Tier: tierOf(r.DeploymentFrequencyTier),
+			Value:  chart.Format{Decimals: 2}.Text(r.DeploymentFrequencyPerDay) + " / day",
+			Detail: itoa(int64(r.SuccessfulDeploys)) + " successful of " + itoa(int64(r.Deploys)) + " deploys",
+			Help:   "Successful production deploys per day.",
+			Trend: bars("Successful deploys per week", func(w dora.Report) float64 { return float64(w.SuccessfulDeploys) },
+				func(w dora.Report) dora.Tier { return w.DeploymentFrequencyTier }, chart.Number)},
+		{ID: "lt", Name: "Lead time for changes", Tier: tierOf(r.LeadTimeTier),
+			Value:  secondsText(r.LeadTimeMedianSeconds) + " median",
+			Detail: "p90 " + secondsText(r.LeadTimeP90Seconds) + " over " + itoa(int64(r.LeadTimeCommits)) + " commits",
+			Help:   "From commit to running in production.",
+			Trend: bars("Median lead time per week, hours", func(w dora.Report) float64 { return ptr(w.LeadTimeMedianSeconds, 1/3600.0) },
+				func(w dora.Report) dora.Tier { return w.LeadTimeTier }, hours)},
+		{ID: "cfr", Name: "Change failure rate", Tier: tierOf(r.ChangeFailureRateTier),
+			Value:  ratioText(r.ChangeFailureRate),
+			Detail: itoa(int64(r.FailedDeploys)) + " failed of " + itoa(int64(r.Deploys)) + " deploys",
+			Help:   "Deploys that failed, were rolled back or caused an incident.",
+			Trend: bars("Change failure rate per week", func(w dora.Report) float64 { return ptr(w.ChangeFailureRate, 1) },
+				func(w dora.Report) dora.Tier { return w.ChangeFailureRateTier }, chart.Format{Percent: true, Decimals: 0})},
+		{ID: "fdrt", Name: "Failed deployment recovery time", Tier: tierOf(r.RecoveryTimeTier),
+			Value:  secondsText(r.RecoveryTimeMedianSeconds) + " median",
+			Detail: itoa(int64(r.Recoveries)) + " recoveries, " + itoa(int64(r.OpenFailures)) + " not yet recovered",
+			Help:   "From a failed deploy to service restored.",
+			Trend: bars("Median recovery time per week, hours", func(w dora.Report) float64 { return ptr(w.RecoveryTimeMedianSeconds, 1/3600.0) },
+				func(w dora.Report) dora.Tier { return w.RecoveryTimeTier }, hours)},
+		{ID: "rework", Name: "Rework rate", Tier: "",
+			Value:  ratioText(r.ReworkRate),
+			Detail: itoa(int64(r.ReworkDeploys)) + " unplanned deploys (hotfixes, fixes after a failure); DORA gives it no tiers",
+			Help:   "Deploys that fix a failure instead of shipping planned work.",
+			Trend: bars("Rework rate per week", func(w dora.Report) float64 { return ptr(w.ReworkRate, 1) }, nil,
+				chart.Format{Percent: true, Decimals: 0})},
+	}
+}
+
+// serviceIndexes returns the indexes in in.Services of the named services.
+func serviceIndexes(in dora.Inputs, names map[string]bool) []int32 {
+	var out []int32
+	for i, s := range in.Services {
+		if names[s.Name] {
+			out = append(out, int32(i))
+		}
+	}
+	return out
+}
+
+// deliveryPage shows the five DORA metrics with weekly trends and tiers for
+// the organisation (or one team), and tables per team and per service.
+func (h *Handler) deliveryPage(w http.ResponseWriter, r *http.Request, b base) error {
+	if h.deps.DORA == nil {
+		return unavailable("delivery metrics")
+	}
+	q := r.URL.Query()
+	tr, err := parseRange(q, b.Now, "90d")
+	if err != nil {
+		return err
+	}
+	cat := h.deps.Config.Get().Catalog
+	d := deliveryData{base: b, URL: r.URL, Range: tr, Presets: deliveryRanges, Team: q.Get("team"), Env: q.Get("env")}
+	d.Title = "Delivery"
+	envs := map[string]bool{}
+	for _, t := range cat.Teams {
+		d.Teams = append(d.Teams, t.Name)
+	}
+	for _, s := range cat.Services {
+		for _, e := range environments(s) {
+			envs[e] = true
+		}
+	}
+	d.Envs = sortedKeys(envs)
+	if d.Team != "" {
+		if _, ok := cat.Team(d.Team); !ok {
+			return tandem.FieldErrorf("team", "no team named %q", d.Team)
+		}
+	}
+	if d.Env != "" && !envs[d.Env] {
+		return tandem.FieldErrorf("env", "no service runs in environment %q", d.Env)
+	}
+	in, err := h.deps.DORA.Load(r.Context(), cat, dora.Query{Environment: d.Env, From: tr.From, To: tr.To})
+	if err != nil {
+		return err
+	}
+	a := dora.Analyze(in, h.doraOptions())
+	var scope []int32
+	if d.Team != "" {
+		names := map[string]bool{}
+		for _, n := range cat.ServicesOfTeam(d.Team) {
+			names[n] = true
+		}
+		scope = serviceIndexes(in, names)
+		if scope == nil {
+			scope = []int32{}
+		}
+	}
+	d.Org = a.Report(tr.From, tr.To, scope)
+	d.Empty = d.Org.Deploys == 0
+	d.Metrics = metricViews(d.Org, a.Periods(tr.From, tr.To, "week", scope))
+	for _, rep := range a.ByTeam(tr.From, tr.To) {
+		d.ByTeam = append(d.ByTeam, reportRow{Name: rep.Team, Team: rep.Team, Report: rep})
+	}
+	for _, rep := range a.ByService(tr.From, tr.To) {
+		if d.Team != "" && rep.Team != d.Team {
+			continue
+		}
+		d.Services = append(d.Services, reportRow{Name: rep.Service, Team: rep.Team, Report: rep})
+	}
+	sort.SliceStable(d.Services, func(i, j int) bool { return d.Services[i].Report.Deploys > d.Services[j].Report.Deploys })
+	h.render(w, http.StatusOK, "delivery.html", d)
+	return nil
+}
+
+// serviceDORA computes one service's metrics over the range with weekly
+// trends.
+func (h *Handler) serviceDORA(ctx context.Context, service string, tr timeRange) (*serviceDORA, error) {
+	cat := h.deps.Config.Get().Catalog
+	in, err := h.deps.DORA.Load(ctx, cat, dora.Query{Services: []string{service}, From: tr.From, To: tr.To})
+	if err != nil {
+		return nil, err
+	}
+	a := dora.Analyze(in, h.doraOptions())
+	rep := a.Report(tr.From, tr.To, nil)
+	return &serviceDORA{Report: rep, Metrics: metricViews(rep, a.Periods(tr.From, tr.To, "week", nil))}, nil
+}
+
+// tierCache keeps the overview's tier badges for a minute: they summarise
+// four weeks and the overview refreshes every 30 seconds.
+type tierCache struct {
+	mu      sync.Mutex
+	at      time.Time
+	reports map[string]dora.Report
+}
+
+// overviewTierSpan is the period the overview's tier badges summarise.
+const overviewTierSpan = 28 * 24 * time.Hour
+
+// fillTiers sets each row's DORA tier badges over the last 28 days; false
+// when DORA is not wired.
+func (h *Handler) fillTiers(ctx context.Context, now time.Time, rows []overviewRow, index map[string]int) (bool, error) {
+	if h.deps.DORA == nil {
+		return false, nil
+	}
+	h.tiers.mu.Lock()
+	defer h.tiers.mu.Unlock()
+	if h.tiers.reports == nil || now.Before(h.tiers.at) || now.Sub(h.tiers.at) > time.Minute {
+		cat := h.deps.Config.Get().Catalog
+		in, err := h.deps.DORA.Load(ctx, cat, dora.Query{From: now.Add(-overviewTierSpan), To: now})
+		if err != nil {
+			return true, err
+		}
+		h.tiers.reports = map[string]dora.Report{}
+		for _, rep := range dora.Analyze(in, h.doraOptions()).ByService(now.Add(-overviewTierSpan), now) {
+			h.tiers.reports[rep.Service] = rep
+		}
+		h.tiers.at = now
+	}
+	for name, rep := range h.tiers.reports {
+		i, ok := index[name]
+		if !ok {
+			continue
+		}
+		rows[i].Tiers = []tierBadge{
+			{Metric: "DF", Tier: tierOf(rep.DeploymentFrequencyTier), Title: "Deployment frequency " + chart.Format{Decimals: 2}.Text(rep.DeploymentFrequencyPerDay) + "/day"},
+			{Metric: "LT", Tier: tierOf(rep.LeadTimeTier), Title: "Lead time " + secondsText(rep.LeadTimeMedianSeconds)},
+			{Metric: "CFR", Tier: tierOf(rep.ChangeFailureRateTier), Title: "Change failure rate " + ratioText(rep.ChangeFailureRate)},
+			{Metric: "FDRT", Tier: tierOf(rep.RecoveryTimeTier), Title: "Recovery time " + secondsText(rep.RecoveryTimeMedianSeconds)},
+		}
+	}
+	return true, nil
+}
+
+// doraOptions are the configured DORA windows (defaults when not wired).
+func (h *Handler) doraOptions() dora.Options {
+	if h.deps.DORAOptions == nil {
+		return dora.Options{}
+	}
+	return h.deps.DORAOptions()
+}

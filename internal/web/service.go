@@ -1,0 +1,300 @@
+package web
+
+import (
+	"context"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/slo"
+	"github.com/tandemhq/tandem/internal/web/chart"
+)
+
+// Changes is what the dashboard needs of the change capability.
+// *change.Store implements it.
+type Changes interface {
+	List(ctx context.Context, f change.Filter) ([]change.Event, error)
+}
+
+// serviceRanges are the ranges the service page offers: its charts use the
+// SLO's hourly history, so shorter ranges would show a handful of points.
+var serviceRanges = []string{"24h", "7d", "28d", "90d"}
+
+// burnRate is one burn-rate window of an SLO.
+type burnRate struct {
+	Window string
+	Rate   float64
+}
+
+// sloPanel is one SLO on the service page.
+type sloPanel struct {
+	Status      slo.Status
+	Gauge       template.HTML
+	SLIChart    template.HTML
+	BudgetChart template.HTML
+	BurnChart   template.HTML
+	BurnRates   []burnRate
+	// MinSLI is the worst hourly SLI in the range (NaN without data).
+	MinSLI     float64
+	HistoryErr string
+}
+
+// serviceData is the data of service.html.
+type serviceData struct {
+	base
+	URL          *url.URL
+	Range        timeRange
+	Presets      []string
+	Service      catalog.Service
+	Team         catalog.Team
+	Owners       []catalog.Person
+	Tools        []catalog.OwnershipRow
+	Dependents   []string
+	SLOs         []sloPanel
+	Changes      []change.Event
+	Kinds        []string // change kinds on the charts, for the legend
+	Incidents    []incident.Incident
+	Policy       *policyView
+	PolicyName   string
+	Freeze       bool
+	FreezeReason string
+	DORA         *serviceDORA
+
+	HaveSLO, HaveChanges, HaveIncidents, HaveOncall, HaveDORA bool
+}
+
+// servicePage shows one service: SLO charts with change markers on the same
+// time axis, budget and burn-rate trends, recent changes, incidents, owners,
+// tools and the escalation policy.
+func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, b base) error {
+	cat := h.deps.Config.Get().Catalog
+	name := r.PathValue("name")
+	svc, ok := cat.Service(name)
+	if !ok {
+		msg := "no service named " + name
+		if c := catalog.Closest(name, cat.ServiceNames(), 3); len(c) > 0 {
+			msg += "; did you mean " + strings.Join(c, ", ") + "?"
+		}
+		return tandem.Errorf(tandem.ENotFound, "%s", msg)
+	}
+	tr, err := parseRange(r.URL.Query(), b.Now, "7d")
+	if err != nil {
+		return err
+	}
+	b.Title, b.Section = svc.Name, "overview"
+	d := serviceData{base: b, URL: r.URL, Range: tr, Presets: serviceRanges, Service: svc}
+	d.Team, _ = cat.Team(svc.Team)
+	for _, m := range d.Team.Members {
+		if p, ok := cat.Person(m); ok {
+			d.Owners = append(d.Owners, p)
+		} else {
+			d.Owners = append(d.Owners, catalog.Person{Name: m})
+		}
+	}
+	owners := map[string]bool{svc.Team: true}
+	for _, m := range d.Team.Members {
+		owners[m] = true
+	}
+	for _, row := range catalog.Ownership(cat) {
+		if owners[row.Primary.Name] || row.Backup != nil && owners[row.Backup.Name] {
+			d.Tools = append(d.Tools, row)
+		}
+	}
+	for _, s := range cat.Services {
+		if slices.Contains(s.DependsOn, svc.Name) {
+			d.Dependents = append(d.Dependents, s.Name)
+		}
+	}
+	ctx := r.Context()
+
+	var markers []chart.Marker
+	if h.deps.Changes != nil {
+		d.HaveChanges = true
+		evs, err := h.deps.Changes.List(ctx, change.Filter{Services: []string{svc.Name}, Since: tr.From, Until: tr.To.Add(time.Millisecond), Limit: 5000})
+		if err != nil {
+			return err
+		}
+		kinds := map[string]bool{}
+		for _, e := range evs {
+			// Production's changes go on the time axis; the table below
+			// lists every environment's.
+			if e.Environment != "" && e.Environment != catalog.DefaultEnvironment {
+				continue
+			}
+			kinds[e.Kind] = true
+			markers = append(markers, chart.Marker{T: e.At(), Kind: e.Kind, Href: "#change-" + itoa(e.ID),
+				Text: changeText(e), Failed: e.Failed()})
+		}
+		for _, k := range change.Kinds {
+			if kinds[k] {
+				d.Kinds = append(d.Kinds, k)
+			}
+		}
+		if len(evs) > 100 {
+			evs = evs[:100]
+		}
+		d.Changes = evs
+	}
+
+	if h.deps.SLOs != nil {
+		d.HaveSLO = true
+		for _, def := range h.deps.SLOs.Definitions() {
+			if def.Service != svc.Name {
+				continue
+			}
+			st, err := h.deps.SLOs.Status(ctx, def.Name, b.Now)
+			if err != nil {
+				return err
+			}
+			if st.Freeze.Active {
+				d.Freeze = true
+				d.FreezeReason = strings.TrimPrefix(d.FreezeReason+"; "+st.Freeze.Reason, "; ")
+			}
+			d.SLOs = append(d.SLOs, h.sloPanel(ctx, def, st, tr, markers))
+		}
+	}
+
+	if h.deps.Incidents != nil {
+		d.HaveIncidents = true
+		incs, err := h.deps.Incidents.List(ctx, incident.Filter{Service: svc.Name, Since: tr.From, Limit: 200})
+		if err != nil {
+			return err
+		}
+		open, err := h.deps.Incidents.List(ctx, incident.Filter{Service: svc.Name, Status: []string{incident.Triggered, incident.Acknowledged}, Until: tr.From, Limit: 200})
+		if err != nil {
+			return err
+		}
+		incs = append(incs, open...)
+		sortIncidents(incs)
+		d.Incidents = incs
+	}
+
+	if h.deps.Oncall != nil {
+		d.HaveOncall = true
+		dir, err := h.deps.Oncall.Directory(ctx, b.Now, b.Now.Add(time.Millisecond))
+		if err != nil {
+			return err
+		}
+		if p, ok := dir.PolicyForService(svc.Name); ok {
+			d.Policy = &policyView{Policy: p, Rules: dir.PolicyOnCall(p, b.Now)}
+		}
+		d.PolicyName = svc.EscalationPolicy
+	}
+
+	if h.deps.DORA != nil {
+		d.HaveDORA = true
+		sd, err := h.serviceDORA(ctx, svc.Name, tr)
+		if err != nil {
+			return err
+		}
+		d.DORA = sd
+	}
+	h.render(w, http.StatusOK, "service.html", d)
+	return nil
+}
+
+// changeText is how a change reads in a marker's hover text.
+func changeText(e change.Event) string {
+	s := e.Kind + " " + e.Service
+	if e.Version != "" {
+		s += " " + e.Version
+	}
+	if e.Environment != "" && e.Environment != catalog.DefaultEnvironment {
+		s += " to " + e.Environment
+	}
+	s += " (" + strings.ReplaceAll(e.Status, "_", " ")
+	if e.FailureReason != "" {
+		s += ": " + e.FailureReason
+	}
+	s += ")"
+	if e.Actor != "" {
+		s += " by " + e.Actor
+	}
+	return s
+}
+
+// sloPanel builds one SLO's gauge and charts over the range.
+func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Status, tr timeRange, markers []chart.Marker) sloPanel {
+	p := sloPanel{Status: st, MinSLI: math.NaN()}
+	p.Gauge = chart.Arc(st.ErrorBudget.Remaining, st.Status == slo.StatusNoData, st.Name)
+	for _, w := range []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"} {
+		if v, ok := st.BurnRates[w]; ok {
+			p.BurnRates = append(p.BurnRates, burnRate{Window: w, Rate: v})
+		}
+	}
+	hist, err := h.deps.SLOs.History(ctx, def.Name, tr.From, tr.To)
+	if err != nil {
+		p.HistoryErr = tandem.ErrorMessage(err)
+		hist = nil
+	}
+	sli := make([]chart.Point, 0, len(hist))
+	budget := make([]chart.Point, 0, len(hist))
+	burn := make([]chart.Point, 0, len(hist))
+	for _, hp := range hist {
+		// A point stands for the hour ending at hp.Time; draw it mid-hour.
+		at := hp.Time.Add(-30 * time.Minute)
+		if hp.Total <= 0 {
+			sli = append(sli, chart.Point{T: at, V: math.NaN()})
+			burn = append(burn, chart.Point{T: at, V: math.NaN()})
+		} else {
+			sli = append(sli, chart.Point{T: at, V: hp.SLI})
+			burn = append(burn, chart.Point{T: at, V: slo.BurnRate(slo.Counts{Good: hp.Good, Total: hp.Total}, def.Objective)})
+			if math.IsNaN(p.MinSLI) || hp.SLI < p.MinSLI {
+				p.MinSLI = hp.SLI
+			}
+		}
+		budget = append(budget, chart.Point{T: hp.Time, V: hp.Remaining})
+	}
+	p.SLIChart = chart.TimeSeries{
+		Title: def.Name + ": SLI per hour with changes, " + tr.Label(), From: tr.From, To: tr.To,
+		Series:  []chart.Series{{Name: "SLI", Points: sli, Area: true}},
+		Markers: markers, Rules: []chart.Rule{{V: def.Objective, Label: "objective " + chart.Percent.Text(def.Objective)}},
+		Format: chart.Percent, Width: 960, Height: 240,
+	}.SVG()
+	// The budget axis runs from 100% down to 0, or below when overspent.
+	low := 0.0
+	for _, pt := range budget {
+		low = math.Min(low, pt.V)
+	}
+	if low < 0 {
+		low = math.Floor(low*4) / 4
+	}
+	p.BudgetChart = chart.TimeSeries{
+		Title: def.Name + ": error budget left, " + tr.Label(), From: tr.From, To: tr.To,
+		Series:  []chart.Series{{Name: "budget left", Points: budget, Area: true}},
+		Markers: markers, Rules: []chart.Rule{{V: 0, Label: "exhausted"}, {V: 0.1, Label: "10%"}, {V: 0.5, Label: "50%"}},
+		Format: chart.Format{Percent: true, Decimals: 0}, Width: 960, Height: 180,
+		FixedY: true, YMin: low, YMax: 1,
+	}.SVG()
+	var rules []chart.Rule
+	seen := map[float64]bool{}
+	for _, c := range def.Alerting.Page {
+		if !seen[c.Threshold] {
+			rules = append(rules, chart.Rule{V: c.Threshold, Label: "page " + chart.Number.Text(c.Threshold) + "×"})
+			seen[c.Threshold] = true
+		}
+	}
+	for _, c := range def.Alerting.Ticket {
+		if !seen[c.Threshold] {
+			rules = append(rules, chart.Rule{V: c.Threshold, Label: "ticket " + chart.Number.Text(c.Threshold) + "×"})
+			seen[c.Threshold] = true
+		}
+	}
+	sort.Slice(rules, func(i, j int) bool { return rules[i].V > rules[j].V })
+	p.BurnChart = chart.TimeSeries{
+		Title: def.Name + ": burn rate per hour, " + tr.Label(), From: tr.From, To: tr.To,
+		Series:  []chart.Series{{Name: "burn rate", Points: burn}},
+		Markers: markers, Rules: rules,
+		Format: chart.Format{Suffix: "×", Decimals: -1}, Width: 960, Height: 180,
+	}.SVG()
+	return p
+}
