@@ -1,7 +1,140 @@
 package app
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
-// wireGate builds the CI/CD gates, post-deploy verification and migration checks capability: its stores for the API and
-// dashboard, and its background modules.
-func (m *Main) wireGate(ctx context.Context) error { return nil }
+	"github.com/tandemhq/tandem/internal/api"
+	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/engine"
+	"github.com/tandemhq/tandem/internal/gate"
+	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/notify"
+	"github.com/tandemhq/tandem/internal/sli"
+	"github.com/tandemhq/tandem/internal/slo"
+)
+
+// wireGate builds the CI/CD gates, post-deploy verification and migration
+// checks capability: the gate result store (audit log), the verifier with
+// its durable job (gate.verify) and the scheduler module that enqueues it
+// for deploys recorded with verify, the regression alert through the
+// incident manager, and failing-gate notifications as durable jobs
+// (gate.notify) to the channels of the gates: config.
+func (m *Main) wireGate(ctx context.Context) error {
+	results := gate.NewStore(m.DB)
+	changes := m.API.Change.Store
+	if changes == nil {
+		changes = change.NewStore(m.DB)
+	}
+	v := &gate.Verifier{
+		Changes: changes, Results: results,
+		SLOs:     func() []*slo.Definition { return m.Config.Get().SLO.Definitions },
+		Reader:   gate.SLIReader{DB: m.DB, Prometheus: sli.NewPrometheus(nil)},
+		Clock:    m.Options.Clock,
+		Log:      m.Options.Log.With("module", "gate"),
+		Defaults: func() gate.VerifyOptions { return m.Config.Get().Gate.Verification },
+	}
+	if mgr := m.API.Incident.Manager; mgr != nil {
+		v.Alerts = regressionAlerts{mgr}
+	}
+	m.API.Gate = api.GateDeps{Results: results, Verifier: v}
+	if m.Engine != nil {
+		m.Engine.Register(gate.JobKind, v.HandleJob)
+		sender := notify.NewSender(smtpOf(m.Config.Get().Incident), nil)
+		m.Engine.Register(gateNotifyKind, func(ctx context.Context, j engine.Job) error {
+			return m.sendGateNotice(ctx, sender, j)
+		})
+		m.API.Gate.Failed = func(ctx context.Context, r gate.Result) error {
+			chans := m.Config.Get().Gate.Notify
+			if len(chans) == 0 {
+				return nil
+			}
+			return m.DB.InTx(ctx, func(tx *db.Tx) error {
+				for i := range chans {
+					key := fmt.Sprintf("%s:%d:%d", gateNotifyKind, r.ID, i)
+					if _, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: gateNotifyKind, Key: key,
+						Payload: gateNotice{Result: r, Channel: i, DeliveryID: key}}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		m.Modules = append(m.Modules, &gate.Scheduler{V: v, DB: m.DB})
+	}
+	return nil
+}
+
+const gateNotifyKind = "gate.notify"
+
+type gateNotice struct {
+	Result     gate.Result `json:"result"`
+	Channel    int         `json:"channel"`
+	DeliveryID string      `json:"delivery_id"`
+}
+
+// sendGateNotice delivers one failing-gate message to one configured
+// channel, reading URLs and secrets from the environment at send time.
+func (m *Main) sendGateNotice(ctx context.Context, sender *notify.Sender, j engine.Job) error {
+	var n gateNotice
+	if err := json.Unmarshal(j.Payload, &n); err != nil {
+		return engine.Permanent(err)
+	}
+	chans := m.Config.Get().Gate.Notify
+	if n.Channel >= len(chans) {
+		return engine.Permanent(fmt.Errorf("gate notification channel %d is no longer configured", n.Channel))
+	}
+	c := chans[n.Channel]
+	ch := notify.Channel{Type: c.Type, URL: c.URL, To: c.To}
+	if c.URLEnv != "" {
+		ch.URL = os.Getenv(c.URLEnv)
+	}
+	if c.SecretEnv != "" {
+		ch.Secret = os.Getenv(c.SecretEnv)
+	}
+	r := n.Result
+	var lines []string
+	fields := map[string]string{"gate": r.Kind, "verdict": r.Verdict}
+	for _, c := range r.Checks {
+		if c.Verdict != gate.Pass {
+			lines = append(lines, gate.FormatCheck(c))
+		}
+	}
+	if r.Target != "" {
+		fields["target"] = r.Target
+	}
+	return sender.Send(ctx, ch, notify.Message{
+		DeliveryID: n.DeliveryID, Event: "gate.blocked", Service: r.Service, Status: r.Verdict,
+		Title: fmt.Sprintf("%s gate failed for %s", r.Kind, orDash(r.Service)),
+		Text:  strings.TrimSpace(r.Message + "\n" + strings.Join(lines, "\n")), Fields: fields, SentAt: m.Options.Clock.Now(),
+	})
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// regressionAlerts raises "SLO violation after deployment" through the
+// incident manager; the incident carries deploy_id, so DORA ties it to the
+// deploy.
+type regressionAlerts struct{ mgr *incident.Manager }
+
+func (a regressionAlerts) RaiseDeployRegression(ctx context.Context, dep change.Event, v gate.Verification) error {
+	id := strconv.FormatInt(dep.ID, 10)
+	_, err := a.mgr.Alert(ctx, incident.AlertInput{
+		Source: "tandem-verify", GroupKey: "verify:" + dep.Service + ":" + id, Fingerprint: "verify:" + id,
+		Service: dep.Service, Severity: "sev2", Title: "SLO violation after deployment",
+		Summary: v.Reason, Status: "firing",
+		Labels:   map[string]string{"deploy_id": id, "service": dep.Service, "version": dep.Version},
+		StartsAt: v.To,
+	})
+	return err
+}
