@@ -2,13 +2,16 @@ package tandem
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // ParseDuration extends time.ParseDuration with days and weeks ("90d",
-// "2w", "1d12h"), the units people use for windows.
+// "2w", "1d12h", "1.5d"), the units people use for windows. It accepts no
+// sign: a duration is never negative. A value past about 292 years is an
+// error, not a wrapped-around duration.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -41,6 +44,9 @@ func ParseDuration(s string) (time.Duration, error) {
 			if err != nil {
 				return 0, fmt.Errorf("invalid duration %q: want a number and a unit such as 15m, 2h, 90d, 2w", s)
 			}
+			if total > math.MaxInt64-d {
+				return 0, fmt.Errorf("invalid duration %q: too long", s)
+			}
 			total += d
 			continue
 		}
@@ -48,14 +54,20 @@ func ParseDuration(s string) (time.Duration, error) {
 		if err != nil {
 			return 0, fmt.Errorf("invalid duration %q", s)
 		}
-		total += time.Duration(f * float64(mult))
+		v := f * float64(mult)
+		if v >= math.MaxInt64 || float64(total)+v >= math.MaxInt64 {
+			return 0, fmt.Errorf("invalid duration %q: too long", s)
+		}
+		total += time.Duration(v)
 	}
 	return total, nil
 }
 
 // ParseTime reads a moment given as RFC 3339 ("2026-11-25T14:00:00Z"), a
-// date ("2026-11-25", midnight UTC), Unix seconds, "now", or a duration ago
-// ("90d", "2h" mean now minus that).
+// minute without zone ("2026-11-25T14:00", UTC), a date ("2026-11-25",
+// midnight UTC), Unix seconds (a number above 1e9), "now", or a duration ago
+// ("90d", "2h", "2h ago" mean now minus that). Results other than "now" and
+// durations ago are in UTC.
 func ParseTime(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	switch {
