@@ -233,7 +233,8 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 // identifier ("a?b"), a line comment (-- why?) or a block comment
 // (/* why? */). An unterminated literal or comment runs to the end of the
 // query, as the server would read it.
-// SQLite takes ? as it is, so its queries are returned unchanged.
+// SQLite takes ? as it is, so its queries are returned unchanged. SQLite's
+// numbered parameters (?1) are not portable and not supported.
 func (d Dialect) Rebind(query string) string {
 	if d != Postgres || !strings.Contains(query, "?") {
 		return query
