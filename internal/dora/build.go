@@ -170,6 +170,11 @@ type Query struct {
 	By string
 }
 
+// MaxLeadTime bounds how old a commit may be and still count: commits
+// older than this before a report's period (and its lookback) are not read.
+// DORA's lowest tier ends at six months.
+const MaxLeadTime = 180 * 24 * time.Hour
+
 // Lookback is how far before a report's start the loader reads changes:
 // a failure just before the period may recover inside it, and a deploy just
 // before it decides rework and incident links at its start.
@@ -199,7 +204,7 @@ func (l *Loader) Load(ctx context.Context, cat *catalog.Catalog, q Query) (Input
 	if err != nil {
 		return Inputs{}, err
 	}
-	commits, err := l.Changes.Commits(ctx, change.CommitFilter{Services: names, Until: q.To})
+	commits, err := l.Changes.Commits(ctx, change.CommitFilter{Services: names, Since: q.From.Add(-look - MaxLeadTime), Until: q.To})
 	if err != nil {
 		return Inputs{}, err
 	}
