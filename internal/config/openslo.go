@@ -657,10 +657,8 @@ func (l *loader) objective(file string, node *yaml.Node, o osObjective, def *slo
 			l.errAt(file, node, "", "spec.objectives.timeSliceWindow", "required with budgetingMethod Timeslices: the slice length, such as 1m or 5m")
 		} else {
 			v := o.TimeSliceWindow.Value
-			if _, err := strconv.Atoi(v); err == nil && o.TimeSliceWindow.Tag == "!!int" {
-				v += "s"
-				n, _ := strconv.Atoi(o.TimeSliceWindow.Value)
-				if n%60 != 0 {
+			if n, err := strconv.Atoi(v); err == nil && o.TimeSliceWindow.Tag == "!!int" {
+				if n <= 0 || n%60 != 0 {
 					l.errAt(file, node, "timeSliceWindow", "spec.objectives.timeSliceWindow", "a time slice must be whole minutes, got %s seconds", o.TimeSliceWindow.Value)
 				}
 				def.TimeSliceWindow = time.Duration(n) * time.Second

@@ -173,3 +173,20 @@ func FuzzOpenSLO(f *testing.F) {
 		}
 	})
 }
+
+func TestTimeSliceWindowSeconds(t *testing.T) {
+	doc := strings.Replace(strings.Replace(goodSLO, "budgetingMethod: Occurrences", "budgetingMethod: Timeslices", 1), "[{target: 0.999}]", "[{target: 0.999, timeSliceTarget: 0.9, timeSliceWindow: 300}]", 1)
+	cfg, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(doc)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := cfg.SLO.Get("a"); d.TimeSliceWindow != 5*time.Minute {
+		t.Errorf("timeSliceWindow 300 = %v, want 5m", d.TimeSliceWindow)
+	}
+	for _, bad := range []string{"-60", "90", "7m"} {
+		doc := strings.Replace(doc, "timeSliceWindow: 300", "timeSliceWindow: "+bad, 1)
+		if _, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(doc)}, time.Now()); err == nil {
+			t.Errorf("timeSliceWindow %s accepted", bad)
+		}
+	}
+}
