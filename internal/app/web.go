@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/dora"
+	"github.com/tandemhq/tandem/internal/okr"
 	"github.com/tandemhq/tandem/internal/web"
 )
 
@@ -34,6 +36,33 @@ func (m *Main) wireWeb(ctx context.Context) error {
 	if m.API.Oncall.Service != nil {
 		d.Oncall = m.API.Oncall.Service
 	}
+	if pm := m.API.Learning.Postmortems; pm != nil {
+		d.Postmortems = pm.Store
+		d.PostmortemEditor = pm
+	}
+	if m.API.Learning.Toil != nil {
+		d.Toil = m.API.Learning.Toil
+	}
+	d.OncallHours = m.API.Learning.OncallHours
+	if m.API.Learning.OKRMetrics != nil {
+		d.OKRs = okrEvaluator{m}
+	}
 	m.API.Web = web.New(d)
 	return nil
+}
+
+// okrEvaluator evaluates the configured objectives with the OKR metrics the
+// learning wiring bound to the capabilities.
+type okrEvaluator struct{ m *Main }
+
+// Evaluate measures the objectives of quarter q (team "" for all) at now.
+func (e okrEvaluator) Evaluate(ctx context.Context, q okr.Quarter, team string, now time.Time) ([]okr.ObjectiveStatus, error) {
+	cfg := e.m.Config.Get()
+	services := func(team string) []string {
+		if team == "" {
+			return cfg.Catalog.ServiceNames()
+		}
+		return cfg.Catalog.ServicesOfTeam(team)
+	}
+	return okr.Evaluate(ctx, cfg.Learning.Objectives, q, team, e.m.API.Learning.OKRMetrics, services, now)
 }

@@ -255,6 +255,45 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("timeline does not name who acknowledged")
 		}
 	})
+	t.Run("postmortem", func(t *testing.T) {
+		b.t = t
+		pms := srv.Main.API.Learning.Postmortems
+		if pms == nil {
+			t.Fatal("the postmortem capability is not wired")
+		}
+		mgr := srv.Main.API.Incident.Manager
+		inc, err := mgr.Open(ctx, incident.OpenInput{Title: "Browser test: payments down", Services: []string{"payments-api"},
+			Severity: "sev1", Actor: "test", NoPage: true, StartedAt: time.Now().Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []func() error{
+			func() error { _, err := mgr.Resolve(ctx, inc.ID, "test", "rolled back"); return err },
+			func() error { _, err := mgr.Close(ctx, inc.ID, "test"); return err },
+		} {
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pm, _, err := pms.Generate(ctx, inc.ID)
+		if err != nil {
+			t.Fatalf("generate postmortem: %v", err)
+		}
+		b.open("postmortems", "/postmortems", "table#postmortems a[href='/postmortems/"+fmt.Sprint(pm.ID)+"']")
+		b.open("postmortem", fmt.Sprintf("/postmortems/%d", pm.ID), "article#postmortem h2", "a#print-view", "a#edit")
+		b.open("postmortem-print", fmt.Sprintf("/postmortems/%d/print", pm.ID), "article#postmortem.print h1")
+		// Printing hides the site's navigation.
+		shown, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const m = window.matchMedia("print"); return getComputedStyle(document.querySelector("header.top")).display !== "none" && !m.matches; })()`))
+		if err != nil || !shown {
+			t.Errorf("header should show on screen: %v", err)
+		}
+		b.open("actions", "/actions?status=all", "table#action-items")
+	})
+	t.Run("toil and OKRs", func(t *testing.T) {
+		b.t = t
+		b.open("toil", "/toil", "table#toil-report", "#goals")
+		b.open("okrs", "/okrs", "main h1")
+	})
 	t.Run("refresh keeps the scroll", func(t *testing.T) {
 		b.t = t
 		b.open("overview-again", "/", "table#services")

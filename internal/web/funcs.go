@@ -68,6 +68,39 @@ func (h *Handler) funcs() template.FuncMap {
 		"tableOf": func(rows []reportRow, label string, services bool) map[string]any {
 			return map[string]any{"Rows": rows, "Label": label, "Services": services}
 		},
+		"meterOf": chart.Progress,
+		"trendPct": func(v float64) string {
+			s := chart.Format{Percent: true, Decimals: 0}.Text(v)
+			if v > 0 {
+				s = "+" + s
+			}
+			return s
+		},
+		"trendWord": func(t string) string {
+			switch t {
+			case "up":
+				return "↑ up"
+			case "down":
+				return "↓ down"
+			case "flat":
+				return "→ flat"
+			case "new":
+				return "new"
+			}
+			return t
+		},
+		// goalState maps a toil goal's state to a badge status.
+		"goalState": func(s string) string {
+			switch s {
+			case "on_track", "achieved":
+				return "healthy"
+			case "behind":
+				return "warning"
+			case "missed":
+				return "critical"
+			}
+			return s
+		},
 		"envs":  environments,
 		"deref": func(p *float64) float64 { return *p },
 		"short": func(sha string) string {

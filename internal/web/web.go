@@ -15,6 +15,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -68,6 +69,17 @@ type Deps struct {
 	Incidents Incidents
 	// Oncall reads schedules, overrides and policies (*oncall.Service).
 	Oncall Oncall
+	// Postmortems and action items (*postmortem.Store); PostmortemEditor
+	// saves edits (*postmortem.Service).
+	Postmortems      Postmortems
+	PostmortemEditor PostmortemEditor
+	// Toil lists toil entries (*toil.Store); goals come from the config.
+	Toil Toil
+	// OncallHours gives hours on call per person in [from, to), for the
+	// share of on-call time toil took (nil: not shown).
+	OncallHours func(ctx context.Context, from, to time.Time) (map[string]float64, error)
+	// OKRs evaluates reliability objectives.
+	OKRs OKRs
 }
 
 // Handler serves the dashboard pages and their static files.
@@ -122,6 +134,14 @@ func New(d Deps) *Handler {
 	mux.Handle("GET /oncall", h.page("oncall", h.oncallPage))
 	mux.Handle("GET /services/{name}", h.page("overview", h.servicePage))
 	mux.Handle("GET /delivery", h.page("delivery", h.deliveryPage))
+	mux.Handle("GET /postmortems", h.page("postmortems", h.postmortemList))
+	mux.Handle("GET /postmortems/{id}", h.page("postmortems", h.postmortemPage))
+	mux.Handle("GET /postmortems/{id}/print", h.page("postmortems", h.postmortemPrint))
+	mux.Handle("POST /postmortems/{id}", h.action(h.postmortemSave))
+	mux.Handle("GET /actions", h.page("actions", h.actionItems))
+	mux.Handle("POST /actions/{id}", h.action(h.actionItemDone))
+	mux.Handle("GET /toil", h.page("toil", h.toilPage))
+	mux.Handle("GET /okrs", h.page("okrs", h.okrPage))
 	mux.Handle("/", h.page("", func(w http.ResponseWriter, r *http.Request, b base) error {
 		return tandem.Errorf(tandem.ENotFound, "no page at %s", r.URL.Path)
 	}))

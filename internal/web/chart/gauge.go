@@ -143,3 +143,27 @@ func Arc(remaining float64, noData bool, label string) template.HTML {
 	w.s(`</span> <span class="g-sub">budget left</span></figcaption></figure>`)
 	return w.html()
 }
+
+// Progress renders a neutral progress bar (an OKR score, a goal's
+// progress) with the percentage printed beside it. v is a ratio, clamped to
+// 0..1 for the bar.
+func Progress(v float64) template.HTML {
+	frac := v
+	if math.IsNaN(frac) || frac < 0 {
+		frac = 0
+	}
+	if frac > 1 {
+		frac = 1
+	}
+	var w svgWriter
+	w.s(`<span class="meter progress"><svg viewBox="0 0 80 12" width="80" height="12" aria-hidden="true"><rect class="g-track" x="0.5" y="0.5" width="79" height="11" rx="2"/>`)
+	if frac > 0 {
+		w.s(`<rect class="p-fill" x="0.5" y="0.5" width="`)
+		w.f(math.Max(1, 79*frac))
+		w.s(`" height="11" rx="2"/>`)
+	}
+	w.s(`</svg> <b class="g-num">`)
+	w.text(Format{Percent: true, Decimals: 0}.Text(v))
+	w.s(`</b></span>`)
+	return w.html()
+}
