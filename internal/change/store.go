@@ -338,13 +338,13 @@ func (s *Store) Around(ctx context.Context, services []string, at time.Time, bef
 		return nil, err
 	}
 	slices.SortStableFunc(evs, func(a, b Event) int {
-		da, db := absDur(a.At().Sub(at)), absDur(b.At().Sub(at))
+		da, dbb := absDur(a.At().Sub(at)), absDur(b.At().Sub(at))
 		// Changes before the moment come first at equal distance: they can
 		// have caused it.
-		if da == db {
+		if da == dbb {
 			return a.At().Compare(b.At())
 		}
-		return int(da - db)
+		return int(da - dbb)
 	})
 	return evs, nil
 }
