@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandemhq/tandem"
@@ -85,6 +86,17 @@ type Service struct {
 	Settings  func() Settings
 	Clock     clock.Clock
 	Log       *slog.Logger
+
+	mu      sync.Mutex
+	created []func(Postmortem)
+}
+
+// OnCreate registers f to be called after each new postmortem is stored
+// (by the generation job or through the API), outside any transaction.
+func (s *Service) OnCreate(f func(Postmortem)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.created = append(s.created, f)
 }
 
 func (s *Service) settings() Settings {
@@ -242,7 +254,16 @@ func (s *Service) Generate(ctx context.Context, incidentID int64) (Postmortem, b
 		p.RenderError = rerr.Error()
 		s.log().Error("postmortem: template failed; stored with the error marked", "incident", incidentID, "template", tmpl.Name(), "err", rerr)
 	}
-	return s.Store.Create(ctx, p, now)
+	out, created, err := s.Store.Create(ctx, p, now)
+	if err == nil && created {
+		s.mu.Lock()
+		fs := append([]func(Postmortem){}, s.created...)
+		s.mu.Unlock()
+		for _, f := range fs {
+			f(out)
+		}
+	}
+	return out, created, err
 }
 
 type publishPayload struct {

@@ -416,3 +416,15 @@ func (e RowError) String() string {
 	}
 	return s + ": " + e.Message
 }
+
+// ImportReport is the answer of an import through the API: what was
+// recorded, or (Imported false) every bad row and nothing recorded.
+type ImportReport struct {
+	Format   string        `json:"format,omitempty"`
+	Imported bool          `json:"imported"`
+	Created  int           `json:"created"`
+	Existing int           `json:"existing"`
+	Skipped  int           `json:"skipped"`
+	Bad      []RowError    `json:"bad"`
+	Error    *tandem.Error `json:"error,omitempty"`
+}

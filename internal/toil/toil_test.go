@@ -1,6 +1,7 @@
 package toil
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -147,5 +148,25 @@ func TestValidate(t *testing.T) {
 	e := Entry{Minutes: 5, Category: "Data Restore", At: at("2026-11-01T00:00:00Z")}
 	if err := e.Validate(); err != nil || e.Category != "data-restore" || e.Source != "manual" {
 		t.Errorf("normalize: %+v %v", e, err)
+	}
+}
+
+func TestWriteReportCSV(t *testing.T) {
+	cur, prev, _ := MonthPeriod("2026-11")
+	r := BuildReport([]Entry{
+		{At: at("2026-11-02T10:00:00Z"), Minutes: 90, Category: "restart"},
+		{At: at("2026-10-02T10:00:00Z"), Minutes: 60, Category: "restart"},
+	}, cur, prev, ByCategory, nil)
+	var b strings.Builder
+	if err := WriteReport(&b, r, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	// 90 min = 1.5 h against 1 h: +50%.
+	want := "key,entries,hours,previous_hours,change,trend,oncall_hours,oncall_share\nrestart,1,1.5,1,0.5,up,,\ntotal,1,1.5,1,0.5,up,,\n"
+	if b.String() != want {
+		t.Errorf("csv =\n%s\nwant\n%s", b.String(), want)
+	}
+	if err := WriteReport(&b, r, "xml"); err == nil {
+		t.Error("xml accepted")
 	}
 }
