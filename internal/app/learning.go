@@ -327,4 +327,3 @@ func (n *ownerNotifier) NotifyOwner(ctx context.Context, it postmortem.ActionIte
 	}
 	return n.sender.Send(ctx, notify.Channel{Type: notify.Email, To: p.Email}, msg)
 }
-

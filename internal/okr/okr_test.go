@@ -48,12 +48,12 @@ func TestParseTarget(t *testing.T) {
 		kind Kind
 		in   string
 	}{
-		{SLOAttainment, "< 99.9%"},  // wrong direction
-		{SLOAttainment, "> 99.9"},   // no percent
-		{RecoveryTime, "< 30%"},     // not a duration
-		{DeployFrequency, ">= 5"},   // no rate unit
-		{ToilHours, "reduce 120%"},  // impossible
-		{ChangeFailureRate, "low"},  // nonsense
+		{SLOAttainment, "< 99.9%"}, // wrong direction
+		{SLOAttainment, "> 99.9"},  // no percent
+		{RecoveryTime, "< 30%"},    // not a duration
+		{DeployFrequency, ">= 5"},  // no rate unit
+		{ToilHours, "reduce 120%"}, // impossible
+		{ChangeFailureRate, "low"}, // nonsense
 		{ChangeFailureRate, "< 150%"},
 	} {
 		if _, err := ParseTarget(c.kind, c.in); err == nil {

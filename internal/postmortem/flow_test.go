@@ -34,7 +34,9 @@ var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
 type staticDirs struct{ d *oncall.Directory }
 
-func (s staticDirs) DirectoryAt(context.Context, time.Time) (*oncall.Directory, error) { return s.d, nil }
+func (s staticDirs) DirectoryAt(context.Context, time.Time) (*oncall.Directory, error) {
+	return s.d, nil
+}
 
 type fakeBudgets struct{}
 

@@ -54,14 +54,14 @@ type Postmortem struct {
 	Markdown    string `json:"markdown"`
 	RenderError string `json:"render_error,omitempty"`
 	// Version counts saves; publishing records the version it published.
-	Version          int        `json:"version"`
-	CreatedAt        time.Time  `json:"created_at"`
-	UpdatedAt        time.Time  `json:"updated_at"`
-	PublishedAt      *time.Time `json:"published_at,omitempty"`
-	PublishedVersion int        `json:"published_version,omitempty"`
-	FilePath         string     `json:"file_path,omitempty"`
-	GitHubIssue      int64      `json:"github_issue,omitempty"`
-	GitHubIssueURL   string     `json:"github_issue_url,omitempty"`
+	Version          int          `json:"version"`
+	CreatedAt        time.Time    `json:"created_at"`
+	UpdatedAt        time.Time    `json:"updated_at"`
+	PublishedAt      *time.Time   `json:"published_at,omitempty"`
+	PublishedVersion int          `json:"published_version,omitempty"`
+	FilePath         string       `json:"file_path,omitempty"`
+	GitHubIssue      int64        `json:"github_issue,omitempty"`
+	GitHubIssueURL   string       `json:"github_issue_url,omitempty"`
 	ActionItems      []ActionItem `json:"action_items"`
 
 	githubAttemptedAt time.Time
