@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/sli"
 	"github.com/tandemhq/tandem/internal/slo"
 )
@@ -19,6 +21,7 @@ func (m *Main) wireSLO(ctx context.Context) error {
 		Definitions:  func() []*slo.Definition { return m.Config.Get().SLO.Definitions },
 		Prometheus:   sli.NewPrometheus(nil),
 		Changes:      changeOutcomes{change.NewStore(m.DB)},
+		Sink:         incidentSink{m: m},
 		Registry:     m.Registry,
 		Log:          m.Options.Log.With("module", "slo"),
 		Clock:        m.Options.Clock,
@@ -51,4 +54,26 @@ func (c changeOutcomes) ChangeOutcomes(ctx context.Context, service, kind, envir
 		out[i] = slo.ChangeOutcome{At: e.At(), Success: !e.Failed()}
 	}
 	return out, nil
+}
+
+// incidentSink opens and resolves incidents for SLO page alerts through the
+// incident capability's alert intake. The manager is looked up at each send
+// because wireIncident runs after wireSLO.
+type incidentSink struct{ m *Main }
+
+func (s incidentSink) Send(ctx context.Context, e slo.AlertEvent) error {
+	mgr := s.m.API.Incident.Manager
+	if mgr == nil {
+		return errors.New("the incident capability is not wired")
+	}
+	status := incident.Firing
+	if e.Status == "resolved" {
+		status = incident.AlertClosed
+	}
+	key := "slo:" + e.SLO + ":" + e.Severity
+	_, err := mgr.Alert(ctx, incident.AlertInput{
+		Source: "slo", GroupKey: key, Fingerprint: key, Service: e.Service, Severity: "sev2",
+		Title: e.Title, Summary: e.Summary, Status: status, Labels: e.Labels, StartsAt: e.StartsAt,
+	})
+	return err
 }

@@ -154,6 +154,38 @@ func TestEndToEnd(t *testing.T) {
 			if _, err := srv.Main.API.SLO.Service.EvaluateOnce(ctx, clk.Now()); err != nil {
 				t.Logf("evaluation (Prometheus SLOs have no server here): %v", err)
 			}
+			// The page on checkout-api-availability (10 % errors: burn 100)
+			// opened an incident; seven hours later it is resolved.
+			type inc struct {
+				Title, Status string
+			}
+			findInc := func() (inc, bool) {
+				var l client.List[inc]
+				if err := c.Do(ctx, "GET", "/api/v1/incidents", nil, nil, &l); err != nil {
+					t.Fatal(err)
+				}
+				for _, i := range l.Items {
+					if strings.Contains(i.Title, "checkout-api-availability") {
+						return i, true
+					}
+				}
+				return inc{}, false
+			}
+			if i, ok := findInc(); !ok || i.Status != "triggered" {
+				t.Errorf("incident for the page: %+v %v", i, ok)
+			}
+			clk.Advance(7 * time.Hour)
+			if _, err := srv.Main.API.SLO.Service.EvaluateOnce(ctx, clk.Now()); err != nil {
+				t.Logf("evaluation: %v", err)
+			}
+			if i, ok := findInc(); !ok || i.Status != "resolved" {
+				t.Errorf("incident after the burn stopped: %+v %v", i, ok)
+			}
+			clk.Set(now)
+			if _, err := srv.Main.API.SLO.Service.EvaluateOnce(ctx, clk.Now()); err != nil {
+				t.Logf("evaluation: %v", err)
+			}
+
 			resp, err := http.Get(srv.URL + "/metrics")
 			if err != nil {
 				t.Fatal(err)
