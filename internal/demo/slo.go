@@ -35,10 +35,10 @@ type spell struct {
 var demoSLOs = []demoSLO{
 	{name: "search-query-failures", perMin: 800, baseline: 0.0004, latency: 45,
 		spells: []spell{{ago: 50 * time.Hour, length: 20 * time.Minute, ratio: 0.03}}},
-	{name: "identity-login-latency", perMin: 500, baseline: 0.004, latency: 90,
+	{name: "identity-login-latency", perMin: 500, baseline: 0.0055, latency: 90,
 		spells: []spell{{ago: 5 * 24 * time.Hour, length: 2 * time.Hour, ratio: 0.25}, {ago: 9 * time.Hour, length: 30 * time.Minute, ratio: 0.12}}},
-	{name: "checkout-api-availability", perMin: 1000, baseline: 0.0007, latency: 60,
-		spells: []spell{{ago: 3 * 24 * time.Hour, length: time.Hour, ratio: 0.2}, {ago: 40 * time.Minute, length: 40 * time.Minute, ratio: 0.05}}},
+	{name: "checkout-api-availability", perMin: 1000, baseline: 0.0008, latency: 60,
+		spells: []spell{{ago: 3 * 24 * time.Hour, length: 90 * time.Minute, ratio: 0.3}, {ago: 40 * time.Minute, length: 40 * time.Minute, ratio: 0.05}}},
 }
 
 // seedSLOs writes native SLI history: per-minute buckets for the minute
