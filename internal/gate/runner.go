@@ -142,4 +142,3 @@ func seconds(d time.Duration) string {
 	s := math.Round(d.Seconds()*10) / 10
 	return strconv.FormatFloat(s, 'f', -1, 64)
 }
-

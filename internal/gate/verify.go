@@ -304,24 +304,26 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 	}
 	res.Complete = !now.Before(res.ReadyAt)
 	var windows []SLIWindows
+	var unread []Check
 	if v.SLOs != nil {
 		for _, def := range v.SLOs() {
 			if def.Service != dep.Service || def.Indicator.Source == slo.SourceChanges {
 				continue
 			}
 			w := SLIWindows{SLO: def.Name, Objective: def.Objective}
-			if w.Before, err = v.Reader.Window(ctx, def, res.BaselineFrom, at); err != nil {
-				return Verification{}, fmt.Errorf("read %s before the deploy: %w", def.Name, err)
+			w.Before, err = v.Reader.Window(ctx, def, res.BaselineFrom, at)
+			if err == nil && res.To.After(at) {
+				w.After, err = v.Reader.Window(ctx, def, at, res.To)
 			}
-			if res.To.After(at) {
-				if w.After, err = v.Reader.Window(ctx, def, at, res.To); err != nil {
-					return Verification{}, fmt.Errorf("read %s after the deploy: %w", def.Name, err)
-				}
+			if err != nil {
+				unread = append(unread, Check{Name: "sli " + def.Name, Op: ">=", Threshold: 1, Verdict: Inconclusive,
+					Detail: "cannot read the SLI: " + err.Error()})
+				continue
 			}
 			windows = append(windows, w)
 		}
 	}
-	res.Checks = CompareWindows(windows, o)
+	res.Checks = append(CompareWindows(windows, o), unread...)
 	if len(res.Checks) == 0 {
 		res.Checks = []Check{{Name: "slos " + dep.Service, Op: ">=", Threshold: 1, Verdict: Inconclusive, Detail: "no SLO with request data for " + dep.Service}}
 	}

@@ -1,0 +1,330 @@
+package gate_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/client"
+	"github.com/tandemhq/tandem/internal/app/apptest"
+	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/cli"
+	"github.com/tandemhq/tandem/internal/db/dbtest"
+	"github.com/tandemhq/tandem/internal/gate"
+	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/testenv"
+)
+
+// configDir is a tandem.d with the example catalog and the native SLOs
+// only (no Prometheus-backed SLO, so nothing waits on a Prometheus).
+func configDir(t testing.TB) string {
+	t.Helper()
+	src := apptest.ExamplesDir(t)
+	dir := t.TempDir()
+	for _, f := range []string{"services.yaml", "teams.yaml", "oncall.yaml", "slos-native.yaml"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// run runs the tandem CLI in-process and returns its exit code and output.
+func run(t testing.TB, srv *apptest.Server, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if srv != nil {
+		args = append([]string{"--url", srv.URL, "--token", srv.AdminToken}, args...)
+	}
+	code := cli.Execute(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func counts(good, total int64) (*int64, *int64) { return &good, &total }
+
+// ingest posts per-minute counts for an SLO over [from, to).
+func ingest(t testing.TB, c *client.Client, sloName string, from, to time.Time, good, total int64, batch string) {
+	t.Helper()
+	var evs []client.SLOEvent
+	for m := from.Truncate(time.Minute); m.Before(to); m = m.Add(time.Minute) {
+		g, n := counts(good, total)
+		evs = append(evs, client.SLOEvent{Time: m.Add(10 * time.Second), Good: g, Total: n})
+	}
+	if _, err := c.PostSLOEvents(context.Background(), sloName, client.SLOBatch{Source: "test", BatchID: batch, Events: evs}); err != nil {
+		t.Fatalf("ingest %s: %v", sloName, err)
+	}
+}
+
+// TestMigrationGate runs real psql migrations through the gate against the
+// real PostgreSQL: a slow one fails with the threshold message, a fast one
+// passes, and both are recorded as migration change events and gate results.
+func TestMigrationGate(t *testing.T) {
+	psql := testenv.Binary(t, "TANDEM_TEST_PSQL", "psql")
+	srv := apptest.Start(t, apptest.Options{Postgres: true, ConfigDir: configDir(t)})
+	target := dbtest.PostgresURL(t)
+
+	code, out, errOut := run(t, srv, "gate", "migration", "--service", "postgres-main", "--max-duration", "1s",
+		"--", psql, target, "-c", "SELECT pg_sleep(1.6)")
+	if code != 1 || !strings.Contains(errOut, "Migration exceeded latency threshold (") || !strings.Contains(errOut, " s > 1 s)") {
+		t.Fatalf("slow migration: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if !strings.Contains(out, "pg_sleep") { // psql's output is streamed
+		t.Errorf("child output not streamed: %q", out)
+	}
+	code, out, errOut = run(t, srv, "gate", "migration", "--service", "postgres-main", "--max-duration", "10s",
+		"--", psql, target, "-c", "CREATE TABLE gate_probe (id bigint)")
+	if code != 0 {
+		t.Fatalf("fast migration: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, _, errOut = run(t, srv, "gate", "migration", "--service", "postgres-main", "--", psql, target, "-c", "SELEC 1")
+	if code != 1 || !strings.Contains(errOut, "migration command failed with exit code") {
+		t.Fatalf("failing migration: exit %d %s", code, errOut)
+	}
+	ctx := context.Background()
+	evs, err := srv.Client.Changes(ctx, client.ChangeQuery{Services: []string{"postgres-main"}, Kinds: []string{change.KindMigration}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3 {
+		t.Fatalf("%d migration events, want 3: %+v", len(evs), evs)
+	}
+	// Newest first: the failing one, the fast one, the slow one.
+	if evs[0].Status != change.StatusFailed || evs[1].Status != change.StatusSuccess || evs[2].Status != change.StatusSuccess ||
+		!evs[2].HasLabel("exceeded-threshold") || evs[2].DurationMs < 1500 {
+		t.Errorf("events: %+v", evs)
+	}
+	rs, err := srv.Client.Gates(ctx, client.GateQuery{Kind: gate.KindMigration})
+	if err != nil || len(rs) != 3 || rs[0].Verdict != gate.Fail || rs[1].Verdict != gate.Pass || rs[2].Verdict != gate.Fail ||
+		rs[2].ChangeID != evs[2].ID || !strings.HasPrefix(rs[2].Message, "Migration exceeded latency threshold") {
+		t.Errorf("gate results %+v %v", rs, err)
+	}
+}
+
+// TestMigrationGateKill stops a migration past its limit with
+// --kill-on-timeout, and lints the pending files of --dir.
+func TestMigrationGateKill(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "V1__drop.sql"), []byte("DROP TABLE x;"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, _, errOut := run(t, nil, "gate", "migration", "--dir", dir, "--max-duration", "100ms", "--destructive-max-duration", "300ms",
+		"--kill-on-timeout", "--", "sh", "-c", "sleep 30")
+	if code != 1 || !strings.Contains(errOut, "pending files destructive") || !strings.Contains(errOut, "> 0.3 s)") || time.Since(start) > 15*time.Second {
+		t.Fatalf("exit %d after %s: %s", code, time.Since(start), errOut)
+	}
+}
+
+// TestSLOGate checks pass, fail and cannot-evaluate against a real server,
+// the --on-fail command, --fail-open, JSON output and the audit log.
+func TestSLOGate(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{ConfigDir: configDir(t)})
+	now := time.Now()
+	// 0.05 % errors over the last two hours: half the budget of a 99.9 % SLO.
+	ingest(t, srv.Client, "checkout-api-availability", now.Add(-2*time.Hour), now.Add(-time.Minute), 19990, 20000, "b1")
+
+	code, out, _ := run(t, srv, "gate", "slo", "--service", "checkout", "--slo", "checkout-api-availability",
+		"--min-budget-remaining", "10%", "--max-burn-rate", "2")
+	if code != 0 || !strings.Contains(out, "PASS           budget_remaining checkout-api-availability = 50%") ||
+		!strings.Contains(out, "burn_rate_1h checkout-api-availability = 0.5 (want <= 2)") || !strings.Contains(out, "PASS (exit 0)") {
+		t.Fatalf("pass: exit %d\n%s", code, out)
+	}
+	code, out, errOut := run(t, srv, "gate", "slo", "--service", "checkout", "--max-burn-rate", "0.1",
+		"--on-fail", "echo rolling back checkout")
+	if code != 1 || !strings.Contains(out, "FAIL           burn_rate_1h") || !strings.Contains(out, "rolling back checkout") ||
+		!strings.Contains(errOut, "running --on-fail") {
+		t.Fatalf("fail: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// search-api has an SLO without data: cannot evaluate.
+	code, out, _ = run(t, srv, "gate", "slo", "--service", "search-api", "--format", "json")
+	if code != 2 || !strings.Contains(out, `"verdict": "inconclusive"`) || !strings.Contains(out, `"exit_code": 2`) {
+		t.Fatalf("no data: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, srv, "gate", "slo", "--service", "search-api", "--fail-open")
+	if code != 0 || !strings.Contains(out, "WARNING: the gate could not evaluate") {
+		t.Fatalf("fail-open: exit %d\n%s", code, out)
+	}
+	// An unreachable tandem cannot evaluate.
+	var o, e bytes.Buffer
+	code = cli.Execute(context.Background(), []string{"--url", "http://127.0.0.1:1", "gate", "slo", "--service", "checkout"}, strings.NewReader(""), &o, &e)
+	if code != 2 || !strings.Contains(o.String(), "cannot read SLOs") {
+		t.Fatalf("unreachable: exit %d\n%s\n%s", code, o.String(), e.String())
+	}
+	rs, err := srv.Client.Gates(context.Background(), client.GateQuery{Kind: gate.KindSLO})
+	if err != nil || len(rs) != 4 || rs[3].Verdict != gate.Pass || rs[2].Verdict != gate.Fail || rs[1].Verdict != gate.Inconclusive {
+		t.Fatalf("audit log %+v %v", rs, err)
+	}
+	if rs[2].Actor != "token:test-admin" || len(rs[2].Checks) == 0 {
+		t.Errorf("recorded %+v", rs[2])
+	}
+	// Bad input is a 400 naming the field, an unknown service a 422.
+	err = srv.Client.Do(context.Background(), http.MethodPost, "/api/v1/gates", nil, map[string]any{"kind": "slo", "verdict": "meh"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "verdict") {
+		t.Errorf("bad verdict: %v", err)
+	}
+	err = srv.Client.Do(context.Background(), http.MethodPost, "/api/v1/gates", nil, map[string]any{"kind": "slo", "verdict": "pass", "service": "chekout"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "checkout") {
+		t.Errorf("unknown service: %v", err)
+	}
+}
+
+// TestSLOGatePrometheus evaluates PromQL on a real Prometheus scraping an
+// in-test exporter, with no tandem server.
+func TestSLOGatePrometheus(t *testing.T) {
+	bin := testenv.Binary(t, "TANDEM_TEST_PROMETHEUS", "prometheus")
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "# TYPE checkout_error_ratio gauge\ncheckout_error_ratio 0.02\n")
+	}))
+	defer exporter.Close()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: checkout\n    static_configs:\n      - targets: ['%s']\n",
+		strings.TrimPrefix(exporter.URL, "http://"))
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	prom := fmt.Sprintf("http://127.0.0.1:%d", port)
+	// Wait until Prometheus has scraped the exporter once.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, _, _ := run(t, nil, "gate", "slo", "--prometheus", prom, "--query", "checkout_error_ratio", "--threshold", "1", "--timeout", "1s")
+		if code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus never answered with data:\n%s", logs.String())
+		}
+		tick := time.NewTimer(200 * time.Millisecond)
+		<-tick.C
+	}
+	code, out, _ := run(t, nil, "gate", "slo", "--prometheus", prom, "--query", "checkout_error_ratio", "--threshold", "0.01")
+	if code != 1 || !strings.Contains(out, "FAIL") || !strings.Contains(out, "= 0.02 (want <= 0.01)") {
+		t.Fatalf("fail: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, nil, "gate", "slo", "--prometheus", prom, "--query", "checkout_error_ratio", "--threshold", "0.05")
+	if code != 0 {
+		t.Fatalf("pass: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, nil, "gate", "slo", "--prometheus", prom, "--query", "no_such_metric", "--threshold", "1")
+	if code != 2 || !strings.Contains(out, "no data") {
+		t.Fatalf("no data: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, nil, "gate", "slo", "--prometheus", "http://127.0.0.1:1", "--query", "up", "--threshold", "1", "--timeout", "2s")
+	if code != 2 || !strings.Contains(out, "query failed") {
+		t.Fatalf("unreachable: exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyDeploy: a deploy whose error ratio jumps from 0.1 % to 5 % is
+// marked failed, counted by DORA's change failure rate, and raises the
+// "SLO violation after deployment" incident; a clean deploy passes; a deploy
+// without traffic is inconclusive.
+func TestVerifyDeploy(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{Postgres: true, ConfigDir: configDir(t)})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	deployAt := now.Add(-17 * time.Minute).Truncate(time.Minute)
+	// checkout-api-availability: 0.1 % errors in the hour before, 5 % after.
+	ingest(t, srv.Client, "checkout-api-availability", deployAt.Add(-time.Hour), deployAt, 999, 1000, "before")
+	ingest(t, srv.Client, "checkout-api-availability", deployAt, deployAt.Add(15*time.Minute), 950, 1000, "after")
+	dep, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, Version: "2.4.0",
+		StartedAt: deployAt.Add(-2 * time.Minute), FinishedAt: deployAt, Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, srv, "verify", "deploy", "--service", "checkout", "--window", "15m", "--baseline", "1h")
+	if code != 1 || !strings.Contains(out, "FAIL") || !strings.Contains(out, "error_ratio checkout-api-availability") ||
+		!strings.Contains(out, "the deploy is marked failed") {
+		t.Fatalf("regression: exit %d\n%s\n%s", code, out, errOut)
+	}
+	got, err := srv.Client.Change(ctx, dep.ID)
+	if err != nil || got.Status != change.StatusFailed || !strings.HasPrefix(got.FailureReason, "SLO violation after deployment") {
+		t.Fatalf("deploy after verification: %+v %v", got, err)
+	}
+	rep, err := srv.Client.DORA(ctx, client.DORAQuery{Services: []string{"checkout"}, Since: "1d"})
+	if err != nil || rep.ChangeFailureRate == nil || *rep.ChangeFailureRate != 1 || rep.FailedDeploys != 1 {
+		t.Fatalf("DORA %+v %v", rep, err)
+	}
+	incs, err := srv.Main.API.Incident.Manager.List(ctx, incident.Filter{Limit: 10})
+	if err != nil || len(incs) != 1 || incs[0].Title != "SLO violation after deployment" || incs[0].Labels["deploy_id"] != fmt.Sprint(dep.ID) {
+		t.Fatalf("incidents %+v %v", incs, err)
+	}
+	rs, err := srv.Client.Gates(ctx, client.GateQuery{Kind: gate.KindVerify})
+	if err != nil || len(rs) != 1 || rs[0].Verdict != gate.Fail || rs[0].ChangeID != dep.ID {
+		t.Fatalf("gate results %+v %v", rs, err)
+	}
+
+	// The same error ratio after a later deploy: no regression.
+	clean, err := srv.Client.RecordChange(ctx, change.Event{Service: "search-api", Kind: change.KindDeploy, Version: "7", FinishedAt: deployAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest(t, srv.Client, "search-query-failures", deployAt.Add(-time.Hour), deployAt.Add(15*time.Minute), 998, 1000, "search")
+	code, out, _ = run(t, srv, "verify", "deploy", "--deploy", fmt.Sprint(clean.ID), "--format", "json")
+	if code != 0 || !strings.Contains(out, `"verdict": "pass"`) {
+		t.Fatalf("clean deploy: exit %d\n%s", code, out)
+	}
+	// No traffic at all: inconclusive, exit 2, and the deploy stays a success.
+	quiet, err := srv.Client.RecordChange(ctx, change.Event{Service: "identity-api", Kind: change.KindDeploy, FinishedAt: deployAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, srv, "verify", "deploy", "--deploy", fmt.Sprint(quiet.ID))
+	if code != 2 || !strings.Contains(out, "INCONCLUSIVE") {
+		t.Fatalf("quiet deploy: exit %d\n%s", code, out)
+	}
+	if got, _ := srv.Client.Change(ctx, quiet.ID); got.Status != change.StatusSuccess {
+		t.Errorf("quiet deploy became %s", got.Status)
+	}
+}
+
+// TestAutomaticVerification: a deploy recorded with verify is verified by
+// the durable job once its window has passed.
+func TestAutomaticVerification(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{ConfigDir: configDir(t)})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	deployAt := now.Add(-20 * time.Minute).Truncate(time.Minute)
+	ingest(t, srv.Client, "checkout-api-availability", deployAt.Add(-time.Hour), deployAt, 999, 1000, "before")
+	ingest(t, srv.Client, "checkout-api-availability", deployAt, deployAt.Add(15*time.Minute), 950, 1000, "after")
+	dep, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, FinishedAt: deployAt, Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := srv.Main.API.Gate.Verifier
+	n, err := v.Schedule(ctx, srv.Main.DB, now.Add(-time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("scheduled %d: %v", n, err)
+	}
+	if n, _ := v.Schedule(ctx, srv.Main.DB, now.Add(-time.Hour)); n != 0 {
+		t.Errorf("scheduled again: %d", n)
+	}
+	if _, err := srv.Main.Engine.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := srv.Client.Change(ctx, dep.ID)
+	if err != nil || got.Status != change.StatusFailed {
+		t.Fatalf("deploy %+v %v", got, err)
+	}
+}
