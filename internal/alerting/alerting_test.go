@@ -65,8 +65,22 @@ func TestRulesGolden(t *testing.T) {
 // test rules on the repository's cases.
 func TestPromtool(t *testing.T) {
 	bin := testenv.Binary(t, "TANDEM_TEST_PROMTOOL", "promtool")
+	// The example config's rules, as `tandem slo rules` writes them.
+	cfg, err := config.Load(filepath.Join("..", "..", "examples", "tandem.d"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := Rules(cfg.SLO.Definitions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exFile := filepath.Join(t.TempDir(), "examples.rules.yaml")
+	if err := os.WriteFile(exFile, ex, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"check", "rules", "rules.golden.yaml"},
+		{"check", "rules", exFile},
 		{"test", "rules", "rules_test.yaml"},
 	} {
 		cmd := exec.Command(bin, args...)

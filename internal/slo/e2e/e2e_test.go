@@ -17,6 +17,7 @@ import (
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
+	"github.com/tandemhq/tandem/internal/change"
 	"github.com/tandemhq/tandem/internal/cli"
 	"github.com/tandemhq/tandem/internal/clock"
 )
@@ -148,6 +149,25 @@ func TestEndToEnd(t *testing.T) {
 			fz, err := c.Freeze(ctx, "checkout")
 			if err != nil || !fz.Active || !strings.Contains(fz.Reason, "checkout-api-availability") {
 				t.Errorf("freeze: %+v %v", fz, err)
+			}
+
+			// Migration success from change events: 3 of 4 migrations of
+			// postgres-main succeeded this quarter (one in progress does not count).
+			var migs []change.Event
+			for i, st := range []string{"success", "success", "failed", "success", "in_progress"} {
+				e := change.Event{Service: "postgres-main", Kind: "migration", Status: st, Source: "test", ExternalID: fmt.Sprint("m", i),
+					StartedAt: now.Add(-time.Duration(10-i) * time.Hour)}
+				if st != "in_progress" {
+					e.FinishedAt = e.StartedAt.Add(time.Minute)
+				}
+				migs = append(migs, e)
+			}
+			if _, err := change.NewStore(srv.Main.DB).Record(ctx, migs, now); err != nil {
+				t.Fatal(err)
+			}
+			ms, err := c.SLO(ctx, "postgres-migrations")
+			if err != nil || ms.Total != 4 || ms.Good != 3 || ms.Status != "exhausted" {
+				t.Errorf("migration SLO: %+v %v", ms, err)
 			}
 
 			// The background evaluation fills /metrics.
