@@ -328,3 +328,80 @@ func TestAutomaticVerification(t *testing.T) {
 		t.Fatalf("deploy %+v %v", got, err)
 	}
 }
+
+// TestMigrateCommands runs `tandem migrate lint` and `validate` as a
+// pipeline would: exit codes and output formats.
+func TestMigrateCommands(t *testing.T) {
+	rules := filepath.Join("..", "migration", "testdata", "rules")
+	safe := filepath.Join("..", "migration", "testdata", "safe")
+	code, out, _ := run(t, nil, "migrate", "lint", safe)
+	if code != 0 || !strings.Contains(out, "10 files: 10 safe, 0 risky, 0 destructive; 0 errors, 0 warnings, 0 allowed: PASS") {
+		t.Fatalf("safe: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, nil, "migrate", "lint", rules, "--format", "sarif")
+	if code != 1 || !strings.Contains(out, `"version": "2.1.0"`) {
+		t.Fatalf("rules sarif: exit %d", code)
+	}
+	code, out, _ = run(t, nil, "migrate", "lint", rules, "--format", "json", "--allow", "drop-table", "--allow", "drop-column")
+	if code != 1 || !strings.Contains(out, `"allowed_by": "--allow drop-table"`) {
+		t.Fatalf("allow: exit %d", code)
+	}
+	if code, _, errOut := run(t, nil, "migrate", "lint", rules, "--allow", "no-such-rule"); code != 1 || !strings.Contains(errOut, "unknown rule") {
+		t.Fatalf("unknown --allow: exit %d %s", code, errOut)
+	}
+	if code, _, _ := run(t, nil, "migrate", "lint", "/no/such/dir"); code != 1 {
+		t.Fatalf("missing dir: exit %d", code)
+	}
+	url := dbtest.PostgresURL(t)
+	code, _, errOut := run(t, nil, "migrate", "validate", safe, "--database-url", url)
+	if code != 2 || !strings.Contains(errOut, "flyway_schema_history") {
+		t.Fatalf("no history table: exit %d %s", code, errOut)
+	}
+}
+
+// TestGateNotification: a failing gate result is sent to the webhook of the
+// gates: config, signed, through a durable job.
+func TestGateNotification(t *testing.T) {
+	got := make(chan string, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := new(bytes.Buffer)
+		_, _ = b.ReadFrom(r.Body)
+		got <- r.Header.Get("X-Tandem-Delivery") + " " + b.String()
+	}))
+	defer hook.Close()
+	dir := configDir(t)
+	cfg := "gates:\n  notify:\n    - type: webhook\n      url: " + hook.URL + "\n  verification:\n    window: 10m\n    min_events: 50\n"
+	if err := os.WriteFile(filepath.Join(dir, "gates.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := apptest.Start(t, apptest.Options{ConfigDir: dir})
+	if w := srv.Main.Config.Get().Gate.Verification; w.Window != 10*time.Minute || w.MinEvents != 50 || w.Baseline != time.Hour {
+		t.Errorf("verification config %+v", w)
+	}
+	ctx := context.Background()
+	if _, err := srv.Client.RecordGate(ctx, gate.Result{Kind: gate.KindSLO, Service: "checkout", Verdict: gate.Pass}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := srv.Client.RecordGate(ctx, gate.Result{Kind: gate.KindSLO, Service: "checkout", Verdict: gate.Fail, Message: "budget exhausted",
+		Checks: []gate.Check{{Name: "budget_remaining checkout-api-availability", Value: -0.1, Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: gate.Fail}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Main.Engine.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case body := <-got:
+		if !strings.HasPrefix(body, fmt.Sprintf("gate.notify:%d:0 ", r.ID)) || !strings.Contains(body, `"event":"gate.blocked"`) ||
+			!strings.Contains(body, "budget_remaining checkout-api-availability") {
+			t.Errorf("webhook body %s", body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook call for the failing gate")
+	}
+	select {
+	case body := <-got:
+		t.Errorf("a second notification: %s", body)
+	default:
+	}
+}
