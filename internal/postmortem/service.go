@@ -99,6 +99,9 @@ func (s *Service) OnCreate(f func(Postmortem)) {
 	s.created = append(s.created, f)
 }
 
+// CurrentSettings returns the live settings with their defaults filled in.
+func (s *Service) CurrentSettings() Settings { return s.settings() }
+
 func (s *Service) settings() Settings {
 	var st Settings
 	if s.Settings != nil {
