@@ -290,6 +290,15 @@ type claimed struct {
 // out (their worker died during the last attempt) are marked failed.
 func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 	now := e.clock.Now().UnixMilli()
+	// A read first: polling an idle queue must not take the write lock
+	// (SQLite has one writer; every request waits for it).
+	var due int
+	if err := e.d.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT id FROM jobs WHERE state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ? LIMIT 1) d`, now, now).Scan(&due); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	if due == 0 {
+		return nil, nil
+	}
 	var out []claimed
 	err := e.d.InTx(ctx, func(tx *db.Tx) error {
 		out = out[:0]
@@ -411,9 +420,12 @@ func (e *Engine) Run(ctx context.Context) error {
 				}
 				e.log.Warn("engine: claim failed", "err", err)
 			}
+			ranTx := false
 			for _, j := range jobs {
 				if j.tx {
-					e.run(ctx, j)
+					// Transactional jobs run here, one at a time: each holds
+					// a connection, and its handler may read on another.
+					ranTx = e.run(ctx, j) || ranTx
 					continue
 				}
 				sem <- struct{}{}
@@ -424,8 +436,9 @@ func (e *Engine) Run(ctx context.Context) error {
 					e.run(ctx, j)
 				}()
 			}
-			if len(jobs) == free {
-				// More may be due: look again without waiting.
+			if len(jobs) == free || ranTx {
+				// More may be due (a full batch, or jobs a transactional
+				// handler enqueued for now): look again without waiting.
 				select {
 				case <-ctx.Done():
 					return nil

@@ -167,13 +167,33 @@ func (m *Manager) AlertGroup(ctx context.Context, g AlertGroup) (Incident, error
 	if err := g.validate(); err != nil {
 		return Incident{}, err
 	}
+	// The common case under at-least-once senders is a repeat: answer it
+	// from a read, without taking the write lock.
+	if id, ok, err := m.unchanged(ctx, g); err != nil {
+		return Incident{}, err
+	} else if ok {
+		return m.Get(ctx, id)
+	}
 	now := m.clock.Now()
+	// A group without an open incident may open one: read what opening
+	// needs before the transaction (see openPlan).
+	var plan *openPlan
+	var open int
+	if err := m.db.QueryRow(ctx, `SELECT COUNT(*) FROM incidents WHERE dedup_key = ?`, g.Source+":"+g.GroupKey).Scan(&open); err != nil {
+		return Incident{}, err
+	}
+	if open == 0 {
+		var err error
+		if plan, err = m.prepareOpen(ctx, []string{g.Service}, earliest(g.Alerts, now), false, now); err != nil {
+			return Incident{}, err
+		}
+	}
 	var id int64
 	var err error
 	for try := 0; try < 3; try++ {
 		err = m.db.InTx(ctx, func(tx *db.Tx) error {
 			var err error
-			id, err = m.alertTx(ctx, tx, g, now)
+			id, err = m.alertTx(ctx, tx, g, now, plan)
 			return err
 		})
 		// Two replicas opening the same group at once: one insert wins the
@@ -192,7 +212,31 @@ func (m *Manager) AlertGroup(ctx context.Context, g AlertGroup) (Incident, error
 	return m.Get(ctx, id)
 }
 
-func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time.Time) (int64, error) {
+// unchanged reports whether g would change nothing: its group has an open
+// incident and every alert is already recorded with the same status.
+func (m *Manager) unchanged(ctx context.Context, g AlertGroup) (int64, bool, error) {
+	var id int64
+	err := m.db.QueryRow(ctx, `SELECT id FROM incidents WHERE dedup_key = ?`, g.Source+":"+g.GroupKey).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	for _, a := range g.Alerts {
+		var st string
+		err := m.db.QueryRow(ctx, `SELECT status FROM incident_alerts WHERE incident_id = ? AND fingerprint = ?`, id, a.Fingerprint).Scan(&st)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && st != a.Status) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, err
+		}
+	}
+	return id, true, nil
+}
+
+func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time.Time, plan *openPlan) (int64, error) {
 	dedup := g.Source + ":" + g.GroupKey
 	var id int64
 	var status string
@@ -231,7 +275,7 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 		if err := in.validate(now); err != nil {
 			return 0, err
 		}
-		if id, err = m.openTx(ctx, tx, in, dedup, now); err != nil {
+		if id, err = m.openTx(ctx, tx, in, dedup, now, plan); err != nil {
 			return 0, err
 		}
 		status = Triggered

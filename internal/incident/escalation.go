@@ -301,25 +301,31 @@ func (m *Manager) recordPage(ctx context.Context, id int64, p pagePayload, j eng
 	}
 }
 
-// scheduleAckTimeout enqueues the re-trigger of an acknowledged incident.
-func (m *Manager) scheduleAckTimeout(ctx context.Context, tx *db.Tx, inc Incident, now time.Time) error {
+// ackTimeout returns the shortest ack timeout of the services (0: none).
+func (m *Manager) ackTimeout(ctx context.Context, services []string, now time.Time) (time.Duration, error) {
 	if m.Directories == nil {
-		return nil
+		return 0, nil
 	}
 	dir, err := m.Directories.DirectoryAt(ctx, now)
 	if err != nil {
-		return fmt.Errorf("on-call directory: %w", err)
+		return 0, fmt.Errorf("on-call directory: %w", err)
 	}
 	var timeout time.Duration
-	for _, s := range inc.Services {
+	for _, s := range services {
 		if t := dir.AckTimeout(s); t > 0 && (timeout == 0 || t < timeout) {
 			timeout = t
 		}
 	}
-	if timeout == 0 {
+	return timeout, nil
+}
+
+// scheduleAckTimeout enqueues the re-trigger of an incident acknowledged
+// at now, timeout (scaled) later.
+func (m *Manager) scheduleAckTimeout(ctx context.Context, tx *db.Tx, inc Incident, now time.Time, timeout time.Duration) error {
+	if timeout <= 0 {
 		return nil
 	}
-	_, err = engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobAckTimeout,
+	_, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobAckTimeout,
 		Key:     fmt.Sprintf("incident:%d:ack-timeout:%d", inc.ID, db.Millis(now)),
 		Payload: map[string]any{"incident": inc.ID, "acked_at": db.Millis(now)},
 		RunAt:   now.Add(m.settings().scale(timeout))})

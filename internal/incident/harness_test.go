@@ -31,14 +31,14 @@ type page struct {
 
 // receiver is a webhook endpoint that records every page.
 type receiver struct {
-	t     *testing.T
+	t     testing.TB
 	clk   clock.Clock
 	srv   *httptest.Server
 	mu    sync.Mutex
 	pages []page
 }
 
-func newReceiver(t *testing.T, clk clock.Clock) *receiver {
+func newReceiver(t testing.TB, clk clock.Clock) *receiver {
 	r := &receiver{t: t, clk: clk}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
@@ -105,7 +105,7 @@ type harness struct {
 	set incident.Settings
 }
 
-func newHarness(t *testing.T, d *db.DB, ackTimeout int) *harness {
+func newHarness(t testing.TB, d *db.DB, ackTimeout int) *harness {
 	h := &harness{d: d, clk: clock.NewFake(t0)}
 	h.rcv = newReceiver(t, h.clk)
 	h.e = engine.New(d, h.clk, nil, nil)
@@ -122,7 +122,7 @@ func newHarness(t *testing.T, d *db.DB, ackTimeout int) *harness {
 
 // walk moves the fake clock from now to now+d in steps, running due jobs
 // at each.
-func (h *harness) walk(t *testing.T, d, step time.Duration) {
+func (h *harness) walk(t testing.TB, d, step time.Duration) {
 	t.Helper()
 	end := h.clk.Now().Add(d)
 	for {

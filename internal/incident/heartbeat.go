@@ -47,7 +47,7 @@ func (m *Manager) Beat(ctx context.Context, h Heartbeat) error {
 			Payload: map[string]any{"heartbeat": h, "seen": db.Millis(now)}, RunAt: now.Add(m.settings().scale(h.Interval))}); err != nil {
 			return err
 		}
-		_, err := m.alertTx(ctx, tx, heartbeatGroup(h, AlertClosed, now), now)
+		_, err := m.alertTx(ctx, tx, heartbeatGroup(h, AlertClosed, now), now, nil)
 		return err
 	})
 	if err == nil {
@@ -82,7 +82,7 @@ func (m *Manager) runHeartbeatCheck(ctx context.Context, tx *db.Tx, j engine.Job
 	if err != nil {
 		return err
 	}
-	_, err = m.alertTx(ctx, tx, heartbeatGroup(p.Heartbeat, Firing, j.RunAt), j.RunAt)
+	_, err = m.alertTx(ctx, tx, heartbeatGroup(p.Heartbeat, Firing, j.RunAt), j.RunAt, nil)
 	return err
 }
 

@@ -343,10 +343,14 @@ func (m *Manager) Open(ctx context.Context, in OpenInput) (Incident, error) {
 	if in.Source == "" {
 		in.Source = "manual"
 	}
+	plan, err := m.prepareOpen(ctx, in.Services, in.StartedAt, in.NoPage, now)
+	if err != nil {
+		return Incident{}, err
+	}
 	var id int64
-	err := m.db.InTx(ctx, func(tx *db.Tx) error {
+	err = m.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		id, err = m.openTx(ctx, tx, in, "", now)
+		id, err = m.openTx(ctx, tx, in, "", now, plan)
 		return err
 	})
 	if err != nil {
@@ -356,9 +360,38 @@ func (m *Manager) Open(ctx context.Context, in OpenInput) (Incident, error) {
 	return m.Get(ctx, id)
 }
 
+// openPlan is what opening an incident reads from outside its transaction:
+// the escalation policy and the suspects. It is read before the
+// transaction begins, so a request never holds a write transaction while
+// it waits for a second database connection (on PostgreSQL a pool full of
+// such requests would wait on each other forever).
+type openPlan struct {
+	policy   string
+	suspects []change.Event
+}
+
+func (m *Manager) prepareOpen(ctx context.Context, services []string, start time.Time, noPage bool, now time.Time) (*openPlan, error) {
+	p := &openPlan{}
+	if m.Directories != nil && !noPage {
+		dir, err := m.Directories.DirectoryAt(ctx, now)
+		if err != nil {
+			return nil, fmt.Errorf("on-call directory: %w", err)
+		}
+		for _, s := range services {
+			if pol, ok := dir.PolicyForService(s); ok {
+				p.policy = pol.Name
+				break
+			}
+		}
+	}
+	p.suspects = m.findSuspects(ctx, services, start)
+	return p, nil
+}
+
 // openTx inserts an incident, its opening timeline, its suspects and its
-// first escalation step.
-func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup string, now time.Time) (int64, error) {
+// first escalation step. plan nil reads the policy and suspects here (job
+// handlers, which run one at a time per process).
+func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup string, now time.Time, plan *openPlan) (int64, error) {
 	in.Services = dedupe(in.Services)
 	if in.Labels == nil {
 		in.Labels = map[string]string{}
@@ -370,19 +403,13 @@ func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup str
 	if in.Impact != nil {
 		imp = *in.Impact
 	}
-	policy := ""
-	if m.Directories != nil && !in.NoPage {
-		dir, err := m.Directories.DirectoryAt(ctx, now)
-		if err != nil {
-			return 0, fmt.Errorf("on-call directory: %w", err)
-		}
-		for _, s := range in.Services {
-			if p, ok := dir.PolicyForService(s); ok {
-				policy = p.Name
-				break
-			}
+	if plan == nil {
+		var err error
+		if plan, err = m.prepareOpen(ctx, in.Services, in.StartedAt, in.NoPage, now); err != nil {
+			return 0, err
 		}
 	}
+	policy := plan.policy
 	var dk any
 	if dedup != "" {
 		dk = dedup
@@ -402,7 +429,7 @@ func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup str
 	if err := addEvent(ctx, tx, id, now, EvOpened, in.Actor, msg, map[string]any{"source": in.Source}); err != nil {
 		return 0, err
 	}
-	if err := m.attachSuspects(ctx, tx, id, in.Services, in.StartedAt); err != nil {
+	if err := attachSuspects(ctx, tx, id, plan.suspects, in.StartedAt); err != nil {
 		return 0, err
 	}
 	if in.NoPage {
@@ -426,9 +453,10 @@ func dedupe(ss []string) []string {
 // SuspectWindow is how far before impact start changes are suspects.
 const SuspectWindow = 2 * time.Hour
 
-// attachSuspects records the changes on the services and their
-// dependencies in the SuspectWindow before start.
-func (m *Manager) attachSuspects(ctx context.Context, tx *db.Tx, id int64, services []string, start time.Time) error {
+// findSuspects returns the changes on the services and their dependencies
+// in the SuspectWindow before start. Suspects help; a failure to find them
+// is logged and does not stop an incident from opening.
+func (m *Manager) findSuspects(ctx context.Context, services []string, start time.Time) []change.Event {
 	if m.Changes == nil {
 		return nil
 	}
@@ -448,10 +476,14 @@ func (m *Manager) attachSuspects(ctx context.Context, tx *db.Tx, id int64, servi
 	}
 	evs, err := m.Changes.Around(ctx, scope, start, SuspectWindow, 0)
 	if err != nil {
-		// Suspects help; they must not stop an incident from opening.
-		m.log.Warn("incident: finding suspects failed", "incident", id, "err", err)
+		m.log.Warn("incident: finding suspects failed", "services", services, "err", err)
 		return nil
 	}
+	return evs
+}
+
+// attachSuspects records the suspects and puts them on the timeline.
+func attachSuspects(ctx context.Context, tx *db.Tx, id int64, evs []change.Event, start time.Time) error {
 	for _, ev := range evs {
 		at := ev.At()
 		if at.After(start) {
@@ -476,12 +508,28 @@ func (m *Manager) attachSuspects(ctx context.Context, tx *db.Tx, id int64, servi
 // transition moves an incident to status to, with its timeline entry.
 func (m *Manager) transition(ctx context.Context, id int64, actor, to, note string) (Incident, error) {
 	now := m.clock.Now()
+	var timeout time.Duration
+	if to == Acknowledged {
+		cur, err := m.Get(ctx, id)
+		if err != nil {
+			return Incident{}, err
+		}
+		if timeout, err = m.ackTimeout(ctx, cur.Services, now); err != nil {
+			return Incident{}, err
+		}
+	}
 	err := m.db.InTx(ctx, func(tx *db.Tx) error {
 		inc, err := getTx(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		return m.transitionTx(ctx, tx, inc, actor, to, note, now)
+		if err := m.transitionTx(ctx, tx, inc, actor, to, note, now); err != nil {
+			return err
+		}
+		if to == Acknowledged {
+			return m.scheduleAckTimeout(ctx, tx, inc, now, timeout)
+		}
+		return nil
 	})
 	if err != nil {
 		return Incident{}, err
@@ -492,6 +540,9 @@ func (m *Manager) transition(ctx context.Context, id int64, actor, to, note stri
 
 var order = map[string]int{Triggered: 0, Acknowledged: 1, Resolved: 2, Closed: 3}
 
+// transitionTx changes the status and records it; an ack's timeout is
+// scheduled by the caller (transition), which reads it outside the
+// transaction.
 func (m *Manager) transitionTx(ctx context.Context, tx *db.Tx, inc Incident, actor, to, note string, now time.Time) error {
 	if inc.Status == to {
 		return tandem.Errorf(tandem.EConflict, "incident #%d is already %s", inc.ID, to)
@@ -525,8 +576,6 @@ func (m *Manager) transitionTx(ctx context.Context, tx *db.Tx, inc Incident, act
 		return err
 	}
 	switch to {
-	case Acknowledged:
-		return m.scheduleAckTimeout(ctx, tx, inc, now)
 	case Closed:
 		closed, err := getTx(ctx, tx, inc.ID)
 		if err != nil {

@@ -68,17 +68,19 @@ type countingReceiver struct {
 	first map[string]time.Time
 	who   map[string]string
 	inc   map[string]int64
+	title map[string]string
 	ch    chan string
 }
 
 func newCountingReceiver(t *testing.T) *countingReceiver {
-	r := &countingReceiver{count: map[string]int{}, first: map[string]time.Time{}, who: map[string]string{}, inc: map[string]int64{}, ch: make(chan string, 1000)}
+	r := &countingReceiver{count: map[string]int{}, first: map[string]time.Time{}, who: map[string]string{}, inc: map[string]int64{}, title: map[string]string{}, ch: make(chan string, 1000)}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		var m struct {
 			DeliveryID string `json:"delivery_id"`
 			Recipient  string `json:"recipient"`
 			IncidentID int64  `json:"incident_id"`
+			Title      string `json:"title"`
 		}
 		_ = json.Unmarshal(b, &m)
 		r.mu.Lock()
@@ -87,6 +89,7 @@ func newCountingReceiver(t *testing.T) *countingReceiver {
 			r.first[m.DeliveryID] = time.Now()
 			r.who[m.DeliveryID] = m.Recipient
 			r.inc[m.DeliveryID] = m.IncidentID
+			r.title[m.DeliveryID] = m.Title
 		}
 		r.mu.Unlock()
 		r.ch <- m.DeliveryID
