@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/tandemhq/tandem"
@@ -354,5 +356,78 @@ func TestPublishGitHubOnce(t *testing.T) {
 				t.Errorf("file %s: %v", got.FilePath, err)
 			}
 		})
+	}
+}
+
+func TestRenderFailureStillWritesPostmortem(t *testing.T) {
+	d := dbtest.SQLite(t)
+	f := newFlow(t, d)
+	tmpl, err := postmortem.ParseTemplate("payments.md", "# {{.Incident.Title}}\n{{.Incident.NoSuchField}}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.set.Templates = postmortem.Templates{Team: map[string]*template.Template{"payments": tmpl}}
+	var logs strings.Builder
+	f.svc.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	id := f.incidentWithHistory(t, "sev1")
+	p, err := f.svc.Store.ByIncident(context.Background(), id, f.clk.Now())
+	if err != nil {
+		t.Fatalf("no postmortem after a template failure: %v", err)
+	}
+	if p.RenderError == "" || !strings.Contains(p.RenderError, "payments.md:2") || !strings.HasPrefix(p.Markdown, "> **Template error:**") ||
+		!strings.Contains(p.Markdown, "## Timeline (UTC)") {
+		t.Errorf("render error %q, markdown:\n%s", p.RenderError, p.Markdown)
+	}
+	if !strings.Contains(logs.String(), "template failed") {
+		t.Errorf("failure not logged: %s", logs.String())
+	}
+}
+
+type recordingNotifier struct {
+	mu    sync.Mutex
+	items []int64
+}
+
+func (r *recordingNotifier) NotifyOwner(_ context.Context, it postmortem.ActionItem, title string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items = append(r.items, it.ID)
+	return nil
+}
+
+func TestOverdueReminders(t *testing.T) {
+	d := dbtest.SQLite(t)
+	f := newFlow(t, d)
+	n := &recordingNotifier{}
+	f.svc.Notifier = n
+	ctx := context.Background()
+	now := f.clk.Now()
+	over, _ := f.svc.Store.AddItem(ctx, postmortem.NewItem{Title: "late", Owner: "bob", Due: now.AddDate(0, 0, -3).Format("2006-01-02")}, now)
+	if _, err := f.svc.Store.AddItem(ctx, postmortem.NewItem{Title: "later", Owner: "bob", Due: now.AddDate(0, 0, 3).Format("2006-01-02")}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Store.AddItem(ctx, postmortem.NewItem{Title: "nobody's", Due: "2020-01-01"}, now); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // twice the same day: one reminder
+		if _, err := f.svc.EnqueueReminders(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.walk(t, 0, time.Second)
+	}
+	if len(n.items) != 1 || n.items[0] != over.ID {
+		t.Errorf("reminded %v, want [%d]", n.items, over.ID)
+	}
+	got, _ := f.svc.Store.GetItem(ctx, over.ID, f.clk.Now())
+	if got.NotifiedAt == nil {
+		t.Error("notified_at not recorded")
+	}
+	f.clk.Advance(24 * time.Hour) // the next day: again
+	if _, err := f.svc.EnqueueReminders(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.walk(t, 0, time.Second)
+	if len(n.items) != 2 {
+		t.Errorf("reminders after a day: %v", n.items)
 	}
 }
