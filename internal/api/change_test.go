@@ -13,6 +13,7 @@ import (
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/incident"
 )
 
 const webhookSecret = "It's a Secret to Everybody"
@@ -288,5 +289,50 @@ func BenchmarkIngestAPI(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
 		})
+	}
+}
+
+// Incidents reach DORA through the incident manager: one opened an hour
+// after a deploy fails it (24h window), one labelled deploy_id fails the
+// deploy it names however late it started.
+func TestDORAWithIncidents(t *testing.T) {
+	s := changeServer(t, false)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Second)
+	out, err := s.Client.RecordChanges(ctx, []change.Event{
+		{Service: "payments-api", FinishedAt: now.Add(-5 * 24 * time.Hour)},
+		{Service: "payments-api", FinishedAt: now.Add(-2 * 24 * time.Hour)},
+		{Service: "payments-api", FinishedAt: now.Add(-1 * 24 * time.Hour)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr := s.Main.API.Incident.Manager
+	if mgr == nil {
+		t.Skip("no incident manager wired")
+	}
+	open := func(started time.Time, labels map[string]string) {
+		inc, err := mgr.Open(ctx, incident.OpenInput{Title: "errors", Services: []string{"payments-api"}, Severity: "sev2",
+			StartedAt: started, Labels: labels, NoPage: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mgr.Resolve(ctx, inc.ID, "test", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open(now.Add(-2*24*time.Hour+time.Hour), nil)
+	open(now.Add(-4*24*time.Hour), map[string]string{"deploy_id": fmt.Sprint(out.Items[0].ID)})
+	code, _, b := call(t, "GET", s.URL+"/api/v1/dora?service=payments-api&since=7d", s.AdminToken, nil)
+	var r struct {
+		Deploys       int     `json:"deploys"`
+		FailedDeploys int     `json:"failed_deploys"`
+		Recoveries    int     `json:"recoveries"`
+		CFR           float64 `json:"change_failure_rate"`
+	}
+	json.Unmarshal(b, &r)
+	// 3 deploys; the first (labelled) and second (1h before an incident) failed.
+	if code != 200 || r.Deploys != 3 || r.FailedDeploys != 2 || r.Recoveries != 2 {
+		t.Errorf("dora with incidents: %d %s", code, b)
 	}
 }
