@@ -1,0 +1,225 @@
+package incident_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tandem "github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/client"
+	"github.com/tandemhq/tandem/internal/app/apptest"
+	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/notify"
+)
+
+const actionKey = "an-action-link-key-for-tests"
+
+func apiServer(t *testing.T) (*apptest.Server, *countingReceiver) {
+	rcv := newCountingReceiver(t)
+	dir := writeConfig(t, rcv.srv.URL)
+	t.Setenv("TEST_GH_SECRET", "gh-secret")
+	t.Setenv("TEST_ACTION_KEY", actionKey)
+	extra := `incidents:
+  base_url: https://tandem.example
+  github_issues: {secret_env: TEST_GH_SECRET}
+heartbeats:
+  - {name: nightly-backup, service: checkout, interval: 25h}
+`
+	if err := os.WriteFile(filepath.Join(dir, "incidents.yaml"), []byte(extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// notifications: lives in tandem.yaml; add the action-link key there.
+	b, _ := os.ReadFile(filepath.Join(dir, "tandem.yaml"))
+	b = []byte(strings.Replace(string(b), "notifications:\n", "notifications:\n  action_links: {key_env: TEST_ACTION_KEY, ttl: 1h}\n", 1))
+	if err := os.WriteFile(filepath.Join(dir, "tandem.yaml"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return apptest.Start(t, apptest.Options{ConfigDir: dir}), rcv
+}
+
+func appErr(t *testing.T, err error, code, field string) {
+	t.Helper()
+	var e *tandem.Error
+	if !errors.As(err, &e) || e.Code != code || (field != "" && e.Field != field) {
+		t.Fatalf("error %v, want %s on %s", err, code, field)
+	}
+}
+
+func post(t *testing.T, url, token, body string, hdr map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestIncidentAPI(t *testing.T) {
+	srv, rcv := apiServer(t)
+	ctx := context.Background()
+	c := srv.Client
+
+	_, err := c.OpenIncident(ctx, incident.OpenInput{Title: "x", Services: []string{"chekout"}, Severity: "sev1"})
+	appErr(t, err, tandem.EUnprocessable, "services[0]")
+	if !strings.Contains(err.Error(), "checkout") {
+		t.Fatalf("no close name in %v", err)
+	}
+	_, err = c.OpenIncident(ctx, incident.OpenInput{Title: "x", Services: []string{"checkout"}, Severity: "urgent"})
+	appErr(t, err, tandem.EInvalid, "severity")
+
+	inc, err := c.OpenIncident(ctx, incident.OpenInput{Title: "checkout down", Services: []string{"checkout"}, Severity: "1"})
+	if err != nil || inc.Severity != "sev1" || inc.Status != incident.Triggered {
+		t.Fatalf("open: %+v %v", inc, err)
+	}
+	rcv.wait(t, 1, 10*time.Second) // dev1 paged at once
+	if _, err := c.AddIncidentNote(ctx, inc.ID, "looking at the load balancer"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.Incidents(ctx, client.IncidentQuery{Status: "open"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("open incidents: %v %v", list, err)
+	}
+
+	// One-click links: GET shows a page and changes nothing; POST acks.
+	tok := notify.Signer{Key: []byte(actionKey)}.Token(notify.Action{Verb: "ack", IncidentID: inc.ID, Person: "dev1", Expires: time.Now().Add(time.Hour)})
+	resp, err := http.Get(srv.URL + "/api/v1/actions/" + tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `<form method="post">`) || !strings.Contains(string(page), "checkout down") {
+		t.Fatalf("action page %d:\n%s", resp.StatusCode, page)
+	}
+	if got, _ := c.Incident(ctx, inc.ID); got.Status != incident.Triggered {
+		t.Fatalf("GET changed the incident to %s", got.Status)
+	}
+	for i, want := range []string{"Done.", "already acknowledged"} {
+		code, body := post(t, srv.URL+"/api/v1/actions/"+tok, "", "", nil)
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("action POST %d: %d %s", i, code, body)
+		}
+	}
+	code, _ := post(t, srv.URL+"/api/v1/actions/"+tok[:len(tok)-2]+"xx", "", "", nil)
+	if code != http.StatusForbidden {
+		t.Fatalf("forged token: %d", code)
+	}
+	if _, err := c.IncidentAction(ctx, inc.ID, "resolve", "restarted the pods"); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := c.IncidentAction(ctx, inc.ID, "close", "")
+	if err != nil || closed.Status != incident.Closed || closed.ClosedAt == nil {
+		t.Fatalf("close: %+v %v", closed, err)
+	}
+	_, err = c.IncidentAction(ctx, inc.ID, "ack", "")
+	appErr(t, err, tandem.EConflict, "")
+	tl, err := c.IncidentTimeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range tl {
+		kinds = append(kinds, e.Kind)
+	}
+	got := strings.Join(kinds, ",")
+	for _, want := range []string{"opened", "escalation", "page", "note", "status"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("timeline %s lacks %s", got, want)
+		}
+	}
+
+	// Jobs are visible by state.
+	if _, err := c.Jobs(ctx, "bogus", "", 0); err == nil {
+		t.Fatal("bad state accepted")
+	}
+	if jobs, err := c.Jobs(ctx, "done", "incident.page", 0); err != nil || len(jobs) != 1 {
+		t.Fatalf("done page jobs %v %v", jobs, err)
+	}
+}
+
+func TestInboundWebhooksAPI(t *testing.T) {
+	srv, _ := apiServer(t)
+	am, _ := os.ReadFile("testdata/alertmanager/1-firing.json")
+	url := srv.URL + "/api/v1/webhooks/alertmanager"
+	if code, _ := post(t, url, "", string(am), nil); code != 401 {
+		t.Fatalf("no token: %d", code)
+	}
+	if code, _ := post(t, url, srv.Token(t, "reader", auth.ScopeRead), string(am), nil); code != 403 {
+		t.Fatalf("read token: %d", code)
+	}
+	w := srv.Token(t, "alertmanager", auth.ScopeWrite)
+	code, body := post(t, url, w, string(am), nil)
+	var res struct {
+		Incident incident.Incident `json:"incident"`
+	}
+	if err := json.Unmarshal([]byte(body), &res); code != 200 || err != nil || res.Incident.ID == 0 {
+		t.Fatalf("alertmanager: %d %s", code, body)
+	}
+	for _, bad := range []string{`{`, `{"version":"3"}`, `{"version":"4","groupKey":"k","alerts":[{"status":"weird","fingerprint":"f","labels":{"service":"checkout"}}]}`} {
+		if code, body := post(t, url, w, bad, nil); code != 400 {
+			t.Fatalf("bad payload %s: %d %s", bad, code, body)
+		}
+	}
+
+	gen := srv.URL + "/api/v1/webhooks/generic"
+	if code, body := post(t, gen, w, `{"group_key":"db-1","service":"checkout","title":"replica lag","severity":"sev3"}`, nil); code != 200 || !strings.Contains(body, `"severity":"sev3"`) {
+		t.Fatalf("generic: %d %s", code, body)
+	}
+	if code, body := post(t, gen, w, `{"group_key":"db-1","service":"chekout","title":"x"}`, nil); code != 422 {
+		t.Fatalf("generic unknown service: %d %s", code, body)
+	}
+
+	gh := srv.URL + "/api/v1/webhooks/github/issues"
+	sign := func(b string) string {
+		m := hmac.New(sha256.New, []byte("gh-secret"))
+		m.Write([]byte(b))
+		return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	}
+	hdr := map[string]string{"X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(ghOpened)}
+	if code, body := post(t, gh, "", ghOpened, hdr); code != 200 || !strings.Contains(body, `"source":"github"`) {
+		t.Fatalf("github opened: %d %s", code, body)
+	}
+	hdr["X-Hub-Signature-256"] = sign(ghOpened + " ")
+	if code, _ := post(t, gh, "", ghOpened, hdr); code != 401 {
+		t.Fatalf("bad signature: %d", code)
+	}
+	hdr["X-Hub-Signature-256"] = sign(ghClosed)
+	if code, body := post(t, gh, "", ghClosed, hdr); code != 200 || !strings.Contains(body, `"status":"closed"`) {
+		t.Fatalf("github closed: %d %s", code, body)
+	}
+
+	hb := srv.URL + "/api/v1/heartbeats/"
+	if code, _ := post(t, hb+"nightly-backup", w, "", nil); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	if code, _ := post(t, hb+"nope", w, "", nil); code != 404 {
+		t.Fatalf("unknown heartbeat: %d", code)
+	}
+	mw, err := srv.Client.AddMaintenanceWindow(context.Background(), incident.Window{Service: "checkout", StartsAt: time.Now(), EndsAt: time.Now().Add(time.Hour), Reason: "db upgrade"})
+	if err != nil || mw.ID == 0 {
+		t.Fatalf("maintenance: %+v %v", mw, err)
+	}
+	_, err = srv.Client.AddMaintenanceWindow(context.Background(), incident.Window{Service: "checkout", StartsAt: time.Now(), EndsAt: time.Now().Add(-time.Hour), Reason: "x"})
+	appErr(t, err, tandem.EInvalid, "ends_at")
+}
