@@ -54,7 +54,7 @@ func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, 
 				before, after := 0.0005+0.001*rng.Float64(), 0.03+0.05*rng.Float64()
 				if err := record(gate.Result{Kind: gate.KindVerify, Service: e.Service, Target: "deploy " + id, Verdict: gate.Fail, ChangeID: e.ID,
 					Message: fmt.Sprintf("SLO violation after deployment: error ratio rose from %.2f%% to %.2f%%", before*100, after*100),
-					Checks: []gate.Check{{Name: "error_ratio " + e.Service, Value: round3(after), Op: "<=", Threshold: round3(before + 0.005), Unit: "ratio", Verdict: gate.Fail}}},
+					Checks:  []gate.Check{{Name: "error_ratio " + e.Service, Value: round3(after), Op: "<=", Threshold: round3(before + 0.005), Unit: "ratio", Verdict: gate.Fail}}},
 					e.FinishedAt.Add(15*time.Minute)); err != nil {
 					return err
 				}
