@@ -142,6 +142,18 @@ func (s *Server) authorizeFeed(r *http.Request) error {
 	return nil
 }
 
+// saneTime rejects instants outside 1970-2200: schedules are not asked
+// about other centuries, and the bound keeps every computation small.
+func saneTime(field string, t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	if t.Year() < 1970 || t.Year() > 2200 {
+		return tandem.FieldErrorf(field, "expected a time between 1970 and 2200, got %s", t.Format(time.RFC3339))
+	}
+	return nil
+}
+
 // feedRange reads ?from= and ?to= for a calendar (default: a week ago to
 // 60 days ahead).
 func (s *Server) feedRange(r *http.Request, now time.Time, defFrom, defTo time.Duration) (time.Time, time.Time, error) {
@@ -158,6 +170,12 @@ func (s *Server) feedRange(r *http.Request, now time.Time, defFrom, defTo time.D
 	}
 	if to.IsZero() {
 		to = from.Add(defTo - defFrom)
+	}
+	if err := saneTime("from", from); err != nil {
+		return from, to, err
+	}
+	if err := saneTime("to", to); err != nil {
+		return from, to, err
 	}
 	if !to.After(from) {
 		return from, to, tandem.FieldErrorf("to", "must be after from (%s)", from.Format(time.RFC3339))
@@ -256,6 +274,9 @@ func (s *Server) scheduleOncall(w http.ResponseWriter, r *http.Request) error {
 	if at.IsZero() {
 		at = now
 	}
+	if err := saneTime("at", at); err != nil {
+		return err
+	}
 	svc, err := s.oncallService()
 	if err != nil {
 		return err
@@ -308,6 +329,12 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) error {
 	}
 	to, err := queryFutureTime(r, "to", now)
 	if err != nil {
+		return err
+	}
+	if err := saneTime("from", from); err != nil {
+		return err
+	}
+	if err := saneTime("to", to); err != nil {
 		return err
 	}
 	list, err := svc.Store.List(r.Context(), sc.Name, from, to)
@@ -377,6 +404,9 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return tandem.FieldErrorf(f.name, "%v", err)
 		}
+		if err := saneTime(f.name, t); err != nil {
+			return err
+		}
 		*f.out = t
 	}
 	created, err := svc.Store.Add(r.Context(), o, now)
@@ -436,6 +466,9 @@ func (s *Server) oncallNow(w http.ResponseWriter, r *http.Request) error {
 	}
 	if at.IsZero() {
 		at = now
+	}
+	if err := saneTime("at", at); err != nil {
+		return err
 	}
 	d, err := s.directory(r, at, at.Add(oncall.LookAhead))
 	if err != nil {

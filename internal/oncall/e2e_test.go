@@ -120,6 +120,37 @@ func testOncallAPI(t *testing.T, postgres bool) {
 		t.Errorf("two-year range: %v", err)
 	}
 
+	// Odd requests get a 4xx naming the problem, never a 500.
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/api/v1/schedules/sre-primary/shifts?from=9000-01-01", 400},
+		{"GET", "/api/v1/schedules/sre-primary/shifts?from=2026-11-25&to=2026-11-24", 400},
+		{"GET", "/api/v1/schedules/sre-primary/oncall?at=99999999999999", 400},
+		{"GET", "/api/v1/oncall?at=%00", 400},
+		{"DELETE", "/api/v1/schedules/sre-primary/overrides/abc", 400},
+		{"DELETE", "/api/v1/schedules/sre-primary/overrides/-1", 400},
+		{"DELETE", "/api/v1/schedules/sre-primary/overrides/999999", 404},
+		{"GET", "/api/v1/schedules/nope.ics", 404},
+		{"GET", "/api/v1/schedules/nope", 404},
+		{"GET", "/api/v1/people/nobody.ics", 404},
+		{"GET", "/api/v1/oncall/people/niaj", 404},
+		{"GET", "/api/v1/schedules/sre-primary/overrides?from=1900-01-01", 400},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, resp.StatusCode, body, tc.status)
+		}
+	}
+
 	// Shifts for Wednesday: mallory's override, then niaj's day layer until
 	// 17:00Z (18:00 Berlin), then mallory's base layer.
 	shifts, err := c.Shifts(ctx, "sre-primary", now, now.Add(12*time.Hour))

@@ -179,7 +179,8 @@ func (l *Layer) Who(at time.Time) string {
 // boundary returns the start of turn k (turn 0 starts at Start).
 func (l *Layer) boundary(k int) time.Time {
 	if l.Rotation.Hours > 0 {
-		return l.Start.Add(time.Duration(k) * time.Duration(l.Rotation.Hours) * time.Hour)
+		// Seconds, not time.Duration: a Duration overflows after 292 years.
+		return time.Unix(l.Start.Unix()+int64(k)*int64(l.Rotation.Hours)*3600, int64(l.Start.Nanosecond()))
 	}
 	st := l.Start.In(l.loc())
 	y, m, d := st.Date()
@@ -190,7 +191,11 @@ func (l *Layer) boundary(k int) time.Time {
 // turn returns the index of the turn that contains t (t >= Start).
 func (l *Layer) turn(at time.Time) int {
 	if l.Rotation.Hours > 0 {
-		return int(at.Sub(l.Start) / (time.Duration(l.Rotation.Hours) * time.Hour))
+		k := int(floorDiv64(at.Unix()-l.Start.Unix(), int64(l.Rotation.Hours)*3600))
+		if l.boundary(k).After(at) { // sub-second start
+			k--
+		}
+		return k
 	}
 	loc := l.loc()
 	days := civilDays(at.In(loc)) - civilDays(l.Start.In(loc))
@@ -308,7 +313,7 @@ func (l *Layer) LayerShifts(schedule string, from, to time.Time) []Shift {
 	var out []Shift
 	for k := l.turn(lo); ; k++ {
 		ts, te := l.boundary(k), l.boundary(k+1)
-		if !ts.Before(hi) {
+		if !ts.Before(hi) || !te.After(ts) { // the second guards against arithmetic overflow
 			break
 		}
 		ts, te = maxTime(ts, lo), minTime(te, hi)
@@ -406,6 +411,14 @@ func civilDays(t time.Time) int {
 }
 
 func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func floorDiv64(a, b int64) int64 {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
 		q--

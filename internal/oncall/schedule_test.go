@@ -286,3 +286,64 @@ func BenchmarkWho1000Schedules(b *testing.B) {
 		}
 	}
 }
+
+// Far-away instants neither overflow nor loop: a 12h layer asked about
+// the year 9000 answers at once.
+func TestFarFuture(t *testing.T) {
+	l := Layer{Name: "h", Users: []string{"a", "b"}, Start: mustTime(t, "2026-01-01T00:00:00Z"), Rotation: Rotation{Hours: 12}}
+	s := &Schedule{Name: "s", Layers: []Layer{l}}
+	from := mustTime(t, "9000-01-01T00:00:00Z")
+	shifts := s.Shifts(from, from.Add(48*time.Hour))
+	if len(shifts) != 4 {
+		t.Fatalf("got %d shifts, want 4 twelve-hour turns", len(shifts))
+	}
+	for _, sh := range shifts {
+		if w := s.Who(sh.Start); len(w) != 1 || w[0] != sh.Person {
+			t.Errorf("at %s: Who %v, shift %s", sh.Start, w, sh.Person)
+		}
+	}
+}
+
+// FuzzShifts: for any layer shape and range, Shifts and Who agree at every
+// shift's start and end, and shifts are ordered and inside the range.
+func FuzzShifts(f *testing.F) {
+	f.Add(int64(0), uint16(200), uint8(12), uint8(0), uint8(9), uint8(8), true)
+	f.Add(int64(-86400*30), uint16(900), uint8(0), uint8(7), uint8(22), uint8(10), false)
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	base := time.Date(2026, 3, 20, 9, 0, 0, 0, loc)
+	f.Fuzz(func(t *testing.T, off int64, spanHours uint16, hours, days, startHour, durHours uint8, daily bool) {
+		if hours == 0 && days == 0 {
+			days = 1
+		}
+		if hours > 0 {
+			days = 0
+		}
+		l := Layer{Name: "l", Users: []string{"a", "b", "c"}, Start: base, Location: loc, Rotation: Rotation{Hours: int(hours), Days: int(days)}}
+		if durHours%25 > 0 {
+			r := Restriction{Type: DailyRestriction, StartOfDay: time.Duration(startHour%24) * time.Hour, Duration: time.Duration(durHours%25) * time.Hour}
+			if !daily {
+				r.Type, r.StartDayOfWeek, r.Duration = WeeklyRestriction, time.Weekday(startHour%7), time.Duration(durHours)*time.Hour
+			}
+			l.Restrictions = []Restriction{r}
+		}
+		s := &Schedule{Name: "s", Layers: []Layer{l}}
+		from := base.Add(time.Duration(off%(86400*400)) * time.Second)
+		to := from.Add(time.Duration(spanHours%2000) * time.Hour)
+		var prev time.Time
+		for _, sh := range s.Shifts(from, to) {
+			if sh.Start.Before(from) || sh.End.After(to) || !sh.Start.Before(sh.End) || sh.Start.Before(prev) {
+				t.Fatalf("bad shift %+v in [%s, %s)", sh, from, to)
+			}
+			prev = sh.End
+			if w := s.Who(sh.Start); len(w) != 1 || w[0] != sh.Person {
+				t.Fatalf("at %s Who %v, shift says %s", sh.Start, w, sh.Person)
+			}
+			if w := s.Who(sh.End.Add(-time.Nanosecond)); len(w) != 1 || w[0] != sh.Person {
+				t.Fatalf("just before %s Who %v, shift says %s", sh.End, w, sh.Person)
+			}
+		}
+	})
+}
