@@ -682,3 +682,23 @@ func (m *Manager) Update(ctx context.Context, id int64, actor string, u Update) 
 	}
 	return m.Get(ctx, id)
 }
+
+// RecordEvent puts an automatic event on an incident's timeline at e.At:
+// for importing history (the demo, migrations from another tool), where the
+// event happened elsewhere. Kind must be one of the timeline kinds.
+func (m *Manager) RecordEvent(ctx context.Context, id int64, e Event) error {
+	switch e.Kind {
+	case EvAlertFired, EvAlertResolve, EvEscalation, EvPage, EvPageFailed, EvNote, EvChange, EvMaintenance, EvUpdate:
+	default:
+		return tandem.FieldErrorf("kind", "cannot record a %q event", e.Kind)
+	}
+	if e.At.IsZero() || strings.TrimSpace(e.Message) == "" {
+		return tandem.FieldErrorf("message", "an event needs a time and a message")
+	}
+	return m.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := getTx(ctx, tx, id); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, id, e.At, e.Kind, e.Actor, e.Message, e.Data)
+	})
+}
