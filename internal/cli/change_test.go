@@ -157,4 +157,18 @@ func TestImportTagsAndDORA(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "2.5h, 5.4h") {
 		t.Errorf("table: %d %q", code, out)
 	}
+
+	// deploy record --repo walks the commits since the previous deploy's
+	// head (c5): c6 and c7.
+	c6 := g.commit("c6", base.Add(50*time.Hour), c5)
+	c7 := g.commit("c7", base.Add(51*time.Hour), c6)
+	code, out, errOut = runCLI(t, append([]string{"deploy", "record", "--service", "checkout", "--repo", dir, "--commit", c7.String()[:10],
+		"--finished", base.Add(52 * time.Hour).Format(time.RFC3339), "--format", "json"}, conn...)...)
+	var e struct {
+		Commit  string   `json:"commit"`
+		Commits []string `json:"commits"`
+	}
+	if err := json.Unmarshal([]byte(out), &e); code != 0 || err != nil || e.Commit != c7.String() || len(e.Commits) != 2 {
+		t.Errorf("record --repo: %d %q %q", code, out, errOut)
+	}
 }
