@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -147,9 +148,12 @@ func Dashboard(defs []*slo.Definition, o DashboardOptions) ([]byte, error) {
 		"annotations": obj{"list": annotations},
 		"panels":      panels,
 	}
-	b, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
 		return nil, fmt.Errorf("encode dashboard: %w", err)
 	}
-	return append(b, '\n'), nil
+	return buf.Bytes(), nil
 }

@@ -201,7 +201,7 @@ func (s *Service) Status(ctx context.Context, name string, now time.Time) (Statu
 	return s.evaluate(ctx, def, now), nil
 }
 
-// StatusAll evaluates every SLO at now, sorted by name, two at a time.
+// StatusAll evaluates every SLO at now, sorted by name, four at a time.
 func (s *Service) StatusAll(ctx context.Context, now time.Time) ([]Status, error) {
 	defs := s.Definitions()
 	out := make([]Status, len(defs))
