@@ -2,15 +2,20 @@ package incident_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
 	"github.com/tandemhq/tandem/internal/engine"
 	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/oncall"
 )
 
 // The issue's policy walked with a fake clock: num_loops 2 is three passes
@@ -193,6 +198,54 @@ func TestEscalationJobsVisible(t *testing.T) {
 		queued, _ := h.e.List(ctx, engine.Filter{State: engine.StateQueued})
 		if len(queued) != 1 || queued[0].Kind != "incident.escalate" {
 			t.Fatalf("queued %+v, want the next step", queued)
+		}
+	})
+}
+
+// Notification rules: alice is paged by Slack at once and by webhook five
+// minutes later; an ack at three minutes cancels the webhook page. The
+// Slack request goes to the configured incoming webhook and mentions her.
+func TestNotificationRules(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		var slackBodies []string
+		slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			slackBodies = append(slackBodies, string(b))
+		}))
+		defer slack.Close()
+		h.set.SlackWebhookURL = slack.URL
+		pol := oncall.Policy{Name: "solo", Rules: []oncall.Rule{{EscalationDelayInMinutes: 30, Targets: []oncall.Target{{Type: oncall.UserReference, ID: "alice"}}}}}
+		cat := catalog.New(nil, []catalog.Person{{Name: "alice", Slack: "@alice"}}, []catalog.Service{{Name: "api", Team: "t", EscalationPolicy: "solo"}}, nil)
+		h.m.Directories = staticDirs{oncall.NewDirectory(oncall.Config{Policies: []oncall.Policy{pol}, People: []oncall.PersonRules{{Person: "alice",
+			ContactMethods: []oncall.ContactMethod{{Name: "hook", Type: oncall.ContactWebhook, Address: h.rcv.srv.URL}},
+			Rules:          []oncall.NotificationRule{{StartDelayInMinutes: 0, ContactMethod: "slack"}, {StartDelayInMinutes: 5, ContactMethod: "hook"}}}}}, cat, nil)}
+		ctx := context.Background()
+		first, err := h.m.Open(ctx, incident.OpenInput{Title: "api down", Services: []string{"api"}, Severity: "sev2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 3*time.Minute, time.Minute)
+		if _, err := h.m.Ack(ctx, first.ID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 10*time.Minute, time.Minute)
+		if len(slackBodies) != 1 || !strings.Contains(slackBodies[0], "@alice *[SEV2] api down") || !strings.Contains(slackBodies[0], `"text":"Acknowledge"`) {
+			t.Fatalf("slack %q", slackBodies)
+		}
+		if p := h.rcv.got(); len(p) != 0 {
+			t.Fatalf("webhook paged after the ack: %v", minutes(p))
+		}
+		// Unacknowledged, the webhook page follows five minutes later.
+		second, err := h.m.Open(ctx, incident.OpenInput{Title: "api down again", Services: []string{"api"}, Severity: "sev2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened := h.clk.Now()
+		h.walk(t, 6*time.Minute, time.Minute)
+		p := h.rcv.got()
+		if len(p) != 1 || p[0].Incident != second.ID || p[0].At.Sub(opened) != 5*time.Minute || len(slackBodies) != 2 {
+			t.Fatalf("pages %+v, slack %d", p, len(slackBodies))
 		}
 	})
 }
