@@ -1,4 +1,6 @@
-package oncall_test
+// Package e2e_test runs the on-call API and CLI against a real tandem
+// server (internal/app/apptest) on SQLite and PostgreSQL.
+package e2e_test
 
 import (
 	"bytes"
