@@ -2,6 +2,7 @@ package toil
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -88,4 +89,21 @@ func TestFetchIssuesErrors(t *testing.T) {
 	if _, err := g.FetchIssues(context.Background(), "no-slash", ImportOptions{}); !containsField(err, "repo") {
 		t.Errorf("bad repo: %v", err)
 	}
+}
+
+func FuzzIssueEntry(f *testing.F) {
+	f.Add(`{"number": 7, "title": "x", "body": "Time spent: 45m", "created_at": "2026-11-02T09:00:00Z", "labels": [{"name": "toil:restart"}, {"name": "service:checkout"}]}`)
+	f.Add(`{"number": 8, "labels": [{"name": "time:2h"}], "closed_at": "2026-11-02T09:00:00Z", "assignee": {"login": "alice"}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		var is ghIssue
+		if json.Unmarshal([]byte(in), &is) != nil {
+			return
+		}
+		e, bad := issueEntry(is, "o/r", ImportOptions{Catalog: testCatalog()})
+		if bad == nil {
+			if err := e.Validate(); err != nil {
+				t.Fatalf("invalid entry %+v: %v", e, err)
+			}
+		}
+	})
 }
