@@ -69,6 +69,7 @@ func (h *Handler) funcs() template.FuncMap {
 			return map[string]any{"Rows": rows, "Label": label, "Services": services}
 		},
 		"meterOf": chart.Progress,
+		"rowHTML": rowHTML,
 		"trendPct": func(v float64) string {
 			s := chart.Format{Percent: true, Decimals: 0}.Text(v)
 			if v > 0 {

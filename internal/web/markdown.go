@@ -15,12 +15,14 @@ import (
 // targets become links, so a postmortem cannot inject markup or script.
 func renderMarkdown(md string) template.HTML {
 	var b strings.Builder
-	lines := strings.Split(strings.ReplaceAll(md, "\r\n", "\n"), "\n")
+	md = commentRe.ReplaceAllString(strings.ReplaceAll(md, "\r\n", "\n"), "")
+	lines := strings.Split(md, "\n")
 	var para []string
 	list := "" // "ul" or "ol" while in a list
 	flushPara := func() {
 		if len(para) > 0 {
-			b.WriteString("<p>" + inline(strings.Join(para, " ")) + "</p>\n")
+			html := strings.ReplaceAll(inline(strings.Join(para, " ")), "\x01 ", "<br>")
+			b.WriteString("<p>" + strings.ReplaceAll(html, "\x01", "") + "</p>\n")
 			para = nil
 		}
 	}
@@ -102,6 +104,10 @@ func renderMarkdown(md string) template.HTML {
 			}
 		default:
 			closeList()
+			// Two trailing spaces or a backslash end a line with a break.
+			if strings.HasSuffix(line, "  ") || strings.HasSuffix(trim, "\\") {
+				trim = strings.TrimSuffix(trim, "\\") + "\x01"
+			}
 			para = append(para, trim)
 		}
 	}
@@ -111,13 +117,14 @@ func renderMarkdown(md string) template.HTML {
 }
 
 var (
-	bulletRe = regexp.MustCompile(`^[-*+] (.*)$`)
-	numberRe = regexp.MustCompile(`^\d{1,3}[.)] (.*)$`)
-	ruleRe   = regexp.MustCompile(`^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$`)
-	codeRe   = regexp.MustCompile("`([^`]+)`")
-	boldRe   = regexp.MustCompile(`\*\*([^*]+)\*\*`)
-	italRe   = regexp.MustCompile(`(^|[^*\w])_([^_]+)_([^\w]|$)`)
-	linkRe   = regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)\)`)
+	commentRe = regexp.MustCompile(`(?s)<!--.*?-->`)
+	bulletRe  = regexp.MustCompile(`^[-*+] (.*)$`)
+	numberRe  = regexp.MustCompile(`^\d{1,3}[.)] (.*)$`)
+	ruleRe    = regexp.MustCompile(`^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$`)
+	codeRe    = regexp.MustCompile("`([^`]+)`")
+	boldRe    = regexp.MustCompile(`\*\*([^*]+)\*\*`)
+	italRe    = regexp.MustCompile(`(^|[^*\w])_([^_]+)_([^\w]|$)`)
+	linkRe    = regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)\)`)
 )
 
 func isTableRule(s string) bool { return ruleRe.MatchString(strings.TrimSpace(s)) }
@@ -132,12 +139,13 @@ func tableCells(row string) []string {
 }
 
 // inline escapes s and then applies code, bold, italics and safe links.
-// Code spans are cut out first so their content stays literal.
+// Code spans are cut out first (replaced by private-use placeholders that
+// escaping leaves alone) so their content stays literal.
 func inline(s string) string {
 	var codes []string
 	s = codeRe.ReplaceAllStringFunc(s, func(m string) string {
 		codes = append(codes, m[1:len(m)-1])
-		return "\x00" + strconv.Itoa(len(codes)-1) + "\x00"
+		return "\ue000" + strconv.Itoa(len(codes)-1) + "\ue001"
 	})
 	s = template.HTMLEscapeString(s)
 	s = linkRe.ReplaceAllStringFunc(s, func(m string) string {
@@ -151,9 +159,9 @@ func inline(s string) string {
 	s = boldRe.ReplaceAllString(s, "<strong>$1</strong>")
 	s = italRe.ReplaceAllString(s, "$1<em>$2</em>$3")
 	for i, c := range codes {
-		s = strings.Replace(s, "\x00"+strconv.Itoa(i)+"\x00", "<code>"+template.HTMLEscapeString(c)+"</code>", 1)
+		s = strings.Replace(s, "\ue000"+strconv.Itoa(i)+"\ue001", "<code>"+template.HTMLEscapeString(c)+"</code>", 1)
 	}
-	return strings.ReplaceAll(s, "\x00", "")
+	return s
 }
 
 // safeHref accepts http(s), mailto, in-page and site-relative targets.

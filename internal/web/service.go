@@ -272,7 +272,7 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 		Title: def.Name + ": error budget left, " + tr.Label(), From: tr.From, To: tr.To,
 		Series:  []chart.Series{{Name: "budget left", Points: budget, Area: true}},
 		Markers: markers, Rules: []chart.Rule{{V: 0, Label: "exhausted"}, {V: 0.1, Label: "10%"}, {V: 0.5, Label: "50%"}},
-		Format: chart.Format{Percent: true, Decimals: 0}, Width: 960, Height: 180,
+		Format: chart.Format{Percent: true, Decimals: 0}, Width: 480, Height: 200,
 		FixedY: true, YMin: low, YMax: 1,
 	}.SVG()
 	var rules []chart.Rule
@@ -294,7 +294,7 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 		Title: def.Name + ": burn rate per hour, " + tr.Label(), From: tr.From, To: tr.To,
 		Series:  []chart.Series{{Name: "burn rate", Points: burn}},
 		Markers: markers, Rules: rules,
-		Format: chart.Format{Suffix: "×", Decimals: -1}, Width: 960, Height: 180,
+		Format: chart.Format{Suffix: "×", Decimals: -1}, Width: 480, Height: 200,
 	}.SVG()
 	return p
 }
