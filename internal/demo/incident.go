@@ -28,9 +28,9 @@ var incidentGenerators = []generator{{name: "incidents", run: generateIncidents}
 // demoIncident is one incident to write.
 type demoIncident struct {
 	service, title, summary, sev string
-	start, ack, resolve         time.Time
-	deployID                    int64
-	version                     string
+	start, ack, resolve          time.Time
+	deployID                     int64
+	version                      string
 }
 
 var alertTitles = []struct{ title, summary string }{

@@ -17,7 +17,6 @@
 package incident
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -189,8 +188,4 @@ type Filter struct {
 	Since    time.Time // started at or after
 	Until    time.Time // started before
 	Limit    int       // default 100, at most 10000
-}
-
-func describe(inc Incident) string {
-	return fmt.Sprintf("#%d [%s] %s", inc.ID, inc.Severity, inc.Title)
 }

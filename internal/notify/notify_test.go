@@ -159,7 +159,6 @@ type smtpBackend struct {
 	from string
 	to   []string
 	data string
-	tls  bool
 }
 
 func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
