@@ -125,14 +125,19 @@ func (s *Schedule) WithOverrides(extra []Override) *Schedule {
 }
 
 // Who returns the people on call at t: the override's person, or else the
-// highest layer's person that has one; empty when nobody is on call.
+// highest layer's person that has one; empty when nobody is on call. It
+// does not allocate for layer answers: the slice may share memory with the
+// schedule and must not be modified (appending is safe).
 func (s *Schedule) Who(at time.Time) []string {
 	if o := s.overrideAt(at); o != nil {
 		return []string{o.Person}
 	}
 	for i := len(s.Layers) - 1; i >= 0; i-- {
-		if p := s.Layers[i].Who(at); p != "" {
-			return []string{p}
+		l := &s.Layers[i]
+		if k, ok := l.index(at); ok {
+			// A capped sub-slice of the layer's users: no allocation, and
+			// an append by the caller cannot overwrite the layer.
+			return l.Users[k : k+1 : k+1]
 		}
 	}
 	return nil
@@ -166,14 +171,22 @@ func (s *Schedule) overrideAt(at time.Time) *Override {
 
 // Who returns the layer's person at t, or "" when the layer has nobody then.
 func (l *Layer) Who(at time.Time) string {
+	if k, ok := l.index(at); ok {
+		return l.Users[k]
+	}
+	return ""
+}
+
+// index returns the index in Users of the person on call at t, and false
+// when the layer has nobody then.
+func (l *Layer) index(at time.Time) (int, bool) {
 	if len(l.Users) == 0 || at.Before(l.Start) || (!l.End.IsZero() && !at.Before(l.End)) {
-		return ""
+		return 0, false
 	}
 	if len(l.Restrictions) > 0 && !l.restricted(at) {
-		return ""
+		return 0, false
 	}
-	k := l.turn(at)
-	return l.Users[mod(k, len(l.Users))]
+	return mod(l.turn(at), len(l.Users)), true
 }
 
 // boundary returns the start of turn k (turn 0 starts at Start).
@@ -215,12 +228,37 @@ func (l *Layer) loc() *time.Location {
 
 // restricted reports whether t falls inside one of the restriction windows.
 func (l *Layer) restricted(at time.Time) bool {
-	for _, w := range l.windows(at.Add(-time.Nanosecond), at.Add(time.Nanosecond)) {
-		if !at.Before(w.start) && at.Before(w.end) {
-			return true
+	loc := l.loc()
+	y, m, d := at.In(loc).Date()
+	for _, r := range l.Restrictions {
+		// A window covering at opened on at's local date or up to its
+		// duration (in whole days) before.
+		for back := 0; back <= int(r.Duration/(24*time.Hour))+1; back++ {
+			day := time.Date(y, m, d-back, 0, 0, 0, 0, time.UTC).Weekday()
+			if !r.opensOn(day) {
+				continue
+			}
+			start := r.openAt(y, m, d-back, loc)
+			if !at.Before(start) && at.Before(start.Add(r.Duration)) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// opensOn reports whether the restriction's window opens on weekday wd.
+func (r *Restriction) opensOn(wd time.Weekday) bool {
+	if r.Type == WeeklyRestriction {
+		return wd == r.StartDayOfWeek
+	}
+	return len(r.Days) == 0 || hasDay(r.Days, wd)
+}
+
+// openAt returns when the window opening on the local date y-m-d opens.
+func (r *Restriction) openAt(y int, m time.Month, d int, loc *time.Location) time.Time {
+	h, rest := r.StartOfDay/time.Hour, r.StartOfDay%time.Hour
+	return time.Date(y, m, d, int(h), int(rest/time.Minute), int(rest%time.Minute/time.Second), 0, loc)
 }
 
 type span struct{ start, end time.Time }
@@ -244,19 +282,12 @@ func (l *Layer) windows(from, to time.Time) []span {
 			break
 		}
 		wd := midnight.Weekday()
-		for _, r := range l.Restrictions {
-			switch r.Type {
-			case WeeklyRestriction:
-				if wd != r.StartDayOfWeek {
-					continue
-				}
-			default:
-				if len(r.Days) > 0 && !hasDay(r.Days, wd) {
-					continue
-				}
+		for j := range l.Restrictions {
+			r := &l.Restrictions[j]
+			if !r.opensOn(wd) {
+				continue
 			}
-			h, rest := r.StartOfDay/time.Hour, r.StartOfDay%time.Hour
-			start := time.Date(y, m, d+i, int(h), int(rest/time.Minute), int(rest%time.Minute/time.Second), 0, loc)
+			start := r.openAt(y, m, d+i, loc)
 			end := start.Add(r.Duration)
 			if end.After(from) && start.Before(to) {
 				out = append(out, span{start, end})

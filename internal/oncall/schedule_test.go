@@ -347,3 +347,43 @@ func FuzzShifts(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDirectoryWho1000 is what a request for every schedule does:
+// build the directory with 200 stored overrides attached, then resolve a
+// schedule target in each of 1,000 schedules.
+func BenchmarkDirectoryWho1000(b *testing.B) {
+	loc := berlin(b)
+	cfg := Config{}
+	var overrides []Override
+	for i := range 1000 {
+		s := followTheSun(b)
+		s.Name = fmt.Sprint("s", i)
+		s.Layers[0].Location = loc
+		cfg.Schedules = append(cfg.Schedules, s)
+		if i%5 == 0 {
+			overrides = append(overrides, Override{Schedule: s.Name, Person: "o", Start: mustTime(b, "2026-11-25T10:00:00Z"), End: mustTime(b, "2026-11-25T11:00:00Z")})
+		}
+	}
+	at := mustTime(b, "2026-11-25T10:30:00Z")
+	b.ReportAllocs()
+	for b.Loop() {
+		d := NewDirectory(cfg, nil, overrides)
+		n := 0
+		for _, s := range cfg.Schedules {
+			n += len(d.Resolve(Target{Type: ScheduleReference, ID: s.Name}, at))
+		}
+		if n != 1000 {
+			b.Fatalf("resolved %d, want 1000", n)
+		}
+	}
+}
+
+func BenchmarkShiftsMonth(b *testing.B) {
+	s := followTheSun(b)
+	from := mustTime(b, "2026-11-01T00:00:00Z")
+	for b.Loop() {
+		if len(s.Shifts(from, from.AddDate(0, 1, 0))) == 0 {
+			b.Fatal("no shifts")
+		}
+	}
+}
