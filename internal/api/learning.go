@@ -448,7 +448,9 @@ func (s *Server) importToil(w http.ResponseWriter, r *http.Request) error {
 			e, err := s.toilEntry(ti, "")
 			if err != nil {
 				var te *tandem.Error
-				errors.As(err, &te)
+				if !errors.As(err, &te) {
+					return err
+				}
 				res.Bad = append(res.Bad, toil.RowError{Row: i + 1, Ref: ti.ExternalID, Field: te.Field, Message: te.Message})
 				continue
 			}
