@@ -2,15 +2,18 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/okr"
 	"github.com/tandemhq/tandem/internal/postmortem"
 )
 
@@ -64,6 +67,58 @@ func learningEndToEnd(t *testing.T, o apptest.Options) {
 	objs, err := c.OKRStatus(ctx, "2026Q4", "payments")
 	if err != nil || len(objs) != 2 {
 		t.Errorf("okrs: %+v %v", objs, err)
+	}
+	// Platform's toil key result reads the toil log: 50 + 40 min of restores
+	// in the quarter = 1.5 h against < 40h: score 1; the other key result
+	// (restores reduced by 80% against Q3) has no Q3 data: no_baseline.
+	for _, m := range []int{50, 40} {
+		at := time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)
+		if _, err := c.LogToil(ctx, client.ToilInput{At: &at, Minutes: m, Category: "data-restore", Service: "postgres-main"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs, err = c.OKRStatus(ctx, "2026Q4", "platform")
+	var lessToil *okr.ObjectiveStatus
+	for i := range objs {
+		if objs[i].Name == "less-toil" {
+			lessToil = &objs[i]
+		}
+	}
+	if err != nil || lessToil == nil {
+		t.Fatalf("okrs for platform: %+v %v", objs, err)
+	}
+	if kr := lessToil.KeyResults[0]; kr.Status != "ok" || *kr.Current != 1.5 || kr.Score != 1 || !kr.Met {
+		t.Errorf("toil-hours = %+v", kr)
+	}
+	if kr := lessToil.KeyResults[1]; kr.Status != "no_data" && kr.Status != "no_baseline" {
+		t.Errorf("restores = %+v", kr)
+	}
+	// Bad input: 400 naming the field, 422 for unknown references, 404.
+	for _, tc := range []struct {
+		method, path, body, code, field string
+	}{
+		{"GET", "/api/v1/okrs?quarter=2026Q9", "", tandem.EInvalid, "quarter"},
+		{"GET", "/api/v1/okrs?team=paymnts", "", tandem.EUnprocessable, "team"},
+		{"GET", "/api/v1/toil/report?by=color", "", tandem.EInvalid, "by"},
+		{"POST", "/api/v1/toil", `{"minutes": 5, "category": "x", "colour": 1}`, tandem.EInvalid, "colour"},
+		{"POST", "/api/v1/toil", `{"minutes": "5", "category": "x"}`, tandem.EInvalid, "minutes"},
+		{"POST", "/api/v1/postmortems", `{"incident_id": 999}`, tandem.EUnprocessable, "incident_id"},
+		{"PUT", "/api/v1/postmortems/abc", `{}`, tandem.EInvalid, "id"},
+		{"PATCH", "/api/v1/actions/999", `{"status": "done"}`, tandem.ENotFound, ""},
+		{"POST", "/api/v1/actions", `{"title": "x", "due": "tomorrow"}`, tandem.EInvalid, "due"},
+		{"POST", "/api/v1/actions", `{"title": "x", "owner": "bobb"}`, tandem.EUnprocessable, "owner"},
+	} {
+		var body any
+		if tc.body != "" {
+			body = json.RawMessage(tc.body)
+		}
+		path, rawQuery, _ := strings.Cut(tc.path, "?")
+		q, _ := url.ParseQuery(rawQuery)
+		err := c.Do(ctx, tc.method, path, q, body, nil)
+		var te *tandem.Error
+		if !asErr(err, &te) || te.Code != tc.code || te.Field != tc.field {
+			t.Errorf("%s %s: %v, want %s field %q", tc.method, tc.path, err, tc.code, tc.field)
+		}
 	}
 
 	// Postmortems: closing a sev1 writes one through the engine.
