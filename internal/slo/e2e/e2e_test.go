@@ -138,6 +138,21 @@ func TestEndToEnd(t *testing.T) {
 				t.Errorf("history point %+v", h[0])
 			}
 
+			// A reversed or unparsable range is a 400 naming the parameter.
+			for q, field := range map[string]string{"from=2026-11-25T12:00:00Z&to=2026-11-24T00:00:00Z": "from", "to=yesterday": "to"} {
+				req, _ := http.NewRequest("GET", srv.URL+"/api/v1/slos/"+name+"/history?"+q, nil)
+				req.Header.Set("Authorization", "Bearer "+srv.AdminToken)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 400 || !strings.Contains(string(b), `"field":"`+field+`"`) {
+					t.Errorf("history?%s: %d %s", q, resp.StatusCode, b)
+				}
+			}
+
 			// Exhaust checkout-api-availability's budget: freeze.
 			var bad []client.SLOEvent
 			for m := now.Truncate(time.Minute).Add(-2 * time.Hour); m.Before(now.Truncate(time.Minute)); m = m.Add(time.Minute) {
