@@ -30,6 +30,9 @@ func (m *Main) wireWeb(ctx context.Context) error {
 			return dora.Options{IncidentWindow: c.IncidentWindow, ReworkWindow: c.ReworkWindow}
 		}
 	}
+	if m.API.Gate.Results != nil {
+		d.Gates = m.API.Gate.Results
+	}
 	if m.API.Incident.Manager != nil {
 		d.Incidents = m.API.Incident.Manager
 	}

@@ -149,7 +149,7 @@ var kindLetters = map[string]string{"deploy": "D", "rollback": "R", "config": "C
 var badgeIcon = map[string]string{
 	"triggered": "!", "acknowledged": "◐", "resolved": "✓", "closed": "✓",
 	"success": "✓", "failed": "✖", "rolled_back": "↺", "in_progress": "…",
-	"pass": "✓", "fail": "✖", "block": "✖", "warn": "▲",
+	"pass": "✓", "fail": "✖", "block": "✖", "warn": "▲", "inconclusive": "?",
 }
 
 // statusBadge renders a status as a badge: icon, word and a class that

@@ -14,6 +14,7 @@ import (
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/gate"
 	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/slo"
 	"github.com/tandemhq/tandem/internal/web/chart"
@@ -68,6 +69,11 @@ type serviceData struct {
 	Freeze       bool
 	FreezeReason string
 	DORA         *serviceDORA
+	// GatesByChange are gate results linked to a change; GateRuns the
+	// latest results of the service.
+	GatesByChange map[int64][]gate.Result
+	GateRuns      []gate.Result
+	HaveGates     bool
 
 	HaveSLO, HaveChanges, HaveIncidents, HaveOncall, HaveDORA bool
 }
@@ -190,6 +196,13 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, b base) er
 		d.PolicyName = svc.EscalationPolicy
 	}
 
+	if h.deps.Gates != nil {
+		d.HaveGates = true
+		if d.GatesByChange, d.GateRuns, err = h.gateResults(ctx, svc.Name, tr); err != nil {
+			return err
+		}
+	}
+
 	if h.deps.DORA != nil {
 		d.HaveDORA = true
 		sd, err := h.serviceDORA(ctx, svc.Name, tr)
@@ -297,4 +310,28 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 		Format: chart.Format{Suffix: "×", Decimals: -1}, Width: 480, Height: 200,
 	}.SVG()
 	return p
+}
+
+// Gates lists gate results (the audit log). *gate.Store implements it.
+type Gates interface {
+	List(ctx context.Context, f gate.Filter) ([]gate.Result, error)
+}
+
+// gateResults reads the service's gate results in the range: by change
+// (verification of a deploy, a gate run for it) and the latest runs.
+func (h *Handler) gateResults(ctx context.Context, service string, tr timeRange) (map[int64][]gate.Result, []gate.Result, error) {
+	rs, err := h.deps.Gates.List(ctx, gate.Filter{Service: service, Since: tr.From, Until: tr.To.Add(time.Millisecond), Limit: 1000})
+	if err != nil {
+		return nil, nil, err
+	}
+	byChange := map[int64][]gate.Result{}
+	for _, r := range rs {
+		if r.ChangeID != 0 {
+			byChange[r.ChangeID] = append(byChange[r.ChangeID], r)
+		}
+	}
+	if len(rs) > 20 {
+		rs = rs[:20]
+	}
+	return byChange, rs, nil
 }

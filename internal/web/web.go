@@ -65,6 +65,8 @@ type Deps struct {
 	// returns the configured windows (nil: DORA's defaults).
 	DORA        DORA
 	DORAOptions func() dora.Options
+	// Gates lists gate results and verifications (*gate.Store).
+	Gates Gates
 	// Incidents reads and acts on incidents (*incident.Manager).
 	Incidents Incidents
 	// Oncall reads schedules, overrides and policies (*oncall.Service).
