@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tandemhq/tandem"
@@ -27,21 +31,106 @@ func newList[T any](items []T) list[T] {
 
 func (s *Server) catalog() *catalog.Catalog { return s.Config.Get().Catalog }
 
+// encodedList is the service list encoded once for a given config: each
+// service's JSON, and the whole unfiltered answer.
+type encodedList struct {
+	cfg   *config.Config
+	items [][]byte
+	all   []byte
+}
+
+// encodedServices returns the encoding of cfg's services, made on the first
+// request after a (re)load.
+func (s *Server) encodedServices(cfg *config.Config) (*encodedList, error) {
+	if e := s.services.Load(); e != nil && e.cfg == cfg {
+		return e, nil
+	}
+	e := &encodedList{cfg: cfg, items: make([][]byte, len(cfg.Catalog.Services))}
+	for i, svc := range cfg.Catalog.Services {
+		b, err := json.Marshal(svc)
+		if err != nil {
+			return nil, err
+		}
+		e.items[i] = b
+	}
+	var buf bytes.Buffer
+	buf.Grow(joinList(nil, e.items, nil))
+	joinList(&buf, e.items, nil)
+	e.all = buf.Bytes()
+	s.services.Store(e)
+	return e, nil
+}
+
+// joinList writes the list envelope around the chosen items (nil: all) to
+// w, and returns the byte count when w is nil.
+func joinList(w io.Writer, items [][]byte, keep []int) int {
+	n := len(items)
+	if keep != nil {
+		n = len(keep)
+	}
+	count := strconv.Itoa(n)
+	size := len(`{"items":[],"count":}`) + len(count) + 1
+	for j := 0; j < n; j++ {
+		i := j
+		if keep != nil {
+			i = keep[j]
+		}
+		if j > 0 {
+			size++
+			if w != nil {
+				_, _ = w.Write(comma)
+			}
+		}
+		size += len(items[i])
+		if w != nil {
+			if j == 0 {
+				_, _ = io.WriteString(w, `{"items":[`)
+			}
+			_, _ = w.Write(items[i])
+		}
+	}
+	if w != nil {
+		if n == 0 {
+			_, _ = io.WriteString(w, `{"items":[`)
+		}
+		_, _ = io.WriteString(w, `],"count":`+count+"}\n")
+	}
+	return size
+}
+
+var comma = []byte{','}
+
+// listServices answers the catalog's services, optionally filtered by team
+// and environment. The catalog only changes on reload, so each service is
+// encoded once per config and answers are put together from those.
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
-	c := s.catalog()
+	cfg := s.Config.Get()
+	e, err := s.encodedServices(cfg)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	team, env := q.Get("team"), q.Get("environment")
-	out := make([]catalog.Service, 0, len(c.Services))
-	for _, svc := range c.Services {
+	w.Header().Set("Content-Type", "application/json")
+	if team == "" && env == "" {
+		w.Header().Set("Content-Length", strconv.Itoa(len(e.all)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(e.all)
+		return nil
+	}
+	keep := []int{}
+	for i, svc := range cfg.Catalog.Services {
 		if team != "" && svc.Team != team {
 			continue
 		}
 		if env != "" && !contains(svc.Environments, env) {
 			continue
 		}
-		out = append(out, svc)
+		keep = append(keep, i)
 	}
-	writeJSON(w, http.StatusOK, newList(out))
+	w.Header().Set("Content-Length", strconv.Itoa(joinList(nil, e.items, keep)))
+	w.WriteHeader(http.StatusOK)
+	joinList(w, e.items, keep)
 	return nil
 }
 

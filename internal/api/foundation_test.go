@@ -100,6 +100,10 @@ func TestServicesNeedReadToken(t *testing.T) {
 			if code != 200 || json.Unmarshal(b, &list) != nil || n < 5 || list.Count != n || len(list.Items) != n || list.Items[0].Name != "checkout" {
 				t.Errorf("read token: %d %s", code, b)
 			}
+			code, _, b = call(t, "GET", s.URL+"/api/v1/services?team=nobody", read, nil)
+			if code != 200 || string(b) != `{"items":[],"count":0}`+"\n" {
+				t.Errorf("empty filter: %d %s", code, b)
+			}
 			// Filters.
 			code, _, b = call(t, "GET", s.URL+"/api/v1/services?team=platform&environment=production", read, nil)
 			if code != 200 || json.Unmarshal(b, &list) != nil || list.Count != 2 {
@@ -313,6 +317,10 @@ func TestReload(t *testing.T) {
 	}
 	if code, _, _ := call(t, "GET", s.URL+"/api/v1/services/ledger", s.AdminToken, nil); code != 200 {
 		t.Errorf("the reloaded service is not served: %d", code)
+	}
+	// The (cached) list follows the reload.
+	if _, _, b := call(t, "GET", s.URL+"/api/v1/services", s.AdminToken, nil); !strings.Contains(string(b), `"name":"ledger"`) {
+		t.Errorf("the list after reload lacks the new service: %s", b)
 	}
 	broken := "services:\n  - {name: ledger2, team: paymnts}\n  - {name: x, team: payments, colour: red}\n"
 	os.WriteFile(filepath.Join(dir, "more.yaml"), []byte(broken), 0o644)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -42,6 +43,10 @@ type Server struct {
 
 	metrics *httpMetrics
 	handler http.Handler
+	// services caches the JSON of the unfiltered service list for the
+	// config it was made from; a reload makes a new config, so a stale
+	// entry is never served.
+	services atomic.Pointer[encodedList]
 }
 
 // Init builds the router. Call it once, after setting the fields.

@@ -133,6 +133,17 @@ func (m *Main) Listen() error {
 	return nil
 }
 
+// Close releases what New and Listen took (the listener and the database)
+// for a Main that is not going to Run; Run closes them itself.
+func (m *Main) Close() error {
+	var errs []error
+	if m.listener != nil {
+		errs = append(errs, m.listener.Close())
+	}
+	errs = append(errs, m.DB.Close())
+	return errors.Join(errs...)
+}
+
 // Addr is the bound address, after Listen.
 func (m *Main) Addr() string {
 	if m.listener == nil {
