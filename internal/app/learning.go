@@ -9,6 +9,7 @@ import (
 
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/dora"
 	"github.com/tandemhq/tandem/internal/incident"
@@ -45,7 +46,7 @@ func (m *Main) wireLearning(ctx context.Context) error {
 		if sloSvc != nil {
 			pm.Budgets = sloBudgets{sloSvc}
 		}
-		pm.Notifier = &ownerNotifier{catalog: cat, sender: notify.NewSender(smtpOf(m.Config.Get().Incident), nil),
+		pm.Notifier = &ownerNotifier{catalog: cat, clock: m.Options.Clock, sender: notify.NewSender(smtpOf(m.Config.Get().Incident), nil),
 			smtp: func() notify.SMTP { return smtpOf(m.Config.Get().Incident) }}
 		pm.Register(m.Engine)
 		mgr.OnClose(pm.CloseHook)
@@ -299,6 +300,7 @@ func oncallHours(ctx context.Context, svc *oncall.Service, from, to time.Time) (
 // without SMTP, are skipped with a log line by the caller's next run.
 type ownerNotifier struct {
 	catalog func() *catalog.Catalog
+	clock   clock.Clock
 	sender  *notify.Sender
 	smtp    func() notify.SMTP
 }
@@ -317,13 +319,13 @@ func (n *ownerNotifier) NotifyOwner(ctx context.Context, it postmortem.ActionIte
 		due = it.Due.Format("2006-01-02")
 	}
 	msg := notify.Message{
-		DeliveryID: fmt.Sprintf("action-item-%d-%s", it.ID, time.Now().UTC().Format("2006-01-02")),
+		DeliveryID: fmt.Sprintf("action-item-%d-%s", it.ID, n.clock.Now().UTC().Format("2006-01-02")),
 		Event:      "action_item.overdue",
 		Title:      "Overdue action item: " + it.Title,
 		Text:       fmt.Sprintf("Due %s. From the postmortem %q. Mark it done with: tandem actions done %d", due, title, it.ID),
 		Recipient:  it.Owner,
 		IncidentID: it.IncidentID,
-		SentAt:     time.Now().UTC(),
+		SentAt:     n.clock.Now().UTC(),
 	}
 	return n.sender.Send(ctx, notify.Channel{Type: notify.Email, To: p.Email}, msg)
 }
