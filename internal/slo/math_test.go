@@ -271,3 +271,26 @@ func TestHistory(t *testing.T) {
 	// At t0: 3 bad of 200 → 1.5 consumed → -0.5.
 	near(t, "remaining[1]", h[1].Remaining, -0.5, 1e-9)
 }
+
+// TestSumsAgree: the one-pass window sums equal Series.Sum for windows of
+// every kind (inside the minutes, reaching into the hours, at odd offsets).
+func TestSumsAgree(t *testing.T) {
+	now := t0.Add(17*time.Minute + 42*time.Second)
+	var data []Bucket
+	for m := now.Add(-5 * 24 * time.Hour).Truncate(time.Minute); m.Before(now); m = m.Add(time.Minute) {
+		data = append(data, Bucket{Start: m, Counts: Counts{Good: float64(m.Minute() % 7), Total: 7}})
+	}
+	s := NewSeries(now.Add(-5*24*time.Hour), now, nil, data)
+	ds := []time.Duration{time.Minute, 5 * time.Minute, 59 * time.Minute, 6 * time.Hour, 6*time.Hour + 17*time.Minute,
+		6*time.Hour + 18*time.Minute, 7*time.Hour + 29*time.Minute, 7*time.Hour + 31*time.Minute, 24 * time.Hour, 72*time.Hour + 90*time.Second, 10 * 24 * time.Hour}
+	got := s.Sums(ds)
+	for i, d := range ds {
+		if want := s.Sum(s.End.Add(-d)); got[i] != want {
+			t.Errorf("window %v: Sums %+v, Sum %+v", d, got[i], want)
+		}
+	}
+	// The minutes part is exact: 5 minutes hold 35 events.
+	if got[1].Total != 35 {
+		t.Errorf("5m total %v, want 35", got[1].Total)
+	}
+}

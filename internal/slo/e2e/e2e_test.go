@@ -289,3 +289,45 @@ func BenchmarkIngestObservations(b *testing.B) {
 	}
 	b.ReportMetric(float64(per*i)/b.Elapsed().Seconds(), "obs/s")
 }
+
+// TestGeneratorCommands runs `tandem slo rules` and `tandem grafana
+// dashboard` on the example config.
+func TestGeneratorCommands(t *testing.T) {
+	dir := apptest.ExamplesDir(t)
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if code := cli.Execute(ctx, []string{"slo", "rules", "--config", dir}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("slo rules: %d %s", code, errOut.String())
+	}
+	for _, want := range []string{`- name: "tandem-slo-checkout-availability"`, `alert: "SLOBurnRatePage"`, `record: "slo:sli_error:ratio_rate3d"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("rules lack %s", want)
+		}
+	}
+	if strings.Contains(out.String(), "search-query-failures") {
+		t.Error("rules for an ingest SLO")
+	}
+	out.Reset()
+	if code := cli.Execute(ctx, []string{"grafana", "dashboard", "--config", dir, "--service", "checkout"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("grafana dashboard: %d %s", code, errOut.String())
+	}
+	var d struct {
+		Panels []struct{ Title string }
+	}
+	if err := json.Unmarshal(out.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	gauges := 0
+	for _, p := range d.Panels {
+		if p.Title == "Error Budget Remaining" {
+			gauges++
+		}
+	}
+	if gauges != 3 { // checkout-availability, checkout-latency, checkout-api-availability
+		t.Errorf("%d gauges for checkout, want 3", gauges)
+	}
+	errOut.Reset()
+	if code := cli.Execute(ctx, []string{"slo", "rules"}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "--config") {
+		t.Errorf("rules without --config: %d %s", code, errOut.String())
+	}
+}
