@@ -42,6 +42,13 @@ RETURNING id`
 // an *tandem.Error (code invalid) whose field names it ("events[3].status")
 // when len(events) > 1, or the bare field for a single event.
 func (s *Store) Record(ctx context.Context, events []Event, now time.Time) ([]Event, error) {
+	return s.record(ctx, events, now, false)
+}
+
+// record is Record; with finish, an event whose key is stored already while
+// in progress moves the stored one to the event's final status, in the
+// same transaction.
+func (s *Store) record(ctx context.Context, events []Event, now time.Time, finish bool) ([]Event, error) {
 	if len(events) == 0 {
 		return nil, tandem.FieldErrorf("events", "empty batch")
 	}
@@ -57,33 +64,25 @@ func (s *Store) Record(ctx context.Context, events []Event, now time.Time) ([]Ev
 		}
 	}
 	nowMs := db.Millis(now)
+	norm := slices.Clone(evs)
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		if tx.Dialect() == db.Postgres && len(evs) > 1 {
-			return insertMany(ctx, tx, evs, nowMs)
+		if err := s.insert(ctx, tx, evs, nowMs); err != nil {
+			return err
 		}
-		ins, err := tx.Prepare(ctx, insertEvent)
-		if err != nil {
-			return fmt.Errorf("prepare insert: %w", err)
+		if !finish {
+			return nil
 		}
-		defer ins.Close()
-		for i := range evs {
-			e := &evs[i]
-			var id int64
-			err := ins.QueryRowContext(ctx, eventArgs(e, nowMs)...).Scan(&id)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				first, err := getByKey(ctx, tx, e.Source, e.ExternalID)
-				if err != nil {
-					return err
-				}
-				first.Existing = true
-				*e = first
-			case err != nil:
-				return fmt.Errorf("insert change event: %w", err)
-			default:
-				e.ID = id
-				e.CreatedAt, e.UpdatedAt = db.Time(nowMs), db.Time(nowMs)
+		for i, e := range evs {
+			in := norm[i]
+			if !e.Existing || e.Status != StatusInProgress || in.Status == StatusInProgress {
+				continue
 			}
+			upd, err := finishTx(ctx, tx, e.ID, in.Status, in.FailureReason, in.FinishedAt, now)
+			if err != nil {
+				return err
+			}
+			upd.Existing = true
+			evs[i] = upd
 		}
 		return nil
 	})
@@ -91,6 +90,38 @@ func (s *Store) Record(ctx context.Context, events []Event, now time.Time) ([]Ev
 		return nil, err
 	}
 	return evs, nil
+}
+
+// insert stores normalized events in tx, replacing each with its record.
+func (s *Store) insert(ctx context.Context, tx *db.Tx, evs []Event, nowMs int64) error {
+	if tx.Dialect() == db.Postgres && len(evs) > 1 {
+		return insertMany(ctx, tx, evs, nowMs)
+	}
+	ins, err := tx.Prepare(ctx, insertEvent)
+	if err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
+	defer ins.Close()
+	for i := range evs {
+		e := &evs[i]
+		var id int64
+		err := ins.QueryRowContext(ctx, eventArgs(e, nowMs)...).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			first, err := getByKey(ctx, tx, e.Source, e.ExternalID)
+			if err != nil {
+				return err
+			}
+			first.Existing = true
+			*e = first
+		case err != nil:
+			return fmt.Errorf("insert change event: %w", err)
+		default:
+			e.ID = id
+			e.CreatedAt, e.UpdatedAt = db.Time(nowMs), db.Time(nowMs)
+		}
+	}
+	return nil
 }
 
 func eventArgs(e *Event, nowMs int64) []any {
@@ -287,46 +318,54 @@ func (s *Store) Finish(ctx context.Context, id int64, status, reason string, fin
 	}
 	var out Event
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT "+eventColumns+" FROM change_events WHERE id = ?", id)
-		if err != nil {
-			return fmt.Errorf("get change event: %w", err)
-		}
-		evs, err := scanEvents(rows)
-		if err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			return tandem.Errorf(tandem.ENotFound, "no change event with id %d", id)
-		}
-		e := evs[0]
-		if status == StatusInProgress && e.Status != StatusInProgress {
-			return tandem.Errorf(tandem.EConflict, "change event %d is %s; it cannot go back to in_progress", id, e.Status)
-		}
-		e.Status = status
-		switch status {
-		case StatusSuccess:
-			e.FailureReason = ""
-		case StatusFailed, StatusRolledBack:
-			if reason != "" {
-				e.FailureReason = reason
-			}
-		}
-		if status != StatusInProgress && e.FinishedAt.IsZero() {
-			e.FinishedAt = trunc(finishedAt)
-			if !e.StartedAt.IsZero() && e.FinishedAt.Before(e.StartedAt) {
-				e.FinishedAt = e.StartedAt
-			}
-		}
-		e.UpdatedAt = db.Time(db.Millis(now))
-		e.DurationMs = duration(e.StartedAt, e.FinishedAt)
-		if _, err := tx.Exec(ctx, "UPDATE change_events SET status = ?, failure_reason = ?, finished_at = ?, at = ?, updated_at = ? WHERE id = ?",
-			e.Status, e.FailureReason, db.Millis(e.FinishedAt), db.Millis(e.At()), db.Millis(e.UpdatedAt), id); err != nil {
-			return fmt.Errorf("update change event: %w", err)
-		}
-		out = e
-		return nil
+		var err error
+		out, err = finishTx(ctx, tx, id, status, reason, finishedAt, now)
+		return err
 	})
 	return out, err
+}
+
+func finishTx(ctx context.Context, tx *db.Tx, id int64, status, reason string, finishedAt, now time.Time) (Event, error) {
+	rows, err := tx.Query(ctx, "SELECT "+eventColumns+" FROM change_events WHERE id = ?", id)
+	if err != nil {
+		return Event{}, fmt.Errorf("get change event: %w", err)
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return Event{}, err
+	}
+	if len(evs) == 0 {
+		return Event{}, tandem.Errorf(tandem.ENotFound, "no change event with id %d", id)
+	}
+	e := evs[0]
+	if status == StatusInProgress && e.Status != StatusInProgress {
+		return Event{}, tandem.Errorf(tandem.EConflict, "change event %d is %s; it cannot go back to in_progress", id, e.Status)
+	}
+	e.Status = status
+	switch status {
+	case StatusSuccess:
+		e.FailureReason = ""
+	case StatusFailed, StatusRolledBack:
+		if reason != "" {
+			e.FailureReason = reason
+		}
+	}
+	if status != StatusInProgress && e.FinishedAt.IsZero() {
+		if finishedAt.IsZero() {
+			finishedAt = now
+		}
+		e.FinishedAt = trunc(finishedAt)
+		if !e.StartedAt.IsZero() && e.FinishedAt.Before(e.StartedAt) {
+			e.FinishedAt = e.StartedAt
+		}
+	}
+	e.UpdatedAt = db.Time(db.Millis(now))
+	e.DurationMs = duration(e.StartedAt, e.FinishedAt)
+	if _, err := tx.Exec(ctx, "UPDATE change_events SET status = ?, failure_reason = ?, finished_at = ?, at = ?, updated_at = ? WHERE id = ?",
+		e.Status, e.FailureReason, db.Millis(e.FinishedAt), db.Millis(e.At()), db.Millis(e.UpdatedAt), id); err != nil {
+		return Event{}, fmt.Errorf("update change event: %w", err)
+	}
+	return e, nil
 }
 
 // Around returns the changes to any of services (all services when empty)
@@ -594,27 +633,8 @@ func (s *Store) EachEvent(ctx context.Context, f Filter, fn func(Event) error) e
 // already while in progress, moves the stored one to the new status (a
 // later webhook for the same deployment reporting its outcome). It is how
 // sources that report a change more than once (GitHub's deployment_status,
-// workflow_run; deploy start and finish) are stored.
+// workflow_run; deploy start and finish) are stored. Recording and moving
+// happen in one transaction.
 func (s *Store) Apply(ctx context.Context, events []Event, now time.Time) ([]Event, error) {
-	out, err := s.Record(ctx, events, now)
-	if err != nil {
-		return nil, err
-	}
-	for i, e := range out {
-		in := events[i]
-		if !e.Existing || e.Status != StatusInProgress || in.Status == "" || in.Status == StatusInProgress {
-			continue
-		}
-		finished := in.FinishedAt
-		if finished.IsZero() {
-			finished = now
-		}
-		upd, err := s.Finish(ctx, e.ID, in.Status, in.FailureReason, finished, now)
-		if err != nil {
-			return nil, err
-		}
-		upd.Existing = true
-		out[i] = upd
-	}
-	return out, nil
+	return s.record(ctx, events, now, true)
 }

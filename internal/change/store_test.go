@@ -175,3 +175,34 @@ func BenchmarkRecord(b *testing.B) {
 		})
 	}
 }
+
+func TestApply(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := NewStore(d)
+		start := Event{Service: "api", Status: StatusInProgress, StartedAt: t0.Add(-time.Hour), Source: "ci", ExternalID: "p1"}
+		out, err := s.Apply(ctx, []Event{start, {Service: "api", Source: "ci", ExternalID: "p2", FinishedAt: t0}}, t0)
+		if err != nil || out[0].Status != StatusInProgress || out[1].Status != StatusSuccess {
+			t.Fatalf("apply: %+v %v", out, err)
+		}
+		// The outcome of p1 arrives; p2 is sent again with another status and
+		// stays as first recorded (it is not in progress).
+		out, err = s.Apply(ctx, []Event{
+			{Service: "api", Status: StatusFailed, FinishedAt: t0.Add(-30 * time.Minute), Source: "ci", ExternalID: "p1", FailureReason: "tests"},
+			{Service: "api", Status: StatusFailed, FinishedAt: t0, Source: "ci", ExternalID: "p2"},
+		}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := out[0]; !e.Existing || e.Status != StatusFailed || !e.FinishedAt.Equal(t0.Add(-30*time.Minute)) || e.FailureReason != "tests" || e.DurationMs != 1800000 {
+			t.Errorf("finished p1: %+v", e)
+		}
+		if e := out[1]; !e.Existing || e.Status != StatusSuccess {
+			t.Errorf("p2: %+v", e)
+		}
+		got, _ := s.Get(ctx, out[0].ID)
+		if got.Status != StatusFailed {
+			t.Errorf("stored p1: %+v", got)
+		}
+	})
+}
