@@ -81,3 +81,27 @@ func TestBuildDataImpact(t *testing.T) {
 		t.Errorf("incident estimate: %+v", d.Impact)
 	}
 }
+
+// FuzzTemplate checks that any template text either fails to parse with a
+// located error or renders (possibly with a marked failure) without
+// panicking.
+func FuzzTemplate(f *testing.F) {
+	f.Add(DefaultTemplateText())
+	f.Add("{{.Incident.Title}} {{duration .Metrics.TimeToDetect}} {{money .Impact.RevenueLoss}}")
+	f.Add("{{range .Timeline}}{{clock .At}}{{end}}{{.Extra.x}}")
+	d := Data{Incident: IncidentData{ID: 1, Title: "t", Services: []string{"a"}}, Timeline: []TimelineEntry{{Kind: "page"}}, Extra: map[string]string{"x": "y"}}
+	f.Fuzz(func(t *testing.T, text string) {
+		tmpl, err := ParseTemplate("f.md", text)
+		if err != nil {
+			var te *TemplateError
+			if !errors.As(err, &te) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		md, rerr := Render(tmpl, d)
+		if rerr != nil && !strings.HasPrefix(md, "> **Template error:**") {
+			t.Fatalf("failure not marked: %q", md)
+		}
+	})
+}
