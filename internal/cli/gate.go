@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -407,14 +408,17 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 		desc += ", pending files " + class
 	}
 	fmt.Fprintf(g.stderr, "tandem: running %s (%s)\n", strings.Join(args, " "), desc)
+	// The child's output and the gate's own line may be written at once.
+	mu := &sync.Mutex{}
+	stdout, stderr := &lockedWriter{mu: mu, w: g.stdout}, &lockedWriter{mu: mu, w: g.stderr}
 	res := gate.RunCommand(ctx, gate.RunOptions{
-		Command: args, MaxDuration: limit, KillOnTimeout: f.kill, Stdout: g.stdout, Stderr: g.stderr,
+		Command: args, MaxDuration: limit, KillOnTimeout: f.kill, Stdout: stdout, Stderr: stderr,
 		OnExceeded: func() {
 			what := "still running"
 			if f.kill {
 				what = "stopping it (--kill-on-timeout)"
 			}
-			fmt.Fprintf(g.stderr, "tandem: migration passed its %s limit; %s\n", limit, what)
+			fmt.Fprintf(stderr, "tandem: migration passed its %s limit; %s\n", limit, what)
 		},
 	})
 	verdict := gate.Pass
@@ -475,6 +479,18 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 	}
 	fmt.Fprintf(g.stderr, "tandem: migration finished in %.1f s (limit %s)\n", res.Duration.Seconds(), limit)
 	return nil
+}
+
+// lockedWriter serialises writes of several goroutines to one writer.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func baseOf(p string) string {

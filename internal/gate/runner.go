@@ -79,6 +79,7 @@ func RunCommand(ctx context.Context, o RunOptions) RunResult {
 		return res
 	}
 	var mu sync.Mutex
+	var hardKill *time.Timer
 	stop := func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -88,7 +89,7 @@ func RunCommand(ctx context.Context, o RunOptions) RunResult {
 		res.Killed = true
 		pgid := cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		time.AfterFunc(o.KillGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		hardKill = time.AfterFunc(o.KillGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
 	}
 	done := make(chan struct{})
 	var timer <-chan time.Time
@@ -117,6 +118,10 @@ func RunCommand(ctx context.Context, o RunOptions) RunResult {
 	res.Duration = res.FinishedAt.Sub(res.StartedAt)
 	mu.Lock()
 	defer mu.Unlock()
+	if hardKill != nil {
+		// The group leader is gone; a later SIGKILL could hit a reused id.
+		hardKill.Stop()
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
