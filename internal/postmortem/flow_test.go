@@ -431,3 +431,38 @@ func TestOverdueReminders(t *testing.T) {
 		t.Errorf("reminders after a day: %v", n.items)
 	}
 }
+
+// TestClosedGitHubIssueWritesPostmortem: an incident opened by a GitHub
+// issue labelled sev1 gets its postmortem when the issue is closed.
+func TestClosedGitHubIssueWritesPostmortem(t *testing.T) {
+	d := dbtest.SQLite(t)
+	f := newFlow(t, d)
+	ctx := context.Background()
+	event := func(action string) incident.GitHubAction {
+		body := fmt.Sprintf(`{"action": %q, "issue": {"number": 12, "title": "Checkout is down", "body": "500s everywhere",
+			"html_url": "https://github.com/example/checkout/issues/12", "state": "open",
+			"labels": [{"name": "sev1"}, {"name": "service:checkout"}], "user": {"login": "carol"}, "created_at": "2026-11-20T08:55:00Z"},
+			"repository": {"full_name": "example/checkout"}, "sender": {"login": "carol"}}`, action)
+		a, err := incident.ParseGitHubIssue([]byte(body), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	inc, err := f.m.AlertGroup(ctx, event("opened").Group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.walk(t, 30*time.Minute, time.Minute)
+	if _, err := f.m.CloseGroup(ctx, "github", event("closed").Group.GroupKey, "github"); err != nil {
+		t.Fatal(err)
+	}
+	f.walk(t, 0, time.Second)
+	p, err := f.svc.Store.ByIncident(ctx, inc.ID, f.clk.Now())
+	if err != nil {
+		t.Fatalf("no postmortem after the GitHub issue closed: %v", err)
+	}
+	if p.Title != "Checkout is down" || !strings.Contains(p.Markdown, "| Severity | sev1 |") {
+		t.Errorf("postmortem = %+v", p)
+	}
+}
