@@ -297,6 +297,31 @@ func TestVerifyDeploy(t *testing.T) {
 	if got, _ := srv.Client.Change(ctx, quiet.ID); got.Status != change.StatusSuccess {
 		t.Errorf("quiet deploy became %s", got.Status)
 	}
+	// Bad requests: a migration is not a deploy (400), an unknown deploy is
+	// 404, a deploy in progress 409, a bad window 400 naming it.
+	mig, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindMigration, FinishedAt: deployAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, StartedAt: now.Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		req  client.VerifyRequest
+		code string
+	}{
+		{client.VerifyRequest{DeployID: mig.ID}, "invalid"},
+		{client.VerifyRequest{DeployID: 99999}, "not_found"},
+		{client.VerifyRequest{DeployID: running.ID}, "conflict"},
+		{client.VerifyRequest{Service: "checkout", Window: "soon"}, "invalid"},
+		{client.VerifyRequest{Service: "chekout"}, "unprocessable"},
+	} {
+		_, err := srv.Client.VerifyDeploy(ctx, c.req)
+		if err == nil || !strings.Contains(err.Error(), c.code) {
+			t.Errorf("%+v: %v, want %s", c.req, err, c.code)
+		}
+	}
 }
 
 // TestAutomaticVerification: a deploy recorded with verify is verified by
