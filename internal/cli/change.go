@@ -97,13 +97,16 @@ func (f *eventFlags) event(kind string, now time.Time) (change.Event, error) {
 	return e, nil
 }
 
-func printEvent(w io.Writer, e change.Event, format string) error {
+func printEvent(w io.Writer, e change.Event, format string, verbs ...string) error {
 	if format == "json" {
 		return writeJSONOut(w, e)
 	}
 	verb := "recorded"
 	if e.Existing {
 		verb = "already recorded"
+	}
+	if len(verbs) > 0 {
+		verb = verbs[0]
 	}
 	fmt.Fprintf(w, "%s %s #%d: %s %s %s in %s", verb, e.Kind, e.ID, e.Service, e.Version, e.Status, e.Environment)
 	if !e.FinishedAt.IsZero() {
@@ -283,7 +286,7 @@ func newDeployFinishCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printEvent(g.stdout, out, format)
+				return printEvent(g.stdout, out, format, "finished")
 			}
 			if f.id == "" {
 				return tandem.FieldErrorf("--id", "required (the --id given to deploy start), or --change-id")
@@ -299,7 +302,7 @@ func newDeployFinishCmd(g *globals) *cobra.Command {
 			if out.Existing && out.Status != f.status {
 				return fmt.Errorf("deploy %s (#%d) was already finished as %s", f.id, out.ID, out.Status)
 			}
-			return printEvent(g.stdout, out, format)
+			return printEvent(g.stdout, out, format, "finished")
 		},
 	}
 	f.register(cmd, true)

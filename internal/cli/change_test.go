@@ -92,7 +92,7 @@ func TestDeployCommands(t *testing.T) {
 		t.Fatalf("start: %s", errOut)
 	}
 	code, out, errOut = runCLI(t, append([]string{"deploy", "finish", "--service", "identity-api", "--id", "p-9", "--status", "failed", "--reason", "smoke"}, conn...)...)
-	if code != 0 || !strings.Contains(out, "failed") {
+	if code != 0 || !strings.HasPrefix(out, "finished deploy") || !strings.Contains(out, "failed") {
 		t.Fatalf("finish: %d %q %q", code, out, errOut)
 	}
 	// change record of another kind, and the suspects around now.
