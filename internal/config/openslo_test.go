@@ -190,3 +190,56 @@ func TestTimeSliceWindowSeconds(t *testing.T) {
 		}
 	}
 }
+
+func TestShortForm(t *testing.T) {
+	doc := `slo_settings: {prometheus_url: "http://prom:9090", min_events: 5}
+slos:
+  - name: api
+    service: checkout
+    objective: 0.999
+    window: 28d
+    prometheus: {good: 'http_requests_total{code!~"5.."}', total: http_requests_total}
+  - name: queries
+    service: checkout
+    objective: 0.995
+    window: 7d
+    freeze_below: 0.2
+    ingest: {max_status: 499}
+  - name: migrations
+    service: checkout
+    objective: 0.9995
+    window: 90d
+    migrations: {environment: production}
+`
+	cfg, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(doc)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ := cfg.SLO.Get("api")
+	if api.Indicator.PrometheusURL != "http://prom:9090" || api.Alerting.MinEvents != 5 || api.Alerting.Page[0].Threshold != 13.44 || api.Window.Rolling != 28*24*time.Hour {
+		t.Errorf("api: %+v", api)
+	}
+	q, _ := cfg.SLO.Get("queries")
+	if q.Indicator.Source != slo.SourceNative || q.Indicator.MaxStatus != 499 || q.FreezeBelow != 0.2 {
+		t.Errorf("queries: %+v", q)
+	}
+	m, _ := cfg.SLO.Get("migrations")
+	if m.Indicator.Source != slo.SourceChanges || m.Indicator.Environment != "production" {
+		t.Errorf("migrations: %+v", m)
+	}
+	for _, c := range []struct{ from, to, want string }{
+		{"objective: 0.999\n", "objective: 99.9\n", "slos.api.objective"},
+		{"window: 28d", "window: 5m", "slos.api.window"},
+		{"service: checkout\n    objective: 0.995", "service: chekout\n    objective: 0.995", `did you mean "checkout"`},
+		{"ingest: {max_status: 499}", "ingest: {max_status: 499}\n    migrations: {}", "set exactly one source"},
+		{"name: queries", "name: api", `duplicate SLO name "api"`},
+		{"total: http_requests_total}", "total: 'sum(rate(x[5m]))'}", "slos.api.prometheus.total"},
+		{"window: 7d", "windw: 7d", "slos[1].windw: unknown field"},
+	} {
+		bad := strings.Replace(doc, c.from, c.to, 1)
+		_, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(bad)}, time.Now())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q → %q: got %v, want %q", c.from, c.to, err, c.want)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -15,6 +17,35 @@ import (
 // (see openslo.go).
 type SLOSection struct {
 	SLOSettings *SLOSettings `yaml:"slo_settings"`
+	// SLOs is tandem's short form for a rolling-window, occurrences-based
+	// SLO, in addition to OpenSLO documents.
+	SLOs []ShortSLO `yaml:"slos"`
+}
+
+// ShortSLO is tandem's short form of an SLO: a rolling window, budgeting by
+// occurrences, the workbook's alerts, and exactly one of Prometheus, Ingest
+// or Migrations as the source. Anything else is written in OpenSLO.
+type ShortSLO struct {
+	Name        string   `yaml:"name"`
+	Service     string   `yaml:"service"`
+	Description string   `yaml:"description"`
+	Objective   float64  `yaml:"objective"`
+	Window      string   `yaml:"window"`
+	FreezeBelow *float64 `yaml:"freeze_below"`
+	MinEvents   *float64 `yaml:"min_events"`
+	Prometheus  *struct {
+		URL   string `yaml:"url"`
+		Good  string `yaml:"good"`
+		Bad   string `yaml:"bad"`
+		Total string `yaml:"total"`
+	} `yaml:"prometheus"`
+	Ingest *struct {
+		MaxStatus    int     `yaml:"max_status"`
+		LatencyMaxMs float64 `yaml:"latency_max_ms"`
+	} `yaml:"ingest"`
+	Migrations *struct {
+		Environment string `yaml:"environment"`
+	} `yaml:"migrations"`
 }
 
 // SLOSettings configures SLO evaluation for the whole installation. At most
@@ -48,6 +79,7 @@ type SLOConfig struct {
 	freezeBelow float64
 	minEvents   float64
 	settings    []entry[SLOSettings]
+	short       []entry[ShortSLO]
 }
 
 // Get returns the SLO named name.
@@ -73,6 +105,97 @@ func (l *loader) collectSLO(file string, root *yaml.Node, d *document) {
 	if d.SLOSettings != nil {
 		l.cfg.SLO.settings = append(l.cfg.SLO.settings, entry[SLOSettings]{*d.SLOSettings, file, at(root, "slo_settings")})
 	}
+	for i, v := range d.SLOs {
+		l.cfg.SLO.short = append(l.cfg.SLO.short, entry[ShortSLO]{v, file, item(at(root, "slos"), i)})
+	}
+}
+
+// buildShortSLO validates one short-form SLO and returns its Definition,
+// or nil with the errors recorded.
+func (l *loader) buildShortSLO(e entry[ShortSLO]) *slo.Definition {
+	before := len(l.errs)
+	v, file, node := e.v, e.file, e.node
+	path := "slos." + v.Name
+	if !dnsLabel.MatchString(v.Name) {
+		l.errAt(file, node, "name", path+".name", "expected a DNS label (lowercase letters, digits and dashes, at most 63), got %q", v.Name)
+		return nil
+	}
+	def := &slo.Definition{Name: v.Name, Service: v.Service, Description: v.Description, Objective: v.Objective,
+		Method: slo.Occurrences, FreezeBelow: l.cfg.SLO.freezeBelow, Position: fmt.Sprintf("%s:%d", file, node.Line)}
+	if _, ok := l.cfg.Catalog.Service(v.Service); !ok {
+		msg := fmt.Sprintf("service %q is not in the catalog", v.Service)
+		if c := closest(v.Service, l.cfg.Catalog.ServiceNames()); len(c) > 0 {
+			msg += "; did you mean " + strings.Join(quoteAll(c), ", ") + "?"
+		}
+		l.errAt(file, node, "service", path+".service", "%s", msg)
+	}
+	if v.Objective <= 0 || v.Objective >= 1 {
+		l.errAt(file, node, "objective", path+".objective", "expected a ratio above 0 and below 1 such as 0.999, got %v", v.Objective)
+	}
+	w, err := tandem.ParseDuration(v.Window)
+	if err != nil || w < time.Hour {
+		l.errAt(file, node, "window", path+".window", "expected a rolling window of at least 1h such as 28d, got %q", v.Window)
+	}
+	def.Window = slo.Window{Rolling: w}
+	sources := 0
+	if p := v.Prometheus; p != nil {
+		sources++
+		in := &def.Indicator
+		in.Source, in.PrometheusURL, in.Good, in.Bad, in.Total = slo.SourcePrometheus, p.URL, p.Good, p.Bad, p.Total
+		if in.PrometheusURL == "" {
+			in.PrometheusURL = l.cfg.SLO.PrometheusURL
+		}
+		pn := at(node, "prometheus")
+		switch {
+		case in.PrometheusURL == "":
+			l.errAt(file, pn, "", path+".prometheus.url", "required here or as slo_settings.prometheus_url")
+		case checkHTTPURL(in.PrometheusURL) != "":
+			l.errAt(file, pn, "url", path+".prometheus.url", "%s", checkHTTPURL(in.PrometheusURL))
+		}
+		if (p.Good == "") == (p.Bad == "") {
+			l.errAt(file, pn, "", path+".prometheus.good", "set exactly one of good and bad")
+		}
+		for _, q := range []struct{ f, v string }{{"good", p.Good}, {"bad", p.Bad}, {"total", p.Total}} {
+			if (q.v != "" || q.f == "total") && !selectorRe.MatchString(q.v) {
+				l.errAt(file, pn, q.f, path+".prometheus."+q.f, "expected a counter selector such as http_requests_total{code!~\"5..\"}, got %q", q.v)
+			}
+		}
+	}
+	if in := v.Ingest; in != nil {
+		sources++
+		def.Indicator.Source, def.Indicator.MaxStatus, def.Indicator.LatencyMaxMs = slo.SourceNative, in.MaxStatus, in.LatencyMaxMs
+		if def.Indicator.MaxStatus == 0 {
+			def.Indicator.MaxStatus = 500
+		}
+		if in.MaxStatus < 0 || in.MaxStatus > 600 || in.LatencyMaxMs < 0 {
+			l.errAt(file, at(node, "ingest"), "", path+".ingest", "max_status must be an HTTP status and latency_max_ms not negative")
+		}
+	}
+	if m := v.Migrations; m != nil {
+		sources++
+		def.Indicator.Source, def.Indicator.ChangeKind, def.Indicator.Environment = slo.SourceChanges, "migration", m.Environment
+	}
+	if sources != 1 {
+		l.errAt(file, node, "", path, "set exactly one source: prometheus, ingest or migrations")
+	}
+	def.Alerting = slo.DefaultPolicy(w)
+	def.Alerting.MinEvents = l.cfg.SLO.minEvents
+	if v.MinEvents != nil {
+		if *v.MinEvents < 0 {
+			l.errAt(file, node, "min_events", path+".min_events", "must not be negative")
+		}
+		def.Alerting.MinEvents = *v.MinEvents
+	}
+	if v.FreezeBelow != nil {
+		if *v.FreezeBelow < 0 || *v.FreezeBelow >= 1 {
+			l.errAt(file, node, "freeze_below", path+".freeze_below", "expected a ratio from 0 to below 1, got %v", *v.FreezeBelow)
+		}
+		def.FreezeBelow = *v.FreezeBelow
+	}
+	if len(l.errs) > before {
+		return nil
+	}
+	return def
 }
 
 // sloSettings validates slo_settings and applies defaults. It runs from
@@ -124,9 +247,23 @@ func (l *loader) sloSettings() {
 	}
 }
 
-// buildSLO sorts the SLOs that loadOpenSLO built. The references into the
-// catalog were checked there.
+// buildSLO adds the short-form SLOs to those loadOpenSLO built (names are
+// unique across both) and sorts them.
 func (l *loader) buildSLO() {
+	seen := map[string]string{}
+	for _, d := range l.cfg.SLO.Definitions {
+		seen[d.Name] = d.Position
+	}
+	for _, e := range l.cfg.SLO.short {
+		if first, dup := seen[e.v.Name]; dup {
+			l.errAt(e.file, e.node, "name", "slos."+e.v.Name, "duplicate SLO name %q; first defined at %s", e.v.Name, first)
+			continue
+		}
+		if d := l.buildShortSLO(e); d != nil {
+			seen[d.Name] = d.Position
+			l.cfg.SLO.Definitions = append(l.cfg.SLO.Definitions, d)
+		}
+	}
 	sort.Slice(l.cfg.SLO.Definitions, func(i, j int) bool {
 		return l.cfg.SLO.Definitions[i].Name < l.cfg.SLO.Definitions[j].Name
 	})
