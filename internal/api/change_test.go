@@ -170,6 +170,21 @@ func TestGitHubWebhook(t *testing.T) {
 		if code != 200 || !strings.Contains(string(b), `"external_id":"workflow_run/example/checkout/30433642/1"`) {
 			t.Fatalf("workflow_run: %d %s", code, b)
 		}
+		// pull_request: the merge time starts lead time.
+		pr, _ := os.ReadFile("../change/testdata/github/pull_request.json")
+		code, _, b = call(t, "POST", u, "", bytes.NewReader(pr), "X-GitHub-Event", "pull_request", change.SignatureHeader, change.Sign([]byte(webhookSecret), pr))
+		if code != 200 || !strings.Contains(string(b), `"commits":2`) {
+			t.Fatalf("pull_request: %d %s", code, b)
+		}
+		// Two deploys of head f95f852: the workflow run (09:18:40) ships it
+		// and 0d1a26 (pushed before it, merged at 09:10:00): both 520 s; the
+		// deployment (09:24:31) ships nothing new. Without the merge time,
+		// 0d1a26 would count from its commit at 07:05:12.
+		code, _, b = call(t, "GET", s.URL+"/api/v1/dora?service=checkout&from=2026-03-01&to=2026-03-02", s.AdminToken, nil)
+		if code != 200 || !strings.Contains(string(b), `"lead_time_median_seconds":520,`) || !strings.Contains(string(b), `"deploys":2,`) ||
+			!strings.Contains(string(b), `"lead_time_commits":2`) {
+			t.Errorf("dora from webhooks: %d %s", code, b)
+		}
 		// A malformed payload, correctly signed: 400, not 500.
 		junk := []byte(`{"deployment": "x"}`)
 		if code, _, b = call(t, "POST", u, "", bytes.NewReader(junk), "X-GitHub-Event", "deployment_status", change.SignatureHeader, change.Sign([]byte(webhookSecret), junk)); code != 400 {

@@ -126,6 +126,22 @@ type ghPushEvent struct {
 	Repository *ghRepo `json:"repository"`
 }
 
+type ghPullRequestEvent struct {
+	Action      string `json:"action"`
+	PullRequest struct {
+		Merged         bool       `json:"merged"`
+		MergedAt       *time.Time `json:"merged_at"`
+		MergeCommitSHA string     `json:"merge_commit_sha"`
+		Head           struct {
+			SHA string `json:"sha"`
+		} `json:"head"`
+		Base struct {
+			Ref string `json:"ref"`
+		} `json:"base"`
+	} `json:"pull_request"`
+	Repository *ghRepo `json:"repository"`
+}
+
 type ghWorkflowRunEvent struct {
 	Action      string `json:"action"`
 	WorkflowRun struct {
@@ -148,7 +164,8 @@ type ghWorkflowRunEvent struct {
 }
 
 // ParseGitHub reads one webhook delivery (event is the X-GitHub-Event
-// header). It understands deployment_status, push, workflow_run and ping;
+// header). It understands deployment_status, push, pull_request (merges),
+// workflow_run and ping;
 // other events are ignored. A payload that is not the documented shape gets
 // an *tandem.Error with code invalid; a repository that maps to no service
 // gets code unprocessable.
@@ -168,6 +185,12 @@ func ParseGitHub(event string, body []byte, o GitHubOptions) (GitHubResult, erro
 			return GitHubResult{}, err
 		}
 		return o.push(p)
+	case "pull_request":
+		var p ghPullRequestEvent
+		if err := unmarshal(body, &p); err != nil {
+			return GitHubResult{}, err
+		}
+		return o.pullRequest(p)
 	case "workflow_run":
 		var p ghWorkflowRunEvent
 		if err := unmarshal(body, &p); err != nil {
@@ -316,6 +339,37 @@ func (o GitHubOptions) push(p ghPushEvent) (GitHubResult, error) {
 	}
 	if len(out.Commits) == 0 {
 		out.Ignored = "push without commits"
+	}
+	return out, nil
+}
+
+// pullRequest records the merge time of a merged pull request on its head
+// commit and its merge commit: lead time of those commits starts at the
+// merge. (The payload does not list the pull request's other commits.)
+func (o GitHubOptions) pullRequest(p ghPullRequestEvent) (GitHubResult, error) {
+	pr := p.PullRequest
+	if p.Action != "closed" || !pr.Merged {
+		return GitHubResult{Ignored: "pull request not merged"}, nil
+	}
+	svc, err := o.service(p.Repository)
+	if err != nil {
+		return GitHubResult{}, err
+	}
+	if def := p.Repository.DefaultBranch; def != "" && pr.Base.Ref != def {
+		return GitHubResult{Ignored: "merged into " + pr.Base.Ref + ", not the default branch " + def}, nil
+	}
+	merged := tval(pr.MergedAt)
+	if merged.IsZero() {
+		return GitHubResult{}, tandem.FieldErrorf("pull_request.merged_at", "required for a merged pull request")
+	}
+	var out GitHubResult
+	for _, sha := range []string{pr.Head.SHA, pr.MergeCommitSHA} {
+		if sha != "" {
+			// The commit time is unknown here: the merge stands in until a
+			// push reports it (the first recorded times are kept, and a
+			// merge time is filled in when it was unknown).
+			out.Commits = append(out.Commits, Commit{Service: svc, SHA: sha, CommittedAt: merged, MergedAt: merged, Source: SourceGitHub})
+		}
 	}
 	return out, nil
 }

@@ -146,7 +146,7 @@ func TestParseBadPayloads(t *testing.T) {
 // FuzzParseGitHub: no payload may panic, and every error is an
 // application error (never an internal one).
 func FuzzParseGitHub(f *testing.F) {
-	for _, n := range []string{"deployment_status", "push", "workflow_run"} {
+	for _, n := range []string{"deployment_status", "push", "workflow_run", "pull_request"} {
 		f.Add(n, payload(f, n+".json"))
 	}
 	f.Add("push", []byte(`{"commits":[{"timestamp":"2026-13-01T00:00:00Z"}]}`))
@@ -166,4 +166,20 @@ func FuzzParseGitHub(f *testing.F) {
 			_ = c.Normalize("", now)
 		}
 	})
+}
+
+func TestParsePullRequest(t *testing.T) {
+	res, err := ParseGitHub("pull_request", payload(t, "pull_request.json"), ghOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := time.Date(2026, 3, 1, 9, 10, 0, 0, time.UTC)
+	if len(res.Commits) != 2 || res.Commits[0].SHA != "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c" || !res.Commits[0].MergedAt.Equal(merged) ||
+		res.Commits[1].SHA != "f95f852bd8fca8fcc58a9a2d6c842781e32a215e" {
+		t.Fatalf("commits = %+v", res.Commits)
+	}
+	open := strings.Replace(string(payload(t, "pull_request.json")), `"merged": true`, `"merged": false`, 1)
+	if res, err := ParseGitHub("pull_request", []byte(open), ghOptions()); err != nil || len(res.Commits) != 0 || res.Ignored == "" {
+		t.Fatalf("not merged: %+v %v", res, err)
+	}
 }
