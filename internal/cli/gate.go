@@ -219,7 +219,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, budgetSet, bur
 		code, warn = 0, "WARNING: the gate could not evaluate; passing because of --fail-open"
 	}
 	rep := sloGateReport{Service: f.service, Verdict: verdict, ExitCode: code, Message: message, Checks: checks}
-	if c != nil && (f.service != "" || f.prometheus == "") {
+	if c != nil {
 		target := strings.Join(f.slos, ",")
 		if f.prometheus != "" {
 			target = f.query
