@@ -260,6 +260,15 @@ type Status struct {
 	Error string `json:"error,omitempty"`
 }
 
+// burnNames are the keys of Status.BurnRates, in BurnWindows order.
+var burnNames = func() []string {
+	out := make([]string, len(BurnWindows))
+	for i, d := range BurnWindows {
+		out[i] = FormatDuration(d)
+	}
+	return out
+}()
+
 // Data is an SLO's data as evaluation reads it: the counts of windows that
 // end at WindowEnd. Series (native data) and the Prometheus source
 // implement it.
@@ -334,8 +343,8 @@ func Evaluate(def *Definition, data Data, now time.Time) Status {
 	st.ErrorBudget = ComputeBudget(win, def.Objective, length)
 	st.Status = StatusOf(st.ErrorBudget.Remaining, win.Total > 0)
 	st.BurnRates = make(map[string]float64, len(BurnWindows))
-	for _, d := range BurnWindows {
-		st.BurnRates[FormatDuration(d)] = round(BurnRate(by[d], def.Objective), 6)
+	for i, d := range BurnWindows {
+		st.BurnRates[burnNames[i]] = round(BurnRate(by[d], def.Objective), 6)
 	}
 	st.Alerts.Page = evalConditions(def.Alerting.Page, def.Alerting.MinEvents, by, def.Objective)
 	st.Alerts.Ticket = evalConditions(def.Alerting.Ticket, def.Alerting.MinEvents, by, def.Objective)
