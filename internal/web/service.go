@@ -47,6 +47,9 @@ type sloPanel struct {
 	// MinSLI is the worst hourly SLI in the range (NaN without data).
 	MinSLI     float64
 	HistoryErr string
+	// BurnClipped is the burn-rate axis's top when taller values were
+	// drawn at it (0: nothing clipped).
+	BurnClipped float64
 }
 
 // serviceData is the data of service.html.
@@ -303,7 +306,25 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 		}
 	}
 	sort.Slice(rules, func(i, j int) bool { return rules[i].V > rules[j].V })
+	// One spike of 300× would flatten every threshold into the floor: the
+	// axis stops at four times the highest threshold and taller values are
+	// drawn at the top (the caption says so).
+	top := 0.0
+	for _, pt := range burn {
+		if !math.IsNaN(pt.V) {
+			top = math.Max(top, pt.V)
+		}
+	}
+	fixed, yMax := false, 0.0
+	if len(rules) > 0 {
+		limit := 4 * rules[0].V
+		if top > limit {
+			fixed, yMax = true, limit
+			p.BurnClipped = limit
+		}
+	}
 	p.BurnChart = chart.TimeSeries{
+		FixedY: fixed, YMin: 0, YMax: yMax,
 		Title: def.Name + ": burn rate per hour, " + tr.Label(), From: tr.From, To: tr.To,
 		Series:  []chart.Series{{Name: "burn rate", Points: burn}},
 		Markers: markers, Rules: rules,

@@ -52,6 +52,9 @@ func (f Format) text(v float64, dec int) string {
 	if f.Percent {
 		v *= 100
 	}
+	if math.Abs(v) < 1e-9 {
+		v = 0 // no "-0%" from axis arithmetic
+	}
 	if dec < 0 {
 		dec = autoDecimals(v, f.Percent)
 	}

@@ -345,3 +345,10 @@ func BenchmarkServiceChart28DaysPerMinute(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "bytes")
 }
+
+func TestNoNegativeZero(t *testing.T) {
+	// -0.25 + 0.25 in floating point can be a tiny negative number.
+	if got := (Format{Percent: true, Decimals: 0}).Text(-0.25 + 0.25 - 1e-17); got != "0%" {
+		t.Errorf("got %q, want 0%%", got)
+	}
+}

@@ -158,7 +158,9 @@ func (c TimeSeries) SVG() template.HTML {
 		dec = stepDecimals(dispStep)
 	}
 	w.s(`<g class="axis y">`)
-	for v := ymin; v <= ymax+step/1e6; v += step {
+	// Ticks sit on multiples of the step (a fixed axis may start between
+	// them).
+	for v := math.Ceil(ymin/step-1e-9) * step; v <= ymax+step/1e6; v += step {
 		yy := y(v)
 		w.s(`<line class="grid" x1="`)
 		w.i(padLeft)
@@ -217,13 +219,19 @@ func (c TimeSeries) SVG() template.HTML {
 		w.s(`" text-anchor="middle">No data in this time range</text>`)
 	}
 
-	// Reference lines.
-	for _, r := range c.Rules {
+	// Reference lines. A label that would overlap the one above it is left
+	// out; the line keeps its <title>.
+	lastLabel := math.Inf(-1)
+	rules := append([]Rule(nil), c.Rules...)
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].V > rules[j].V })
+	for _, r := range rules {
 		if r.V < ymin || r.V > ymax {
 			continue
 		}
 		yy := y(r.V)
-		w.s(`<g class="rule"><line x1="`)
+		w.s(`<g class="rule"><title>`)
+		w.text(r.Label)
+		w.s(`</title><line x1="`)
 		w.i(padLeft)
 		w.s(`" x2="`)
 		w.i(padLeft + pw)
@@ -231,13 +239,18 @@ func (c TimeSeries) SVG() template.HTML {
 		w.f(yy)
 		w.s(`" y2="`)
 		w.f(yy)
-		w.s(`"/><text x="`)
-		w.i(padLeft + pw - 4)
-		w.s(`" y="`)
-		w.f(yy - 4)
-		w.s(`" text-anchor="end">`)
-		w.text(r.Label)
-		w.s(`</text></g>`)
+		w.s(`"/>`)
+		if yy-lastLabel >= 12 {
+			w.s(`<text x="`)
+			w.i(padLeft + pw - 4)
+			w.s(`" y="`)
+			w.f(yy - 4)
+			w.s(`" text-anchor="end">`)
+			w.text(r.Label)
+			w.s(`</text>`)
+			lastLabel = yy
+		}
+		w.s(`</g>`)
 	}
 
 	// Series, each a path broken at gaps; the second and later are dashed
