@@ -254,6 +254,11 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(b.text("#timeline"), "web:browser-writer") {
 			t.Errorf("timeline does not name who acknowledged")
 		}
+		// A refresh never throws away a note being written, focused or not.
+		kept, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const n = document.getElementById("note-text"); n.value = "half a thought"; n.blur(); return window.tandemRefresh().then(() => document.getElementById("note-text").value); })()`, chromedp.EvalAwaitPromise))
+		if err != nil || kept != "half a thought" {
+			t.Errorf("note after refresh: %q, %v", kept, err)
+		}
 	})
 	t.Run("postmortem", func(t *testing.T) {
 		b.t = t

@@ -112,9 +112,24 @@
   if (!(period > 0)) return;
   var busy = false;
 
+  // dirty reports whether a field of the page holds something typed or
+  // chosen that a refresh would throw away.
+  function dirty() {
+    var fields = document.querySelectorAll("main input, main textarea, main select");
+    for (var i = 0; i < fields.length; i++) {
+      var e = fields[i];
+      if (e.type === "checkbox" || e.type === "radio") { if (e.checked !== e.defaultChecked) return true; }
+      else if (e.tagName === "SELECT") {
+        for (var j = 0; j < e.options.length; j++) if (e.options[j].selected !== e.options[j].defaultSelected) return true;
+      } else if (e.value !== e.defaultValue) return true;
+    }
+    return false;
+  }
+
   function editing() {
     var a = document.activeElement;
     if (a && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) return true;
+    if (dirty()) return true;
     var sel = window.getSelection && window.getSelection();
     return !!(sel && sel.toString().length > 0);
   }
