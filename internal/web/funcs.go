@@ -70,6 +70,18 @@ func (h *Handler) funcs() template.FuncMap {
 		},
 		"meterOf": chart.Progress,
 		"rowHTML": rowHTML,
+		// krWord says why a key result has no score.
+		"krWord": func(s string) string {
+			switch s {
+			case "no_data":
+				return "no data yet"
+			case "no_baseline":
+				return "no baseline: last quarter has no data"
+			case "unavailable":
+				return "not measured on this server"
+			}
+			return strings.ReplaceAll(s, "_", " ")
+		},
 		"trendPct": func(v float64) string {
 			s := chart.Format{Percent: true, Decimals: 0}.Text(v)
 			if v > 0 {
