@@ -130,6 +130,29 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+type finishKey struct{}
+
+// finisher collects the writes a Handler asks to commit with its outcome.
+type finisher struct {
+	mu  sync.Mutex
+	fns []func(context.Context, *db.Tx) error
+}
+
+// OnFinish asks that fn run in the transaction that records the outcome of
+// the Handler job whose ctx this is (done, retry or failed), so a record of
+// the run (a timeline entry) costs no commit of its own. It reports false
+// when ctx is not a Handler's; the caller then writes on its own.
+func OnFinish(ctx context.Context, fn func(ctx context.Context, tx *db.Tx) error) bool {
+	f, ok := ctx.Value(finishKey{}).(*finisher)
+	if !ok {
+		return false
+	}
+	f.mu.Lock()
+	f.fns = append(f.fns, fn)
+	f.mu.Unlock()
+	return true
+}
+
 // Enqueue adds a job inside the caller's transaction. A job whose Key exists
 // already is left alone and false is returned. RunAt is stored in Unix ms.
 func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
@@ -299,49 +322,74 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 	if due == 0 {
 		return nil, nil
 	}
+	// Candidates are read without a lock. Transactional jobs need nothing
+	// more here (each is re-checked and locked in the transaction that runs
+	// it); only leased jobs are claimed in a write transaction, so a batch
+	// of escalation steps costs no extra commit.
+	rows, err := e.d.Query(ctx, `SELECT id, kind, key, payload, run_at, attempts, max_attempts FROM jobs
+		WHERE state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ?
+		ORDER BY run_at, id LIMIT ?`, now, now, n)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	type row struct {
+		j   Job
+		max int
+	}
+	var rs []row
+	for rows.Next() {
+		var r row
+		var payload string
+		var runAt int64
+		if err := rows.Scan(&r.j.ID, &r.j.Kind, &r.j.Key, &payload, &runAt, &r.j.Attempts, &r.max); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim jobs: %w", err)
+		}
+		r.j.Payload = json.RawMessage(payload)
+		r.j.RunAt = db.Time(runAt)
+		rs = append(rs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
 	var out []claimed
-	err := e.d.InTx(ctx, func(tx *db.Tx) error {
-		out = out[:0]
-		rows, err := tx.Query(ctx, `SELECT id, kind, key, payload, run_at, attempts, max_attempts FROM jobs
-			WHERE state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ?
-			ORDER BY run_at, id LIMIT ?`+e.d.Dialect().SkipLocked(), now, now, n)
-		if err != nil {
-			return err
+	var lease []row
+	e.mu.RLock()
+	for _, r := range rs {
+		if _, ok := e.txs[r.j.Kind]; ok && r.j.Attempts < r.max {
+			out = append(out, claimed{Job: r.j, tx: true})
+			continue
 		}
-		type row struct {
-			j   Job
-			max int
-		}
-		var rs []row
-		for rows.Next() {
-			var r row
-			var payload string
-			var runAt int64
-			if err := rows.Scan(&r.j.ID, &r.j.Kind, &r.j.Key, &payload, &runAt, &r.j.Attempts, &r.max); err != nil {
-				rows.Close()
-				return err
-			}
-			r.j.Payload = json.RawMessage(payload)
-			r.j.RunAt = db.Time(runAt)
-			rs = append(rs, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		lease = append(lease, r)
+	}
+	e.mu.RUnlock()
+	if len(lease) == 0 {
+		return out, nil
+	}
+	var leased []claimed
+	err = e.d.InTx(ctx, func(tx *db.Tx) error {
+		leased = leased[:0]
 		e.mu.RLock()
 		defer e.mu.RUnlock()
-		for _, r := range rs {
+		for _, r := range lease {
+			// Re-check under the lock: another worker may have taken it.
+			var attempts, max int
+			err := tx.QueryRow(ctx, `SELECT attempts, max_attempts FROM jobs WHERE id = ? AND state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ?`+e.d.Dialect().SkipLocked(),
+				r.j.ID, now, now).Scan(&attempts, &max)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			r.j.Attempts, r.max = attempts, max
 			if r.j.Attempts >= r.max {
 				if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, last_error = ?, locked_until = 0, updated_at = ?, finished_at = ? WHERE id = ?`,
 					StateFailed, "out of attempts (the last run's worker stopped before finishing)", now, now, r.j.ID); err != nil {
 					return err
 				}
 				e.m.runs.WithLabelValues(r.j.Kind, "failed").Inc()
-				continue
-			}
-			if _, ok := e.txs[r.j.Kind]; ok {
-				out = append(out, claimed{Job: r.j, tx: true})
 				continue
 			}
 			if _, ok := e.handlers[r.j.Kind]; !ok {
@@ -358,14 +406,14 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 				StateRunning, r.j.Attempts, now+e.lease().Milliseconds(), e.id, now, r.j.ID); err != nil {
 				return err
 			}
-			out = append(out, claimed{Job: r.j})
+			leased = append(leased, claimed{Job: r.j})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	return out, nil
+	return append(out, leased...), nil
 }
 
 // RunDue runs every job due at the clock's now, one after another, until
@@ -432,6 +480,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					defer e.Wake() // a worker is free: look for more at once
 					defer func() { <-sem }()
 					e.run(ctx, j)
 				}()
@@ -467,12 +516,28 @@ func (e *Engine) run(ctx context.Context, c claimed) bool {
 	e.mu.RUnlock()
 	start := time.Now()
 	e.m.lag.WithLabelValues(c.Kind).Observe(max(0, e.clock.Now().Sub(c.RunAt).Seconds()))
-	err := e.call(ctx, c.Job, func(ctx context.Context) error { return h(ctx, c.Job) })
+	fin := &finisher{}
+	hctx := context.WithValue(ctx, finishKey{}, fin)
+	err := e.call(hctx, c.Job, func(ctx context.Context) error { return h(ctx, c.Job) })
 	e.m.duration.WithLabelValues(c.Kind).Observe(time.Since(start).Seconds())
 	// Record the outcome even when ctx is ending: the side effect happened.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if ferr := e.finish(fctx, nil, c.Job, err, true); ferr != nil {
+	fin.mu.Lock()
+	extra := fin.fns
+	fin.mu.Unlock()
+	ferr := e.d.InTx(fctx, func(tx *db.Tx) error {
+		if err := e.finish(fctx, tx, c.Job, err, true); err != nil {
+			return err
+		}
+		for _, fn := range extra {
+			if err := fn(fctx, tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if ferr != nil {
 		e.log.Error("engine: recording job outcome failed; the job will run again after its lease", "job", c.ID, "kind", c.Kind, "err", ferr)
 	}
 	return true

@@ -285,7 +285,8 @@ func (m *Manager) message(set Settings, inc Incident, person string, j engine.Jo
 	return msg
 }
 
-// recordPage puts one delivery attempt on the timeline.
+// recordPage puts one delivery attempt on the timeline, in the transaction
+// that records the job's outcome.
 func (m *Manager) recordPage(ctx context.Context, id int64, p pagePayload, j engine.Job, sendErr error) {
 	now := m.clock.Now()
 	kind, msg := EvPage, fmt.Sprintf("paged %s by %s (attempt %d)", p.Person, p.Method.Name, j.Attempts)
@@ -293,9 +294,11 @@ func (m *Manager) recordPage(ctx context.Context, id int64, p pagePayload, j eng
 	if sendErr != nil {
 		kind, msg = EvPageFailed, fmt.Sprintf("page to %s by %s failed (attempt %d): %v", p.Person, p.Method.Name, j.Attempts, sendErr)
 	}
-	err := m.db.InTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
-		return addEvent(ctx, tx, id, now, kind, "", msg, data)
-	})
+	write := func(ctx context.Context, tx *db.Tx) error { return addEvent(ctx, tx, id, now, kind, "", msg, data) }
+	if engine.OnFinish(ctx, write) {
+		return // committed with the job's outcome
+	}
+	err := m.db.InTx(context.WithoutCancel(ctx), func(tx *db.Tx) error { return write(ctx, tx) })
 	if err != nil {
 		m.log.Warn("incident: recording page attempt failed", "incident", id, "err", err)
 	}
