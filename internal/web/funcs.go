@@ -132,7 +132,7 @@ func (h *Handler) funcs() template.FuncMap {
 			if w, ok := statusWord[s]; ok {
 				return w
 			}
-			return s
+			return strings.ReplaceAll(s, "_", " ")
 		},
 	}
 }
