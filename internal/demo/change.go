@@ -32,7 +32,7 @@ type deliveryProfile struct {
 }
 
 var profiles = map[string]deliveryProfile{
-	"checkout":      {deploysPerDay: 4, lead: 3 * time.Hour, failRate: 0.04, recovery: 25 * time.Minute, commits: 3, other: 0.5},
+	"checkout":      {deploysPerDay: 4, lead: 3 * time.Hour, failRate: 0.025, recovery: 25 * time.Minute, commits: 3, other: 0.5},
 	"payments-api":  {deploysPerDay: 0.8, lead: 30 * time.Hour, failRate: 0.12, recovery: 3 * time.Hour, commits: 5, other: 0.3},
 	"identity-api":  {deploysPerDay: 0.5, lead: 2 * 24 * time.Hour, failRate: 0.15, recovery: 5 * time.Hour, commits: 6, other: 0.2},
 	"search-api":    {deploysPerDay: 0.3, lead: 10 * 24 * time.Hour, failRate: 0.28, recovery: 30 * time.Hour, commits: 10, other: 0.2},
@@ -49,6 +49,15 @@ func logNormal(rng *rand.Rand, median time.Duration) time.Duration {
 	return time.Duration(float64(median) * math.Exp(rng.NormFloat64()*0.6))
 }
 
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
 func fakeSHA(parts ...any) string {
 	h := sha1.Sum([]byte(fmt.Sprint(parts...)))
 	return hex.EncodeToString(h[:])
@@ -59,11 +68,17 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 	if store == nil {
 		return nil
 	}
-	start := now.Add(-time.Duration(days) * 24 * time.Hour)
+	// Days start at midnight UTC, so the history is the same whatever the
+	// hour the demo starts at (only the last hours differ).
+	start := now.UTC().Truncate(24*time.Hour).Add(-time.Duration(days) * 24 * time.Hour)
 	people := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}
 	var events []change.Event
 	var commits []change.Commit
+	seed := rng.Uint64()
 	for _, svc := range m.Config.Get().Catalog.Services {
+		// Each service draws from its own stream, so one service's history
+		// does not shift when another's is cut at now.
+		rng := rand.New(rand.NewPCG(seed, fnv64(svc.Name)))
 		p, ok := profiles[svc.Name]
 		if !ok {
 			p = fallbackProfile
@@ -95,7 +110,7 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 		t := start
 		for k := 0; ; k++ {
 			if p.cadence > 0 {
-				t = start.Add(8*24*time.Hour + time.Duration(k)*p.cadence + time.Duration(rng.IntN(48))*time.Hour)
+				t = start.Add(5*24*time.Hour + time.Duration(k)*p.cadence + time.Duration(rng.IntN(48))*time.Hour)
 			} else {
 				t = t.Add(time.Duration(rng.ExpFloat64() / p.deploysPerDay * float64(24*time.Hour)))
 			}
