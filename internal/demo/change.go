@@ -70,7 +70,7 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 	}
 	// Days start at midnight UTC, so the history is the same whatever the
 	// hour the demo starts at (only the last hours differ).
-	start := now.UTC().Truncate(24*time.Hour).Add(-time.Duration(days) * 24 * time.Hour)
+	start := now.UTC().Truncate(24 * time.Hour).Add(-time.Duration(days) * 24 * time.Hour)
 	people := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}
 	var events []change.Event
 	var commits []change.Commit
