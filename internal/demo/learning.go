@@ -38,7 +38,7 @@ var toilKinds = map[string][]struct {
 		{"manual-refund", "payments-api", "refund a double charge by hand", 25, 2},
 		{"invoice-rerun", "invoicing", "rerun the failed invoice batch", 60, 0.7},
 	},
-	"search": {{"reindex", "search-api", "reindex after a bad mapping", 90, 0.5}},
+	"search":   {{"reindex", "search-api", "reindex after a bad mapping", 90, 0.5}},
 	"identity": {{"user-unlock", "identity-api", "unlock locked-out accounts", 15, 3}},
 }
 

@@ -163,8 +163,8 @@ func TestValidatePostgres(t *testing.T) {
 	}
 	insert(1, "1", "create users and orders", "V1__create_users_and_orders.sql", Checksum(byName["V1__create_users_and_orders.sql"]), true)
 	insert(2, "1.1", "add order status", "V1_1__add_order_status.sql", Checksum(byName["V1_1__add_order_status.sql"])^1, true) // edited after
-	insert(3, "2", "index order status", "V2__index_order_status.sql", Checksum(byName["V2__index_order_status.sql"]), false)   // failed
-	insert(4, "2.7", "removed", "V2_7__removed.sql", 12345, true)                                                                // file deleted
+	insert(3, "2", "index order status", "V2__index_order_status.sql", Checksum(byName["V2__index_order_status.sql"]), false)  // failed
+	insert(4, "2.7", "removed", "V2_7__removed.sql", 12345, true)                                                              // file deleted
 	insert(5, nil, "active users view", "R__active_users_view.sql", Checksum(byName["R__active_users_view.sql"]), true)
 
 	hist, err := ReadHistory(ctx, url, "")
