@@ -292,7 +292,32 @@ func TestBrowser(t *testing.T) {
 		if err != nil || !shown {
 			t.Errorf("header should show on screen: %v", err)
 		}
-		b.open("actions", "/actions?status=all", "table#action-items")
+		// Edit: add an overdue action item to the checklist and save.
+		b.open("postmortem-edit", fmt.Sprintf("/postmortems/%d?edit=1", pm.ID), "form.editor textarea#markdown")
+		if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const t = document.getElementById("markdown"); t.value += "\n- [ ] Add a canary stage to checkout deploys (owner: @alice, due: 2020-01-02)\n"; return true; })()`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(bctx,
+			chromedp.Submit(chromedp.CSS("form.editor")),
+			chromedp.WaitVisible(chromedp.CSS("p.notice")),
+		); err != nil {
+			t.Fatalf("save postmortem: %v", err)
+		}
+		if got := b.text("p.notice"); got != "Saved." {
+			t.Errorf("after saving the page says %q", got)
+		}
+		b.clean("after save")
+		b.open("actions", "/actions", "table#action-items tr.is-overdue")
+		if first := b.text("table#action-items tbody tr"); !strings.Contains(first, "Add a canary stage") || !strings.Contains(first, "overdue") {
+			t.Errorf("the first action item is %q, want the overdue one", first)
+		}
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("table#action-items tbody tr:first-child button")), chromedp.WaitVisible(chromedp.CSS("p.notice"))); err != nil {
+			t.Fatalf("mark done: %v", err)
+		}
+		if strings.Contains(b.text("table#action-items"), "Add a canary stage") {
+			t.Errorf("the item is still listed as open after Mark done")
+		}
+		b.clean("after mark done")
 	})
 	t.Run("toil and OKRs", func(t *testing.T) {
 		b.t = t
