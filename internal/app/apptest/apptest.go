@@ -51,6 +51,10 @@ func Start(t testing.TB, o Options) *Server {
 	if o.ConfigDir == "" {
 		o.ConfigDir = ExamplesDir(t)
 	}
+	// Work on a copy: the config may name directories relative to itself
+	// (postmortems are published next to it), and a test must not write
+	// into the repository.
+	o.ConfigDir = copyDir(t, o.ConfigDir)
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
@@ -127,6 +131,18 @@ func ExamplesDir(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// copyDir copies the tree at dir into a temporary directory, placing it
+// one level down so that paths relative to it ("../handbook") stay inside
+// the temporary directory too.
+func copyDir(t testing.TB, dir string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "config", filepath.Base(dir))
+	if err := os.CopyFS(dst, os.DirFS(dir)); err != nil {
+		t.Fatalf("copy config %s: %v", dir, err)
+	}
+	return dst
 }
 
 type testWriter struct{ t testing.TB }
