@@ -82,8 +82,9 @@ type Service struct {
 	o      Options
 	native Source
 
-	mu   sync.RWMutex
-	last map[string]Status
+	mu      sync.RWMutex
+	last    map[string]Status
+	lastErr map[string]string // the last read error per SLO, to log changes only
 
 	sli, remaining, objective, freeze *prometheus.GaugeVec
 	burn, firing                      *prometheus.GaugeVec
@@ -103,7 +104,7 @@ func NewService(o Options) (*Service, error) {
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = 10 * time.Second
 	}
-	s := &Service{o: o, native: nativeSource{o.Store}, last: map[string]Status{}}
+	s := &Service{o: o, native: nativeSource{o.Store}, last: map[string]Status{}, lastErr: map[string]string{}}
 	lbl := []string{"slo", "service"}
 	g := func(name, help string, labels []string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
@@ -182,12 +183,24 @@ func (s *Service) evaluate(ctx context.Context, def *Definition, now time.Time) 
 		ser := NewSeries(now, now, nil, nil)
 		st := Evaluate(def, &ser, now)
 		st.Error = "reading the SLI failed: " + err.Error()
-		s.o.Log.Warn("SLO evaluation: source unreadable", "slo", def.Name, "err", err)
+		s.mu.Lock()
+		changed := s.lastErr[def.Name] != err.Error()
+		s.lastErr[def.Name] = err.Error()
+		s.mu.Unlock()
+		// A source that stays down is logged once, not every cycle; the
+		// status carries the error for the API and dashboard meanwhile.
+		if changed {
+			s.o.Log.Warn("SLO evaluation: source unreadable", "slo", def.Name, "err", err)
+		}
 		return st
 	}
 	st := Evaluate(def, data, now)
 	s.mu.Lock()
 	s.last[def.Name] = st
+	if _, was := s.lastErr[def.Name]; was {
+		delete(s.lastErr, def.Name)
+		s.o.Log.Info("SLO evaluation: source readable again", "slo", def.Name)
+	}
 	s.mu.Unlock()
 	return st
 }
