@@ -249,7 +249,7 @@ func TestTokenCommands(t *testing.T) {
 		t.Errorf("revoked token gets %d, want 401", c)
 	}
 	code, out, _ = run(t, "token", "list")
-	if !strings.Contains(out, "revoked ") {
+	if code != 0 || !strings.Contains(out, "revoked ") {
 		t.Errorf("list after revoke: %s", out)
 	}
 	if code, _, errOut := run(t, "token", "revoke", "nope"); code != 1 || !strings.Contains(errOut, "[not_found]") {
