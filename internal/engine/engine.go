@@ -199,6 +199,10 @@ type Engine struct {
 	Lease time.Duration
 	// Workers is how many Handler jobs run at once in Run (default 8).
 	Workers int
+	// TxWorkers is how many transactional jobs run at once on PostgreSQL
+	// (default 4; 1 runs them one at a time). Keep it under half the
+	// connection pool. SQLite always runs them one at a time.
+	TxWorkers int
 	// BatchSize is how many jobs one claim takes (default 32).
 	BatchSize int
 	// BackoffBase and BackoffMax shape the retry delay: base·2^(attempt-1),
@@ -235,6 +239,7 @@ func New(d *db.DB, c clock.Clock, log *slog.Logger, reg prometheus.Registerer) *
 		PollInterval: 250 * time.Millisecond,
 		JobTimeout:   30 * time.Second,
 		Workers:      8,
+		TxWorkers:    4,
 		BatchSize:    32,
 		BackoffBase:  time.Second,
 		BackoffMax:   10 * time.Minute,
@@ -454,6 +459,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		workers = 8
 	}
 	sem := make(chan struct{}, workers)
+	var txSem chan struct{}
+	if n := e.TxWorkers; e.d.Dialect() == db.Postgres && n > 1 {
+		txSem = make(chan struct{}, n)
+	}
+	var inMu sync.Mutex
+	inflight := map[int64]bool{}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	tick := time.NewTicker(e.PollInterval)
@@ -470,10 +481,42 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			ranTx := false
 			for _, j := range jobs {
-				if j.tx {
-					// Transactional jobs run here, one at a time: each holds
-					// a connection, and its handler may read on another.
+				if j.tx && txSem == nil {
+					// SQLite: transactional jobs run here, one at a time
+					// (they would only queue for the single writer).
 					ranTx = e.run(ctx, j) || ranTx
+					continue
+				}
+				if j.tx {
+					// PostgreSQL: up to TxWorkers at once. Each holds a
+					// connection and its handler may read on another, so
+					// their number stays well under the pool's size.
+					inMu.Lock()
+					busy := inflight[j.ID]
+					inMu.Unlock()
+					if busy {
+						continue
+					}
+					select {
+					case txSem <- struct{}{}:
+					default:
+						continue // all busy: taken again at the next look
+					}
+					inMu.Lock()
+					inflight[j.ID] = true
+					inMu.Unlock()
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						defer e.Wake()
+						defer func() {
+							inMu.Lock()
+							delete(inflight, j.ID)
+							inMu.Unlock()
+							<-txSem
+						}()
+						e.run(ctx, j)
+					}()
 					continue
 				}
 				sem <- struct{}{}
