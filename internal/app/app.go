@@ -183,6 +183,14 @@ func (m *Main) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	if m.Options.HandleSignals {
+		// Registered before the server answers, so a SIGHUP sent as soon
+		// as it does never hits the default action (exit).
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		g.Go(func() error { m.reloadOnHUP(gctx, hup); return nil })
+	}
 	g.Go(func() error {
 		log.Info("serving", "addr", m.Addr(), "database", m.DB.Dialect().String())
 		if err := m.http.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -204,14 +212,6 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return nil
 		})
-	}
-	if m.Options.HandleSignals {
-		// Registered before Run returns control, so a SIGHUP sent as soon
-		// as the server answers never hits the default action (exit).
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		g.Go(func() error { m.reloadOnHUP(gctx, hup); return nil })
 	}
 	err := g.Wait()
 	if cerr := m.DB.Close(); cerr != nil {
