@@ -378,3 +378,12 @@ func TestTwoReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestMain removes the binary the process tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
