@@ -295,18 +295,10 @@ func TestTokenEndpoints(t *testing.T) {
 	}
 }
 
-func copyDir(t *testing.T, from string) string {
-	t.Helper()
-	to := filepath.Join(t.TempDir(), "tandem.d")
-	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
-		t.Fatal(err)
-	}
-	return to
-}
 
 func TestReload(t *testing.T) {
-	dir := copyDir(t, apptest.ExamplesDir(t))
-	s := apptest.Start(t, apptest.Options{ConfigDir: dir})
+	s := apptest.Start(t, apptest.Options{})
+	dir := s.Main.Options.ConfigDir // apptest serves a copy of the examples
 	add := "services:\n  - {name: ledger, team: payments, tier: 2}\n"
 	if err := os.WriteFile(filepath.Join(dir, "more.yaml"), []byte(add), 0o644); err != nil {
 		t.Fatal(err)
