@@ -295,7 +295,6 @@ func TestTokenEndpoints(t *testing.T) {
 	}
 }
 
-
 func TestReload(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
 	dir := s.Main.Options.ConfigDir // apptest serves a copy of the examples
