@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -99,7 +98,7 @@ func (f *eventFlags) event(kind string, now time.Time) (change.Event, error) {
 
 func printEvent(w io.Writer, e change.Event, format string, verbs ...string) error {
 	if format == "json" {
-		return writeJSONOut(w, e)
+		return writeJSON(w, e)
 	}
 	verb := "recorded"
 	if e.Existing {
@@ -114,12 +113,6 @@ func printEvent(w io.Writer, e change.Event, format string, verbs ...string) err
 	}
 	fmt.Fprintln(w)
 	return nil
-}
-
-func writeJSONOut(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func newDeployCmd(g *globals) *cobra.Command {
@@ -493,7 +486,7 @@ func newChangesCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(g.stdout, evs)
+				return writeJSON(g.stdout, evs)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tAT\tSERVICE\tENV\tKIND\tVERSION\tSTATUS\tACTOR\tLABELS")
@@ -554,7 +547,7 @@ docs/dora.md defines them.`,
 			}
 			switch format {
 			case "json":
-				return writeJSONOut(g.stdout, r)
+				return writeJSON(g.stdout, r)
 			case "csv":
 				return doraCSV(g.stdout, r)
 			case "table", "":

@@ -233,7 +233,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, budgetSet, bur
 		}
 	}
 	if f.format == "json" {
-		if err := writeJSONOut(g.stdout, rep); err != nil {
+		if err := writeJSON(g.stdout, rep); err != nil {
 			return 0, err
 		}
 	} else {
@@ -525,7 +525,7 @@ func newGateLogCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(g.stdout, rs)
+				return writeJSON(g.stdout, rs)
 			}
 			var b strings.Builder
 			for _, r := range rs {
@@ -628,7 +628,7 @@ func newMigrateValidateCmd(g *globals) *cobra.Command {
 					Passed bool `json:"passed"`
 					migration.Validation
 				}{v.Passed(), v}
-				if err := writeJSONOut(g.stdout, out); err != nil {
+				if err := writeJSON(g.stdout, out); err != nil {
 					return err
 				}
 			} else {
@@ -722,7 +722,7 @@ pass. Unless --no-wait, the command waits for the window to pass.`,
 				}
 			}
 			if format == "json" {
-				if err := writeJSONOut(g.stdout, v); err != nil {
+				if err := writeJSON(g.stdout, v); err != nil {
 					return err
 				}
 			} else {

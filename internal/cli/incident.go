@@ -30,13 +30,6 @@ func incidentCommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{cmd, newMaintenanceCmd(g), newHeartbeatCmd(g), newJobsCmd(g)}
 }
 
-func checkFormat(format string) error {
-	if format != "text" && format != "json" {
-		return tandem.FieldErrorf("--format", "want text or json, got %q", format)
-	}
-	return nil
-}
-
 func parseIncidentID(s string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
 	if err != nil || id <= 0 {
@@ -83,7 +76,7 @@ func newIncidentOpenCmd(g *globals) *cobra.Command {
 		Example: `  tandem incident open --service checkout --sev 1 --title "Checkout returns 500s"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
 			c, err := g.client()
@@ -103,7 +96,7 @@ func newIncidentOpenCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), inc)
+				return writeJSON(cmd.OutOrStdout(), inc)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "opened ")
 			printIncident(cmd.OutOrStdout(), inc)
@@ -133,7 +126,7 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 		Example: "  tandem incident list --status open\n  tandem incident list --service checkout --since 30d --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
 			c, err := g.client()
@@ -159,7 +152,7 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), list)
+				return writeJSON(cmd.OutOrStdout(), list)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSEV\tSTATUS\tSTARTED\tSERVICES\tTITLE")
@@ -187,7 +180,7 @@ func newIncidentShowCmd(g *globals) *cobra.Command {
 		Short: "Show an incident with its suspects and timeline",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
 			id, err := parseIncidentID(args[0])
@@ -207,7 +200,7 @@ func newIncidentShowCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), struct {
+				return writeJSON(cmd.OutOrStdout(), struct {
 					incident.Incident
 					Timeline []incident.Event `json:"timeline"`
 				}{inc, tl})
@@ -236,7 +229,7 @@ func newIncidentActionCmd(g *globals, action, short string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
 			id, err := parseIncidentID(args[0])
@@ -252,7 +245,7 @@ func newIncidentActionCmd(g *globals, action, short string) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), inc)
+				return writeJSON(cmd.OutOrStdout(), inc)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "#%d is %s\n", inc.ID, inc.Status)
 			return nil
@@ -273,7 +266,7 @@ func newIncidentNoteCmd(g *globals) *cobra.Command {
 		Example: `  tandem incident note 42 "rolled back checkout to v1.4.2"`,
 		Args:    cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
 			id, err := parseIncidentID(args[0])
@@ -289,7 +282,7 @@ func newIncidentNoteCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), ev)
+				return writeJSON(cmd.OutOrStdout(), ev)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "noted on #%d\n", id)
 			return nil
@@ -312,7 +305,7 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 		Example: `  tandem maintenance add --service checkout --start 2026-03-01T22:00:00Z --end 2026-03-01T23:00:00Z --reason "db upgrade"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
 			now := time.Now()
@@ -339,7 +332,7 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), out)
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "maintenance window #%d on %s from %s to %s\n", out.ID, out.Service, out.StartsAt.Local().Format(time.RFC3339), out.EndsAt.Local().Format(time.RFC3339))
 			return nil
@@ -357,7 +350,7 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 		Short: "List maintenance windows that have not ended",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(lformat); err != nil {
+			if err := checkFormat(lformat, "text", "json"); err != nil {
 				return err
 			}
 			c, err := g.client()
@@ -369,7 +362,7 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if lformat == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), ws)
+				return writeJSON(cmd.OutOrStdout(), ws)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSERVICE\tSTART\tEND\tREASON")
@@ -409,7 +402,7 @@ func newJobsCmd(g *globals) *cobra.Command {
 		Example: "  tandem jobs --state failed",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
 			c, err := g.client()
@@ -421,7 +414,7 @@ func newJobsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), jobs)
+				return writeJSON(cmd.OutOrStdout(), jobs)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tKIND\tSTATE\tRUN AT\tATTEMPTS\tKEY\tLAST ERROR")

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -33,12 +32,6 @@ func learningParseID(s, what string) (int64, error) {
 	return id, nil
 }
 
-func learningJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func newPostmortemCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "postmortem", Aliases: []string{"postmortems", "pm"}, Short: "Postmortems written from incidents: list, show, export, edit, publish"}
 	var status, team, format string
@@ -54,7 +47,7 @@ func newPostmortemCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return learningJSON(g.stdout, pms)
+				return writeJSON(g.stdout, pms)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tINCIDENT\tSTATUS\tTEAM\tCREATED\tTITLE")
@@ -135,7 +128,7 @@ func newPostmortemCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return learningJSON(w, p)
+				return writeJSON(w, p)
 			}
 			return tandem.Errorf(tandem.EInvalid, "--format: want markdown or json, got %q", exportFormat)
 		},
@@ -245,7 +238,7 @@ func newActionsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return learningJSON(g.stdout, items)
+				return writeJSON(g.stdout, items)
 			}
 			writeItems(g.stdout, items)
 			return nil
@@ -433,7 +426,7 @@ func newToilCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if goalsFormat == "json" {
-				return learningJSON(g.stdout, gs)
+				return writeJSON(g.stdout, gs)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "GOAL\tBASELINE h\tTARGET h\tNOW h\tPROGRESS\tEXPECTED\tSTATE\tDEADLINE")
@@ -479,7 +472,7 @@ func newOKRCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return learningJSON(g.stdout, objs)
+				return writeJSON(g.stdout, objs)
 			}
 			if len(objs) == 0 {
 				fmt.Fprintln(g.stdout, "no objectives for this quarter")

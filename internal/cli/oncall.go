@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -51,19 +49,6 @@ func oncallShowTime(t time.Time) string {
 	return t.Local().Format("Mon 2006-01-02 15:04 MST")
 }
 
-func oncallCheckFormat(format string) error {
-	if format != "table" && format != "json" {
-		return tandem.FieldErrorf("format", "expected table or json, got %q", format)
-	}
-	return nil
-}
-
-func oncallJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func oncallWhoCmd(g *globals) *cobra.Command {
 	var schedule, at, format string
 	cmd := &cobra.Command{
@@ -71,7 +56,7 @@ func oncallWhoCmd(g *globals) *cobra.Command {
 		Short: "Who is on call now (or --at a time), in one schedule or all",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oncallCheckFormat(format); err != nil {
+			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
 			t, err := oncallFlagTime("at", at)
@@ -89,7 +74,7 @@ func oncallWhoCmd(g *globals) *cobra.Command {
 					return err
 				}
 				if format == "json" {
-					return oncallJSON(g.stdout, r)
+					return writeJSON(g.stdout, r)
 				}
 				fmt.Fprintf(tw, "SCHEDULE\tAT\tON CALL\n%s\t%s\t%s\n", r.Schedule, oncallShowTime(r.At), oncallNobody(r.OnCall))
 				fmt.Fprintln(tw, "\nLAYER\tPERSON")
@@ -106,7 +91,7 @@ func oncallWhoCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return oncallJSON(g.stdout, s)
+				return writeJSON(g.stdout, s)
 			}
 			fmt.Fprintln(tw, "SCHEDULE\tON CALL\tUNTIL\tNEXT")
 			for _, sc := range s.Schedules {
@@ -142,7 +127,7 @@ func oncallShiftsCmd(g *globals) *cobra.Command {
 		Short: "The shifts of a schedule between two times",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oncallCheckFormat(format); err != nil {
+			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
 			if schedule == "" {
@@ -165,7 +150,7 @@ func oncallShiftsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return oncallJSON(g.stdout, shifts)
+				return writeJSON(g.stdout, shifts)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "START\tEND\tPERSON\tLAYER")
@@ -189,7 +174,7 @@ func oncallSchedulesCmd(g *globals) *cobra.Command {
 		Short: "List the schedules and their layers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oncallCheckFormat(format); err != nil {
+			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
 			c, err := g.client()
@@ -201,7 +186,7 @@ func oncallSchedulesCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return oncallJSON(g.stdout, list)
+				return writeJSON(g.stdout, list)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SCHEDULE\tTIME ZONE\tLAYERS\tON CALL")
@@ -231,7 +216,7 @@ func oncallOverrideCmd(g *globals) *cobra.Command {
 		if schedule == "" {
 			return tandem.FieldErrorf("schedule", "required: --schedule NAME")
 		}
-		return oncallCheckFormat(format)
+		return checkFormat(format, "table", "json")
 	}
 	var person, start, end, reason, author string
 	add := &cobra.Command{
@@ -266,7 +251,7 @@ func oncallOverrideCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return oncallJSON(g.stdout, o)
+				return writeJSON(g.stdout, o)
 			}
 			fmt.Fprintf(g.stdout, "override %d: %s covers %s from %s to %s (by %s)\n", o.ID, o.Person, o.Schedule, oncallShowTime(o.Start), oncallShowTime(o.End), o.Author)
 			return nil
@@ -299,7 +284,7 @@ func oncallOverrideCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return oncallJSON(g.stdout, os)
+				return writeJSON(g.stdout, os)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tPERSON\tSTART\tEND\tAUTHOR\tSOURCE\tREASON")
@@ -335,7 +320,7 @@ func oncallOverrideCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return oncallJSON(g.stdout, o)
+				return writeJSON(g.stdout, o)
 			}
 			fmt.Fprintf(g.stdout, "removed override %d (%s on %s)\n", o.ID, o.Person, o.Schedule)
 			return nil

@@ -7,6 +7,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -153,4 +154,22 @@ func (g *globals) logger() (*slog.Logger, error) {
 // client returns an API client from --url/--token (TANDEM_URL/TANDEM_TOKEN).
 func (g *globals) client() (*client.Client, error) {
 	return client.New(g.url, g.token, client.WithUserAgent("tandem-cli/"+Version))
+}
+
+// writeJSON writes v as indented JSON: the --format json output of every
+// command.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// checkFormat refuses a --format value that is not one of allowed.
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return tandem.FieldErrorf("format", "want %s, got %q", strings.Join(allowed, " or "), format)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -29,13 +28,6 @@ func sloCommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{root, grafana}
 }
 
-func sloCheckFormat(f string) error {
-	if f != "table" && f != "json" {
-		return fmt.Errorf("--format: want table or json, got %q", f)
-	}
-	return nil
-}
-
 func newSLOListCmd(g *globals) *cobra.Command {
 	var format, service string
 	cmd := &cobra.Command{
@@ -43,7 +35,7 @@ func newSLOListCmd(g *globals) *cobra.Command {
 		Short: "List the SLOs with their status (from the server)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := sloCheckFormat(format); err != nil {
+			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
 			c, err := g.client()
@@ -55,7 +47,7 @@ func newSLOListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return sloWriteJSON(g.stdout, sts)
+				return writeJSON(g.stdout, sts)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SLO\tSERVICE\tOBJECTIVE\tWINDOW\tSLI\tBUDGET LEFT\tSTATUS")
@@ -77,7 +69,7 @@ func newSLOStatusCmd(g *globals) *cobra.Command {
 		Short: "Show attainment, error budget, burn rates, alerts and freeze of one SLO or all (from the server)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := sloCheckFormat(format); err != nil {
+			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
 			c, err := g.client()
@@ -96,9 +88,9 @@ func newSLOStatusCmd(g *globals) *cobra.Command {
 			}
 			if format == "json" {
 				if len(args) == 1 {
-					return sloWriteJSON(g.stdout, sts[0])
+					return writeJSON(g.stdout, sts[0])
 				}
-				return sloWriteJSON(g.stdout, sts)
+				return writeJSON(g.stdout, sts)
 			}
 			for i, s := range sts {
 				if i > 0 {
@@ -149,12 +141,6 @@ func sloAlertText(a slo.Alert) string {
 }
 
 func sloPct(v float64, digits int) string { return fmt.Sprintf("%.*f%%", digits, v*100) }
-
-func sloWriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
 
 // loadSLOs loads the config directory for the local generators.
 func loadSLOs(dir string) ([]*slo.Definition, error) {
