@@ -327,7 +327,9 @@ func TestVerifyDeploy(t *testing.T) {
 // TestAutomaticVerification: a deploy recorded with verify is verified by
 // the durable job once its window has passed.
 func TestAutomaticVerification(t *testing.T) {
-	srv := apptest.Start(t, apptest.Options{ConfigDir: configDir(t)})
+	// Manual: the background scheduler and engine must not take the job
+	// before the test schedules and runs it.
+	srv := apptest.Start(t, apptest.Options{ConfigDir: configDir(t), Manual: true})
 	ctx := context.Background()
 	now := time.Now().UTC()
 	deployAt := now.Add(-20 * time.Minute).Truncate(time.Minute)

@@ -34,6 +34,10 @@ type Options struct {
 	PublicRead bool
 	// Verbose sends the server log to the test log.
 	Verbose bool
+	// Manual runs no background modules (job engine, SLO evaluation,
+	// verification scheduler…): the test drives them itself, for example
+	// with Main.Engine.RunDue, so nothing races it.
+	Manual bool
 }
 
 // Server is a running tandem.
@@ -89,6 +93,9 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("admin token: %v", err)
 	}
 	done := make(chan error, 1)
+	if o.Manual {
+		m.Modules = nil
+	}
 	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
