@@ -225,9 +225,9 @@ type Filter struct {
 	Ascending bool
 }
 
-// List returns the events matching f, newest first (or oldest first with
-// f.Ascending), at most f.Limit.
-func (s *Store) List(ctx context.Context, f Filter) ([]Event, error) {
+// selectEvents returns the SELECT of the events matching f (without order
+// or limit) and its arguments.
+func (f Filter) selectEvents() (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -260,6 +260,13 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Event, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
+	return q, args
+}
+
+// List returns the events matching f, newest first (or oldest first with
+// f.Ascending), at most f.Limit.
+func (s *Store) List(ctx context.Context, f Filter) ([]Event, error) {
+	q, args := f.selectEvents()
 	order := "DESC"
 	if f.Ascending {
 		order = "ASC"
@@ -563,38 +570,7 @@ func (s *Store) Commits(ctx context.Context, f CommitFilter) ([]Commit, error) {
 // EachEvent streams the events matching f in ascending order of their
 // moment, without a limit, for bulk readers (the DORA loader).
 func (s *Store) EachEvent(ctx context.Context, f Filter, fn func(Event) error) error {
-	var (
-		where []string
-		args  []any
-	)
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		where = append(where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+")")
-		for _, v := range vals {
-			args = append(args, v)
-		}
-	}
-	in("service", f.Services)
-	in("kind", f.Kinds)
-	in("status", f.Statuses)
-	if f.Environment != "" {
-		where = append(where, "environment = ?")
-		args = append(args, f.Environment)
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "at >= ?")
-		args = append(args, db.Millis(f.Since))
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "at < ?")
-		args = append(args, db.Millis(f.Until))
-	}
-	q := "SELECT " + eventColumns + " FROM change_events"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	q, args := f.selectEvents()
 	q += " ORDER BY at, id"
 	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
