@@ -207,6 +207,21 @@ func decodeOS[S any](l *loader, d docRef, out *osDoc[S]) bool {
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
+// addNamedOS decodes a document of a named kind into m, refusing a name
+// that is already defined.
+func addNamedOS[S any](l *loader, d docRef, kind string, m map[string]osEntry[S]) {
+	var doc osDoc[S]
+	if !decodeOS(l, d, &doc) {
+		return
+	}
+	name := doc.Metadata.Name
+	if f, ok := m[name]; ok {
+		l.errAt(d.file, at(d.node, "metadata"), "name", "metadata.name", "duplicate %s %q; first defined at %s:%d", kind, name, f.file, f.node.Line)
+		return
+	}
+	m[name] = osEntry[S]{doc, d.file, d.node}
+}
+
 // loadOpenSLO decodes the OpenSLO documents collected by parseFile, checks
 // their references (services into the catalog, SLIs, data sources, alert
 // policies and conditions between each other) and fills
@@ -217,9 +232,6 @@ func (l *loader) loadOpenSLO() {
 		services: map[string]osEntry[osServiceSpec]{}, datasources: map[string]osEntry[osDataSourceSpec]{},
 		slis: map[string]osEntry[osSLISpec]{}, policies: map[string]osEntry[osAlertPolicySpec]{},
 		conditions: map[string]osEntry[osAlertConditionSpec]{},
-	}
-	dup := func(d docRef, kind, name, firstFile string, firstNode *yaml.Node) {
-		l.errAt(d.file, at(d.node, "metadata"), "name", "metadata.name", "duplicate %s %q; first defined at %s:%d", kind, name, firstFile, firstNode.Line)
 	}
 	for _, d := range l.openslo {
 		av := at(d.node, "apiVersion")
@@ -237,50 +249,15 @@ func (l *loader) loadOpenSLO() {
 		}
 		switch kind {
 		case "Service":
-			var doc osDoc[osServiceSpec]
-			if decodeOS(l, d, &doc) {
-				if f, ok := set.services[doc.Metadata.Name]; ok {
-					dup(d, kind, doc.Metadata.Name, f.file, f.node)
-					continue
-				}
-				set.services[doc.Metadata.Name] = osEntry[osServiceSpec]{doc, d.file, d.node}
-			}
+			addNamedOS(l, d, kind, set.services)
 		case "DataSource":
-			var doc osDoc[osDataSourceSpec]
-			if decodeOS(l, d, &doc) {
-				if f, ok := set.datasources[doc.Metadata.Name]; ok {
-					dup(d, kind, doc.Metadata.Name, f.file, f.node)
-					continue
-				}
-				set.datasources[doc.Metadata.Name] = osEntry[osDataSourceSpec]{doc, d.file, d.node}
-			}
+			addNamedOS(l, d, kind, set.datasources)
 		case "SLI":
-			var doc osDoc[osSLISpec]
-			if decodeOS(l, d, &doc) {
-				if f, ok := set.slis[doc.Metadata.Name]; ok {
-					dup(d, kind, doc.Metadata.Name, f.file, f.node)
-					continue
-				}
-				set.slis[doc.Metadata.Name] = osEntry[osSLISpec]{doc, d.file, d.node}
-			}
+			addNamedOS(l, d, kind, set.slis)
 		case "AlertPolicy":
-			var doc osDoc[osAlertPolicySpec]
-			if decodeOS(l, d, &doc) {
-				if f, ok := set.policies[doc.Metadata.Name]; ok {
-					dup(d, kind, doc.Metadata.Name, f.file, f.node)
-					continue
-				}
-				set.policies[doc.Metadata.Name] = osEntry[osAlertPolicySpec]{doc, d.file, d.node}
-			}
+			addNamedOS(l, d, kind, set.policies)
 		case "AlertCondition":
-			var doc osDoc[osAlertConditionSpec]
-			if decodeOS(l, d, &doc) {
-				if f, ok := set.conditions[doc.Metadata.Name]; ok {
-					dup(d, kind, doc.Metadata.Name, f.file, f.node)
-					continue
-				}
-				set.conditions[doc.Metadata.Name] = osEntry[osAlertConditionSpec]{doc, d.file, d.node}
-			}
+			addNamedOS(l, d, kind, set.conditions)
 		case "SLO":
 			var doc osDoc[osSLOSpec]
 			if decodeOS(l, d, &doc) {
