@@ -226,13 +226,6 @@ func splitList(v string) []string {
 	return out
 }
 
-func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, tandem.FieldErrorf("id", "want a positive number, got %q", r.PathValue("id"))
-	}
-	return id, nil
-}
 
 func (s *Server) getChange(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)

@@ -92,9 +92,9 @@ func (s *Server) listGates(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getGate(w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return tandem.FieldErrorf("id", "want a positive number, got %q", r.PathValue("id"))
+	id, err := pathID(r)
+	if err != nil {
+		return err
 	}
 	out, err := s.Gate.Results.Get(r.Context(), id)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"reflect"
 	"strings"
 	"time"
@@ -198,4 +199,14 @@ func queryTime(r *http.Request, name string, now time.Time) (time.Time, error) {
 		return time.Time{}, &tandem.Error{Code: tandem.EInvalid, Field: name, Message: err.Error()}
 	}
 	return t, nil
+}
+
+// pathID reads the {id} path parameter: a positive integer, or a 400 that
+// names it.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, tandem.FieldErrorf("id", "want a positive number, got %q", r.PathValue("id"))
+	}
+	return id, nil
 }

@@ -62,14 +62,6 @@ func (s *Server) toilStore() (*toil.Store, error) {
 	return s.Learning.Toil, nil
 }
 
-func learningID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, tandem.FieldErrorf("id", "want a positive number, got %q", r.PathValue("id"))
-	}
-	return id, nil
-}
-
 func learningBool(r *http.Request, name string) (bool, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -141,7 +133,7 @@ func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := learningID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -169,7 +161,7 @@ func (s *Server) putPostmortem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := learningID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -283,7 +275,7 @@ func (s *Server) patchAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := learningID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
