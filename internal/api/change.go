@@ -226,7 +226,6 @@ func splitList(v string) []string {
 	return out
 }
 
-
 func (s *Server) getChange(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {

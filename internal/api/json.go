@@ -8,8 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
