@@ -2,9 +2,6 @@ package incident
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	tandem "github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/change"
 )
 
 // MaxInboundBody bounds an inbound webhook body.
@@ -185,18 +183,9 @@ type GitHubIssueEvent struct {
 
 // VerifyGitHubSignature checks the X-Hub-Signature-256 header ("sha256=" and
 // the hex HMAC-SHA256 of the body keyed with the webhook secret) in
-// constant time.
+// constant time, the same check as change.VerifySignature.
 func VerifyGitHubSignature(secret string, body []byte, header string) bool {
-	if secret == "" || !strings.HasPrefix(header, "sha256=") {
-		return false
-	}
-	want, err := hex.DecodeString(header[len("sha256="):])
-	if err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hmac.Equal(mac.Sum(nil), want)
+	return change.VerifySignature([]byte(secret), body, header)
 }
 
 // GitHubAction is what a GitHub issues event asks of tandem.
