@@ -50,7 +50,9 @@ func (s *Server) incidentRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /api/v1/actions/{token}", "", s.actionPage)
 	s.handle(mux, "POST /api/v1/actions/{token}", "", s.doAction)
 
-	s.handle(mux, "GET /api/v1/jobs", auth.ScopeRead, s.listJobs)
+	// Job payloads name people's contact addresses (emails, webhook URLs that
+	// may carry a secret): operators only.
+	s.handle(mux, "GET /api/v1/jobs", auth.ScopeAdmin, s.listJobs)
 }
 
 func (s *Server) incidentSettings() incident.Settings {

@@ -398,7 +398,7 @@ func newJobsCmd(g *globals) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:     "jobs",
-		Short:   "List durable jobs (escalation steps, pages, …) by state",
+		Short:   "List durable jobs (escalation steps, pages, …) by state (admin token)",
 		Example: "  tandem jobs --state failed",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -149,7 +149,14 @@ func TestIncidentAPI(t *testing.T) {
 		}
 	}
 
-	// Jobs are visible by state.
+	// Jobs are visible by state, to admins only: their payloads hold
+	// contact addresses.
+	wc, err := client.New(srv.URL, srv.Token(t, "writer", auth.ScopeWrite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = wc.Jobs(ctx, "", "", 0)
+	appErr(t, err, tandem.EForbidden, "")
 	if _, err := c.Jobs(ctx, "bogus", "", 0); err == nil {
 		t.Fatal("bad state accepted")
 	}

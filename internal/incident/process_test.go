@@ -250,9 +250,10 @@ func (s *server) kill(t *testing.T) {
 	<-s.done
 }
 
+// createToken makes an admin token: the tests read /api/v1/jobs.
 func createToken(t *testing.T, bin string, st store) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"token", "create", "--name", "test", "--scope", "write"}, st.args()...)...)
+	cmd := exec.Command(bin, append([]string{"token", "create", "--name", "test", "--scope", "admin"}, st.args()...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
