@@ -9,15 +9,16 @@ import (
 
 // Error codes. Each maps to one HTTP status at the API edge.
 const (
-	EInvalid       = "invalid"       // 400: the request is malformed or a field is wrong
-	EUnprocessable = "unprocessable" // 422: well-formed, but refers to something that does not exist
-	ENotFound      = "not_found"     // 404
-	EConflict      = "conflict"      // 409: a uniqueness or state conflict
-	EUnauthorized  = "unauthorized"  // 401: no or bad credentials
-	EForbidden     = "forbidden"     // 403: credentials lack the scope
-	ETooLarge      = "too_large"     // 413: request body over the limit
-	EUnavailable   = "unavailable"   // 503: a dependency is down
-	EInternal      = "internal"      // 500: a bug or an unexpected failure; never shown in detail
+	EInvalid       = "invalid"            // 400: the request is malformed or a field is wrong
+	EUnprocessable = "unprocessable"      // 422: well-formed, but refers to something that does not exist
+	ENotFound      = "not_found"          // 404
+	EMethod        = "method_not_allowed" // 405: the path exists, not with this method
+	EConflict      = "conflict"           // 409: a uniqueness or state conflict
+	EUnauthorized  = "unauthorized"       // 401: no or bad credentials
+	EForbidden     = "forbidden"          // 403: credentials lack the scope
+	ETooLarge      = "too_large"          // 413: request body over the limit
+	EUnavailable   = "unavailable"        // 503: a dependency is down
+	EInternal      = "internal"           // 500: a bug or an unexpected failure; never shown in detail
 )
 
 // Error is the application error. Message is safe to show to a client;

@@ -191,6 +191,15 @@ func TestCatalogEndpoints(t *testing.T) {
 			t.Errorf("GET %s: %d %s %s, want %d with %s", tt.path, code, hdr.Get("Content-Type"), b, tt.code, tt.want)
 		}
 	}
+	// A known path with the wrong method is 405 with the methods it has.
+	code, hdr, b := call(t, "DELETE", s.URL+"/api/v1/services/checkout", "", nil)
+	if code != 405 || hdr.Get("Allow") != "GET" || !strings.Contains(string(b), `"code":"method_not_allowed"`) {
+		t.Errorf("DELETE a service: %d Allow=%q %s, want 405 with Allow GET", code, hdr.Get("Allow"), b)
+	}
+	code, hdr, _ = call(t, "PUT", s.URL+"/api/v1/admin/tokens", "", nil)
+	if code != 405 || hdr.Get("Allow") != "GET, POST" {
+		t.Errorf("PUT tokens: %d Allow=%q, want 405 with Allow GET, POST", code, hdr.Get("Allow"))
+	}
 }
 
 func TestMetrics(t *testing.T) {

@@ -27,6 +27,7 @@ var statusOf = map[string]int{
 	tandem.EInvalid:       http.StatusBadRequest,
 	tandem.EUnprocessable: http.StatusUnprocessableEntity,
 	tandem.ENotFound:      http.StatusNotFound,
+	tandem.EMethod:        http.StatusMethodNotAllowed,
 	tandem.EConflict:      http.StatusConflict,
 	tandem.EUnauthorized:  http.StatusUnauthorized,
 	tandem.EForbidden:     http.StatusForbidden,

@@ -8,10 +8,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	tandem "github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/auth"
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/config"
@@ -92,13 +94,35 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.gateRoutes(mux)
 	s.learningRoutes(mux)
 
-	// Unknown API paths answer JSON, not the dashboard.
+	// Unknown API paths answer JSON, not the dashboard; a known path with
+	// the wrong method answers 405 with the methods it has.
 	s.handle(mux, "/api/", "", func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return tandem.Errorf(tandem.EMethod, "%s %s: this endpoint takes %s", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		}
 		return notFound("no such endpoint: %s %s", r.Method, r.URL.Path)
 	})
 	if s.Web != nil {
 		mux.Handle("/", s.Web)
 	}
+}
+
+// allowed lists the methods with an endpoint of their own at r's path (the
+// catch-all "/api/" does not count).
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // handlerFunc is an endpoint that returns its error instead of writing it.
