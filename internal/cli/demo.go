@@ -5,13 +5,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tandemhq/tandem/examples"
 	"github.com/tandemhq/tandem/internal/app"
 	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/demo"
+	"github.com/tandemhq/tandem/internal/slo"
 )
 
 func newDemoCmd(g *globals) *cobra.Command {
@@ -67,8 +70,8 @@ admin token it prints.`,
 				m.DB.Close()
 				return fmt.Errorf("generate demo data: %w", err)
 			}
-			fmt.Fprintf(g.stdout, "tandem demo is running\n\n  dashboard  %s/\n  API        %s/api/v1/services\n  token      %s  (admin; reads need none)\n  data       %s\n\n  export TANDEM_URL=%s TANDEM_TOKEN=%s\n\nCtrl-C stops it.\n",
-				m.URL(), m.URL(), secret, tmp, m.URL(), secret)
+			fmt.Fprintf(g.stdout, "tandem demo is running\n\n  dashboard  %s/\n  API        %s/api/v1/services\n  token      %s  (admin; reads need none)\n  data       %s\n\n  export TANDEM_URL=%s TANDEM_TOKEN=%s\n%s\nCtrl-C stops it.\n",
+				m.URL(), m.URL(), secret, tmp, m.URL(), secret, promNote(m.Config.Get().SLO))
 			return runUntilDone(ctx, m)
 		},
 	}
@@ -76,6 +79,29 @@ admin token it prints.`,
 	cmd.Flags().IntVar(&days, "days", 90, "days of history to generate")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary directory after exit")
 	return cmd
+}
+
+// promNote says which SLOs read Prometheus: the demo has generated history
+// only for native SLOs, so these show "no data" (and the log warns) until
+// a Prometheus answers at their URL.
+func promNote(c config.SLOConfig) string {
+	byURL := map[string][]string{}
+	var urls []string
+	for _, d := range c.Definitions {
+		if d.Indicator.Source != slo.SourcePrometheus {
+			continue
+		}
+		u := d.Indicator.PrometheusURL
+		if _, ok := byURL[u]; !ok {
+			urls = append(urls, u)
+		}
+		byURL[u] = append(byURL[u], d.Name)
+	}
+	var b strings.Builder
+	for _, u := range urls {
+		fmt.Fprintf(&b, "\nThese SLOs read Prometheus at %s and show no data until one runs there: %s.\n", u, strings.Join(byURL[u], ", "))
+	}
+	return b.String()
 }
 
 // copyFS writes the tree under root of fsys into dir.
