@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/gate"
@@ -16,7 +15,7 @@ import (
 func TestSeedGates(t *testing.T) {
 	srv := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
-	now := time.Now()
+	now := timesOfDay()[1] // before dawn: the least traffic of the day
 	if err := generateChanges(ctx, srv.Main, rand.New(rand.NewPCG(42, 1)), now, 30); err != nil {
 		t.Fatal(err)
 	}

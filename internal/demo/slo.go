@@ -28,6 +28,19 @@ type demoSLO struct {
 type spell struct {
 	ago, length time.Duration
 	ratio       float64
+	// atPeak starts the spell at 13:30 UTC of the day ago before now, near
+	// the traffic peak, so its weight in the budget does not depend on the
+	// hour the demo starts.
+	atPeak bool
+}
+
+func (s spell) start(end time.Time) time.Time {
+	t := end.Add(-s.ago)
+	if s.atPeak {
+		y, m, d := t.Date()
+		t = time.Date(y, m, d, 13, 30, 0, 0, time.UTC)
+	}
+	return t
 }
 
 // The three native example SLOs: one healthy, one in warning, one whose
@@ -36,9 +49,9 @@ var demoSLOs = []demoSLO{
 	{name: "search-query-failures", perMin: 800, baseline: 0.0004, latency: 45,
 		spells: []spell{{ago: 50 * time.Hour, length: 20 * time.Minute, ratio: 0.03}}},
 	{name: "identity-login-latency", perMin: 500, baseline: 0.0055, latency: 90,
-		spells: []spell{{ago: 5 * 24 * time.Hour, length: 2 * time.Hour, ratio: 0.25}, {ago: 9 * time.Hour, length: 30 * time.Minute, ratio: 0.12}}},
+		spells: []spell{{ago: 5 * 24 * time.Hour, length: 2 * time.Hour, ratio: 0.25, atPeak: true}, {ago: 9 * time.Hour, length: 30 * time.Minute, ratio: 0.12}}},
 	{name: "checkout-api-availability", perMin: 1000, baseline: 0.0008, latency: 60,
-		spells: []spell{{ago: 3 * 24 * time.Hour, length: 90 * time.Minute, ratio: 0.3}, {ago: 40 * time.Minute, length: 40 * time.Minute, ratio: 0.05}}},
+		spells: []spell{{ago: 3 * 24 * time.Hour, length: 90 * time.Minute, ratio: 0.3, atPeak: true}, {ago: 40 * time.Minute, length: 40 * time.Minute, ratio: 0.05}}},
 }
 
 // seedSLOs writes native SLI history: per-minute buckets for the minute
@@ -65,7 +78,7 @@ func seedSLOs(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, d
 			total := d.perMin * (0.55 + 0.45*math.Sin((h-9)/24*2*math.Pi)) * (0.9 + 0.2*rng.Float64())
 			ratio := d.baseline * (0.5 + rng.Float64())
 			for _, s := range d.spells {
-				start := end.Add(-s.ago)
+				start := s.start(end)
 				if !t.Before(start) && t.Before(start.Add(s.length)) {
 					ratio = s.ratio
 				}
