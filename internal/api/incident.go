@@ -62,14 +62,6 @@ func (s *Server) incidentSettings() incident.Settings {
 	return s.Incident.Settings()
 }
 
-func incidentPathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &tandem.Error{Code: tandem.EInvalid, Field: "id", Message: "incident id must be a positive number"}
-	}
-	return id, nil
-}
-
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	now := s.Clock.Now()
@@ -125,7 +117,7 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentPathID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -138,7 +130,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentPathID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -156,7 +148,7 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) incidentAction(to string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := incidentPathID(r)
+		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
@@ -187,7 +179,7 @@ func (s *Server) incidentAction(to string) handlerFunc {
 }
 
 func (s *Server) addIncidentNote(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentPathID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -206,7 +198,7 @@ func (s *Server) addIncidentNote(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request) error {
-	id, err := incidentPathID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -423,9 +422,9 @@ func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return tandem.FieldErrorf("id", "expected a positive override id, got %q", r.PathValue("id"))
+	id, err := pathID(r)
+	if err != nil {
+		return err
 	}
 	o, err := svc.Store.Delete(r.Context(), r.PathValue("name"), id)
 	if err != nil {
