@@ -31,10 +31,14 @@ func (m *Main) wireGate(ctx context.Context) error {
 	if changes == nil {
 		changes = change.NewStore(m.DB)
 	}
+	sliStore := m.API.SLO.Store
+	if sliStore == nil {
+		sliStore = slo.NewStore(m.DB)
+	}
 	v := &gate.Verifier{
 		Changes: changes, Results: results,
 		SLOs:     func() []*slo.Definition { return m.Config.Get().SLO.Definitions },
-		Reader:   gate.SLIReader{DB: m.DB, Prometheus: sli.NewPrometheus(nil)},
+		Reader:   gate.SLIReader{Store: sliStore, Prometheus: sli.NewPrometheus(nil)},
 		Clock:    m.Options.Clock,
 		Log:      m.Options.Log.With("module", "gate"),
 		Defaults: func() gate.VerifyOptions { return m.Config.Get().Gate.Verification },

@@ -250,6 +250,35 @@ FROM slo_buckets WHERE slo = ? AND res = ? AND start_ms >= ? AND start_ms < ? OR
 	return out, lat, rows.Err()
 }
 
+// Sum is an SLO's native data summed over a span: its counts and its
+// latency histogram (indexed like NativeBucket.Latency).
+type Sum struct {
+	Good, Total int64
+	Latency     [11]int64
+}
+
+// Sum adds up the native buckets of SLO slo in [from, to): the minute
+// buckets, or the hourly rollups when no minute is left there (older than
+// MinuteRetention). ok is false when neither holds any bucket.
+func (s *Store) Sum(ctx context.Context, slo string, from, to time.Time) (sum Sum, ok bool, err error) {
+	for _, res := range []int{resMinute, resHour} {
+		var n int64
+		l := &sum.Latency
+		err := s.db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(good),0), COALESCE(SUM(total),0),
+COALESCE(SUM(l0),0), COALESCE(SUM(l1),0), COALESCE(SUM(l2),0), COALESCE(SUM(l3),0), COALESCE(SUM(l4),0), COALESCE(SUM(l5),0),
+COALESCE(SUM(l6),0), COALESCE(SUM(l7),0), COALESCE(SUM(l8),0), COALESCE(SUM(l9),0), COALESCE(SUM(l10),0)
+FROM slo_buckets WHERE slo = ? AND res = ? AND start_ms >= ? AND start_ms < ?`, slo, res, db.Millis(from), db.Millis(to)).
+			Scan(&n, &sum.Good, &sum.Total, &l[0], &l[1], &l[2], &l[3], &l[4], &l[5], &l[6], &l[7], &l[8], &l[9], &l[10])
+		if err != nil {
+			return Sum{}, false, fmt.Errorf("sum buckets of %s: %w", slo, err)
+		}
+		if n > 0 {
+			return sum, true, nil
+		}
+	}
+	return Sum{}, false, nil
+}
+
 // Quantile estimates the q-quantile of a latency histogram by linear
 // interpolation inside the bucket that holds it, as Prometheus's
 // histogram_quantile does. It returns -1 for an empty histogram; a

@@ -211,3 +211,43 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, labels map[
 	t.Fatalf("gauge %s%v not found", name, labels)
 	return 0
 }
+
+// Sum adds up the minute buckets of a span with their latency histogram,
+// falls back to the hourly rollups where no minute is kept, and reports an
+// SLO without data as not ok.
+func TestStoreSum(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		st := NewStore(d)
+		now := t0
+		var bs []NativeBucket
+		for m := now.Add(-30 * time.Minute); m.Before(now); m = m.Add(time.Minute) {
+			b := NativeBucket{Start: m, Good: 9, Total: 10}
+			b.Latency[LatencyBucket(40)] = 8
+			b.Latency[LatencyBucket(4000)] = 2
+			bs = append(bs, b)
+		}
+		if _, err := st.Ingest(ctx, "api", "edge", "b1", bs, 0, 0, now); err != nil {
+			t.Fatal(err)
+		}
+		sum, ok, err := st.Sum(ctx, "api", now.Add(-10*time.Minute), now)
+		if err != nil || !ok {
+			t.Fatalf("sum: %v %v", ok, err)
+		}
+		if sum.Good != 90 || sum.Total != 100 || sum.Latency[LatencyBucket(40)] != 80 || sum.Latency[LatencyBucket(4000)] != 20 {
+			t.Fatalf("last 10 minutes: %+v", sum)
+		}
+		// Days ago only rollups exist.
+		old := now.Add(-10 * 24 * time.Hour).Truncate(time.Hour)
+		if err := st.WriteRollups(ctx, "api", []NativeBucket{{Start: old, Good: 500, Total: 600}}); err != nil {
+			t.Fatal(err)
+		}
+		sum, ok, err = st.Sum(ctx, "api", old, old.Add(time.Hour))
+		if err != nil || !ok || sum.Good != 500 || sum.Total != 600 {
+			t.Fatalf("hour rollup: %+v %v %v", sum, ok, err)
+		}
+		if _, ok, err := st.Sum(ctx, "nothing", now.Add(-time.Hour), now); err != nil || ok {
+			t.Fatalf("an SLO without data: ok %v, err %v", ok, err)
+		}
+	})
+}
