@@ -19,6 +19,7 @@ import (
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/engine"
+	"github.com/tandemhq/tandem/internal/github"
 	"github.com/tandemhq/tandem/internal/incident"
 )
 
@@ -303,7 +304,7 @@ func (s *Service) runPublish(ctx context.Context, j engine.Job) error {
 		return engine.Permanent(fmt.Errorf("bad payload %s", j.Payload))
 	}
 	err := s.Publish(ctx, p.ID)
-	var ge *GitHubError
+	var ge *github.Error
 	if errors.As(err, &ge) && !ge.Retryable {
 		return engine.Permanent(err)
 	}

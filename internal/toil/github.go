@@ -3,8 +3,8 @@ package toil
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/github"
 )
 
 // GitHub reads issues labelled toil through the GitHub REST API
@@ -49,8 +50,6 @@ type ghIssue struct {
 	PullRequest json.RawMessage `json:"pull_request"`
 }
 
-var nextLink = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="next"`)
-
 // timeSpentLine finds "Time spent: 45m" in an issue body.
 var timeSpentLine = regexp.MustCompile(`(?im)^\s*time\s+spent\s*:\s*([0-9][0-9a-z. ]*)\s*$`)
 
@@ -60,30 +59,24 @@ var timeSpentLine = regexp.MustCompile(`(?im)^\s*time\s+spent\s*:\s*([0-9][0-9a-
 // "Time spent: 45m"; the assignee (else the author) is the person; the
 // close time (else the creation time) is when. Pull requests are skipped.
 func (g *GitHub) FetchIssues(ctx context.Context, repo string, opts ImportOptions) (ImportResult, error) {
-	owner, name, ok := strings.Cut(repo, "/")
-	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return ImportResult{}, tandem.FieldErrorf("repo", "want owner/name, got %q", repo)
+	p, err := github.RepoPath(repo)
+	if err != nil {
+		return ImportResult{}, tandem.FieldErrorf("repo", "%v", err)
 	}
-	base := strings.TrimRight(g.BaseURL, "/")
-	if base == "" {
-		base = "https://api.github.com"
-	}
-	hc := g.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
+	c := &github.Client{BaseURL: g.BaseURL, Token: g.Token, HTTP: g.HTTP}
 	maxPages := g.MaxPages
 	if maxPages <= 0 {
 		maxPages = 50
 	}
 	q := url.Values{"labels": {opts.label()}, "state": {"all"}, "per_page": {"100"}}
-	next := base + "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + "/issues?" + q.Encode()
+	next := c.URL(p + "/issues?" + q.Encode())
 	res := ImportResult{Format: "github", Entries: []Entry{}, Bad: []RowError{}}
 	row := 0
 	for page := 0; next != "" && page < maxPages; page++ {
-		issues, link, err := g.page(ctx, hc, next)
+		var issues []ghIssue
+		h, err := c.Do(ctx, http.MethodGet, next, nil, &issues)
 		if err != nil {
-			return ImportResult{}, err
+			return ImportResult{}, apiError(err)
 		}
 		for _, is := range issues {
 			row++
@@ -99,52 +92,29 @@ func (g *GitHub) FetchIssues(ctx context.Context, repo string, opts ImportOption
 			}
 			res.Entries = append(res.Entries, e)
 		}
-		next = ""
-		if m := nextLink.FindStringSubmatch(link); m != nil {
-			next = m[1]
-		}
+		next = github.Next(h)
 	}
 	return res, nil
 }
 
-func (g *GitHub) page(ctx context.Context, hc *http.Client, u string) ([]ghIssue, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, "", tandem.Errorf(tandem.EInvalid, "GitHub URL: %v", err)
+// apiError turns a failed GitHub call into the error the import answers
+// with: a missing repository is not_found, a refused token unauthorized,
+// anything else unavailable.
+func apiError(err error) error {
+	var ge *github.Error
+	if !errors.As(err, &ge) {
+		return err
 	}
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-	req.Header.Set("User-Agent", "tandem")
-	if g.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+g.Token)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, "", tandem.Errorf(tandem.EUnavailable, "GitHub: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if err != nil {
-		return nil, "", tandem.Errorf(tandem.EUnavailable, "GitHub: read answer: %v", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var msg struct {
-			Message string `json:"message"`
-		}
-		_ = json.Unmarshal(body, &msg)
-		code := tandem.EUnavailable
-		if resp.StatusCode == http.StatusNotFound {
-			code = tandem.ENotFound
-		} else if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+	code := tandem.EUnavailable
+	switch ge.Status {
+	case http.StatusNotFound:
+		code = tandem.ENotFound
+	case http.StatusUnauthorized, http.StatusForbidden:
+		if !ge.Retryable {
 			code = tandem.EUnauthorized
 		}
-		return nil, "", tandem.Errorf(code, "GitHub GET %s: HTTP %d %s", req.URL.Path, resp.StatusCode, msg.Message)
 	}
-	var issues []ghIssue
-	if err := json.Unmarshal(body, &issues); err != nil {
-		return nil, "", tandem.Errorf(tandem.EUnavailable, "GitHub: unexpected answer: %v", err)
-	}
-	return issues, resp.Header.Get("Link"), nil
+	return tandem.Errorf(code, "GitHub: %s", strings.TrimPrefix(ge.Error(), "github: "))
 }
 
 func issueEntry(is ghIssue, repo string, opts ImportOptions) (Entry, *RowError) {
