@@ -4,7 +4,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS     := -s -w -X github.com/tandemhq/tandem/internal/cli.Version=$(VERSION) -X github.com/tandemhq/tandem/internal/cli.Commit=$(COMMIT)
 
-.PHONY: help build test bench lint staticcheck fuzz demo
+.PHONY: help build test bench load lint staticcheck fuzz demo
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -15,8 +15,11 @@ build: ## build bin/tandem
 test: ## run every test (starts what the tests need; see scripts/test.sh)
 	scripts/test.sh
 
-bench: ## run the benchmarks behind the README's performance table
-	go test -run '^$$' -bench . -benchmem ./...
+bench: ## run the benchmarks behind the README's performance table (both databases)
+	scripts/test.sh bench
+
+load: ## run the 60 s Alertmanager-to-page load test on both databases
+	scripts/test.sh load
 
 lint: ## gofmt, go vet and staticcheck
 	test -z "$$(gofmt -l .)"

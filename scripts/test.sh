@@ -3,7 +3,19 @@
 # missing (PostgreSQL, Prometheus and promtool, Alertmanager, Chromium, all
 # from Debian's packages), then runs go vet, staticcheck and every test with
 # the race detector. `make test` and .ci/run call this.
+#
+# With an argument it runs something else on the same setup:
+#   scripts/test.sh bench   every benchmark, on both databases (make bench)
+#   scripts/test.sh load    the 60 s Alertmanager-to-page load test (make load)
 set -euo pipefail
+mode=${1:-test}
+case "$mode" in
+test | bench | load) ;;
+*)
+	echo "usage: $0 [test|bench|load]" >&2
+	exit 2
+	;;
+esac
 cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -66,6 +78,16 @@ export TANDEM_TEST_CHROMIUM="${TANDEM_TEST_CHROMIUM:-$(command -v chromium)}"
 export TANDEM_TEST_REQUIRE_ALL=1
 
 # --- Checks and tests -------------------------------------------------------
+case "$mode" in
+bench)
+	log "go test -bench"
+	exec go test -run '^$' -bench . -benchmem ./...
+	;;
+load)
+	log "load test: ${TANDEM_LOAD_RATE:-200} alerts/s for ${TANDEM_LOAD_SECONDS:-60} s on each database"
+	TANDEM_LOAD_TEST=1 exec go test -count=1 -v -timeout 30m -run '^TestLoadAlertmanagerToPage$' ./internal/incident
+	;;
+esac
 log "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

@@ -134,7 +134,7 @@ func TestLoadAlertmanagerToPage(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
 			rcv := newCountingReceiver(t)
-			srv := apptest.Start(t, apptest.Options{ConfigDir: writeConfig(t, rcv.srv.URL), Postgres: eng == "postgres"})
+			srv := apptest.Start(t, apptest.Options{ConfigDir: writeConfig(t, rcv.srv.URL), Postgres: eng == "postgres", Quiet: true})
 			tok := srv.Token(t, "alertmanager", auth.ScopeWrite)
 			total := seconds * rate
 			sentAt := make([]time.Time, total)

@@ -34,6 +34,10 @@ type Options struct {
 	PublicRead bool
 	// Verbose sends the server log to the test log.
 	Verbose bool
+	// Quiet discards the server log even under go test -v: a load test's
+	// log would be as large as its load, and writing it would skew what
+	// the test measures.
+	Quiet bool
 	// Manual runs no background modules (job engine, SLO evaluation,
 	// verification scheduler…): the test drives them itself, for example
 	// with Main.Engine.RunDue, so nothing races it.
@@ -63,7 +67,7 @@ func Start(t testing.TB, o Options) *Server {
 		o.Clock = clock.System{}
 	}
 	var logOut io.Writer = io.Discard
-	if o.Verbose || testing.Verbose() {
+	if (o.Verbose || testing.Verbose()) && !o.Quiet {
 		logOut = testWriter{t}
 	}
 	opts := app.Options{
