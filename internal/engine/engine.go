@@ -25,8 +25,11 @@
 // writer, which serialises claims by itself.
 //
 // A handler's error retries the job with exponential backoff and jitter, up
-// to the job's MaxAttempts; Permanent(err) gives up at once. A panic in a
-// handler is recovered and counts as an error. Each run has a timeout.
+// to the job's MaxAttempts; Permanent(err) gives up at once. An error that
+// says the work was held back rather than tried (see Deferral: a rate limit
+// that allows the next message in 40 s) requeues the job for then without
+// spending an attempt. A panic in a handler is recovered and counts as an
+// error. Each run has a timeout.
 package engine
 
 import (
@@ -128,6 +131,25 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p permanent
 	return errors.As(err, &p)
+}
+
+// Deferral is implemented by errors that mean "not tried: try again after
+// RetryAfter", such as a send held back by the channel's rate limit. A
+// handler returning one (RetryAfter > 0) has its job requeued for then,
+// and the attempt is given back: a held-back page must not run out of
+// attempts while it waits its turn.
+type Deferral interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// deferral returns how long err asks to wait, or 0.
+func deferral(err error) time.Duration {
+	var d Deferral
+	if errors.As(err, &d) && !IsPermanent(err) {
+		return max(d.RetryAfter(), 0)
+	}
+	return 0
 }
 
 type finishKey struct{}
@@ -253,7 +275,7 @@ func New(d *db.DB, c clock.Clock, log *slog.Logger, reg prometheus.Registerer) *
 		m: &metrics{
 			runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "tandem_engine_job_runs_total",
-				Help: "Job runs by kind and result (done, retry, failed).",
+				Help: "Job runs by kind and result (done, deferred, retry, failed).",
 			}, []string{"kind", "result"}),
 			duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 				Name:    "tandem_engine_job_duration_seconds",
@@ -641,7 +663,8 @@ func (e *Engine) call(ctx context.Context, j Job, fn func(context.Context) error
 	return fn(tctx)
 }
 
-// finish records a run's outcome: done, a retry with backoff, or failed.
+// finish records a run's outcome: done, deferred, a retry with backoff, or
+// failed.
 // With leased true the update only applies while this worker holds the
 // lease for this attempt, so a worker that overran its lease does not
 // overwrite a newer attempt. tx nil runs it in its own transaction.
@@ -661,6 +684,13 @@ func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, lease
 		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = '', updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
 		vals = []any{StateDone, ms, ms, j.Attempts, j.ID}
 		e.m.runs.WithLabelValues(j.Kind, "done").Inc()
+	case deferral(herr) > 0:
+		// Not tried: give the attempt back and come back when asked.
+		wait := deferral(herr)
+		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, run_at = ?, attempts = ? WHERE id = ?`
+		vals = []any{StateQueued, truncate(herr.Error(), 2000), ms, now.Add(wait).UnixMilli(), j.Attempts - 1, j.ID}
+		e.m.runs.WithLabelValues(j.Kind, "deferred").Inc()
+		e.log.Debug("engine: job deferred", "job", j.ID, "kind", j.Kind, "for", wait, "reason", herr)
 	default:
 		var max int
 		q := e.d.QueryRow

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,6 +144,60 @@ func TestEngine(t *testing.T) {
 		}
 		if _, err := e.List(ctx, engine.Filter{State: "bogus"}); err == nil {
 			t.Fatal("bad state filter: want error")
+		}
+	})
+}
+
+type heldBack struct{ after time.Duration }
+
+func (h heldBack) Error() string             { return "rate limited" }
+func (h heldBack) RetryAfter() time.Duration { return h.after }
+
+// A job whose handler says it was held back (a Deferral) comes back when it
+// asks, as often as it asks, without spending its attempts: a page waiting
+// for a rate limit must not fail for having waited.
+func TestDeferral(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(t0)
+		e := engine.New(d, clk, nil, nil)
+		held := 5 // more than MaxAttempts
+		runs := 0
+		e.Register("page", func(ctx context.Context, j engine.Job) error {
+			runs++
+			if j.Attempts != 1 {
+				t.Errorf("run %d is attempt %d, want 1: deferrals spent attempts", runs, j.Attempts)
+			}
+			if held > 0 {
+				held--
+				return fmt.Errorf("slack: %w", heldBack{40 * time.Second})
+			}
+			return nil
+		})
+		enqueue(t, d, engine.NewJob{Kind: "page", Key: "p", MaxAttempts: 2})
+		for i := 0; i < 5; i++ {
+			if n := runDue(t, e); n != 1 {
+				t.Fatalf("round %d: ran %d, want 1", i, n)
+			}
+			s := state(t, e, "p")
+			if s.State != engine.StateQueued || s.Attempts != 0 || s.LastError != "slack: rate limited" || !s.RunAt.Equal(clk.Now().Add(40*time.Second)) {
+				t.Fatalf("round %d: %+v, want queued for now+40s with no attempt spent", i, s)
+			}
+			clk.Advance(39 * time.Second)
+			if n := runDue(t, e); n != 0 {
+				t.Fatalf("round %d: ran %d before its time", i, n)
+			}
+			clk.Advance(time.Second)
+		}
+		runDue(t, e)
+		if s := state(t, e, "p"); s.State != engine.StateDone || s.Attempts != 1 || runs != 6 {
+			t.Fatalf("after the deferrals: %+v after %d runs", s, runs)
+		}
+		// Permanent wins over a deferral.
+		e.Register("perm", func(ctx context.Context, j engine.Job) error { return engine.Permanent(heldBack{time.Minute}) })
+		enqueue(t, d, engine.NewJob{Kind: "perm", Key: "q"})
+		runDue(t, e)
+		if s := state(t, e, "q"); s.State != engine.StateFailed {
+			t.Fatalf("permanent deferral: %+v", s)
 		}
 	})
 }

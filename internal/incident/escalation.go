@@ -230,7 +230,7 @@ func (m *Manager) runPage(ctx context.Context, j engine.Job) error {
 		if errors.As(err, &ne) && ne.Permanent {
 			return engine.Permanent(err)
 		}
-		return err
+		return err // a held-back send is requeued for its turn (engine.Deferral)
 	}
 	m.mu.RLock()
 	sent := m.sent
@@ -291,7 +291,14 @@ func (m *Manager) recordPage(ctx context.Context, id int64, p pagePayload, j eng
 	now := m.clock.Now()
 	kind, msg := EvPage, fmt.Sprintf("paged %s by %s (attempt %d)", p.Person, p.Method.Name, j.Attempts)
 	data := map[string]any{"person": p.Person, "method": p.Method.Name, "attempt": j.Attempts, "delivery": j.Key}
-	if sendErr != nil {
+	var ne *notify.Error
+	switch {
+	case errors.As(sendErr, &ne) && ne.HeldFor > 0:
+		// Not an attempt: the channel's rate limit gave it a later turn.
+		kind, msg = EvEscalation, fmt.Sprintf("page to %s by %s waits for the %s rate limit: sending in %s",
+			p.Person, p.Method.Name, ne.Channel, ne.HeldFor.Round(100*time.Millisecond))
+		data = map[string]any{"person": p.Person, "method": p.Method.Name, "held_ms": ne.HeldFor.Milliseconds(), "delivery": j.Key}
+	case sendErr != nil:
 		kind, msg = EvPageFailed, fmt.Sprintf("page to %s by %s failed (attempt %d): %v", p.Person, p.Method.Name, j.Attempts, sendErr)
 	}
 	write := func(ctx context.Context, tx *db.Tx) error { return addEvent(ctx, tx, id, now, kind, "", msg, data) }

@@ -7,7 +7,11 @@
 // retries with backoff belong to the caller's durable job (internal/engine),
 // so every attempt survives a restart and is recorded. Sends to one channel
 // are rate limited per channel (Limits), with defaults that respect Slack's
-// documented limit of one message per second per incoming webhook.
+// documented limit of one message per second per incoming webhook. A send
+// whose turn is more than MaxWait away is not made to wait: Send books its
+// turn and returns an *Error whose RetryAfter says when, so the job is
+// requeued for then and a queue of Slack pages holds no worker that an
+// email or webhook page needs.
 //
 // Every Message has a DeliveryID, sent as the X-Tandem-Delivery header on
 // webhooks and as the Message-ID of emails, so a receiver can drop the
@@ -119,12 +123,22 @@ type SMTP struct {
 type Sender struct {
 	// HTTP posts Slack and webhook messages (15s timeout by default).
 	HTTP *http.Client
+	// MaxWait is the longest Send waits for a channel's rate limit
+	// (default 2s); a later turn is booked and reported (Error.HeldFor).
+	MaxWait time.Duration
 
 	mu       sync.Mutex
 	smtp     SMTP
 	limits   map[string]Limit
 	limiters map[string]*rate.Limiter
+	// booked holds the turn a held-back message was given, by channel key
+	// and delivery id: sent again at its turn, it goes out without queueing
+	// behind the messages that came after it.
+	booked map[string]time.Time
 }
+
+// DefaultMaxWait is Sender.MaxWait's default.
+const DefaultMaxWait = 2 * time.Second
 
 // NewSender returns a Sender with the given per-type limits (nil or
 // missing types: DefaultLimits).
@@ -136,7 +150,7 @@ func NewSender(smtp SMTP, limits map[string]Limit) *Sender {
 	for k, v := range limits {
 		l[k] = v
 	}
-	return &Sender{HTTP: &http.Client{Timeout: 15 * time.Second}, smtp: smtp, limits: l, limiters: map[string]*rate.Limiter{}}
+	return &Sender{HTTP: &http.Client{Timeout: 15 * time.Second}, smtp: smtp, limits: l, limiters: map[string]*rate.Limiter{}, booked: map[string]time.Time{}}
 }
 
 // SetSMTP replaces the email settings (after a config reload).
@@ -181,13 +195,20 @@ func (s *Sender) limiter(c Channel) *rate.Limiter {
 }
 
 // Error is a delivery failure. Permanent failures (a 4xx other than 408 and
-// 429, a rejected recipient) will not succeed on retry.
+// 429, a rejected recipient) will not succeed on retry. HeldFor set means
+// nothing was sent: the channel's rate limit gives the message its turn
+// that much later.
 type Error struct {
 	Channel   string
 	Status    int
 	Message   string
 	Permanent bool
+	HeldFor   time.Duration
 }
+
+// RetryAfter is HeldFor: the job engine requeues a held-back send for its
+// turn without counting an attempt (engine.Deferral).
+func (e *Error) RetryAfter() time.Duration { return e.HeldFor }
 
 func (e *Error) Error() string {
 	if e.Status != 0 {
@@ -196,11 +217,13 @@ func (e *Error) Error() string {
 	return e.Channel + ": " + e.Message
 }
 
-// Send makes one attempt to deliver m to c, waiting for the channel's rate
-// limit first. A nil error means the provider accepted the message.
+// Send makes one attempt to deliver m to c once the channel's rate limit
+// allows it: it waits up to MaxWait for its turn; a later turn is booked
+// for m.DeliveryID and Send returns an *Error with HeldFor set. A nil error
+// means the provider accepted the message.
 func (s *Sender) Send(ctx context.Context, c Channel, m Message) error {
-	if err := s.limiter(c).Wait(ctx); err != nil {
-		return &Error{Channel: c.Type, Message: "rate limit wait: " + err.Error()}
+	if err := s.turn(ctx, c, m.DeliveryID); err != nil {
+		return err
 	}
 	switch c.Type {
 	case Slack:
@@ -227,6 +250,64 @@ func (s *Sender) Send(ctx context.Context, c Channel, m Message) error {
 		return s.sendEmail(ctx, c, m)
 	}
 	return &Error{Channel: c.Type, Message: "unknown channel type", Permanent: true}
+}
+
+// turn waits for c's rate limit to allow one message with delivery id id,
+// or books a turn more than MaxWait away and reports it.
+func (s *Sender) turn(ctx context.Context, c Channel, id string) error {
+	lim := s.limiter(c)
+	now := time.Now()
+	key := c.Key() + " " + id
+	s.mu.Lock()
+	at, booked := s.booked[key]
+	delete(s.booked, key)
+	s.mu.Unlock()
+	var r *rate.Reservation
+	wait := at.Sub(now)
+	if !booked {
+		r = lim.ReserveN(now, 1)
+		wait = r.DelayFrom(now)
+	}
+	maxWait := s.MaxWait
+	if maxWait <= 0 {
+		maxWait = DefaultMaxWait
+	}
+	if wait > maxWait {
+		if id == "" {
+			r.CancelAt(now) // nothing to book it under: queue again next time
+		} else {
+			s.book(key, now.Add(wait), now)
+		}
+		return &Error{Channel: c.Type, HeldFor: wait,
+			Message: fmt.Sprintf("held back by the %s rate limit: its turn is in %s", c.Type, wait.Round(100*time.Millisecond))}
+	}
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		if r != nil {
+			r.Cancel()
+		}
+		return &Error{Channel: c.Type, Message: "rate limit wait: " + ctx.Err().Error()}
+	}
+}
+
+// book keeps a held-back message's turn, and forgets turns left unused
+// for ten minutes (their incident was acknowledged before its page went).
+func (s *Sender) book(key string, at, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, t := range s.booked {
+		if now.Sub(t) > 10*time.Minute {
+			delete(s.booked, k)
+		}
+	}
+	s.booked[key] = at
 }
 
 // marshal encodes v as JSON without HTML escaping (no \u003c for <).

@@ -151,6 +151,71 @@ func TestSlackRateLimit(t *testing.T) {
 	}
 }
 
+// A send whose turn under the rate limit is more than MaxWait away sends
+// nothing and says when its turn is; sent again then, it goes out without
+// queueing behind the messages held back after it, and they keep their
+// turns in order.
+func TestRateLimitHoldsBack(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("X-Tandem-Delivery"))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	const every = 300 * time.Millisecond
+	s := notify.NewSender(notify.SMTP{}, map[string]notify.Limit{notify.Webhook: {Every: every, Burst: 1}})
+	s.MaxWait = 50 * time.Millisecond
+	ch := notify.Channel{Type: notify.Webhook, URL: srv.URL}
+	send := func(id string) (time.Duration, error) {
+		m := msg
+		m.DeliveryID = id
+		err := s.Send(context.Background(), ch, m)
+		var ne *notify.Error
+		if errors.As(err, &ne) && ne.HeldFor > 0 {
+			if ne.RetryAfter() != ne.HeldFor || ne.Permanent {
+				t.Fatalf("held back: %+v", ne)
+			}
+			return ne.HeldFor, nil
+		}
+		return 0, err
+	}
+	start := time.Now()
+	if held, err := send("a"); err != nil || held != 0 {
+		t.Fatalf("a: held %s, %v", held, err)
+	}
+	heldB, err := send("b")
+	if err != nil || heldB < every-100*time.Millisecond || heldB > every {
+		t.Fatalf("b: held %s, %v; want about %s", heldB, err, every)
+	}
+	heldC, err := send("c")
+	if err != nil || heldC < 2*every-100*time.Millisecond || heldC > 2*every {
+		t.Fatalf("c: held %s, %v; want about %s", heldC, err, 2*every)
+	}
+	// b sent again before its turn keeps its turn (not behind c).
+	if held, err := send("b"); err != nil || held > heldB {
+		t.Fatalf("b again: held %s, %v; want at most %s", held, err, heldB)
+	}
+	time.Sleep(time.Until(start.Add(every)))
+	if held, err := send("b"); err != nil || held != 0 {
+		t.Fatalf("b at its turn: held %s, %v", held, err)
+	}
+	// d, new, queues behind c.
+	if held, err := send("d"); err != nil || held < every {
+		t.Fatalf("d: held %s, %v; want behind c", held, err)
+	}
+	time.Sleep(time.Until(start.Add(2 * every)))
+	if held, err := send("c"); err != nil || held != 0 {
+		t.Fatalf("c at its turn: held %s, %v", held, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, ",") != "a,b,c" {
+		t.Fatalf("delivered %v, want a, b, c", got)
+	}
+}
+
 // smtpBackend is an in-process SMTP server that requires STARTTLS before
 // AUTH PLAIN and keeps what it receives.
 type smtpBackend struct {
