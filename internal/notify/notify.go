@@ -196,8 +196,9 @@ func (s *Sender) limiter(c Channel) *rate.Limiter {
 
 // Error is a delivery failure. Permanent failures (a 4xx other than 408 and
 // 429, a rejected recipient) will not succeed on retry. HeldFor set means
-// nothing was sent: the channel's rate limit gives the message its turn
-// that much later.
+// the message was not delivered and has a turn that much later: our rate
+// limit held it back (Status 0), or the provider answered 429 with
+// Retry-After.
 type Error struct {
 	Channel   string
 	Status    int
@@ -357,7 +358,27 @@ func (s *Sender) post(ctx context.Context, c Channel, body []byte, h http.Header
 		return nil
 	}
 	perm := resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 429
-	return &Error{Channel: c.Type, Status: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Permanent: perm}
+	e := &Error{Channel: c.Type, Status: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Permanent: perm}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		// The provider refused it for now and said when to come back (Slack
+		// documents Retry-After on its 429s): a turn, not a failed attempt.
+		e.HeldFor = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return e
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date), bounded
+// to [1s, 10m]; 0 when it is missing or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	var d time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	} else {
+		return 0
+	}
+	return min(max(d, time.Second), 10*time.Minute)
 }
 
 func redactURL(s, url string) string {

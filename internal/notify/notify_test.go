@@ -109,22 +109,41 @@ func TestSignKnownAnswer(t *testing.T) {
 
 func TestHTTPErrors(t *testing.T) {
 	for _, c := range []struct {
-		status    int
-		permanent bool
-	}{{500, false}, {429, false}, {408, false}, {404, true}, {400, true}} {
+		status     int
+		retryAfter string
+		permanent  bool
+		held       time.Duration // the provider's Retry-After, bounded
+	}{
+		{500, "", false, 0}, {429, "", false, 0}, {429, "30", false, 30 * time.Second},
+		{429, "0", false, time.Second}, {429, "86400", false, 10 * time.Minute}, {429, "soon", false, 0},
+		{408, "", false, 0}, {404, "", true, 0}, {400, "", true, 0},
+	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.retryAfter != "" {
+				w.Header().Set("Retry-After", c.retryAfter)
+			}
 			w.WriteHeader(c.status)
 			io.WriteString(w, "no_service")
 		}))
 		err := notify.NewSender(notify.SMTP{}, nil).Send(context.Background(), notify.Channel{Type: notify.Webhook, URL: srv.URL}, msg)
 		srv.Close()
 		var ne *notify.Error
-		if !errors.As(err, &ne) || ne.Status != c.status || ne.Permanent != c.permanent {
-			t.Errorf("HTTP %d: %v, want permanent=%v", c.status, err, c.permanent)
+		if !errors.As(err, &ne) || ne.Status != c.status || ne.Permanent != c.permanent || ne.HeldFor != c.held {
+			t.Errorf("HTTP %d Retry-After %q: %+v, want permanent=%v held %s", c.status, c.retryAfter, err, c.permanent, c.held)
 		}
 	}
+	// Retry-After as an HTTP date.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", time.Now().Add(90*time.Second).UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	err := notify.NewSender(notify.SMTP{}, nil).Send(context.Background(), notify.Channel{Type: notify.Webhook, URL: srv.URL}, msg)
+	srv.Close()
+	if ne := (*notify.Error)(nil); !errors.As(err, &ne) || ne.HeldFor < 85*time.Second || ne.HeldFor > 91*time.Second {
+		t.Errorf("Retry-After as a date: %v", err)
+	}
 	// An unreachable Slack URL must not leak into the error text.
-	err := notify.NewSender(notify.SMTP{}, nil).Send(context.Background(), notify.Channel{Type: notify.Slack, URL: "http://127.0.0.1:1/services/SECRET"}, msg)
+	err = notify.NewSender(notify.SMTP{}, nil).Send(context.Background(), notify.Channel{Type: notify.Slack, URL: "http://127.0.0.1:1/services/SECRET"}, msg)
 	if err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Fatalf("error %v", err)
 	}
