@@ -228,7 +228,28 @@ func TestBrowser(t *testing.T) {
 	})
 	t.Run("incidents", func(t *testing.T) {
 		b.t = t
-		b.open("incidents", "/incidents", "table#incidents")
+		b.open("incidents", "/incidents", "table#incidents", "details.declare")
+	})
+	t.Run("declare", func(t *testing.T) {
+		b.t = t
+		if err := chromedp.Do(bctx,
+			chromedp.Click(chromedp.CSS("details.declare summary")),
+			chromedp.WaitVisible(chromedp.CSS("#declare-title")),
+			chromedp.SetValue(chromedp.CSS("#declare-service"), "payments-api"),
+			chromedp.SetValue(chromedp.CSS("#declare-severity"), "sev1"),
+			chromedp.SendKeys(chromedp.CSS("#declare-title"), "Browser test: card payments failing"),
+			chromedp.Click(chromedp.CSS("button#declare")),
+			chromedp.WaitVisible(chromedp.CSS("p.notice")),
+		); err != nil {
+			t.Fatalf("declare: %v", err)
+		}
+		if got := b.text("p.notice"); !strings.HasPrefix(got, "Incident declared") {
+			t.Errorf("after declaring the page says %q", got)
+		}
+		if h1 := b.text("h1"); !strings.Contains(h1, "Browser test: card payments failing") {
+			t.Errorf("declared incident's heading %q", h1)
+		}
+		b.clean("after declare")
 	})
 	t.Run("acknowledge", func(t *testing.T) {
 		b.t = t

@@ -18,6 +18,7 @@ import (
 // *incident.Manager implements it.
 type Incidents interface {
 	Get(ctx context.Context, id int64) (incident.Incident, error)
+	Open(ctx context.Context, in incident.OpenInput) (incident.Incident, error)
 	List(ctx context.Context, f incident.Filter) ([]incident.Incident, error)
 	Timeline(ctx context.Context, id int64) ([]incident.Event, error)
 	Ack(ctx context.Context, id int64, actor string) (incident.Incident, error)
@@ -232,6 +233,35 @@ func (h *Handler) incidentDetail(w http.ResponseWriter, r *http.Request, b base)
 		d.Pages = append(d.Pages, p)
 	}
 	h.render(w, http.StatusOK, "incident.html", d)
+	return nil
+}
+
+// declareIncident opens an incident from the list page's form: one service,
+// a severity, a title and an optional summary. It pages like one opened
+// through the API or the CLI.
+func (h *Handler) declareIncident(w http.ResponseWriter, r *http.Request, v viewer) error {
+	if h.deps.Incidents == nil {
+		return unavailable("incidents")
+	}
+	in := incident.OpenInput{
+		Title:    strings.TrimSpace(r.PostFormValue("title")),
+		Services: []string{strings.TrimSpace(r.PostFormValue("service"))},
+		Severity: r.PostFormValue("severity"),
+		Summary:  strings.TrimSpace(r.PostFormValue("summary")),
+		Actor:    "web:" + v.Name,
+		Source:   "web",
+	}
+	if len(in.Summary) > 10000 {
+		return tandem.FieldErrorf("summary", "the summary is longer than 10000 characters")
+	}
+	if _, ok := h.deps.Config.Get().Catalog.Service(in.Services[0]); !ok {
+		return tandem.FieldErrorf("service", "no service named %q", in.Services[0])
+	}
+	inc, err := h.deps.Incidents.Open(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/incidents/"+itoa(inc.ID)+"?done=declared", http.StatusSeeOther)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,45 @@ func TestIncidentPagesAndActions(t *testing.T) {
 			t.Fatalf("writer sees no ack button:\n%s", body)
 		}
 		tok := csrfIn(t, body)
+
+		// The list page declares an incident for a writer, not for a reader.
+		if _, body := get(t, http.DefaultClient, s.URL+"/incidents"); strings.Contains(body, `id="declare"`) {
+			t.Fatalf("anonymous list page offers to declare an incident")
+		}
+		if _, body := get(t, c, s.URL+"/incidents"); !strings.Contains(body, `id="declare"`) {
+			t.Fatalf("writer's list page has no declare form")
+		}
+		res, _ := post(t, c, s.URL+"/incidents", s.URL, url.Values{"csrf": {tok}, "service": {"search-api"}, "severity": {"sev1"},
+			"title": {"Card payments failing"}, "summary": {"Acquirer returns 502"}})
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(loc, "?done=declared") {
+			t.Fatalf("declare: %d %s", res.StatusCode, loc)
+		}
+		declared, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(loc, "/incidents/"), "?done=declared"), 10, 64)
+		if err != nil {
+			t.Fatalf("declare redirected to %s", loc)
+		}
+		got, err := m.Get(ctx, declared)
+		if err != nil || got.Status != incident.Triggered || got.Severity != "sev1" || got.Title != "Card payments failing" ||
+			got.Summary != "Acquirer returns 502" || got.Services[0] != "search-api" || got.Source != "web" {
+			t.Fatalf("declared incident: %+v, %v", got, err)
+		}
+		if _, body := get(t, c, s.URL+loc); !strings.Contains(body, "Incident declared") || !strings.Contains(body, "web:writer") {
+			t.Fatalf("declared incident's page lacks the notice or the author")
+		}
+		for _, bad := range []url.Values{
+			{"csrf": {tok}, "service": {"nope"}, "severity": {"sev2"}, "title": {"x"}},
+			{"csrf": {tok}, "service": {"checkout"}, "severity": {"sev9"}, "title": {"x"}},
+			{"csrf": {tok}, "service": {"checkout"}, "severity": {"sev2"}, "title": {"  "}},
+		} {
+			if res, _ := post(t, c, s.URL+"/incidents", s.URL, bad); res.StatusCode != http.StatusBadRequest {
+				t.Errorf("declare %v: status %d, want 400", bad, res.StatusCode)
+			}
+		}
+		if list, _ := m.List(ctx, incident.Filter{}); len(list) != 3 {
+			t.Fatalf("%d incidents after the bad forms, want 3", len(list))
+		}
+
 		for _, step := range []struct{ action, status string }{
 			{"ack", incident.Acknowledged}, {"resolve", incident.Resolved}, {"close", incident.Closed},
 		} {
@@ -86,7 +126,7 @@ func TestIncidentPagesAndActions(t *testing.T) {
 				t.Fatalf("after %s: status %q, %v", step.action, got.Status, err)
 			}
 		}
-		res, _ := post(t, c, s.URL+"/incidents/"+id+"/note", s.URL, url.Values{"csrf": {tok}, "text": {"customer comms sent"}})
+		res, _ = post(t, c, s.URL+"/incidents/"+id+"/note", s.URL, url.Values{"csrf": {tok}, "text": {"customer comms sent"}})
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("note: status %d", res.StatusCode)
 		}

@@ -132,6 +132,7 @@ func New(d Deps) *Handler {
 	mux.Handle("GET /{$}", h.page("overview", h.overview))
 	mux.Handle("GET /incidents", h.page("incidents", h.incidentList))
 	mux.Handle("GET /incidents/{id}", h.page("incidents", h.incidentDetail))
+	mux.Handle("POST /incidents", h.action(h.declareIncident))
 	mux.Handle("POST /incidents/{id}/{action}", h.action(h.incidentAction))
 	mux.Handle("GET /oncall", h.page("oncall", h.oncallPage))
 	mux.Handle("GET /services/{name}", h.page("overview", h.servicePage))
@@ -323,6 +324,8 @@ func noticeText(done string) string {
 		return "Signed in."
 	case "signed-out":
 		return "Signed out."
+	case "declared":
+		return "Incident declared."
 	case "acknowledged":
 		return "Incident acknowledged."
 	case "resolved":
