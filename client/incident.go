@@ -101,6 +101,14 @@ func (c *Client) AddMaintenanceWindow(ctx context.Context, w incident.Window) (i
 	return out, err
 }
 
+// EndMaintenanceWindow ends window id now, or cancels it if it has not
+// started.
+func (c *Client) EndMaintenanceWindow(ctx context.Context, id int64) (incident.Window, error) {
+	var out incident.Window
+	err := c.Do(ctx, http.MethodPost, "/api/v1/maintenance-windows/"+strconv.FormatInt(id, 10)+"/end", nil, nil, &out)
+	return out, err
+}
+
 // MaintenanceWindows lists the windows that have not ended.
 func (c *Client) MaintenanceWindows(ctx context.Context) ([]incident.Window, error) {
 	var out struct {

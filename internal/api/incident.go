@@ -44,6 +44,7 @@ func (s *Server) incidentRoutes(mux *http.ServeMux) {
 
 	s.handle(mux, "GET /api/v1/maintenance-windows", auth.ScopeRead, s.listWindows)
 	s.handle(mux, "POST /api/v1/maintenance-windows", auth.ScopeWrite, s.addWindow)
+	s.handle(mux, "POST /api/v1/maintenance-windows/{id}/end", auth.ScopeWrite, s.endWindow)
 	s.handle(mux, "GET /api/v1/heartbeats", auth.ScopeRead, s.listHeartbeats)
 	s.handle(mux, "POST /api/v1/heartbeats/{name}", auth.ScopeWrite, s.beat)
 
@@ -339,6 +340,20 @@ func (s *Server) addWindow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// endWindow ends a maintenance window now (cancels one not yet started).
+func (s *Server) endWindow(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Incident.Manager.EndWindow(r.Context(), id, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -373,7 +373,41 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&lformat, "format", "text", "output: text or json")
-	cmd.AddCommand(add, list)
+	var eformat string
+	endCmd := &cobra.Command{
+		Use:     "end ID",
+		Short:   "End a maintenance window now (cancel it if it has not started)",
+		Example: "  tandem maintenance end 7",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(eformat, "text", "json"); err != nil {
+				return err
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return tandem.FieldErrorf("ID", "want a window number such as 7, got %q", args[0])
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			out, err := c.EndMaintenanceWindow(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if eformat == "json" {
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			verb := "ended"
+			if out.EndedAt != nil && !out.EndedAt.After(out.StartsAt) {
+				verb = "cancelled"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "maintenance window #%d on %s %s: alerts page again\n", out.ID, out.Service, verb)
+			return nil
+		},
+	}
+	endCmd.Flags().StringVar(&eformat, "format", "text", "output: text or json")
+	cmd.AddCommand(add, list, endCmd)
 	return cmd
 }
 

@@ -229,4 +229,19 @@ func TestInboundWebhooksAPI(t *testing.T) {
 	}
 	_, err = srv.Client.AddMaintenanceWindow(context.Background(), incident.Window{Service: "checkout", StartsAt: time.Now(), EndsAt: time.Now().Add(-time.Hour), Reason: "x"})
 	appErr(t, err, tandem.EInvalid, "ends_at")
+	// Ending it early: the window is over, named with who ended it.
+	ended, err := srv.Client.EndMaintenanceWindow(context.Background(), mw.ID)
+	if err != nil || ended.EndedAt == nil || ended.EndedBy != "token:test-admin" {
+		t.Fatalf("end the window: %+v %v", ended, err)
+	}
+	if ws, err := srv.Client.MaintenanceWindows(context.Background()); err != nil || len(ws) != 0 {
+		t.Fatalf("windows after the end: %+v %v", ws, err)
+	}
+	_, err = srv.Client.EndMaintenanceWindow(context.Background(), mw.ID)
+	appErr(t, err, tandem.EConflict, "")
+	_, err = srv.Client.EndMaintenanceWindow(context.Background(), 424242)
+	appErr(t, err, tandem.ENotFound, "")
+	if code, _ := post(t, srv.URL+"/api/v1/maintenance-windows/x/end", w, "", nil); code != 400 {
+		t.Fatalf("end window x: %d, want 400", code)
+	}
 }

@@ -99,7 +99,7 @@ func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, 
 		return err
 	} else if ok {
 		return addEvent(ctx, tx, inc.ID, now, EvMaintenance,
-			"", fmt.Sprintf("%s is in maintenance window #%d until %s (%s): nobody paged", w.Service, w.ID, w.EndsAt.Format(time.RFC3339), w.Reason),
+			"", fmt.Sprintf("%s is in maintenance window #%d until %s (%s): nobody paged", w.Service, w.ID, w.End().UTC().Format(time.RFC3339), w.Reason),
 			map[string]any{"window": w.ID})
 	}
 	_, err := engine.Enqueue(ctx, tx, engine.NewJob{

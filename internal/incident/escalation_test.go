@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	tandem "github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
@@ -143,6 +144,95 @@ func TestMaintenanceWindow(t *testing.T) {
 		}
 		if len(texts) != 2 || !strings.Contains(texts[0], "nobody paged") || !strings.Contains(texts[1], "ended") {
 			t.Fatalf("maintenance timeline %q (window %d)", texts, w.ID)
+		}
+	})
+}
+
+// Ending a window early makes alerts page again from that moment, logs the
+// early end (once) on the incidents opened during it, and survives the
+// config adding the same window again; a window not yet started is
+// cancelled; an ended window cannot be ended twice.
+func TestEndMaintenanceWindow(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		planned := incident.Window{Service: "checkout", StartsAt: t0.Add(-time.Minute), EndsAt: t0.Add(time.Hour), Reason: "database upgrade"}
+		w, err := h.m.AddWindow(ctx, planned)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alert := func(group string) incident.Incident {
+			t.Helper()
+			inc, err := h.m.Alert(ctx, incident.AlertInput{Source: "test", GroupKey: group, Fingerprint: group, Service: "checkout", Severity: "sev2", Title: group, Status: incident.Firing})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inc
+		}
+		pagesFor := func(id int64) int {
+			n := 0
+			for _, p := range h.rcv.got() {
+				if p.Incident == id {
+					n++
+				}
+			}
+			return n
+		}
+		during := alert("during")
+		h.walk(t, 10*time.Minute, time.Minute)
+		ended, err := h.m.EndWindow(ctx, w.ID, "alice")
+		if err != nil || ended.EndedAt == nil || !ended.EndedAt.Equal(h.clk.Now()) || ended.EndedBy != "alice" {
+			t.Fatalf("end: %+v, %v", ended, err)
+		}
+		if _, err := h.m.EndWindow(ctx, w.ID, "alice"); tandem.ErrorCode(err) != tandem.EConflict {
+			t.Fatalf("ending it twice: %v, want conflict", err)
+		}
+		if _, err := h.m.EndWindow(ctx, 999999, "alice"); tandem.ErrorCode(err) != tandem.ENotFound {
+			t.Fatalf("ending no window: %v, want not_found", err)
+		}
+		after := alert("after")
+		// The config is reloaded: the same planned window is not added again.
+		if again, err := h.m.AddWindow(ctx, planned); err != nil || again.ID != w.ID {
+			t.Fatalf("re-adding the planned window: %+v, %v", again, err)
+		}
+		reloaded := alert("after-reload")
+		h.walk(t, time.Hour, time.Minute) // past the planned end
+		if n := pagesFor(during.ID); n != 0 {
+			t.Errorf("the incident opened during the window paged %d times", n)
+		}
+		if pagesFor(after.ID) == 0 || pagesFor(reloaded.ID) == 0 {
+			t.Errorf("alerts after the early end did not page: %v", h.rcv.got())
+		}
+		tl, _ := h.m.Timeline(ctx, during.ID)
+		var texts []string
+		for _, e := range tl {
+			if e.Kind == incident.EvMaintenance {
+				texts = append(texts, e.Message)
+			}
+		}
+		if len(texts) != 2 || !strings.Contains(texts[1], "ended early by alice") {
+			t.Fatalf("maintenance timeline %q, want the early end once", texts)
+		}
+		if ws, _ := h.m.Windows(ctx, h.clk.Now().Add(-30*time.Minute)); len(ws) != 0 {
+			t.Fatalf("an ended window is still listed: %+v", ws)
+		}
+
+		// A window that has not started is cancelled: it never holds a page.
+		future, err := h.m.AddWindow(ctx, incident.Window{Service: "checkout", StartsAt: h.clk.Now().Add(time.Hour), EndsAt: h.clk.Now().Add(2 * time.Hour), Reason: "later"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := h.m.EndWindow(ctx, future.ID, "bob"); err != nil || c.EndedAt == nil || c.EndedAt.After(c.StartsAt) {
+			t.Fatalf("cancel: %+v, %v", c, err)
+		}
+		if ws, _ := h.m.Windows(ctx, h.clk.Now()); len(ws) != 0 {
+			t.Fatalf("a cancelled window is listed: %+v", ws)
+		}
+		h.walk(t, 90*time.Minute, time.Minute) // into the cancelled window's span
+		late := alert("in-cancelled")
+		h.walk(t, time.Minute, time.Minute)
+		if pagesFor(late.ID) == 0 {
+			t.Fatalf("an alert in a cancelled window paged nobody")
 		}
 	})
 }

@@ -15,30 +15,57 @@ import (
 )
 
 // Window is a maintenance window: alerts on Service between StartsAt and
-// EndsAt are recorded but page nobody.
+// EndsAt are recorded but page nobody. EndedAt, when set, is when someone
+// ended it before EndsAt (or cancelled it before StartsAt): it is over
+// from then on.
 type Window struct {
-	ID        int64     `json:"id"`
-	Service   string    `json:"service"`
-	StartsAt  time.Time `json:"starts_at"`
-	EndsAt    time.Time `json:"ends_at"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by,omitempty"`
+	ID        int64      `json:"id"`
+	Service   string     `json:"service"`
+	StartsAt  time.Time  `json:"starts_at"`
+	EndsAt    time.Time  `json:"ends_at"`
+	Reason    string     `json:"reason"`
+	CreatedBy string     `json:"created_by,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	EndedBy   string     `json:"ended_by,omitempty"`
+}
+
+// End is when the window is over: EndedAt when it was ended early.
+func (w Window) End() time.Time {
+	if w.EndedAt != nil && w.EndedAt.Before(w.EndsAt) {
+		return *w.EndedAt
+	}
+	return w.EndsAt
+}
+
+// windowEnd is Window.End in SQL.
+const windowEnd = `(CASE WHEN ended_at > 0 AND ended_at < ends_at THEN ended_at ELSE ends_at END)`
+
+const windowCols = `id, service, starts_at, ends_at, reason, created_by, ended_at, ended_by`
+
+func scanWindow(row interface{ Scan(...any) error }) (Window, error) {
+	var w Window
+	var start, end, ended int64
+	if err := row.Scan(&w.ID, &w.Service, &start, &end, &w.Reason, &w.CreatedBy, &ended, &w.EndedBy); err != nil {
+		return w, err
+	}
+	w.StartsAt, w.EndsAt = db.Time(start), db.Time(end)
+	if ended != 0 {
+		t := db.Time(ended)
+		w.EndedAt = &t
+	}
+	return w, nil
 }
 
 func activeWindow(ctx context.Context, tx *db.Tx, services []string, at time.Time) (Window, bool, error) {
 	for _, s := range services {
-		var w Window
-		var start, end int64
-		err := tx.QueryRow(ctx, `SELECT id, service, starts_at, ends_at, reason FROM maintenance_windows
-			WHERE service = ? AND starts_at <= ? AND ends_at > ? ORDER BY ends_at DESC LIMIT 1`, s, db.Millis(at), db.Millis(at)).
-			Scan(&w.ID, &w.Service, &start, &end, &w.Reason)
+		w, err := scanWindow(tx.QueryRow(ctx, `SELECT `+windowCols+` FROM maintenance_windows
+			WHERE service = ? AND starts_at <= ? AND `+windowEnd+` > ? ORDER BY ends_at DESC LIMIT 1`, s, db.Millis(at), db.Millis(at)))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return w, false, err
 		}
-		w.StartsAt, w.EndsAt = db.Time(start), db.Time(end)
 		return w, true, nil
 	}
 	return Window{}, false, nil
@@ -87,24 +114,61 @@ func (m *Manager) AddWindow(ctx context.Context, w Window) (Window, error) {
 	return w, nil
 }
 
-// Windows lists maintenance windows ending after since, soonest first.
+// Windows lists maintenance windows not over by since, soonest first.
 func (m *Manager) Windows(ctx context.Context, since time.Time) ([]Window, error) {
-	rows, err := m.db.Query(ctx, `SELECT id, service, starts_at, ends_at, reason, created_by FROM maintenance_windows WHERE ends_at > ? ORDER BY starts_at, id`, db.Millis(since))
+	rows, err := m.db.Query(ctx, `SELECT `+windowCols+` FROM maintenance_windows WHERE `+windowEnd+` > ? ORDER BY starts_at, id`, db.Millis(since))
 	if err != nil {
 		return nil, fmt.Errorf("list maintenance windows: %w", err)
 	}
 	defer rows.Close()
 	out := []Window{}
 	for rows.Next() {
-		var w Window
-		var s, e int64
-		if err := rows.Scan(&w.ID, &w.Service, &s, &e, &w.Reason, &w.CreatedBy); err != nil {
+		w, err := scanWindow(rows)
+		if err != nil {
 			return nil, err
 		}
-		w.StartsAt, w.EndsAt = db.Time(s), db.Time(e)
 		out = append(out, w)
 	}
 	return out, rows.Err()
+}
+
+// EndWindow ends window id now, before its planned end: alerts from now on
+// page again, and the end is logged on the timelines of the incidents
+// opened during it. A window that has not started yet is cancelled. A
+// window already over is a conflict.
+func (m *Manager) EndWindow(ctx context.Context, id int64, actor string) (Window, error) {
+	now := m.clock.Now()
+	var w Window
+	err := m.db.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		w, err = scanWindow(tx.QueryRow(ctx, `SELECT `+windowCols+` FROM maintenance_windows WHERE id = ?`+forUpdate(tx), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return tandem.Errorf(tandem.ENotFound, "no maintenance window #%d", id)
+		}
+		if err != nil {
+			return err
+		}
+		if !w.End().After(now) {
+			return tandem.Errorf(tandem.EConflict, "maintenance window #%d on %s is already over (since %s)", w.ID, w.Service, w.End().UTC().Format(time.RFC3339))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE maintenance_windows SET ended_at = ?, ended_by = ? WHERE id = ?`, db.Millis(now), actor, id); err != nil {
+			return err
+		}
+		ended := db.Time(db.Millis(now)) // as stored
+		w.EndedAt, w.EndedBy = &ended, actor
+		if w.StartsAt.After(now) {
+			return nil // cancelled before it started: nothing to log
+		}
+		_, err = engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobMaintenanceEnd, Key: fmt.Sprintf("maintenance:%d:ended-early", w.ID),
+			Payload: map[string]any{"window": w.ID}, RunAt: now})
+		return err
+	})
+	if err != nil {
+		return Window{}, err
+	}
+	m.engine.Wake()
+	w.StartsAt, w.EndsAt = w.StartsAt.UTC(), w.EndsAt.UTC()
+	return w, nil
 }
 
 // runMaintenanceEnd logs a window's end: in the server log and on the
@@ -116,18 +180,26 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return engine.Permanent(err)
 	}
-	var w Window
-	var s, e int64
-	err := tx.QueryRow(ctx, `SELECT id, service, starts_at, ends_at, reason FROM maintenance_windows WHERE id = ?`, p.Window).Scan(&w.ID, &w.Service, &s, &e, &w.Reason)
+	w, err := scanWindow(tx.QueryRow(ctx, `SELECT `+windowCols+` FROM maintenance_windows WHERE id = ?`, p.Window))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	w.StartsAt, w.EndsAt = db.Time(s), db.Time(e)
-	m.log.Info("maintenance window ended", "window", w.ID, "service", w.Service, "reason", w.Reason)
-	rows, err := tx.Query(ctx, `SELECT id, services FROM incidents WHERE detected_at >= ? AND detected_at < ?`, s, e)
+	end := w.End()
+	if db.Millis(j.RunAt) != db.Millis(end) {
+		// The job for the planned end of a window ended early (or
+		// cancelled): its end was logged, if it had begun, by the job
+		// EndWindow enqueued.
+		return nil
+	}
+	msg := fmt.Sprintf("maintenance window #%d on %s ended (%s)", w.ID, w.Service, w.Reason)
+	if w.EndedAt != nil {
+		msg = fmt.Sprintf("maintenance window #%d on %s ended early by %s (%s)", w.ID, w.Service, w.EndedBy, w.Reason)
+	}
+	m.log.Info("maintenance window ended", "window", w.ID, "service", w.Service, "reason", w.Reason, "ended_by", w.EndedBy)
+	rows, err := tx.Query(ctx, `SELECT id, services FROM incidents WHERE detected_at >= ? AND detected_at < ?`, db.Millis(w.StartsAt), db.Millis(end))
 	if err != nil {
 		return err
 	}
@@ -150,8 +222,7 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 	}
 	rows.Close()
 	for _, id := range ids {
-		if err := addEvent(ctx, tx, id, w.EndsAt, EvMaintenance, "", fmt.Sprintf("maintenance window #%d on %s ended (%s)", w.ID, w.Service, w.Reason),
-			map[string]any{"window": w.ID}); err != nil {
+		if err := addEvent(ctx, tx, id, end, EvMaintenance, w.EndedBy, msg, map[string]any{"window": w.ID}); err != nil {
 			return err
 		}
 	}
