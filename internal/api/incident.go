@@ -357,16 +357,8 @@ func (s *Server) endWindow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) heartbeats() []incident.Heartbeat {
-	var out []incident.Heartbeat
-	for _, h := range s.Config.Get().Incident.Heartbeats {
-		out = append(out, incident.Heartbeat{Name: h.Name, Service: h.Service, Interval: h.Interval, Severity: h.Severity})
-	}
-	return out
-}
-
 func (s *Server) listHeartbeats(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.Incident.Manager.Heartbeats(r.Context(), s.heartbeats(), s.Clock.Now())
+	st, err := s.Incident.Manager.Heartbeats(r.Context(), s.Config.Get().Incident.Heartbeats, s.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -376,7 +368,7 @@ func (s *Server) listHeartbeats(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) beat(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
-	for _, h := range s.heartbeats() {
+	for _, h := range s.Config.Get().Incident.Heartbeats {
 		if h.Name == name {
 			if err := s.Incident.Manager.Beat(r.Context(), h); err != nil {
 				return err

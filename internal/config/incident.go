@@ -12,6 +12,7 @@ import (
 
 	tandem "github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/incident"
 )
 
 // IncidentSection holds the top-level keys of a tandem document for
@@ -142,7 +143,7 @@ type IncidentConfig struct {
 	RateLimits map[string]RateLimitConfig
 
 	Maintenance []MaintenanceConfig
-	Heartbeats  []HeartbeatConfig
+	Heartbeats  []incident.Heartbeat
 
 	incidents []entry[IncidentsSpec]
 	notifs    []entry[NotificationSpec]
@@ -167,12 +168,6 @@ type MaintenanceConfig struct {
 	Service    string
 	Start, End time.Time
 	Reason     string
-}
-
-// HeartbeatConfig is a validated heartbeat monitor.
-type HeartbeatConfig struct {
-	Name, Service, Severity string
-	Interval                time.Duration
 }
 
 // collectIncident files the section's items of one document, with their nodes.
@@ -389,7 +384,7 @@ func (l *loader) buildIncident() {
 	seen := map[string]bool{}
 	for i, e := range c.beats {
 		path := fmt.Sprintf("heartbeats[%d]", i)
-		h := HeartbeatConfig{Name: e.v.Name, Service: e.v.Service, Severity: strings.ToLower(e.v.Severity)}
+		h := incident.Heartbeat{Name: e.v.Name, Service: e.v.Service, Severity: strings.ToLower(e.v.Severity)}
 		if h.Name == "" || strings.ContainsAny(h.Name, "/ ?#") {
 			l.errAt(e.file, e.node, "name", path+".name", "required, without spaces or /?#")
 		} else if seen[h.Name] {

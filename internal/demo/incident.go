@@ -114,6 +114,15 @@ func generateIncidents(ctx context.Context, m *app.Main, rng *rand.Rand, now tim
 			return fmt.Errorf("demo incident %q: %w", p.title, err)
 		}
 	}
+	// The jobs behind the heartbeat monitors ran last at the demo's start
+	// and called in (the next check is an interval away).
+	if mgr := m.API.Incident.Manager; mgr != nil {
+		for _, h := range m.Config.Get().Incident.Heartbeats {
+			if err := mgr.Beat(ctx, h); err != nil {
+				return fmt.Errorf("demo heartbeat %s: %w", h.Name, err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -224,7 +224,7 @@ func TestBrowser(t *testing.T) {
 	})
 	t.Run("on-call", func(t *testing.T) {
 		b.t = t
-		b.open("oncall", "/oncall", "#current .card", "table#shifts", "#policies")
+		b.open("oncall", "/oncall", "#current .card", "table#shifts", "#policies", "table#windows", "table#heartbeat-table")
 	})
 	t.Run("incidents", func(t *testing.T) {
 		b.t = t

@@ -25,6 +25,9 @@ type Incidents interface {
 	Resolve(ctx context.Context, id int64, actor, note string) (incident.Incident, error)
 	Close(ctx context.Context, id int64, actor string) (incident.Incident, error)
 	AddNote(ctx context.Context, id int64, actor, text string) (incident.Event, error)
+	Windows(ctx context.Context, since time.Time) ([]incident.Window, error)
+	EndWindow(ctx context.Context, id int64, actor string) (incident.Window, error)
+	Heartbeats(ctx context.Context, hs []incident.Heartbeat, now time.Time) ([]incident.HeartbeatStatus, error)
 }
 
 // open reports whether an incident still needs attention.

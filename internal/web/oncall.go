@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
 
@@ -71,7 +72,10 @@ type oncallData struct {
 	Calendar  []calendarRow
 	Overrides []oncall.Override
 	Policies  []policyView
-	Weeks     int
+	// Maintenance and Heartbeats are nil when incidents are not wired.
+	Maintenance []incident.Window
+	Heartbeats  []incident.HeartbeatStatus
+	Weeks       int
 	Start     time.Time
 	PrevStart string
 	NextStart string
@@ -86,7 +90,8 @@ type policyView struct {
 
 // oncallPage shows who is on call now and next per schedule, a calendar of
 // shifts (two weeks from today by default; start= and weeks= move it),
-// the overrides, and the escalation policies.
+// the overrides, the escalation policies, the maintenance windows not over
+// yet and the heartbeat monitors.
 func (h *Handler) oncallPage(w http.ResponseWriter, r *http.Request, b base) error {
 	if h.deps.Oncall == nil {
 		return unavailable("on-call schedules")
@@ -154,6 +159,31 @@ func (h *Handler) oncallPage(w http.ResponseWriter, r *http.Request, b base) err
 	for _, p := range dir.Policies() {
 		d.Policies = append(d.Policies, policyView{Policy: p, Rules: dir.PolicyOnCall(p, b.Now), Services: byPolicy[p.Name]})
 	}
+	if h.deps.Incidents != nil {
+		if d.Maintenance, err = h.deps.Incidents.Windows(r.Context(), b.Now); err != nil {
+			return err
+		}
+		if d.Heartbeats, err = h.deps.Incidents.Heartbeats(r.Context(), h.deps.Config.Get().Incident.Heartbeats, b.Now); err != nil {
+			return err
+		}
+	}
 	h.render(w, http.StatusOK, "oncall.html", d)
+	return nil
+}
+
+// endMaintenance ends a maintenance window now (cancels one not started)
+// from the on-call page.
+func (h *Handler) endMaintenance(w http.ResponseWriter, r *http.Request, v viewer) error {
+	if h.deps.Incidents == nil {
+		return unavailable("incidents")
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return tandem.Errorf(tandem.ENotFound, "no maintenance window %q", r.PathValue("id"))
+	}
+	if _, err := h.deps.Incidents.EndWindow(r.Context(), id, "web:"+v.Name); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/oncall?done=maintenance-ended#maintenance", http.StatusSeeOther)
 	return nil
 }

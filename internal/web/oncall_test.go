@@ -3,12 +3,15 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/auth"
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
+	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
 
@@ -80,5 +83,58 @@ func TestShiftSpan(t *testing.T) {
 		if got := shiftSpan(oncall.Shift{Start: tt.start, End: tt.end}, day); got != tt.want {
 			t.Errorf("shiftSpan(%v–%v) = %q, want %q", tt.start, tt.end, got, tt.want)
 		}
+	}
+}
+
+// The on-call page lists the maintenance windows not over yet, with End now
+// and Cancel for a writer, and the heartbeat monitors with their last call.
+func TestOncallMaintenanceAndHeartbeats(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	m := newIncidents(t, d)
+	active, err := m.AddWindow(ctx, incident.Window{Service: "checkout", StartsAt: testNow.Add(-time.Hour), EndsAt: testNow.Add(time.Hour), Reason: "db upgrade"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddWindow(ctx, incident.Window{Service: "search-api", StartsAt: testNow.Add(24 * time.Hour), EndsAt: testNow.Add(26 * time.Hour), Reason: "reindex"}); err != nil {
+		t.Fatal(err)
+	}
+	beats := []incident.Heartbeat{
+		{Name: "nightly-backup", Service: "checkout", Interval: 25 * time.Hour, Severity: "sev3"},
+		{Name: "hourly-export", Service: "search-api", Interval: time.Hour, Severity: "sev3"},
+	}
+	if err := m.Beat(ctx, beats[0]); err != nil {
+		t.Fatal(err)
+	}
+	cfg := oncall.Config{}
+	svc := &oncall.Service{Store: oncall.NewStore(d), Source: func() (oncall.Config, *catalog.Catalog) { return cfg, testCatalog() }}
+	s := newTestServer(t, d, Deps{PublicRead: true, Oncall: svc, Incidents: m})
+	s.h.deps.Config.Get().Incident.Heartbeats = beats
+
+	_, body := get(t, http.DefaultClient, s.URL+"/oncall")
+	for _, want := range []string{`id="windows"`, "db upgrade", "in progress", "reindex", "upcoming",
+		`id="heartbeat-table"`, "nightly-backup", "hourly-export", "waiting for the first call"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("on-call page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "End now") {
+		t.Errorf("an anonymous reader is offered to end a window")
+	}
+	c := signIn(t, s, s.token(t, "writer", auth.ScopeWrite))
+	_, body = get(t, c, s.URL+"/oncall")
+	if !strings.Contains(body, "End now") || !strings.Contains(body, "Cancel") {
+		t.Fatalf("a writer is not offered to end or cancel the windows")
+	}
+	res, _ := post(t, c, s.URL+"/maintenance/"+itoa(active.ID)+"/end", s.URL, url.Values{"csrf": {csrfIn(t, body)}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("end now: %d", res.StatusCode)
+	}
+	_, body = get(t, c, s.URL+"/oncall?done=maintenance-ended")
+	if strings.Contains(body, "db upgrade") || !strings.Contains(body, "Maintenance window ended") {
+		t.Errorf("after End now the window is still listed, or no notice")
+	}
+	if ws, _ := m.Windows(ctx, testNow); len(ws) != 1 || ws[0].Reason != "reindex" {
+		t.Errorf("windows after End now: %+v", ws)
 	}
 }

@@ -135,6 +135,7 @@ func New(d Deps) *Handler {
 	mux.Handle("POST /incidents", h.action(h.declareIncident))
 	mux.Handle("POST /incidents/{id}/{action}", h.action(h.incidentAction))
 	mux.Handle("GET /oncall", h.page("oncall", h.oncallPage))
+	mux.Handle("POST /maintenance/{id}/end", h.action(h.endMaintenance))
 	mux.Handle("GET /services/{name}", h.page("overview", h.servicePage))
 	mux.Handle("GET /delivery", h.page("delivery", h.deliveryPage))
 	mux.Handle("GET /postmortems", h.page("postmortems", h.postmortemList))
@@ -334,6 +335,8 @@ func noticeText(done string) string {
 		return "Incident closed."
 	case "noted":
 		return "Note added."
+	case "maintenance-ended":
+		return "Maintenance window ended: alerts on its service page again."
 	case "saved":
 		return "Saved."
 	}
