@@ -76,9 +76,9 @@ type oncallData struct {
 	Maintenance []incident.Window
 	Heartbeats  []incident.HeartbeatStatus
 	Weeks       int
-	Start     time.Time
-	PrevStart string
-	NextStart string
+	Start       time.Time
+	PrevStart   string
+	NextStart   string
 }
 
 // policyView is an escalation policy with who each rule pages now.
