@@ -12,6 +12,7 @@ import (
 
 	tandem "github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/change"
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
 	"github.com/tandemhq/tandem/internal/engine"
@@ -336,6 +337,53 @@ func TestNotificationRules(t *testing.T) {
 		p := h.rcv.got()
 		if len(p) != 1 || p[0].Incident != second.ID || p[0].At.Sub(opened) != 5*time.Minute || len(slackBodies) != 2 {
 			t.Fatalf("pages %+v, slack %d", p, len(slackBodies))
+		}
+	})
+}
+
+// Changes on the incident's service and on the services it depends on in
+// the two hours before impact start are attached as suspects, newest
+// first, and put on the timeline; older changes, later ones and changes
+// of unrelated services are not.
+func TestSuspects(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		changes := change.NewStore(d)
+		h.m.Changes = changes
+		start := t0.Add(-10 * time.Minute) // impact start
+		deploy := func(service, version string, at time.Time, status string) {
+			t.Helper()
+			if _, err := changes.Record(ctx, []change.Event{{Service: service, Kind: change.KindDeploy, Version: version,
+				FinishedAt: at, Status: status, Source: "test", ExternalID: service + "-" + version}}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deploy("checkout", "v41", start.Add(-3*time.Hour), change.StatusSuccess)      // too old
+		deploy("payments-db", "v7", start.Add(-90*time.Minute), change.StatusSuccess) // a dependency
+		deploy("checkout", "v42", start.Add(-20*time.Minute), change.StatusFailed)    // the service itself
+		deploy("quiet", "v3", start.Add(-5*time.Minute), change.StatusSuccess)        // unrelated
+		deploy("checkout", "v43", start.Add(5*time.Minute), change.StatusSuccess)     // after impact start
+		inc, err := h.m.Open(ctx, incident.OpenInput{Title: "checkout errors", Services: []string{"checkout"}, Severity: "sev2", StartedAt: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range inc.Suspects {
+			got = append(got, s.Service+" "+s.Version)
+		}
+		if strings.Join(got, ", ") != "checkout v42, payments-db v7" {
+			t.Fatalf("suspects %q, want checkout v42 then payments-db v7", got)
+		}
+		tl, _ := h.m.Timeline(ctx, inc.ID)
+		var onTimeline []string
+		for _, e := range tl {
+			if e.Kind == incident.EvChange {
+				onTimeline = append(onTimeline, e.Message)
+			}
+		}
+		if len(onTimeline) != 2 || !strings.Contains(strings.Join(onTimeline, "\n"), "deploy v42 of checkout (failed)") {
+			t.Fatalf("suspects on the timeline: %q", onTimeline)
 		}
 	})
 }
