@@ -161,8 +161,10 @@ type osAlertPolicySpec struct {
 // Tandem's settings on an SLO are metadata annotations, which the OpenSLO
 // specification leaves free.
 const (
-	annotationFreezeBelow = "tandem.dev/freeze-below"
-	annotationMinEvents   = "tandem.dev/min-events"
+	annotationFreezeBelow      = "tandem.dev/freeze-below"
+	annotationMinEvents        = "tandem.dev/min-events"
+	annotationLatencyHistogram = "tandem.dev/latency-histogram"
+	annotationLatencyUnit      = "tandem.dev/latency-unit"
 )
 
 // Prometheus-compatible data source types.
@@ -503,12 +505,22 @@ func (l *loader) buildDefinition(set *openSLOSet, e osEntry[osSLOSpec]) *slo.Def
 
 	// Tandem's annotations.
 	meta := at(node, "metadata")
+	unit := ""
 	for k, v := range e.doc.Metadata.Annotations {
 		if !strings.HasPrefix(k, "tandem.dev/") {
 			continue
 		}
 		f, err := strconv.ParseFloat(v, 64)
 		switch k {
+		case annotationLatencyHistogram:
+			if def.Indicator.Source != slo.SourcePrometheus {
+				l.errAt(file, at(meta, "annotations"), k, "metadata.annotations."+k, "a latency histogram is read from Prometheus; this SLO's data is %s (tandem ingest keeps its own histogram)", def.Indicator.Source)
+			} else if !selectorRe.MatchString(v) || !strings.HasSuffix(strings.SplitN(v, "{", 2)[0], "_bucket") {
+				l.errAt(file, at(meta, "annotations"), k, "metadata.annotations."+k, "expected the selector of a histogram's _bucket series such as http_request_duration_seconds_bucket{job=\"checkout\"}, got %q", v)
+			}
+			def.Indicator.LatencyHistogram = v
+		case annotationLatencyUnit:
+			unit = v
 		case annotationFreezeBelow:
 			if err != nil || f < 0 || f >= 1 {
 				l.errAt(file, at(meta, "annotations"), k, "metadata.annotations."+k, "expected a ratio from 0 to below 1, got %q", v)
@@ -520,8 +532,21 @@ func (l *loader) buildDefinition(set *openSLOSet, e osEntry[osSLOSpec]) *slo.Def
 			}
 			def.Alerting.MinEvents = f
 		default:
-			l.errAt(file, at(meta, "annotations"), k, "metadata.annotations."+k, "unknown tandem annotation; expected %s or %s", annotationFreezeBelow, annotationMinEvents)
+			l.errAt(file, at(meta, "annotations"), k, "metadata.annotations."+k, "unknown tandem annotation; expected one of %s, %s, %s, %s",
+				annotationFreezeBelow, annotationMinEvents, annotationLatencyHistogram, annotationLatencyUnit)
 		}
+	}
+	if def.Indicator.LatencyHistogram != "" {
+		switch unit {
+		case "", "s":
+			def.Indicator.LatencyUnitMs = 1000
+		case "ms":
+			def.Indicator.LatencyUnitMs = 1
+		default:
+			l.errAt(file, at(meta, "annotations"), annotationLatencyUnit, "metadata.annotations."+annotationLatencyUnit, "expected s or ms, got %q", unit)
+		}
+	} else if unit != "" {
+		l.errAt(file, at(meta, "annotations"), annotationLatencyUnit, "metadata.annotations."+annotationLatencyUnit, "only with %s", annotationLatencyHistogram)
 	}
 	if len(l.errs) > before {
 		return nil

@@ -44,7 +44,8 @@ func TestOpenSLOExamples(t *testing.T) {
 	av, _ := c.Get("checkout-availability")
 	if av.Objective != 0.999 || av.Window.Rolling != 28*24*time.Hour || av.Indicator.Source != slo.SourcePrometheus ||
 		av.Indicator.Good != `http_requests_total{job="checkout",code!~"5.."}` || av.Indicator.PrometheusURL != "http://127.0.0.1:9090" ||
-		av.FreezeBelow != 0.1 || av.Alerting.MinEvents != 20 || av.Alerting.Page[0].Threshold != 13.44 {
+		av.FreezeBelow != 0.1 || av.Alerting.MinEvents != 20 || av.Alerting.Page[0].Threshold != 13.44 ||
+		av.Indicator.LatencyHistogram != `http_request_duration_seconds_bucket{job="checkout"}` || av.Indicator.LatencyUnitMs != 1000 {
 		t.Errorf("checkout-availability: %+v", av)
 	}
 	p95, _ := c.Get("payments-p95-latency")
@@ -141,6 +142,11 @@ spec:
 		{"expression needs selector", `slo_settings: {prometheus_url: "http://p:9090"}
 ---
 ` + strings.Replace(strings.Replace(goodSLO, "{type: tandem, spec: {source: ingest}}}\n        total", "{type: Prometheus, spec: {query: 'sum(rate(x[5m]))'}}}\n        total", 1), "total: {metricSource: {type: tandem, spec: {source: ingest}}}", "total: {metricSource: {type: Prometheus, spec: {query: 'x'}}}", 1), "the query must be a counter selector"},
+		{"latency histogram on tandem ingest", strings.Replace(goodSLO, "  name: a\n", "  name: a\n  annotations: {tandem.dev/latency-histogram: x_bucket}\n", 1), "a latency histogram is read from Prometheus"},
+		{"latency histogram not a bucket", strings.Replace(promSLO, "  name: p\n", "  name: p\n  annotations: {tandem.dev/latency-histogram: 'histogram_quantile(0.9, x)'}\n", 1), "expected the selector of a histogram's _bucket series"},
+		{"latency unit", strings.Replace(promSLO, "  name: p\n", "  name: p\n  annotations: {tandem.dev/latency-histogram: x_bucket, tandem.dev/latency-unit: min}\n", 1), `expected s or ms, got "min"`},
+		{"latency unit alone", strings.Replace(promSLO, "  name: p\n", "  name: p\n  annotations: {tandem.dev/latency-unit: ms}\n", 1), "only with tandem.dev/latency-histogram"},
+		{"latency histogram in ms", strings.Replace(promSLO, "  name: p\n", "  name: p\n  annotations: {tandem.dev/latency-histogram: 'x_bucket{job=\"a\"}', tandem.dev/latency-unit: ms}\n", 1), ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(c.doc)}, time.Now())
@@ -156,6 +162,27 @@ spec:
 		})
 	}
 }
+
+// promSLO is a valid Prometheus-backed SLO.
+const promSLO = `slo_settings: {prometheus_url: "http://p:9090"}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: p
+spec:
+  service: checkout
+  indicator:
+    metadata: {name: p}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{code!~"5.."}'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total'}}}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.999}]
+`
 
 func FuzzOpenSLO(f *testing.F) {
 	for _, b := range exampleFiles(f) {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,14 +122,16 @@ func (p *Prometheus) api(url string) (v1.API, error) {
 	return a, nil
 }
 
-// windowData are counts per window computed by Prometheus, ending at end.
+// windowData are counts per window computed by Prometheus, ending at end,
+// and the p95 latency over the SLO's window (-1: none).
 type windowData struct {
 	end  time.Time
 	sums map[time.Duration]slo.Counts
+	p95  float64
 }
 
 func (w *windowData) WindowEnd() time.Time { return w.end }
-func (w *windowData) P95Ms() float64       { return -1 }
+func (w *windowData) P95Ms() float64       { return w.p95 }
 func (w *windowData) Sums(ds []time.Duration) []slo.Counts {
 	out := make([]slo.Counts, len(ds))
 	for i, d := range ds {
@@ -152,8 +155,50 @@ func WindowsQuery(def *slo.Definition, ds []time.Duration) string {
 	return strings.Join(parts, " or ")
 }
 
+// LatencyQuery is the PromQL for the indicator's latency histogram over
+// the window w: the rate of each bucket (cumulative, labelled le).
+func LatencyQuery(def *slo.Definition, w string) string {
+	return fmt.Sprintf("sum by (le) (rate(%s[%s]))", def.Indicator.LatencyHistogram, w)
+}
+
+// BucketQuantile is the q-quantile of a cumulative histogram given as
+// upper bound → count (the +Inf bucket included), interpolated linearly
+// inside the bucket that holds it as histogram_quantile does, with 0 as
+// the lower bound of the first bucket. A quantile in the +Inf bucket is
+// the highest finite bound (as the native histogram reports it), not
+// +Inf. ok is false when the histogram is empty.
+func BucketQuantile(q float64, buckets map[float64]float64) (v float64, ok bool) {
+	bounds := make([]float64, 0, len(buckets))
+	for b := range buckets {
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	if len(bounds) == 0 {
+		return 0, false
+	}
+	total := buckets[bounds[len(bounds)-1]]
+	if total <= 0 || math.IsNaN(total) {
+		return 0, false
+	}
+	rank := q * total
+	lower, prev := 0.0, 0.0
+	for _, b := range bounds {
+		c := math.Max(buckets[b], prev) // rate() can bend a cumulative count
+		if math.IsInf(b, 1) {
+			return lower, true // in the overflow bucket: the last finite bound
+		}
+		if c >= rank && c > prev {
+			return lower + (b-lower)*(rank-prev)/(c-prev), true
+		}
+		lower, prev = b, c
+	}
+	return lower, true
+}
+
 // Data queries every window the evaluation needs in one instant query at
-// now. Windows that Prometheus has no series for count as empty.
+// now, and the p95 latency over the longest window in a second one when
+// the indicator names a latency histogram. Windows that Prometheus has no
+// series for count as empty.
 func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Time) (slo.Data, error) {
 	a, err := p.api(def.Indicator.PrometheusURL)
 	if err != nil {
@@ -167,9 +212,16 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			q = append(q, d.Truncate(time.Second))
 		}
 	}
-	out := &windowData{end: now, sums: map[time.Duration]slo.Counts{}}
+	out := &windowData{end: now, sums: map[time.Duration]slo.Counts{}, p95: -1}
 	if len(q) == 0 {
 		return out, nil
+	}
+	if def.Indicator.LatencyHistogram != "" {
+		p95, err := p.quantile(ctx, a, def, 0.95, slices.Max(q), now)
+		if err != nil {
+			return nil, err
+		}
+		out.p95 = p95
 	}
 	val, _, _, err := a.Query(ctx, WindowsQuery(def, q), now)
 	if err != nil {
@@ -202,6 +254,35 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 		out.sums[d] = c
 	}
 	return out, nil
+}
+
+// quantile reads the q-quantile of the indicator's latency histogram over
+// the window w ending at now, in milliseconds; -1 when there is no data.
+func (p *Prometheus) quantile(ctx context.Context, a v1.API, def *slo.Definition, q float64, w time.Duration, now time.Time) (float64, error) {
+	val, _, _, err := a.Query(ctx, LatencyQuery(def, Range(w)), now)
+	if err != nil {
+		return -1, fmt.Errorf("query %s: %w", def.Indicator.PrometheusURL, err)
+	}
+	vec, ok := val.(model.Vector)
+	if !ok {
+		return -1, fmt.Errorf("query %s: got %s, want a vector", def.Indicator.PrometheusURL, val.Type())
+	}
+	buckets := map[float64]float64{}
+	for _, s := range vec {
+		le, err := strconv.ParseFloat(string(s.Metric["le"]), 64)
+		if v := float64(s.Value); err == nil && !math.IsNaN(v) && v >= 0 {
+			buckets[le] += v
+		}
+	}
+	v, ok := BucketQuantile(q, buckets)
+	if !ok {
+		return -1, nil // no series, or no request in the window
+	}
+	unit := def.Indicator.LatencyUnitMs
+	if unit <= 0 {
+		unit = 1000
+	}
+	return v * unit, nil
 }
 
 // Hours returns hourly good and total units in [from, to) from a

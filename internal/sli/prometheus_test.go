@@ -65,12 +65,22 @@ func TestPrometheusSource(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "test_requests_total", Help: "requests"}, []string{"code"})
 	lat := prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_latency_p95_seconds", Help: "p95"})
-	reg.MustRegister(reqs, lat)
+	hist := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "test_request_duration_seconds", Help: "latency", Buckets: []float64{0.1, 0.5, 1}})
+	reg.MustRegister(reqs, lat, hist)
 	lat.Set(0.2)
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqs.WithLabelValues("200").Add(100)
 		reqs.WithLabelValues("500").Add(1)
+		// Per scrape: 100 requests in 50 ms and 10 in 800 ms, so the p95
+		// (rank 104.5 of 110) is 0.5 + 0.5·4.5/10 = 0.725 s in the
+		// (0.5, 1] bucket.
+		for i := 0; i < 100; i++ {
+			hist.Observe(0.05)
+		}
+		for i := 0; i < 10; i++ {
+			hist.Observe(0.8)
+		}
 		metrics.ServeHTTP(w, r)
 	}))
 	defer exporter.Close()
@@ -125,10 +135,30 @@ func TestPrometheusSource(t *testing.T) {
 		t.Errorf("alerts: %+v", st.Alerts)
 	}
 
+	if st.P95Ms != nil {
+		t.Errorf("p95 %v without a latency histogram", *st.P95Ms)
+	}
+	// With the latency histogram named, the status has the p95 in ms.
+	withLat := *def
+	withLat.Indicator.LatencyHistogram, withLat.Indicator.LatencyUnitMs = `test_request_duration_seconds_bucket{job="exporter"}`, 1000
+	data, err := src.Data(ctx, &withLat, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls := slo.Evaluate(&withLat, data, time.Now()); ls.P95Ms == nil || math.Abs(*ls.P95Ms-725) > 0.5 {
+		t.Errorf("p95 from the histogram: %v, want 725 ms", ls.P95Ms)
+	}
+	// A histogram with no series gives no p95, not zero.
+	none := withLat
+	none.Indicator.LatencyHistogram = `nothing_bucket`
+	if data, err := src.Data(ctx, &none, time.Now()); err != nil || data.P95Ms() != -1 {
+		t.Errorf("p95 of a missing histogram: %v, %v", data, err)
+	}
+
 	// A bad-based ratio gives the same numbers.
 	bad := *def
 	bad.Indicator.Good, bad.Indicator.Bad = "", `test_requests_total{code=~"5.."}`
-	data, err := src.Data(ctx, &bad, time.Now())
+	data, err = src.Data(ctx, &bad, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,4 +205,48 @@ func TestPrometheusSource(t *testing.T) {
 	if _, err := src.Data(ctx, &off, time.Now()); err == nil {
 		t.Error("unreachable Prometheus gave no error")
 	}
+}
+
+// BucketQuantile interpolates inside the bucket holding the rank, as
+// histogram_quantile does, and reports the highest finite bound (not
+// +Inf) when the rank is in the overflow bucket.
+func TestBucketQuantile(t *testing.T) {
+	inf := math.Inf(1)
+	tests := []struct {
+		name    string
+		q       float64
+		buckets map[float64]float64
+		want    float64
+		ok      bool
+	}{
+		{"middle bucket", 0.95, map[float64]float64{0.1: 100, 0.5: 100, 1: 110, inf: 110}, 0.725, true},
+		{"first bucket from 0", 0.5, map[float64]float64{0.1: 100, 1: 100, inf: 100}, 0.05, true},
+		{"overflow", 0.99, map[float64]float64{0.1: 10, 1: 50, inf: 100}, 1, true},
+		{"a bent cumulative count", 0.5, map[float64]float64{0.1: 60, 0.5: 55, 1: 100, inf: 100}, 0.1 * 50 / 60, true},
+		{"empty", 0.95, map[float64]float64{0.1: 0, inf: 0}, 0, false},
+		{"no buckets", 0.95, nil, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := BucketQuantile(tt.q, tt.buckets)
+		if ok != tt.ok || math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%s: %v %v, want %v %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzBucketQuantile: any buckets Prometheus may send give a finite
+// quantile within the bounds, or none.
+func FuzzBucketQuantile(f *testing.F) {
+	f.Add(0.95, 0.1, 100.0, 0.5, 100.0, 110.0)
+	f.Add(0.5, 1.0, -3.0, 2.0, 0.0, 0.0)
+	f.Fuzz(func(t *testing.T, q, b1, c1, b2, c2, cinf float64) {
+		if q < 0 || q > 1 || math.IsNaN(q) {
+			return
+		}
+		bs := map[float64]float64{b1: c1, b2: c2, math.Inf(1): cinf}
+		v, ok := BucketQuantile(q, bs)
+		if ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			t.Fatalf("BucketQuantile(%v, %v) = %v", q, bs, v)
+		}
+	})
 }

@@ -97,6 +97,13 @@ type Indicator struct {
 	Query         string
 	Op            string // lt, lte, gt, gte (threshold indicators)
 	Threshold     float64
+	// LatencyHistogram, when set, selects the _bucket series of a
+	// Prometheus histogram of the service's latency (annotation
+	// tandem.dev/latency-histogram); the p95 over the SLO's window is read
+	// from it with histogram_quantile. LatencyUnitMs converts its unit to
+	// milliseconds (1000 for seconds, Prometheus's convention).
+	LatencyHistogram string
+	LatencyUnitMs    float64
 	// Native: an observation is good when its status is below MaxStatus
 	// (default 500) and, if LatencyMaxMs > 0, its latency at most that.
 	MaxStatus    int
