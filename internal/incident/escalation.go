@@ -61,11 +61,15 @@ func (s Settings) scale(d time.Duration) time.Duration {
 
 // stepPayload is an escalation step job: step Index of the incident's
 // policy plan for trigger Generation (a re-trigger starts a new plan).
+// Ahead is how much earlier than planned the plan runs from this step on:
+// a rule that paged nobody escalates at once, as PagerDuty's does, and the
+// later rules keep their delays from then.
 type stepPayload struct {
-	Incident    int64     `json:"incident"`
-	Generation  int       `json:"generation"`
-	Index       int       `json:"index"`
-	TriggeredAt time.Time `json:"triggered_at"`
+	Incident    int64         `json:"incident"`
+	Generation  int           `json:"generation"`
+	Index       int           `json:"index"`
+	TriggeredAt time.Time     `json:"triggered_at"`
+	Ahead       time.Duration `json:"ahead,omitempty"`
 }
 
 // pagePayload is one notification to one person by one contact method.
@@ -118,7 +122,9 @@ func stepKey(id int64, gen, index int) string {
 // runStep is an escalation step. In the transaction that completes the job
 // it checks that the incident is still triggered in the same generation,
 // enqueues a page job per person and notification rule, records the step
-// and enqueues the next step. So a step fires once or not at all.
+// and enqueues the next step. So a step fires once or not at all. A rule
+// that pages nobody (no one on call for its schedules, or no contact
+// method) escalates to the next rule at once instead of after its delay.
 func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 	var p stepPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
@@ -148,6 +154,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 		return nil
 	}
 	st := steps[p.Index]
+	st.At = st.At.Add(-p.Ahead)
 	if w, ok, err := activeWindow(ctx, tx, inc.Services, st.At); err != nil {
 		return err
 	} else if ok {
@@ -165,6 +172,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 		map[string]any{"loop": st.Loop, "rule": st.Rule, "people": people}); err != nil {
 		return err
 	}
+	paged := 0
 	for _, person := range people {
 		ns := dir.Notifications(person, st.At)
 		if len(ns) == 0 {
@@ -172,6 +180,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 				return err
 			}
 		}
+		paged += len(ns)
 		for _, n := range ns {
 			at := st.At.Add(set.scale(n.At.Sub(st.At)))
 			key := fmt.Sprintf("incident:%d:g%d:page:%d:%d:%s:%s", inc.ID, inc.generation, st.Loop, st.Rule, person, n.Method.Name)
@@ -184,8 +193,19 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 	if p.Index+1 < len(steps) {
 		next := p
 		next.Index++
+		at := steps[next.Index].At.Add(-next.Ahead)
+		if paged == 0 && at.After(st.At) {
+			// Nobody was paged: waiting out this rule's delay would only
+			// delay the next rule's page.
+			next.Ahead += at.Sub(st.At)
+			at = st.At
+			if err := addEvent(ctx, tx, inc.ID, st.At, EvEscalation, "",
+				fmt.Sprintf("rule %d paged nobody: escalating to the next rule now", st.Rule+1), map[string]any{"loop": st.Loop, "rule": st.Rule}); err != nil {
+				return err
+			}
+		}
 		if _, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobEscalate, Key: stepKey(inc.ID, inc.generation, next.Index),
-			Payload: next, RunAt: steps[next.Index].At}); err != nil {
+			Payload: next, RunAt: at}); err != nil {
 			return err
 		}
 	}

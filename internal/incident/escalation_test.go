@@ -59,6 +59,48 @@ func TestEscalationTwoLoops(t *testing.T) {
 	})
 }
 
+// A rule that pages nobody escalates at once, as PagerDuty's rules do when
+// nobody is on call, and the later rules keep their delays from then: with
+// rule 1 a schedule that has nobody on call yet and rule 2 dev1, dev1 is
+// paged at 0 and 10 minutes, not at 10 and 30.
+func TestEmptyRuleEscalatesAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		pol := oncall.Policy{Name: "Dev-SRE Escalation Policy", NumLoops: 1, Rules: []oncall.Rule{
+			{EscalationDelayInMinutes: 10, Targets: []oncall.Target{{Type: oncall.ScheduleReference, ID: "next-month"}}},
+			{EscalationDelayInMinutes: 10, Targets: []oncall.Target{{Type: oncall.UserReference, ID: "dev1"}}},
+		}}
+		later := &oncall.Schedule{Name: "next-month", Location: time.UTC, Layers: []oncall.Layer{{
+			Name: "weekly", Users: []string{"alice"}, Start: t0.Add(30 * 24 * time.Hour), Location: time.UTC, Rotation: oncall.Rotation{Days: 7},
+		}}}
+		dev1 := oncall.PersonRules{Person: "dev1",
+			ContactMethods: []oncall.ContactMethod{{Name: "hook", Type: oncall.ContactWebhook, Address: h.rcv.srv.URL}},
+			Rules:          []oncall.NotificationRule{{StartDelayInMinutes: 0, ContactMethod: "hook"}}}
+		cat := devSRE(h.rcv.srv.URL, 0).Catalog()
+		dir := oncall.NewDirectory(oncall.Config{Schedules: []*oncall.Schedule{later}, Policies: []oncall.Policy{pol}, People: []oncall.PersonRules{dev1}}, cat, nil)
+		h.m.Directories = staticDirs{dir}
+		inc, err := h.m.Open(ctx, incident.OpenInput{Title: "checkout 5xx", Services: []string{"checkout"}, Severity: "sev2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, time.Hour, 30*time.Second)
+		if got, want := minutes(h.rcv.got()), []string{"0s:dev1", "10m0s:dev1"}; !slices.Equal(got, want) {
+			t.Fatalf("pages %v, want %v", got, want)
+		}
+		tl, _ := h.m.Timeline(ctx, inc.ID)
+		n := 0
+		for _, e := range tl {
+			if strings.Contains(e.Message, "paged nobody: escalating to the next rule now") {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Fatalf("%d immediate escalations on the timeline, want 2", n)
+		}
+	})
+}
+
 // An ack at 25 minutes stops the escalation: dev1 at 0, alice at 10,
 // dev1 at 20, then nothing.
 func TestEscalationStopsAtAck(t *testing.T) {
