@@ -207,6 +207,22 @@ func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 	return n == 1, nil
 }
 
+// Pending reports whether a job of kind whose key starts with keyPrefix is
+// queued or running, read in the caller's transaction. A capability asks
+// it of its own keys (is this incident's escalation still scheduled?).
+func Pending(ctx context.Context, tx *db.Tx, kind, keyPrefix string) (bool, error) {
+	// LIKE, not a key range: PostgreSQL compares text by collation, which
+	// may ignore the punctuation keys are made of.
+	pattern := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(keyPrefix) + "%"
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT id FROM jobs WHERE kind = ? AND state IN (?, ?) AND key LIKE ? ESCAPE '\' LIMIT 1) p`,
+		kind, StateQueued, StateRunning, pattern).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("pending %s jobs: %w", kind, err)
+	}
+	return n > 0, nil
+}
+
 // Engine claims and runs due jobs. Its exported fields may be set after New
 // and before Run.
 type Engine struct {

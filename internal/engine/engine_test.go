@@ -352,3 +352,43 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
+
+// Pending finds a queued or running job by kind and key prefix, and treats
+// LIKE's wildcards in the prefix as plain characters.
+func TestPending(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(t0)
+		e := engine.New(d, clk, nil, nil)
+		e.Register("step", func(ctx context.Context, j engine.Job) error { return nil })
+		enqueue(t, d, engine.NewJob{Kind: "step", Key: "incident:7:g0:step:1", RunAt: t0.Add(time.Hour)})
+		enqueue(t, d, engine.NewJob{Kind: "step", Key: "incident:8:g0:step:0"})
+		runDue(t, e) // incident 8's step is done
+		pending := func(kind, prefix string) bool {
+			t.Helper()
+			var ok bool
+			if err := d.InTx(context.Background(), func(tx *db.Tx) error {
+				var err error
+				ok, err = engine.Pending(context.Background(), tx, kind, prefix)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		for _, c := range []struct {
+			kind, prefix string
+			want         bool
+		}{
+			{"step", "incident:7:g0:step:", true},
+			{"step", "incident:8:g0:step:", false}, // done
+			{"step", "incident:7:g1:step:", false},
+			{"page", "incident:7:g0:step:", false},
+			{"step", "incident:_:g0:step:", false}, // _ is not a wildcard
+			{"step", "incident:%", false},          // nor is %
+		} {
+			if got := pending(c.kind, c.prefix); got != c.want {
+				t.Errorf("Pending(%s, %q) = %v, want %v", c.kind, c.prefix, got, c.want)
+			}
+		}
+	})
+}

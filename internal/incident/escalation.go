@@ -116,7 +116,12 @@ func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, 
 }
 
 func stepKey(id int64, gen, index int) string {
-	return "incident:" + strconv.FormatInt(id, 10) + ":g" + strconv.Itoa(gen) + ":step:" + strconv.Itoa(index)
+	return stepPrefix(id, gen) + strconv.Itoa(index)
+}
+
+// stepPrefix starts the keys of every step of one escalation.
+func stepPrefix(id int64, gen int) string {
+	return "incident:" + strconv.FormatInt(id, 10) + ":g" + strconv.Itoa(gen) + ":step:"
 }
 
 // runStep is an escalation step. In the transaction that completes the job

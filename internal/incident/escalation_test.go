@@ -174,9 +174,14 @@ func TestMaintenanceWindow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.walk(t, 40*time.Minute, time.Minute)
+		h.walk(t, 29*time.Minute, time.Minute)
 		if p := h.rcv.got(); len(p) != 0 {
 			t.Fatalf("paged during maintenance: %v", p)
+		}
+		// Still firing when the window ends: it escalates from then.
+		h.walk(t, 2*time.Minute, time.Minute)
+		if got := minutes(h.rcv.got()); !slices.Equal(got, []string{"30m0s:dev1"}) {
+			t.Fatalf("pages after the window %v, want dev1 at its end", got)
 		}
 		tl, _ := h.m.Timeline(ctx, inc.ID)
 		var texts []string
@@ -187,6 +192,65 @@ func TestMaintenanceWindow(t *testing.T) {
 		}
 		if len(texts) != 2 || !strings.Contains(texts[0], "nobody paged") || !strings.Contains(texts[1], "ended") {
 			t.Fatalf("maintenance timeline %q (window %d)", texts, w.ID)
+		}
+	})
+}
+
+// When a window ends, an incident on its service that is still triggered
+// escalates from rule 0: one opened during the window (which paged nobody)
+// and one whose escalation the window stopped. An acknowledged one is left
+// alone, and one with its escalation still scheduled is not paged twice.
+func TestMaintenanceEndEscalatesStillTriggered(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		if _, err := h.m.AddWindow(ctx, incident.Window{Service: "checkout", StartsAt: t0.Add(5 * time.Minute), EndsAt: t0.Add(35 * time.Minute), Reason: "upgrade"}); err != nil {
+			t.Fatal(err)
+		}
+		alert := func(group string) incident.Incident {
+			t.Helper()
+			inc, err := h.m.Alert(ctx, incident.AlertInput{Source: "test", GroupKey: group, Fingerprint: group, Service: "checkout", Severity: "sev2", Title: group, Status: incident.Firing})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inc
+		}
+		before := alert("before") // dev1 at 0; its 10-minute step falls in the window
+		h.walk(t, 12*time.Minute, time.Minute)
+		during := alert("during")
+		acked := alert("acked")
+		if _, err := h.m.Ack(ctx, acked.ID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 40*time.Minute, time.Minute) // to 52 minutes
+		at := map[int64][]string{}
+		for _, p := range h.rcv.got() {
+			at[p.Incident] = append(at[p.Incident], p.At.Sub(t0).String()+":"+p.To)
+		}
+		if got, want := at[before.ID], []string{"0s:dev1", "35m0s:dev1", "45m0s:alice"}; !slices.Equal(got, want) {
+			t.Errorf("incident escalated before the window: pages %v, want %v", got, want)
+		}
+		if got, want := at[during.ID], []string{"35m0s:dev1", "45m0s:alice"}; !slices.Equal(got, want) {
+			t.Errorf("incident opened during the window: pages %v, want %v", got, want)
+		}
+		if len(at[acked.ID]) != 0 {
+			t.Errorf("the acknowledged incident was paged: %v", at[acked.ID])
+		}
+		// A still-scheduled escalation is not doubled: a new incident whose
+		// next step comes after a second window's end keeps one plan.
+		h2 := alert("later")
+		if _, err := h.m.AddWindow(ctx, incident.Window{Service: "checkout", StartsAt: h.clk.Now().Add(time.Minute), EndsAt: h.clk.Now().Add(3 * time.Minute), Reason: "blip"}); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 15*time.Minute, time.Minute)
+		n := 0
+		for _, p := range h.rcv.got() {
+			if p.Incident == h2.ID {
+				n++
+			}
+		}
+		if n != 2 { // dev1 at once, alice at +10 minutes
+			t.Errorf("incident with its escalation scheduled through a short window: %d pages, want 2", n)
 		}
 	})
 }
@@ -240,8 +304,15 @@ func TestEndMaintenanceWindow(t *testing.T) {
 		}
 		reloaded := alert("after-reload")
 		h.walk(t, time.Hour, time.Minute) // past the planned end
-		if n := pagesFor(during.ID); n != 0 {
-			t.Errorf("the incident opened during the window paged %d times", n)
+		// The incident opened during the window, still firing, escalates
+		// from the early end on, not before.
+		for _, p := range h.rcv.got() {
+			if p.Incident == during.ID && p.At.Before(*ended.EndedAt) {
+				t.Errorf("the incident opened during the window was paged at %s, before the window ended", p.At)
+			}
+		}
+		if pagesFor(during.ID) == 0 {
+			t.Errorf("the incident still firing after the early end was never paged")
 		}
 		if pagesFor(after.ID) == 0 || pagesFor(reloaded.ID) == 0 {
 			t.Errorf("alerts after the early end did not page: %v", h.rcv.got())
@@ -419,13 +490,18 @@ func TestSuspects(t *testing.T) {
 		}
 		tl, _ := h.m.Timeline(ctx, inc.ID)
 		var onTimeline []string
+		during := false
 		for _, e := range tl {
-			if e.Kind == incident.EvChange {
+			if e.Kind == incident.EvChange && strings.HasPrefix(e.Message, "suspect:") {
 				onTimeline = append(onTimeline, e.Message)
 			}
+			during = during || (e.Kind == incident.EvChange && strings.HasPrefix(e.Message, "change: deploy v43 of checkout"))
 		}
 		if len(onTimeline) != 2 || !strings.Contains(strings.Join(onTimeline, "\n"), "deploy v42 of checkout (failed)") {
 			t.Fatalf("suspects on the timeline: %q", onTimeline)
+		}
+		if !during { // v43 came after impact start: related, not a suspect
+			t.Fatalf("the deploy during the incident is not on its timeline")
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,6 +224,66 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 	rows.Close()
 	for _, id := range ids {
 		if err := addEvent(ctx, tx, id, end, EvMaintenance, w.EndedBy, msg, map[string]any{"window": w.ID}); err != nil {
+			return err
+		}
+	}
+	return m.resumeAfterMaintenance(ctx, tx, w, end)
+}
+
+// resumeAfterMaintenance escalates, from rule 0, every incident on w's
+// service that is still triggered when the window ends and has no
+// escalation scheduled: one opened during the window (it paged nobody) or
+// one whose escalation the window stopped. An alert still firing after
+// the work is over is a real one, and Alertmanager's repeats of it change
+// nothing that would page. Acknowledged incidents are left to their owner.
+func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Window, end time.Time) error {
+	rows, err := tx.Query(ctx, `SELECT id, services FROM incidents WHERE status = ? AND detected_at < ?`, Triggered, db.Millis(end))
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var svcs string
+		if err := rows.Scan(&id, &svcs); err != nil {
+			rows.Close()
+			return err
+		}
+		var list []string
+		_ = json.Unmarshal([]byte(svcs), &list)
+		if slices.Contains(list, w.Service) {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		inc, err := getTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if inc.Status != Triggered || inc.Policy == "" {
+			continue
+		}
+		pending, err := engine.Pending(ctx, tx, jobEscalate, stepPrefix(inc.ID, inc.generation))
+		if err != nil {
+			return err
+		}
+		if pending {
+			continue // its escalation goes on by itself
+		}
+		inc.generation++
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET generation = ?, triggered_at = ?, updated_at = ? WHERE id = ?`,
+			inc.generation, db.Millis(end), db.Millis(end), inc.ID); err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, inc.ID, end, EvEscalation, "",
+			fmt.Sprintf("maintenance window #%d on %s is over and the incident is still triggered: escalating", w.ID, w.Service), map[string]any{"window": w.ID}); err != nil {
+			return err
+		}
+		if err := m.startEscalation(ctx, tx, inc, end); err != nil {
 			return err
 		}
 	}

@@ -267,14 +267,16 @@ func (m *Manager) List(ctx context.Context, f Filter) ([]Incident, error) {
 	return out, rows.Err()
 }
 
-// Timeline returns the incident's events in order.
+// Timeline returns the incident's events in order: the stored ones and,
+// merged in, the changes made on its services while it lasted (see
+// withRelated).
 func (m *Manager) Timeline(ctx context.Context, id int64) ([]Event, error) {
-	var n int
-	if err := m.db.QueryRow(ctx, `SELECT COUNT(*) FROM incidents WHERE id = ?`, id).Scan(&n); err != nil {
-		return nil, fmt.Errorf("timeline: %w", err)
-	}
-	if n == 0 {
+	inc, err := scanIncident(m.db.QueryRow(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
 	}
 	rows, err := m.db.Query(ctx, `SELECT id, incident_id, at, kind, actor, message, data FROM incident_events WHERE incident_id = ? ORDER BY at, id`, id)
 	if err != nil {
@@ -295,7 +297,12 @@ func (m *Manager) Timeline(ctx context.Context, id int64) ([]Event, error) {
 		}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// The rows are drained, so their connection is back in the pool before
+	// the change log is read.
+	return m.withRelated(ctx, inc, out), nil
 }
 
 func addEvent(ctx context.Context, tx *db.Tx, id int64, at time.Time, kind, actor, msg string, data map[string]any) error {
@@ -457,22 +464,9 @@ const SuspectWindow = 2 * time.Hour
 // in the SuspectWindow before start. Suspects help; a failure to find them
 // is logged and does not stop an incident from opening.
 func (m *Manager) findSuspects(ctx context.Context, services []string, start time.Time) []change.Event {
-	if m.Changes == nil {
-		return nil
-	}
-	scope := slices.Clone(services)
-	if m.Catalog != nil {
-		if cat := m.Catalog(); cat != nil {
-			for _, s := range services {
-				if svc, ok := cat.Service(s); ok {
-					for _, dep := range svc.DependsOn {
-						if !slices.Contains(scope, dep) {
-							scope = append(scope, dep)
-						}
-					}
-				}
-			}
-		}
+	scope := m.changeScope(services)
+	if m.Changes == nil || len(scope) == 0 {
+		return nil // Around reads an empty scope as every service
 	}
 	evs, err := m.Changes.Around(ctx, scope, start, SuspectWindow, 0)
 	if err != nil {
