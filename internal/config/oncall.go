@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/notify"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
 
@@ -200,6 +201,15 @@ func (l *loader) buildOncall() {
 		}
 	}
 
+	// A person's catalog slack is their "slack" contact method (see
+	// oncall.Directory.ContactMethods), the one the default rules page
+	// first, so it is held to the same rule as a configured one.
+	for _, e := range l.people {
+		if p := e.v; p.Slack != "" {
+			l.checkSlack(e.file, e.node, "slack", "people."+p.Name+".slack", p.Slack)
+		}
+	}
+
 	// Notification rules.
 	seen := map[string]entry[oncall.PersonRules]{}
 	for _, e := range c.rules {
@@ -289,9 +299,7 @@ func (l *loader) buildOncall() {
 func (l *loader) checkContact(file string, node *yaml.Node, path string, m oncall.ContactMethod) {
 	switch m.Type {
 	case oncall.ContactSlack:
-		if strings.TrimSpace(m.Address) == "" {
-			l.errAt(file, node, "address", path+".address", "required: a Slack handle such as @alice")
-		}
+		l.checkSlack(file, node, "address", path+".address", m.Address)
 	case oncall.ContactEmail:
 		if !strings.Contains(m.Address, "@") {
 			l.errAt(file, node, "address", path+".address", "expected an email address, got %q", m.Address)
@@ -303,6 +311,24 @@ func (l *loader) checkContact(file string, node *yaml.Node, path string, m oncal
 		}
 	default:
 		l.errAt(file, node, "type", path+".type", "expected slack, email or webhook, got %q", m.Type)
+	}
+}
+
+// slackMemberIDHint says what a Slack address must be, why, and where to
+// find one, since Slack's UI shows people by name and hides the ID.
+const slackMemberIDHint = "a Slack member ID such as U012AB3CD (Slack pings only member IDs; in Slack: profile → ⋮ → Copy member ID)"
+
+// checkSlack reports a Slack address that is not a member ID. Handles and
+// display names are rejected rather than passed on: Slack shows them as
+// plain text and notifies nobody, so the page would look sent and go
+// unanswered.
+func (l *loader) checkSlack(file string, node *yaml.Node, field, path, addr string) {
+	if strings.TrimSpace(addr) == "" {
+		l.errAt(file, node, field, path, "required: %s", slackMemberIDHint)
+		return
+	}
+	if _, ok := notify.SlackMemberID(addr); !ok {
+		l.errAt(file, node, field, path, "expected %s, got %q", slackMemberIDHint, addr)
 	}
 }
 

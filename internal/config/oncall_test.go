@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,46 @@ ack_timeouts:
 	}
 	if t.Failed() {
 		t.Log(got)
+	}
+}
+
+// Slack notifies a person only when a message mentions their member ID, so
+// every Slack address (a catalog person's slack, a contact method of type
+// slack) must be one; a handle or name is an error at its value.
+func TestOncallSlackMemberIDs(t *testing.T) {
+	files := map[string][]byte{"cat.yaml": []byte(`teams: [{name: sre, members: [mallory, niaj, ursula, walt, yuki]}]
+people:
+  - {name: mallory, team: sre, slack: "@mallory"}
+  - {name: niaj, team: sre, slack: U012AB3CD}
+  - {name: ursula, team: sre, slack: Ursula}
+  - {name: walt, team: sre, slack: "<@W0123ABCD>"}
+  - {name: yuki, team: sre, slack: "@U01234ABCDE"}
+services: [{name: api, team: sre}]
+`), "oncall.yaml": []byte(`notification_rules:
+  - person: niaj
+    contact_methods:
+      - {name: slack-dm, type: slack, address: alice}
+      - {name: slack-work, type: slack, address: W0123ABCD}
+      - {name: slack-empty, type: slack, address: ""}
+    rules: [{start_delay_in_minutes: 0, contact_method: slack-work}]
+`)}
+	_, err := Parse(files, now)
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want config.Errors, got %v", err)
+	}
+	const hint = `a Slack member ID such as U012AB3CD (Slack pings only member IDs; in Slack: profile → ⋮ → Copy member ID)`
+	want := []string{
+		`cat.yaml:3:39: people.mallory.slack: expected ` + hint + `, got "@mallory"`,
+		`cat.yaml:5:38: people.ursula.slack: expected ` + hint + `, got "Ursula"`,
+		`oncall.yaml:4:48: notification_rules.niaj.contact_methods[0].address: expected ` + hint + `, got "alice"`,
+		`oncall.yaml:6:51: notification_rules.niaj.contact_methods[2].address: required: ` + hint,
+	}
+	got := make([]string, len(errs))
+	for i, e := range errs {
+		got[i] = e.String()
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("errors:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }

@@ -420,7 +420,7 @@ func TestNotificationRules(t *testing.T) {
 		defer slack.Close()
 		h.set.SlackWebhookURL = slack.URL
 		pol := oncall.Policy{Name: "solo", Rules: []oncall.Rule{{EscalationDelayInMinutes: 30, Targets: []oncall.Target{{Type: oncall.UserReference, ID: "alice"}}}}}
-		cat := catalog.New(nil, []catalog.Person{{Name: "alice", Slack: "@alice"}}, []catalog.Service{{Name: "api", Team: "t", EscalationPolicy: "solo"}}, nil)
+		cat := catalog.New(nil, []catalog.Person{{Name: "alice", Slack: "U012AB3CD"}}, []catalog.Service{{Name: "api", Team: "t", EscalationPolicy: "solo"}}, nil)
 		h.m.Directories = staticDirs{oncall.NewDirectory(oncall.Config{Policies: []oncall.Policy{pol}, People: []oncall.PersonRules{{Person: "alice",
 			ContactMethods: []oncall.ContactMethod{{Name: "hook", Type: oncall.ContactWebhook, Address: h.rcv.srv.URL}},
 			Rules:          []oncall.NotificationRule{{StartDelayInMinutes: 0, ContactMethod: "slack"}, {StartDelayInMinutes: 5, ContactMethod: "hook"}}}}}, cat, nil)}
@@ -434,7 +434,7 @@ func TestNotificationRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.walk(t, 10*time.Minute, time.Minute)
-		if len(slackBodies) != 1 || !strings.Contains(slackBodies[0], "@alice *[SEV2] api down") || !strings.Contains(slackBodies[0], `"text":"Acknowledge"`) {
+		if len(slackBodies) != 1 || !strings.Contains(slackBodies[0], "<@U012AB3CD> *[SEV2] api down") || !strings.Contains(slackBodies[0], `"text":"Acknowledge"`) {
 			t.Fatalf("slack %q", slackBodies)
 		}
 		if p := h.rcv.got(); len(p) != 0 {

@@ -52,7 +52,8 @@ type Channel struct {
 	URL string `json:"url,omitempty"`
 	// Secret signs generic webhook bodies (X-Tandem-Signature-256).
 	Secret string `json:"-"`
-	// To is the email address; Mention a Slack handle to mention.
+	// To is the email address; Mention the Slack member ID (U012AB3CD) of
+	// the person to ping.
 	To      string `json:"to,omitempty"`
 	Mention string `json:"mention,omitempty"`
 }

@@ -37,10 +37,11 @@ var msg = notify.Message{
 }
 
 // The Slack request, checked byte for byte: an incoming-webhook POST with
-// a Block Kit body whose mrkdwn is escaped.
+// a Block Kit body whose mrkdwn is escaped, mentioning the member ID in
+// both texts.
 func TestSlackRequest(t *testing.T) {
-	const want = `{"text":"[SEV1] Checkout &lt;5xx&gt; &amp; timeouts (incident #7)","blocks":[` +
-		`{"type":"section","text":{"type":"mrkdwn","text":"@alice *[SEV1] Checkout &lt;5xx&gt; &amp; timeouts (incident #7)*\nerror rate 12%"}},` +
+	const want = `{"text":"<@U012AB3CD> [SEV1] Checkout &lt;5xx&gt; &amp; timeouts (incident #7)","blocks":[` +
+		`{"type":"section","text":{"type":"mrkdwn","text":"<@U012AB3CD> *[SEV1] Checkout &lt;5xx&gt; &amp; timeouts (incident #7)*\nerror rate 12%"}},` +
 		`{"type":"section","fields":[{"type":"mrkdwn","text":"*Service*\ncheckout"},{"type":"mrkdwn","text":"*Status*\ntriggered"}]},` +
 		`{"type":"actions","elements":[` +
 		`{"type":"button","text":{"type":"plain_text","text":"Acknowledge"},"url":"https://tandem.example/api/v1/actions/A","style":"primary"},` +
@@ -56,12 +57,86 @@ func TestSlackRequest(t *testing.T) {
 	}))
 	defer srv.Close()
 	s := notify.NewSender(notify.SMTP{}, nil)
-	if err := s.Send(context.Background(), notify.Channel{Type: notify.Slack, URL: srv.URL + "/services/T0/B0/XXX", Mention: "@alice"}, msg); err != nil {
+	if err := s.Send(context.Background(), notify.Channel{Type: notify.Slack, URL: srv.URL + "/services/T0/B0/XXX", Mention: "U012AB3CD"}, msg); err != nil {
 		t.Fatal(err)
 	}
 	if string(got) != want {
 		t.Fatalf("body\n%s\nwant\n%s", got, want)
 	}
+}
+
+// Slack notifies a person only for <@MEMBERID>. Every way of writing a
+// member ID becomes that mention; anything else stays readable as text but
+// says that nobody was notified, instead of passing for a mention.
+func TestSlackMention(t *testing.T) {
+	const notNotified = " (not notified: not a Slack member ID)"
+	for _, c := range []struct {
+		mention, want string
+		id            bool
+	}{
+		{"U012AB3CD", "<@U012AB3CD>", true},
+		{"U01234ABCDE", "<@U01234ABCDE>", true}, // newer, eleven characters
+		{"W0123ABCD", "<@W0123ABCD>", true},     // Enterprise Grid
+		{"@U012AB3CD", "<@U012AB3CD>", true},
+		{"<@W0123ABCD>", "<@W0123ABCD>", true},
+		{"  U012AB3CD\n", "<@U012AB3CD>", true},
+		{"@alice", "@alice" + notNotified, false},
+		{"alice", "@alice" + notNotified, false},
+		{"Ursula", "@Ursula" + notNotified, false}, // starts with U, was <@Ursula>
+		{"Walter", "@Walter" + notNotified, false},
+		{"u012ab3cd", "@u012ab3cd" + notNotified, false}, // IDs are upper case
+		{"U012AB3C", "@U012AB3C" + notNotified, false},   // too short
+		{"C012AB3CD", "@C012AB3CD" + notNotified, false}, // a channel, not a person
+		{"<@U012AB3CD|alice>", "@&lt;@U012AB3CD|alice&gt;" + notNotified, false},
+		{"<b>", "@&lt;b&gt;" + notNotified, false},
+	} {
+		id, ok := notify.SlackMemberID(c.mention)
+		if ok != c.id || (ok && "<@"+id+">" != c.want) {
+			t.Errorf("SlackMemberID(%q) = %q, %v", c.mention, id, ok)
+		}
+		p := notify.SlackPayload(notify.Message{Title: "api down", Severity: "sev2"}, c.mention)
+		if got := p.Blocks[0].Text.Text; got != c.want+" *[SEV2] api down*" {
+			t.Errorf("mention %q: section text %q, want %q", c.mention, got, c.want+" *[SEV2] api down*")
+		}
+		if p.Text != c.want+" [SEV2] api down" {
+			t.Errorf("mention %q: text %q", c.mention, p.Text)
+		}
+	}
+	// No mention, no prefix.
+	for _, m := range []string{"", "  "} {
+		if p := notify.SlackPayload(notify.Message{Title: "api down"}, m); p.Text != "api down" || p.Blocks[0].Text.Text != "*api down*" {
+			t.Errorf("mention %q: %+v", m, p)
+		}
+	}
+}
+
+// FuzzSlackMemberID: an accepted ID has the member ID shape, is part of
+// the input and is accepted again as itself; and whatever the mention, the
+// only markup it puts into the message is <@ID> for an accepted ID.
+func FuzzSlackMemberID(f *testing.F) {
+	for _, s := range []string{"U012AB3CD", "@W0123ABCD", "<@U01234ABCDE>", "<@>", "@alice", "Ursula", "<@U012AB3CD|alice>", "<!channel>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, ok := notify.SlackMemberID(s)
+		if ok {
+			if len(id) < 9 || (id[0] != 'U' && id[0] != 'W') || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" || !strings.Contains(s, id) {
+				t.Fatalf("SlackMemberID(%q) = %q", s, id)
+			}
+			if again, ok := notify.SlackMemberID(id); !ok || again != id {
+				t.Fatalf("SlackMemberID(%q) = %q, %v", id, again, ok)
+			}
+		} else if id != "" {
+			t.Fatalf("SlackMemberID(%q) = %q, false", s, id)
+		}
+		text := notify.SlackPayload(notify.Message{Title: "t"}, s).Blocks[0].Text.Text
+		if ok {
+			text = strings.Replace(text, "<@"+id+">", "", 1)
+		}
+		if strings.ContainsAny(text, "<>") {
+			t.Fatalf("mention %q rendered as %q", s, text)
+		}
+	})
 }
 
 // The generic webhook: the message as JSON, its delivery id and event in

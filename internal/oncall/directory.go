@@ -9,7 +9,7 @@ import (
 
 // Contact method types.
 const (
-	ContactSlack   = "slack"   // Address is a Slack handle ("@alice") or member id
+	ContactSlack   = "slack"   // Address is a Slack member ID (U012AB3CD): only IDs ping
 	ContactEmail   = "email"   // Address is an email address
 	ContactWebhook = "webhook" // Address is an http(s) URL that receives a signed JSON POST
 )
