@@ -105,6 +105,13 @@ type AlertGroup struct {
 	Alerts   []GroupAlert
 	// AutoResolve overrides Settings.AutoResolve for this group when set.
 	AutoResolve *bool
+	// Mirror makes a later notification set the open incident's title and
+	// severity to the group's (a GitHub issue is the incident's record: an
+	// edited title or a relabel carries over). Without it a notification
+	// only raises the severity (an alert group going from warning to
+	// critical), never lowers it or renames the incident, which a person
+	// may have changed.
+	Mirror bool
 }
 
 // GroupAlert is one alert of a group.
@@ -213,15 +220,20 @@ func (m *Manager) AlertGroup(ctx context.Context, g AlertGroup) (Incident, error
 }
 
 // unchanged reports whether g would change nothing: its group has an open
-// incident and every alert is already recorded with the same status.
+// incident, every alert is already recorded with the same status, and the
+// group would not change the incident's title or severity.
 func (m *Manager) unchanged(ctx context.Context, g AlertGroup) (int64, bool, error) {
 	var id int64
-	err := m.db.QueryRow(ctx, `SELECT id FROM incidents WHERE dedup_key = ?`, g.Source+":"+g.GroupKey).Scan(&id)
+	var title, sev string
+	err := m.db.QueryRow(ctx, `SELECT id, title, severity FROM incidents WHERE dedup_key = ?`, g.Source+":"+g.GroupKey).Scan(&id, &title, &sev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, err
+	}
+	if t, s := g.update(title, sev); t != title || s != sev {
+		return 0, false, nil
 	}
 	for _, a := range g.Alerts {
 		var st string
@@ -280,6 +292,11 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 		}
 		status = Triggered
 	}
+	if status == Triggered || status == Acknowledged {
+		if err := m.updateFromGroup(ctx, tx, id, g, now); err != nil {
+			return 0, err
+		}
+	}
 	changed, err := m.recordAlerts(ctx, tx, id, g, now)
 	if err != nil {
 		return 0, err
@@ -304,6 +321,45 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 		}
 	}
 	return id, nil
+}
+
+// update returns the title and severity an open incident with these should
+// have after g: see AlertGroup.Mirror.
+func (g *AlertGroup) update(title, sev string) (string, string) {
+	if g.Mirror && g.Title != "" {
+		title = g.Title
+		if len(title) > 500 {
+			title = title[:500]
+		}
+	}
+	if s, ok := ParseSeverity(g.Severity); ok && g.Severity != "" && (s < sev || (g.Mirror && s != sev)) {
+		sev = s // "sev1" < "sev2": more severe sorts first
+	}
+	return title, sev
+}
+
+// updateFromGroup applies g's title and severity to open incident id (see
+// AlertGroup.Mirror) and puts the change on the timeline.
+func (m *Manager) updateFromGroup(ctx context.Context, tx *db.Tx, id int64, g AlertGroup, now time.Time) error {
+	var title, sev string
+	if err := tx.QueryRow(ctx, `SELECT title, severity FROM incidents WHERE id = ?`, id).Scan(&title, &sev); err != nil {
+		return err
+	}
+	t, s := g.update(title, sev)
+	var changed []string
+	if s != sev {
+		changed = append(changed, "severity "+sev+" → "+s)
+	}
+	if t != title {
+		changed = append(changed, fmt.Sprintf("title %q", t))
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET title = ?, severity = ?, updated_at = ? WHERE id = ?`, t, s, db.Millis(now), id); err != nil {
+		return err
+	}
+	return addEvent(ctx, tx, id, now, EvUpdate, g.Source, "updated from "+g.Source+": "+strings.Join(changed, ", "), nil)
 }
 
 func earliest(as []GroupAlert, now time.Time) time.Time {

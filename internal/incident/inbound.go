@@ -226,6 +226,7 @@ func ParseGitHubIssue(body []byte, defaultService string) (GitHubAction, error) 
 		Alerts: []GroupAlert{{Fingerprint: key, Status: Firing, Labels: map[string]string{"alertname": "GitHubIssue"}, StartsAt: ev.Issue.CreatedAt}}}
 	off := false
 	g.AutoResolve = &off
+	g.Mirror = true
 	switch ev.Action {
 	case "closed":
 		return GitHubAction{Op: "close", Group: g}, nil

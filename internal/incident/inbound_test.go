@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	tandem "github.com/tandemhq/tandem"
@@ -66,6 +68,60 @@ func TestGitHubIssues(t *testing.T) {
 		inc, err := h.m.CloseGroup(ctx, a.Group.Source, a.Group.GroupKey, "github:jane")
 		if err != nil || inc.ID != id || inc.Status != incident.Closed {
 			t.Fatalf("close: %+v %v", inc, err)
+		}
+	})
+}
+
+// A later notification updates the open incident: an Alertmanager group
+// that turns critical raises it to sev1 (and a calmer one never lowers
+// it); an edited or relabelled GitHub issue carries its title and
+// severity over, both ways.
+func TestLaterNotificationsUpdate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		group := func(sev string) incident.AlertGroup {
+			return incident.AlertGroup{Source: "alertmanager", GroupKey: "{}:{alertname=\"HighErrorRate\"}", Service: "checkout", Severity: sev,
+				Title: "error rate", Alerts: []incident.GroupAlert{{Fingerprint: "f1", Status: incident.Firing}}}
+		}
+		inc, err := h.m.AlertGroup(ctx, group("sev2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct{ sev, want string }{{"sev1", "sev1"}, {"sev3", "sev1"}, {"sev1", "sev1"}} {
+			got, err := h.m.AlertGroup(ctx, group(step.sev))
+			if err != nil || got.ID != inc.ID || got.Severity != step.want {
+				t.Fatalf("notification with %s: #%d %s, %v; want #%d %s", step.sev, got.ID, got.Severity, err, inc.ID, step.want)
+			}
+		}
+		tl, _ := h.m.Timeline(ctx, inc.ID)
+		var updates []string
+		for _, e := range tl {
+			if e.Kind == incident.EvUpdate {
+				updates = append(updates, e.Message)
+			}
+		}
+		if !slices.Equal(updates, []string{"updated from alertmanager: severity sev2 → sev1"}) {
+			t.Fatalf("updates on the timeline %q", updates)
+		}
+
+		opened, err := incident.ParseGitHubIssue([]byte(ghOpened), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gh, err := h.m.AlertGroup(ctx, opened.Group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.NewReplacer(`"action":"opened"`, `"action":"edited"`, `{"name":"sev2"}`, `{"name":"sev3"}`,
+			`"title":"`, `"title":"Renamed: `).Replace(ghOpened)
+		a, err := incident.ParseGitHubIssue([]byte(edited), "")
+		if err != nil || a.Op != "alert" {
+			t.Fatalf("parse edited: %+v %v", a, err)
+		}
+		got, err := h.m.AlertGroup(ctx, a.Group)
+		if err != nil || got.ID != gh.ID || got.Severity != "sev3" || !strings.HasPrefix(got.Title, "Renamed: ") {
+			t.Fatalf("after the edit: #%d %s %q, %v; want #%d sev3 renamed", got.ID, got.Severity, got.Title, err, gh.ID)
 		}
 	})
 }
