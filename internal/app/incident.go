@@ -88,6 +88,7 @@ func incidentSettings(c config.IncidentConfig, scale float64) incident.Settings 
 	}
 	s.SlackWebhookURL = c.SlackWebhookURL
 	s.WebhookSecret = c.WebhookSecret
+	s.FallbackPolicy = c.FallbackPolicy
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,11 @@ type IncidentsSpec struct {
 	AlertMapping *AlertMapSpec    `yaml:"alert_mapping"`
 	GitHub       *IncidentGitHub  `yaml:"github_issues"`
 	Webhook      *IncidentWebhook `yaml:"webhook"`
+	// FallbackEscalationPolicy is paged for an incident none of whose
+	// services names a policy: a service missing from the catalog, or an
+	// Alertmanager alert without a service label (which would otherwise
+	// page nobody: Alertmanager does not retry a refused delivery).
+	FallbackEscalationPolicy string `yaml:"fallback_escalation_policy"`
 }
 
 // AlertMapSpec maps alert labels to service and severity.
@@ -115,6 +121,10 @@ type HeartbeatSpec struct {
 	Name     string `yaml:"name"`
 	Service  string `yaml:"service"`
 	Interval string `yaml:"interval"` // 5m, 1h, 1d
+	// Grace is how late a call may come before it counts as missed.
+	// Default: a tenth of the interval, at least 1m (incident.DefaultGrace);
+	// 0 turns it off.
+	Grace    string `yaml:"grace"`
 	Severity string `yaml:"severity"` // default sev3
 }
 
@@ -129,6 +139,10 @@ type IncidentConfig struct {
 	Severities      map[string]string
 	DefaultSeverity string
 	DefaultService  string
+
+	// FallbackPolicy is paged for an incident none of whose services names
+	// an escalation policy (incidents.fallback_escalation_policy).
+	FallbackPolicy string
 
 	GitHubSecret         string
 	GitHubDefaultService string
@@ -186,6 +200,11 @@ func (l *loader) collectIncident(file string, root *yaml.Node, d *document) {
 		c.beats = append(c.beats, entry[HeartbeatSpec]{v, file, item(at(root, "heartbeats"), i)})
 	}
 }
+
+// maxHeartbeatGrace bounds a heartbeat's grace. Longer than a week hides
+// a stopped job for longer than anyone would accept of a dead man's
+// switch; it is more likely a unit typo (7d for 7m) than a wish.
+const maxHeartbeatGrace = 7 * 24 * time.Hour
 
 var sevNames = []string{"sev1", "sev2", "sev3", "sev4"}
 
@@ -296,6 +315,20 @@ func (l *loader) buildIncident() {
 			service(e.file, at(e.node, "webhook"), "default_service", "incidents.webhook.default_service", w.DefaultService)
 			c.WebhookDefault = w.DefaultService
 		}
+		if fb := s.FallbackEscalationPolicy; fb != "" {
+			var names []string
+			for _, p := range l.cfg.Oncall.Policies {
+				names = append(names, p.Name)
+			}
+			if !slices.Contains(names, fb) {
+				msg := fmt.Sprintf("escalation policy %q does not exist", fb)
+				if c := closest(fb, names); len(c) > 0 {
+					msg += "; did you mean " + strings.Join(quoteAll(c), ", ") + "?"
+				}
+				l.errAt(e.file, e.node, "fallback_escalation_policy", "incidents.fallback_escalation_policy", "%s", msg)
+			}
+			c.FallbackPolicy = fb
+		}
 	}
 	if len(c.notifs) > 1 {
 		e := c.notifs[1]
@@ -400,6 +433,18 @@ func (l *loader) buildIncident() {
 			l.errAt(e.file, e.node, "interval", path+".interval", "expected a duration of at least 1m, got %q", e.v.Interval)
 		}
 		h.Interval = d
+		// The default is filled in here rather than left to the zero value,
+		// so the config states the grace every consumer applies; an
+		// explicit 0 needs incident.NoGrace, as zero there means default.
+		if e.v.Grace == "" {
+			h.Grace = incident.DefaultGrace(h.Interval)
+		} else if g, err := tandem.ParseDuration(e.v.Grace); err != nil || g < 0 || g > maxHeartbeatGrace {
+			l.errAt(e.file, e.node, "grace", path+".grace", "expected a duration from 0 (no grace) to 7d, got %q", e.v.Grace)
+		} else if g == 0 {
+			h.Grace = incident.NoGrace
+		} else {
+			h.Grace = g
+		}
 		if h.Severity == "" {
 			h.Severity = "sev3"
 		} else if !isSev(h.Severity) {

@@ -115,7 +115,7 @@ func generateIncidents(ctx context.Context, m *app.Main, rng *rand.Rand, now tim
 		}
 	}
 	// The jobs behind the heartbeat monitors ran last at the demo's start
-	// and called in (the next check is an interval away).
+	// and called in (the next check is an interval and a grace away).
 	if mgr := m.API.Incident.Manager; mgr != nil {
 		for _, h := range m.Config.Get().Incident.Heartbeats {
 			if err := mgr.Beat(ctx, h); err != nil {

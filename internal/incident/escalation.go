@@ -41,6 +41,11 @@ type Settings struct {
 	SlackWebhookURL string
 	// WebhookSecret signs pages sent to people's webhook contact methods.
 	WebhookSecret string
+	// FallbackPolicy is the escalation policy paged for an incident none of
+	// whose services names one (a service missing from the catalog, an
+	// alert without a service label): without it such an incident pages
+	// nobody. Empty: none.
+	FallbackPolicy string
 	// TimeScale multiplies every escalation, notification-rule and ack
 	// timeout delay (default 1). Tests set it small (0.001 turns a
 	// 10-minute delay into 600ms); never set it in production.
@@ -97,7 +102,10 @@ func (s Settings) plan(p oncall.Policy, triggeredAt time.Time) []oncall.Step {
 // maintenance window covers one of its services.
 func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, now time.Time) error {
 	if inc.Policy == "" {
-		return addEvent(ctx, tx, inc.ID, now, EvEscalation, "", "no escalation policy for "+strings.Join(inc.Services, ", ")+": nobody paged", nil)
+		m.log.Warn("incident: nobody paged: no escalation policy for its services and no incidents.fallback_escalation_policy",
+			"incident", inc.ID, "services", inc.Services)
+		return addEvent(ctx, tx, inc.ID, now, EvEscalation, "", "no escalation policy for "+strings.Join(inc.Services, ", ")+
+			" and no fallback policy (incidents.fallback_escalation_policy): nobody paged", nil)
 	}
 	if w, ok, err := activeWindow(ctx, tx, inc.Services, now); err != nil {
 		return err

@@ -362,16 +362,16 @@ func TestHeartbeat(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.walk(t, 9*time.Minute, time.Minute)
-		if err := h.m.Beat(ctx, hb); err != nil { // at 9m: next check at 19m
+		if err := h.m.Beat(ctx, hb); err != nil { // at 9m: next check at 20m (10m interval + 1m default grace)
 			t.Fatal(err)
 		}
-		h.walk(t, 9*time.Minute, time.Minute) // 18m: still fine
+		h.walk(t, 10*time.Minute, time.Minute) // 19m: still fine
 		if l, _ := h.m.List(ctx, incident.Filter{}); len(l) != 0 {
 			t.Fatalf("incidents before the miss: %d", len(l))
 		}
-		h.walk(t, 2*time.Minute, time.Minute) // 20m: missed at 19m
+		h.walk(t, 2*time.Minute, time.Minute) // 21m: missed at 20m
 		l, _ := h.m.List(ctx, incident.Filter{})
-		if len(l) != 1 || l[0].Status != incident.Triggered || l[0].Source != "heartbeat" {
+		if len(l) != 1 || l[0].Status != incident.Triggered || l[0].Source != "heartbeat" || !l[0].StartedAt.Equal(t0.Add(20*time.Minute)) {
 			t.Fatalf("after the miss: %+v", l)
 		}
 		if p := h.rcv.got(); len(p) != 1 || p[0].To != "dev1" {

@@ -93,7 +93,10 @@ func ParseAlertmanager(body []byte, mp Mapping) (AlertGroup, error) {
 		g.Labels = map[string]string{}
 	}
 	if g.Service == "" {
-		return AlertGroup{}, tandem.FieldErrorf("commonLabels."+orDefault(mp.ServiceLabel, "service"), "no service label on the alerts and no default service configured")
+		// Alertmanager does not retry a 4xx: refusing the group would lose
+		// the alert. It opens under UnknownService and pages the fallback
+		// policy (Settings.FallbackPolicy).
+		g.Service = UnknownService
 	}
 	g.Title = p.CommonAnnotations["summary"]
 	if g.Title == "" {
@@ -248,6 +251,10 @@ func truncateText(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// UnknownService is the service of an Alertmanager alert group that has no
+// service label when no default service is configured.
+const UnknownService = "unknown"
 
 // GenericAlert is the body of the generic webhook (docs/webhooks.md).
 type GenericAlert struct {

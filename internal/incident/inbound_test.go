@@ -5,11 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tandem "github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/db"
@@ -214,4 +216,68 @@ func FuzzParseGeneric(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An alert nobody routes is never dropped: an Alertmanager group without a
+// service label opens under "unknown", and an incident none of whose
+// services has a policy pages the fallback policy when one is configured
+// (and says on its timeline that nobody was paged when none is).
+func TestFallbackPolicy(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		var p map[string]any
+		if err := json.Unmarshal(storedPayloads(t)[0], &p); err != nil {
+			t.Fatal(err)
+		}
+		delete(p["commonLabels"].(map[string]any), "service")
+		delete(p["groupLabels"].(map[string]any), "service")
+		for _, a := range p["alerts"].([]any) {
+			delete(a.(map[string]any)["labels"].(map[string]any), "service")
+		}
+		unlabelled, _ := json.Marshal(p)
+		g, err := incident.ParseAlertmanager(unlabelled, incident.DefaultMapping())
+		if err != nil || g.Service != incident.UnknownService {
+			t.Fatalf("a group without a service label: %q, %v", g.Service, err)
+		}
+		silent, err := h.m.AlertGroup(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, time.Minute, time.Minute)
+		if p := h.rcv.got(); len(p) != 0 {
+			t.Fatalf("paged without a policy: %v", p)
+		}
+		if !timelineHas(t, h, silent.ID, "no fallback policy (incidents.fallback_escalation_policy): nobody paged") {
+			t.Fatalf("the timeline does not say nobody was paged")
+		}
+
+		h.set.FallbackPolicy = "Dev-SRE Escalation Policy"
+		inc, err := h.m.Alert(ctx, incident.AlertInput{Source: "test", GroupKey: "g2", Fingerprint: "f2", Service: "billing-not-in-catalog",
+			Severity: "sev1", Title: "billing down", Status: incident.Firing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, time.Minute, time.Minute)
+		if p := h.rcv.got(); len(p) != 1 || p[0].Incident != inc.ID || p[0].To != "dev1" {
+			t.Fatalf("pages %v, want dev1 once through the fallback policy", p)
+		}
+		if !timelineHas(t, h, inc.ID, "no escalation policy for billing-not-in-catalog: paging the fallback policy Dev-SRE Escalation Policy") {
+			t.Fatalf("the timeline does not name the fallback policy")
+		}
+	})
+}
+
+func timelineHas(t *testing.T, h *harness, id int64, text string) bool {
+	t.Helper()
+	tl, err := h.m.Timeline(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range tl {
+		if strings.Contains(e.Message, text) {
+			return true
+		}
+	}
+	return false
 }

@@ -374,6 +374,7 @@ func (m *Manager) Open(ctx context.Context, in OpenInput) (Incident, error) {
 // such requests would wait on each other forever).
 type openPlan struct {
 	policy   string
+	fallback bool // policy is Settings.FallbackPolicy: no service had one
 	suspects []change.Event
 }
 
@@ -388,6 +389,11 @@ func (m *Manager) prepareOpen(ctx context.Context, services []string, start time
 			if pol, ok := dir.PolicyForService(s); ok {
 				p.policy = pol.Name
 				break
+			}
+		}
+		if fb := m.settings().FallbackPolicy; p.policy == "" && fb != "" {
+			if _, ok := dir.Policy(fb); ok {
+				p.policy, p.fallback = fb, true
 			}
 		}
 	}
@@ -438,6 +444,12 @@ func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup str
 	}
 	if err := attachSuspects(ctx, tx, id, plan.suspects, in.StartedAt); err != nil {
 		return 0, err
+	}
+	if plan.fallback && !in.NoPage {
+		if err := addEvent(ctx, tx, id, now, EvEscalation, "", fmt.Sprintf("no escalation policy for %s: paging the fallback policy %s",
+			strings.Join(in.Services, ", "), policy), map[string]any{"fallback": true}); err != nil {
+			return 0, err
+		}
 	}
 	if in.NoPage {
 		return id, nil
