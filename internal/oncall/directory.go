@@ -242,19 +242,43 @@ func (d *Directory) NotificationRules(person string) []NotificationRule {
 
 // Notifications returns the contact attempts for person paged at pagedAt,
 // in time order: one per notification rule whose contact method the person
-// has (rules naming a method the person lacks are skipped).
+// has. A rule naming a method the person lacks (the default rules page by
+// Slack first; not everyone has Slack) is skipped, but never makes the
+// person reached later than the rules mean: their first attempt moves to
+// the earliest skipped rule's time, and a person none of whose methods any
+// rule names is reached by each of their methods at that time.
 func (d *Directory) Notifications(person string, pagedAt time.Time) []Notification {
 	methods := d.ContactMethods(person)
 	var out []Notification
+	earliestSkipped := time.Duration(-1)
 	for _, r := range d.NotificationRules(person) {
+		delay := time.Duration(max(r.StartDelayInMinutes, 0)) * time.Minute
+		found := false
 		for _, m := range methods {
 			if m.Name == r.ContactMethod {
-				out = append(out, Notification{Person: person, At: pagedAt.Add(time.Duration(max(r.StartDelayInMinutes, 0)) * time.Minute), Method: m})
+				out = append(out, Notification{Person: person, At: pagedAt.Add(delay), Method: m})
+				found = true
 				break
 			}
 		}
+		if !found && (earliestSkipped < 0 || delay < earliestSkipped) {
+			earliestSkipped = delay
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	if earliestSkipped < 0 {
+		return out
+	}
+	first := pagedAt.Add(earliestSkipped)
+	if len(out) == 0 {
+		for _, m := range methods {
+			out = append(out, Notification{Person: person, At: first, Method: m})
+		}
+		return out
+	}
+	if first.Before(out[0].At) {
+		out[0].At = first
+	}
 	return out
 }
 

@@ -124,9 +124,11 @@ func TestDirectoryLookups(t *testing.T) {
 		n[1].Method.Name != "slack" || !n[1].At.Equal(trig.Add(2*time.Minute)) {
 		t.Errorf("mallory notifications = %+v", n)
 	}
-	// niaj has no Slack: the slack rule is skipped, email after 5 min.
+	// niaj has no Slack: the slack rule is skipped, and the email that was
+	// to follow 5 minutes later goes at once instead, so niaj is not
+	// reached later than the rules mean.
 	n = dir.Notifications("niaj", trig)
-	if len(n) != 1 || n[0].Method.Type != ContactEmail || !n[0].At.Equal(trig.Add(5*time.Minute)) {
+	if len(n) != 1 || n[0].Method.Type != ContactEmail || !n[0].At.Equal(trig) {
 		t.Errorf("niaj notifications = %+v", n)
 	}
 	if got := dir.AckTimeout("checkout"); got != 0 {
@@ -148,5 +150,22 @@ func TestAckTimeout(t *testing.T) {
 	}
 	if got := d.AckTimeout("b"); got != 15*time.Minute {
 		t.Errorf("service ack timeout = %s, want 15m", got)
+	}
+}
+
+// A person with only a webhook, under the default rules (Slack at once,
+// email after 5 minutes), is reached by the webhook at once rather than
+// never.
+func TestNotificationsWithoutTheRulesMethods(t *testing.T) {
+	trig := mustTime(t, "2026-11-25T10:00:00Z")
+	cat := catalog.New(nil, []catalog.Person{{Name: "oscar"}}, nil, nil)
+	dir := NewDirectory(Config{People: []PersonRules{{Person: "oscar",
+		ContactMethods: []ContactMethod{{Name: "pager", Type: ContactWebhook, Address: "https://pager.example.com/oscar"}}}}}, cat, nil)
+	n := dir.Notifications("oscar", trig)
+	if len(n) != 1 || n[0].Method.Name != "pager" || !n[0].At.Equal(trig) {
+		t.Errorf("oscar notifications = %+v, want the pager at once", n)
+	}
+	if n := dir.Notifications("nobody-known", trig); len(n) != 0 {
+		t.Errorf("a person with no contact method: %+v", n)
 	}
 }
