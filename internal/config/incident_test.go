@@ -90,3 +90,57 @@ escalation_policies:
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }
+
+// The incidents and notifications sections reach the validated config:
+// auto-resolve off, the label mapping, secrets from the environment, rate
+// limits and maintenance windows; bad values are reported where they are.
+func TestIncidentSections(t *testing.T) {
+	t.Setenv("TEST_SLACK_URL", "https://hooks.slack.com/services/T0/B0/secret")
+	cfg, err := Parse(map[string][]byte{"catalog.yaml": []byte(heartbeatCatalog), "incidents.yaml": []byte(`incidents:
+  auto_resolve: false
+  base_url: https://tandem.example.com/
+  alert_mapping: {service_label: app, severity_label: level, severities: {PAGE: sev1}, default_severity: sev4, default_service: checkout}
+notifications:
+  slack: {webhook_url_env: TEST_SLACK_URL}
+  rate_limits:
+    slack: {every: 2s, burst: 3}
+maintenance_windows:
+  - {service: checkout, start: 2027-01-10T22:00:00Z, end: 2027-01-10T23:30:00Z, reason: upgrade}
+`)}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Incident
+	if c.AutoResolve || c.BaseURL != "https://tandem.example.com" || c.ServiceLabel != "app" || c.SeverityLabel != "level" ||
+		c.Severities["page"] != "sev1" || c.DefaultSeverity != "sev4" || c.DefaultService != "checkout" {
+		t.Errorf("incidents section: %+v", c)
+	}
+	if c.SlackWebhookURL != "https://hooks.slack.com/services/T0/B0/secret" {
+		t.Errorf("slack webhook from the environment: %q", c.SlackWebhookURL)
+	}
+	if rl := c.RateLimits["slack"]; rl.Every != 2*time.Second || rl.Burst != 3 {
+		t.Errorf("rate limit: %+v", rl)
+	}
+	if len(c.Maintenance) != 1 || c.Maintenance[0].Service != "checkout" || c.Maintenance[0].Reason != "upgrade" ||
+		!c.Maintenance[0].End.Equal(time.Date(2027, 1, 10, 23, 30, 0, 0, time.UTC)) {
+		t.Errorf("maintenance windows: %+v", c.Maintenance)
+	}
+
+	_, err = Parse(map[string][]byte{"catalog.yaml": []byte(heartbeatCatalog), "incidents.yaml": []byte(`incidents:
+  alert_mapping: {severities: {page: urgent}}
+notifications:
+  slack: {webhook_url_env: TEST_UNSET_VARIABLE}
+maintenance_windows:
+  - {service: chekout, start: 2027-01-10T22:00:00Z, end: 2027-01-10T21:00:00Z, reason: x}
+`)}, now)
+	for _, want := range []string{
+		`incidents.alert_mapping.severities.page: expected sev1, sev2, sev3 or sev4, got "urgent"`,
+		`TEST_UNSET_VARIABLE`,
+		`"chekout"`,
+		`maintenance_windows[0].end`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}
