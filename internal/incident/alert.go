@@ -256,6 +256,7 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
+	opened := id == 0
 	if id == 0 {
 		firing := false
 		for _, a := range g.Alerts {
@@ -292,7 +293,7 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 		}
 		status = Triggered
 	}
-	if status == Triggered || status == Acknowledged {
+	if !opened && (status == Triggered || status == Acknowledged) {
 		if err := m.updateFromGroup(ctx, tx, id, g, now); err != nil {
 			return 0, err
 		}
