@@ -129,13 +129,6 @@ func ParseAlertmanager(body []byte, mp Mapping) (AlertGroup, error) {
 	return g, nil
 }
 
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
 func groupTitle(group, labels map[string]string) string {
 	name := labels["alertname"]
 	keys := make([]string, 0, len(group))
