@@ -112,7 +112,7 @@ func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, 
 	} else if ok {
 		return addEvent(ctx, tx, inc.ID, now, EvMaintenance,
 			"", fmt.Sprintf("%s is in maintenance window #%d until %s (%s): nobody paged", w.Service, w.ID, w.End().UTC().Format(time.RFC3339), w.Reason),
-			map[string]any{"window": w.ID})
+			heldBy(w.ID))
 	}
 	_, err := engine.Enqueue(ctx, tx, engine.NewJob{
 		Kind:    jobEscalate,
@@ -172,7 +172,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 		return err
 	} else if ok {
 		return addEvent(ctx, tx, inc.ID, st.At, EvMaintenance, "",
-			fmt.Sprintf("escalation stopped: %s entered maintenance window #%d (%s)", w.Service, w.ID, w.Reason), map[string]any{"window": w.ID})
+			fmt.Sprintf("escalation stopped: %s entered maintenance window #%d (%s)", w.Service, w.ID, w.Reason), heldBy(w.ID))
 	}
 	people := dir.ResolveAll(st.Targets, st.At)
 	msg := fmt.Sprintf("escalation loop %d rule %d: ", st.Loop+1, st.Rule+1)

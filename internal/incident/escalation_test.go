@@ -255,6 +255,46 @@ func TestMaintenanceEndEscalatesStillTriggered(t *testing.T) {
 	})
 }
 
+// A window's end resumes only what the window held back: an incident whose
+// escalation had run its course before the window is not paged again. And
+// an end job that runs late (a retry after a failure moves its run time)
+// still resumes the incidents it held.
+func TestMaintenanceEndResumesOnlyWhatItHeld(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		old, err := h.m.Open(ctx, incident.OpenInput{Title: "old", Services: []string{"checkout"}, Severity: "sev3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, time.Hour, time.Minute) // its two-loop escalation is over (six pages)
+		start := h.clk.Now()
+		if _, err := h.m.AddWindow(ctx, incident.Window{Service: "checkout", StartsAt: start.Add(time.Minute), EndsAt: start.Add(5 * time.Minute), Reason: "restart"}); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 2*time.Minute, time.Minute)
+		held, err := h.m.Alert(ctx, incident.AlertInput{Source: "test", GroupKey: "g", Fingerprint: "f", Service: "checkout", Severity: "sev2", Title: "held", Status: incident.Firing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The end job runs 90 s late, as after a failed first run.
+		if _, err := d.Exec(ctx, `UPDATE jobs SET run_at = run_at + 90000 WHERE kind = 'incident.maintenance_end'`); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 10*time.Minute, 30*time.Second)
+		pages := map[int64]int{}
+		for _, p := range h.rcv.got() {
+			pages[p.Incident]++
+		}
+		if pages[old.ID] != 6 {
+			t.Errorf("the incident escalated before the window got %d pages, want its 6 and no more", pages[old.ID])
+		}
+		if pages[held.ID] == 0 {
+			t.Errorf("the incident the window held was not paged after a late end job")
+		}
+	})
+}
+
 // Ending a window early makes alerts page again from that moment, logs the
 // early end (once) on the incidents opened during it, and survives the
 // config adding the same window again; a window not yet started is

@@ -105,7 +105,7 @@ func (m *Manager) AddWindow(ctx context.Context, w Window) (Window, error) {
 			return err
 		}
 		_, err = engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobMaintenanceEnd, Key: fmt.Sprintf("maintenance:%d:end", w.ID),
-			Payload: map[string]any{"window": w.ID}, RunAt: w.EndsAt})
+			Payload: endPayload{Window: w.ID}, RunAt: w.EndsAt})
 		return err
 	})
 	if err != nil {
@@ -161,7 +161,7 @@ func (m *Manager) EndWindow(ctx context.Context, id int64, actor string) (Window
 			return nil // cancelled before it started: nothing to log
 		}
 		_, err = engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobMaintenanceEnd, Key: fmt.Sprintf("maintenance:%d:ended-early", w.ID),
-			Payload: map[string]any{"window": w.ID}, RunAt: now})
+			Payload: endPayload{Window: w.ID, Early: true}, RunAt: now})
 		return err
 	})
 	if err != nil {
@@ -172,12 +172,23 @@ func (m *Manager) EndWindow(ctx context.Context, id int64, actor string) (Window
 	return w, nil
 }
 
+// endPayload is a maintenance-end job: the planned end of Window, or (Early)
+// the end someone brought forward.
+type endPayload struct {
+	Window int64 `json:"window"`
+	Early  bool  `json:"early,omitempty"`
+}
+
+// heldBy is the data of the timeline entries that say window held an
+// incident's paging back (opened during it, or escalation stopped by it):
+// the window's end resumes exactly those incidents.
+func heldBy(window int64) map[string]any { return map[string]any{"window": window, "held": true} }
+
 // runMaintenanceEnd logs a window's end: in the server log and on the
-// timeline of every incident on its service opened during the window.
+// timeline of every incident on its service opened during the window; and
+// it resumes the escalation of the incidents the window held back.
 func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job) error {
-	var p struct {
-		Window int64 `json:"window"`
-	}
+	var p endPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return engine.Permanent(err)
 	}
@@ -189,10 +200,10 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 		return err
 	}
 	end := w.End()
-	if db.Millis(j.RunAt) != db.Millis(end) {
-		// The job for the planned end of a window ended early (or
-		// cancelled): its end was logged, if it had begun, by the job
-		// EndWindow enqueued.
+	if !p.Early && w.EndedAt != nil && w.EndedAt.Before(w.EndsAt) {
+		// The planned end of a window ended early (or cancelled): the job
+		// EndWindow enqueued logs the end, if the window had begun. The
+		// job's own run time says nothing: a retry moves it.
 		return nil
 	}
 	msg := fmt.Sprintf("maintenance window #%d on %s ended (%s)", w.ID, w.Service, w.Reason)
@@ -230,12 +241,13 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 	return m.resumeAfterMaintenance(ctx, tx, w, end)
 }
 
-// resumeAfterMaintenance escalates, from rule 0, every incident on w's
-// service that is still triggered when the window ends and has no
-// escalation scheduled: one opened during the window (it paged nobody) or
-// one whose escalation the window stopped. An alert still firing after
-// the work is over is a real one, and Alertmanager's repeats of it change
-// nothing that would page. Acknowledged incidents are left to their owner.
+// resumeAfterMaintenance escalates, from rule 0, every incident the window
+// held back (its timeline says so: opened during the window and paged
+// nobody, or its escalation stopped by it) that is still triggered when
+// the window ends and has no escalation scheduled. An alert still firing
+// after the work is over is a real one, and Alertmanager's repeats of it
+// change nothing that would page. Acknowledged incidents are left to their
+// owner; an incident the window never held is not paged again.
 func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Window, end time.Time) error {
 	rows, err := tx.Query(ctx, `SELECT id, services FROM incidents WHERE status = ? AND detected_at < ?`, Triggered, db.Millis(end))
 	if err != nil {
@@ -259,7 +271,15 @@ func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Windo
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	held := jsonText(heldBy(w.ID))
 	for _, id := range ids {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM incident_events WHERE incident_id = ? AND kind = ? AND data = ?`, id, EvMaintenance, held).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
 		inc, err := getTx(ctx, tx, id)
 		if err != nil {
 			return err
