@@ -143,10 +143,29 @@ type Deferral interface {
 	RetryAfter() time.Duration
 }
 
-// deferral returns how long err asks to wait, or 0.
+// A Deferral whose work was tried (a provider answered "come back in 30 s")
+// also implements Attempted() bool, true: the job comes back when asked,
+// but the attempt counts, so a provider that never accepts cannot keep a
+// job alive forever.
+type attempted interface{ Attempted() bool }
+
+// deferral returns how long err asks to wait without spending the attempt,
+// or 0.
 func deferral(err error) time.Duration {
 	var d Deferral
 	if errors.As(err, &d) && !IsPermanent(err) {
+		if a, ok := d.(attempted); ok && a.Attempted() {
+			return 0
+		}
+		return max(d.RetryAfter(), 0)
+	}
+	return 0
+}
+
+// retryAfter returns the wait any Deferral in err asks for, or 0.
+func retryAfter(err error) time.Duration {
+	var d Deferral
+	if errors.As(err, &d) {
 		return max(d.RetryAfter(), 0)
 	}
 	return 0
@@ -708,22 +727,22 @@ func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, lease
 		e.m.runs.WithLabelValues(j.Kind, "deferred").Inc()
 		e.log.Debug("engine: job deferred", "job", j.ID, "kind", j.Kind, "for", wait, "reason", herr)
 	default:
-		var max int
+		var maxAttempts int
 		q := e.d.QueryRow
 		if tx != nil {
 			q = tx.QueryRow
 		}
-		if err := q(ctx, `SELECT max_attempts FROM jobs WHERE id = ?`, j.ID).Scan(&max); err != nil {
+		if err := q(ctx, `SELECT max_attempts FROM jobs WHERE id = ?`, j.ID).Scan(&maxAttempts); err != nil {
 			return err
 		}
 		msg := truncate(herr.Error(), 2000)
-		if IsPermanent(herr) || j.Attempts >= max {
+		if IsPermanent(herr) || j.Attempts >= maxAttempts {
 			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
 			vals = []any{StateFailed, msg, ms, ms, j.Attempts, j.ID}
 			e.m.runs.WithLabelValues(j.Kind, "failed").Inc()
 			e.log.Warn("engine: job failed", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "err", msg)
 		} else {
-			next := now.Add(Backoff(j.Attempts, e.BackoffBase, e.BackoffMax, mrand.Float64()))
+			next := now.Add(max(Backoff(j.Attempts, e.BackoffBase, e.BackoffMax, mrand.Float64()), retryAfter(herr)))
 			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, run_at = ?, attempts = ? WHERE id = ?`
 			vals = []any{StateQueued, msg, ms, next.UnixMilli(), j.Attempts, j.ID}
 			e.m.runs.WithLabelValues(j.Kind, "retry").Inc()

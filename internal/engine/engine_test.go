@@ -150,6 +150,11 @@ func TestEngine(t *testing.T) {
 
 type heldBack struct{ after time.Duration }
 
+// triedLater is a deferral of work that was tried.
+type triedLater struct{ heldBack }
+
+func (triedLater) Attempted() bool { return true }
+
 func (h heldBack) Error() string             { return "rate limited" }
 func (h heldBack) RetryAfter() time.Duration { return h.after }
 
@@ -191,6 +196,19 @@ func TestDeferral(t *testing.T) {
 		runDue(t, e)
 		if s := state(t, e, "p"); s.State != engine.StateDone || s.Attempts != 1 || runs != 6 {
 			t.Fatalf("after the deferrals: %+v after %d runs", s, runs)
+		}
+		// A deferral whose work was tried (a provider's 429 with
+		// Retry-After) comes back when asked but spends its attempts.
+		e.Register("tried", func(ctx context.Context, j engine.Job) error { return triedLater{heldBack{time.Minute}} })
+		enqueue(t, d, engine.NewJob{Kind: "tried", Key: "r", MaxAttempts: 2})
+		runDue(t, e)
+		if s := state(t, e, "r"); s.State != engine.StateQueued || s.Attempts != 1 || !s.RunAt.Equal(clk.Now().Add(time.Minute)) {
+			t.Fatalf("after a tried deferral: %+v, want attempt 1 spent and a retry in a minute (not the 1 s backoff)", s)
+		}
+		clk.Advance(time.Minute)
+		runDue(t, e)
+		if s := state(t, e, "r"); s.State != engine.StateFailed || s.Attempts != 2 {
+			t.Fatalf("out of attempts: %+v", s)
 		}
 		// Permanent wins over a deferral.
 		e.Register("perm", func(ctx context.Context, j engine.Job) error { return engine.Permanent(heldBack{time.Minute}) })

@@ -209,8 +209,13 @@ type Error struct {
 }
 
 // RetryAfter is HeldFor: the job engine requeues a held-back send for its
-// turn without counting an attempt (engine.Deferral).
+// turn (engine.Deferral).
 func (e *Error) RetryAfter() time.Duration { return e.HeldFor }
+
+// Attempted reports whether the provider saw the message (a 429): its
+// turn then costs an attempt, so a provider that never accepts cannot keep
+// a page queued forever. Our own rate limit's turns cost none.
+func (e *Error) Attempted() bool { return e.Status != 0 }
 
 func (e *Error) Error() string {
 	if e.Status != 0 {

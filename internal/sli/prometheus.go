@@ -11,6 +11,7 @@ package sli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -92,6 +93,9 @@ func formatNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 // Prometheus reads Prometheus-backed SLOs. It keeps one API client per
 // server URL. It is safe for concurrent use.
 type Prometheus struct {
+	// Log reports a latency query that failed (default slog.Default()).
+	Log *slog.Logger
+
 	http *http.Client
 
 	mu   sync.Mutex
@@ -217,11 +221,18 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 		return out, nil
 	}
 	if def.Indicator.LatencyHistogram != "" {
-		p95, err := p.quantile(ctx, a, def, 0.95, slices.Max(q), now)
-		if err != nil {
-			return nil, err
+		// The p95 is an extra: its query (a rate over the whole window of
+		// every bucket) is the likeliest to time out, and losing it must
+		// not cost the SLO its budget, burn rates and alerts.
+		if p95, err := p.quantile(ctx, a, def, 0.95, slices.Max(q), now); err != nil {
+			log := p.Log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Warn("SLO latency histogram unreadable; no p95 this time", "slo", def.Name, "err", err)
+		} else {
+			out.p95 = p95
 		}
-		out.p95 = p95
 	}
 	val, _, _, err := a.Query(ctx, WindowsQuery(def, q), now)
 	if err != nil {

@@ -148,6 +148,12 @@ func TestPrometheusSource(t *testing.T) {
 	if ls := slo.Evaluate(&withLat, data, time.Now()); ls.P95Ms == nil || math.Abs(*ls.P95Ms-725) > 0.5 {
 		t.Errorf("p95 from the histogram: %v, want 725 ms", ls.P95Ms)
 	}
+	// A latency query Prometheus refuses costs the p95, not the counts.
+	broken := withLat
+	broken.Indicator.LatencyHistogram = `x_bucket{`
+	if data, err := src.Data(ctx, &broken, time.Now()); err != nil || data.P95Ms() != -1 || data.Sums([]time.Duration{time.Hour})[0].Total == 0 {
+		t.Errorf("with a broken latency query: %v, %v", data, err)
+	}
 	// A histogram with no series gives no p95, not zero.
 	none := withLat
 	none.Indicator.LatencyHistogram = `nothing_bucket`
