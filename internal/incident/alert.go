@@ -105,12 +105,13 @@ type AlertGroup struct {
 	Alerts   []GroupAlert
 	// AutoResolve overrides Settings.AutoResolve for this group when set.
 	AutoResolve *bool
-	// Mirror makes a later notification set the open incident's title and
-	// severity to the group's (a GitHub issue is the incident's record: an
-	// edited title or a relabel carries over). Without it a notification
-	// only raises the severity (an alert group going from warning to
-	// critical), never lowers it or renames the incident, which a person
-	// may have changed.
+	// Mirror makes a change of the group's title or severity set the open
+	// incident's (a GitHub issue is the incident's record: an edited title
+	// or a relabel carries over). Without it a change of the group's
+	// severity only raises the incident's (an alert group going from
+	// warning to critical), never lowers it or renames the incident. Only
+	// a change of the group counts: a repeat never undoes what a person
+	// set by hand.
 	Mirror bool
 }
 
@@ -224,15 +225,16 @@ func (m *Manager) AlertGroup(ctx context.Context, g AlertGroup) (Incident, error
 // group would not change the incident's title or severity.
 func (m *Manager) unchanged(ctx context.Context, g AlertGroup) (int64, bool, error) {
 	var id int64
-	var title, sev string
-	err := m.db.QueryRow(ctx, `SELECT id, title, severity FROM incidents WHERE dedup_key = ?`, g.Source+":"+g.GroupKey).Scan(&id, &title, &sev)
+	var st groupState
+	err := m.db.QueryRow(ctx, `SELECT id, title, severity, group_title, group_severity FROM incidents WHERE dedup_key = ?`, g.Source+":"+g.GroupKey).
+		Scan(&id, &st.title, &st.sev, &st.groupTitle, &st.groupSev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, err
 	}
-	if t, s := g.update(title, sev); t != title || s != sev {
+	if g.update(st) != st {
 		return 0, false, nil
 	}
 	for _, a := range g.Alerts {
@@ -288,6 +290,7 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 		if err := in.validate(now); err != nil {
 			return 0, err
 		}
+		in.group = g.update(groupState{title: in.Title, sev: in.Severity})
 		if id, err = m.openTx(ctx, tx, in, dedup, now, plan); err != nil {
 			return 0, err
 		}
@@ -326,39 +329,67 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 
 // update returns the title and severity an open incident with these should
 // have after g: see AlertGroup.Mirror.
-func (g *AlertGroup) update(title, sev string) (string, string) {
-	if g.Mirror && g.Title != "" {
-		title = g.Title
-		if len(title) > 500 {
-			title = title[:500]
+// groupState is what an open incident's group last said, and the
+// incident's own title and severity.
+type groupState struct {
+	title, sev           string // the incident's
+	groupTitle, groupSev string // its group's, at the last notification
+}
+
+// groupTitle is g's title as an incident keeps it.
+func (g *AlertGroup) groupTitle() string {
+	if !g.Mirror || g.Title == "" {
+		return ""
+	}
+	return truncate500(g.Title)
+}
+
+func truncate500(s string) string {
+	if len(s) > 500 {
+		return s[:500]
+	}
+	return s
+}
+
+// update returns the state after notification g (see AlertGroup.Mirror).
+func (g *AlertGroup) update(st groupState) groupState {
+	if t := g.groupTitle(); t != "" && t != st.groupTitle {
+		st.title, st.groupTitle = t, t
+	}
+	if s, ok := ParseSeverity(g.Severity); ok && g.Severity != "" && s != st.groupSev {
+		if s < st.sev || g.Mirror { // "sev1" < "sev2": more severe sorts first
+			st.sev = s
 		}
+		st.groupSev = s
 	}
-	if s, ok := ParseSeverity(g.Severity); ok && g.Severity != "" && (s < sev || (g.Mirror && s != sev)) {
-		sev = s // "sev1" < "sev2": more severe sorts first
-	}
-	return title, sev
+	return st
 }
 
 // updateFromGroup applies g's title and severity to open incident id (see
 // AlertGroup.Mirror) and puts the change on the timeline.
 func (m *Manager) updateFromGroup(ctx context.Context, tx *db.Tx, id int64, g AlertGroup, now time.Time) error {
-	var title, sev string
-	if err := tx.QueryRow(ctx, `SELECT title, severity FROM incidents WHERE id = ?`, id).Scan(&title, &sev); err != nil {
+	var old groupState
+	if err := tx.QueryRow(ctx, `SELECT title, severity, group_title, group_severity FROM incidents WHERE id = ?`, id).
+		Scan(&old.title, &old.sev, &old.groupTitle, &old.groupSev); err != nil {
 		return err
 	}
-	t, s := g.update(title, sev)
-	var changed []string
-	if s != sev {
-		changed = append(changed, "severity "+sev+" → "+s)
-	}
-	if t != title {
-		changed = append(changed, fmt.Sprintf("title %q", t))
-	}
-	if len(changed) == 0 {
+	st := g.update(old)
+	if st == old {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `UPDATE incidents SET title = ?, severity = ?, updated_at = ? WHERE id = ?`, t, s, db.Millis(now), id); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET title = ?, severity = ?, group_title = ?, group_severity = ?, updated_at = ? WHERE id = ?`,
+		st.title, st.sev, st.groupTitle, st.groupSev, db.Millis(now), id); err != nil {
 		return err
+	}
+	var changed []string
+	if st.sev != old.sev {
+		changed = append(changed, "severity "+old.sev+" → "+st.sev)
+	}
+	if st.title != old.title {
+		changed = append(changed, fmt.Sprintf("title %q", st.title))
+	}
+	if len(changed) == 0 {
+		return nil // only the group's own record moved
 	}
 	return addEvent(ctx, tx, id, now, EvUpdate, g.Source, "updated from "+g.Source+": "+strings.Join(changed, ", "), nil)
 }

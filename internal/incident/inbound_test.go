@@ -106,6 +106,18 @@ func TestLaterNotificationsUpdate(t *testing.T) {
 		if !slices.Equal(updates, []string{"updated from alertmanager: severity sev2 → sev1"}) {
 			t.Fatalf("updates on the timeline %q", updates)
 		}
+		// A person lowers it; repeats of the group do not undo that, a
+		// group that turns critical again does.
+		three := "sev3"
+		if _, err := h.m.Update(ctx, inc.ID, "alice", incident.Update{Severity: &three}); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct{ sev, want string }{{"sev1", "sev3"}, {"sev1", "sev3"}, {"sev3", "sev3"}, {"sev1", "sev1"}} {
+			got, err := h.m.AlertGroup(ctx, group(step.sev))
+			if err != nil || got.Severity != step.want {
+				t.Fatalf("after the person's change, a notification with %s: %s, %v; want %s", step.sev, got.Severity, err, step.want)
+			}
+		}
 
 		opened, err := incident.ParseGitHubIssue([]byte(ghOpened), "")
 		if err != nil {
@@ -124,6 +136,15 @@ func TestLaterNotificationsUpdate(t *testing.T) {
 		got, err := h.m.AlertGroup(ctx, a.Group)
 		if err != nil || got.ID != gh.ID || got.Severity != "sev3" || !strings.HasPrefix(got.Title, "Renamed: ") {
 			t.Fatalf("after the edit: #%d %s %q, %v; want #%d sev3 renamed", got.ID, got.Severity, got.Title, err, gh.ID)
+		}
+		// A title set in tandem survives the issue's next event when the
+		// issue's title did not change.
+		mine := "Card payments: acquirer timeouts"
+		if _, err := h.m.Update(ctx, gh.ID, "alice", incident.Update{Title: &mine}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.m.AlertGroup(ctx, a.Group); err != nil || got.Title != mine {
+			t.Fatalf("the issue's repeat renamed the incident back: %q, %v", got.Title, err)
 		}
 	})
 }

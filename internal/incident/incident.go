@@ -124,6 +124,9 @@ type OpenInput struct {
 	// Page, when false, records the incident without paging anyone
 	// (imported history). The API always pages.
 	NoPage bool `json:"-"`
+
+	// group is what the alert group that opens it says (see AlertGroup.Mirror).
+	group groupState
 }
 
 // ParseSeverity accepts sev1..sev4, 1..4 and SEV1 forms.

@@ -431,10 +431,12 @@ func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup str
 	// a later "close" from the source (a closed GitHub issue) finds it.
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO incidents (title, services, severity, status, commander, summary, labels, links,
-		users_affected, revenue_estimate, source, dedup_key, group_ref, policy, generation, triggered_at, started_at, detected_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`,
+		users_affected, revenue_estimate, source, dedup_key, group_ref, policy, generation, triggered_at, started_at, detected_at, updated_at,
+		group_title, group_severity)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		in.Title, jsonText(in.Services), in.Severity, Triggered, in.Commander, in.Summary, jsonText(in.Labels), jsonText(in.Links),
-		imp.UsersAffected, imp.RevenueEstimate, in.Source, dk, dedup, policy, db.Millis(now), db.Millis(in.StartedAt), db.Millis(now), db.Millis(now)).Scan(&id)
+		imp.UsersAffected, imp.RevenueEstimate, in.Source, dk, dedup, policy, db.Millis(now), db.Millis(in.StartedAt), db.Millis(now), db.Millis(now),
+		in.group.groupTitle, in.group.groupSev).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
