@@ -1,6 +1,7 @@
 package oncall
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -244,41 +245,35 @@ func (d *Directory) NotificationRules(person string) []NotificationRule {
 // in time order: one per notification rule whose contact method the person
 // has. A rule naming a method the person lacks (the default rules page by
 // Slack first; not everyone has Slack) is skipped, but never makes the
-// person reached later than the rules mean: their first attempt moves to
-// the earliest skipped rule's time, and a person none of whose methods any
-// rule names is reached by each of their methods at that time.
+// person reached later than the rules mean: the next rule they can take
+// moves up to the skipped rule's time, and a person none of whose methods
+// any rule names is reached by each of their methods at the first rule's.
 func (d *Directory) Notifications(person string, pagedAt time.Time) []Notification {
 	methods := d.ContactMethods(person)
+	rules := slices.Clone(d.NotificationRules(person))
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].StartDelayInMinutes < rules[j].StartDelayInMinutes })
 	var out []Notification
-	earliestSkipped := time.Duration(-1)
-	for _, r := range d.NotificationRules(person) {
+	skipped := time.Duration(-1) // the earliest skipped rule not yet made up for
+	for _, r := range rules {
 		delay := time.Duration(max(r.StartDelayInMinutes, 0)) * time.Minute
-		found := false
-		for _, m := range methods {
-			if m.Name == r.ContactMethod {
-				out = append(out, Notification{Person: person, At: pagedAt.Add(delay), Method: m})
-				found = true
-				break
+		i := slices.IndexFunc(methods, func(m ContactMethod) bool { return m.Name == r.ContactMethod })
+		if i < 0 {
+			if skipped < 0 {
+				skipped = delay
 			}
+			continue
 		}
-		if !found && (earliestSkipped < 0 || delay < earliestSkipped) {
-			earliestSkipped = delay
+		if skipped >= 0 {
+			delay, skipped = skipped, -1
+		}
+		out = append(out, Notification{Person: person, At: pagedAt.Add(delay), Method: methods[i]})
+	}
+	if len(out) == 0 && skipped >= 0 {
+		for _, m := range methods {
+			out = append(out, Notification{Person: person, At: pagedAt.Add(skipped), Method: m})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	if earliestSkipped < 0 {
-		return out
-	}
-	first := pagedAt.Add(earliestSkipped)
-	if len(out) == 0 {
-		for _, m := range methods {
-			out = append(out, Notification{Person: person, At: first, Method: m})
-		}
-		return out
-	}
-	if first.Before(out[0].At) {
-		out[0].At = first
-	}
 	return out
 }
 

@@ -165,6 +165,14 @@ func TestNotificationsWithoutTheRulesMethods(t *testing.T) {
 	if len(n) != 1 || n[0].Method.Name != "pager" || !n[0].At.Equal(trig) {
 		t.Errorf("oscar notifications = %+v, want the pager at once", n)
 	}
+	// Rules slack at 0, sms at 5 and email at 10 for someone with email
+	// only: the email goes at once.
+	dir = NewDirectory(Config{DefaultRules: []NotificationRule{{StartDelayInMinutes: 10, ContactMethod: "email"},
+		{StartDelayInMinutes: 0, ContactMethod: "slack"}, {StartDelayInMinutes: 5, ContactMethod: "sms"}}},
+		catalog.New(nil, []catalog.Person{{Name: "erin", Email: "erin@example.com"}}, nil, nil), nil)
+	if n := dir.Notifications("erin", trig); len(n) != 1 || n[0].Method.Type != ContactEmail || !n[0].At.Equal(trig) {
+		t.Errorf("erin notifications = %+v, want the email at once", n)
+	}
 	if n := dir.Notifications("nobody-known", trig); len(n) != 0 {
 		t.Errorf("a person with no contact method: %+v", n)
 	}
