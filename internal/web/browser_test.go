@@ -243,6 +243,19 @@ func TestBrowser(t *testing.T) {
 		); err != nil {
 			t.Fatalf("declare: %v", err)
 		}
+		list, err := srv.Main.API.Incident.Manager.List(ctx, incident.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		declared := 0
+		for _, inc := range list {
+			if inc.Title == "Browser test: card payments failing" {
+				declared++
+			}
+		}
+		if declared != 1 {
+			t.Errorf("the form declared %d incidents, want 1", declared)
+		}
 		if got := b.text("p.notice"); !strings.HasPrefix(got, "Incident declared") {
 			t.Errorf("after declaring the page says %q", got)
 		}

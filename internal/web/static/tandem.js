@@ -107,6 +107,20 @@
     if (msg && !window.confirm(msg)) ev.preventDefault();
   });
 
+  // ---- one submit per action: a double click must not declare (and
+  // page) two incidents ----------------------------------------------------
+  document.addEventListener("submit", function (ev) {
+    var f = ev.target;
+    if (ev.defaultPrevented || f.method.toLowerCase() !== "post") return;
+    if (f.hasAttribute("data-sent")) { ev.preventDefault(); return; }
+    f.setAttribute("data-sent", "");
+  });
+  // A page restored by the back button gets its forms back.
+  window.addEventListener("pageshow", function () {
+    var sent = document.querySelectorAll("form[data-sent]");
+    for (var i = 0; i < sent.length; i++) sent[i].removeAttribute("data-sent");
+  });
+
   // ---- refresh -----------------------------------------------------------
   var period = parseInt(document.body.getAttribute("data-refresh") || "0", 10);
   if (!(period > 0)) return;
