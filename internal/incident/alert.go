@@ -352,12 +352,17 @@ func truncate500(s string) string {
 }
 
 // update returns the state after notification g (see AlertGroup.Mirror).
+// A group value not known yet (an incident opened before tandem kept them)
+// is recorded without being applied: there is no change to compare with.
 func (g *AlertGroup) update(st groupState) groupState {
 	if t := g.groupTitle(); t != "" && t != st.groupTitle {
-		st.title, st.groupTitle = t, t
+		if st.groupTitle != "" {
+			st.title = t
+		}
+		st.groupTitle = t
 	}
 	if s, ok := ParseSeverity(g.Severity); ok && g.Severity != "" && s != st.groupSev {
-		if s < st.sev || g.Mirror { // "sev1" < "sev2": more severe sorts first
+		if st.groupSev != "" && (s < st.sev || g.Mirror) { // "sev1" < "sev2": more severe sorts first
 			st.sev = s
 		}
 		st.groupSev = s

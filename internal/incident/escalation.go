@@ -326,14 +326,10 @@ func (m *Manager) recordPage(ctx context.Context, id int64, p pagePayload, j eng
 	data := map[string]any{"person": p.Person, "method": p.Method.Name, "attempt": j.Attempts, "delivery": j.Key}
 	var ne *notify.Error
 	switch {
-	case errors.As(sendErr, &ne) && ne.HeldFor > 0:
-		// Not an attempt: the channel's rate limit gave it a later turn.
+	case errors.As(sendErr, &ne) && ne.HeldFor > 0 && !ne.Attempted():
+		// Not an attempt: our rate limit gave it a later turn.
 		kind, msg = EvEscalation, fmt.Sprintf("page to %s by %s waits for the %s rate limit: sending in %s",
 			p.Person, p.Method.Name, ne.Channel, ne.HeldFor.Round(100*time.Millisecond))
-		if ne.Status != 0 {
-			msg = fmt.Sprintf("page to %s by %s refused for now (HTTP %d, Retry-After): sending again in %s",
-				p.Person, p.Method.Name, ne.Status, ne.HeldFor.Round(100*time.Millisecond))
-		}
 		data = map[string]any{"person": p.Person, "method": p.Method.Name, "held_ms": ne.HeldFor.Milliseconds(), "delivery": j.Key}
 	case sendErr != nil:
 		kind, msg = EvPageFailed, fmt.Sprintf("page to %s by %s failed (attempt %d): %v", p.Person, p.Method.Name, j.Attempts, sendErr)

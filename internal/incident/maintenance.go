@@ -238,7 +238,14 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 			return err
 		}
 	}
-	return m.resumeAfterMaintenance(ctx, tx, w, end)
+	// Resume from now when the job runs late (a retry): an escalation
+	// planned from the past would fire its overdue rules in a burst, and
+	// another window that ended meanwhile must not count as active.
+	at := end
+	if now := m.clock.Now(); now.After(at) {
+		at = now
+	}
+	return m.resumeAfterMaintenance(ctx, tx, w, end, at)
 }
 
 // resumeAfterMaintenance escalates, from rule 0, every incident the window
@@ -248,7 +255,7 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 // after the work is over is a real one, and Alertmanager's repeats of it
 // change nothing that would page. Acknowledged incidents are left to their
 // owner; an incident the window never held is not paged again.
-func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Window, end time.Time) error {
+func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Window, end, at time.Time) error {
 	rows, err := tx.Query(ctx, `SELECT id, services FROM incidents WHERE status = ? AND detected_at < ?`, Triggered, db.Millis(end))
 	if err != nil {
 		return err
@@ -296,14 +303,14 @@ func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Windo
 		}
 		inc.generation++
 		if _, err := tx.Exec(ctx, `UPDATE incidents SET generation = ?, triggered_at = ?, updated_at = ? WHERE id = ?`,
-			inc.generation, db.Millis(end), db.Millis(end), inc.ID); err != nil {
+			inc.generation, db.Millis(at), db.Millis(at), inc.ID); err != nil {
 			return err
 		}
-		if err := addEvent(ctx, tx, inc.ID, end, EvEscalation, "",
+		if err := addEvent(ctx, tx, inc.ID, at, EvEscalation, "",
 			fmt.Sprintf("maintenance window #%d on %s is over and the incident is still triggered: escalating", w.ID, w.Service), map[string]any{"window": w.ID}); err != nil {
 			return err
 		}
-		if err := m.startEscalation(ctx, tx, inc, end); err != nil {
+		if err := m.startEscalation(ctx, tx, inc, at); err != nil {
 			return err
 		}
 	}

@@ -104,7 +104,16 @@ func TestHeldBackSendsHoldNoWorker(t *testing.T) {
 	if last < 9*every-50*time.Millisecond {
 		t.Errorf("the tenth Slack page went out %s after the start: faster than the rate limit", last)
 	}
-	jobs, err := e.List(ctx, engine.Filter{State: engine.StateDone})
+	// The last delivery reached the receiver just before its job was
+	// recorded done: wait (bounded) for the record.
+	var jobs []engine.Info
+	for {
+		jobs, err = e.List(ctx, engine.Filter{State: engine.StateDone})
+		if err != nil || len(jobs) == 11 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err != nil || len(jobs) != 11 {
 		t.Fatalf("done jobs: %d, %v", len(jobs), err)
 	}

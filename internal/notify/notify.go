@@ -367,7 +367,7 @@ func (s *Sender) post(ctx context.Context, c Channel, body []byte, h http.Header
 	e := &Error{Channel: c.Type, Status: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Permanent: perm}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		// The provider refused it for now and said when to come back (Slack
-		// documents Retry-After on its 429s): a turn, not a failed attempt.
+		// documents Retry-After on its 429s): the retry waits that long.
 		e.HeldFor = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return e

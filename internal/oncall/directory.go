@@ -252,13 +252,23 @@ func (d *Directory) Notifications(person string, pagedAt time.Time) []Notificati
 	methods := d.ContactMethods(person)
 	rules := slices.Clone(d.NotificationRules(person))
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i].StartDelayInMinutes < rules[j].StartDelayInMinutes })
+	has := func(r NotificationRule) int {
+		return slices.IndexFunc(methods, func(m ContactMethod) bool { return m.Name == r.ContactMethod })
+	}
+	// Moments some rule the person can take already covers.
+	covered := map[int]bool{}
+	for _, r := range rules {
+		if has(r) >= 0 {
+			covered[max(r.StartDelayInMinutes, 0)] = true
+		}
+	}
 	var out []Notification
 	skipped := time.Duration(-1) // the earliest skipped rule not yet made up for
 	for _, r := range rules {
 		delay := time.Duration(max(r.StartDelayInMinutes, 0)) * time.Minute
-		i := slices.IndexFunc(methods, func(m ContactMethod) bool { return m.Name == r.ContactMethod })
+		i := has(r)
 		if i < 0 {
-			if skipped < 0 {
+			if skipped < 0 && !covered[max(r.StartDelayInMinutes, 0)] {
 				skipped = delay
 			}
 			continue

@@ -173,6 +173,14 @@ func TestNotificationsWithoutTheRulesMethods(t *testing.T) {
 	if n := dir.Notifications("erin", trig); len(n) != 1 || n[0].Method.Type != ContactEmail || !n[0].At.Equal(trig) {
 		t.Errorf("erin notifications = %+v, want the email at once", n)
 	}
+	// A skipped rule at a moment another rule already covers moves
+	// nothing: Slack and SMS at 0, email at 10, for someone without SMS.
+	dir = NewDirectory(Config{DefaultRules: []NotificationRule{{StartDelayInMinutes: 0, ContactMethod: "slack"},
+		{StartDelayInMinutes: 0, ContactMethod: "sms"}, {StartDelayInMinutes: 10, ContactMethod: "email"}}},
+		catalog.New(nil, []catalog.Person{{Name: "faye", Email: "faye@example.com", Slack: "U0FAYE0001"}}, nil, nil), nil)
+	if n := dir.Notifications("faye", trig); len(n) != 2 || !n[0].At.Equal(trig) || !n[1].At.Equal(trig.Add(10*time.Minute)) {
+		t.Errorf("faye notifications = %+v, want Slack at once and email at 10 min", n)
+	}
 	if n := dir.Notifications("nobody-known", trig); len(n) != 0 {
 		t.Errorf("a person with no contact method: %+v", n)
 	}

@@ -220,20 +220,6 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 	if len(q) == 0 {
 		return out, nil
 	}
-	if def.Indicator.LatencyHistogram != "" {
-		// The p95 is an extra: its query (a rate over the whole window of
-		// every bucket) is the likeliest to time out, and losing it must
-		// not cost the SLO its budget, burn rates and alerts.
-		if p95, err := p.quantile(ctx, a, def, 0.95, slices.Max(q), now); err != nil {
-			log := p.Log
-			if log == nil {
-				log = slog.Default()
-			}
-			log.Warn("SLO latency histogram unreadable; no p95 this time", "slo", def.Name, "err", err)
-		} else {
-			out.p95 = p95
-		}
-	}
 	val, _, _, err := a.Query(ctx, WindowsQuery(def, q), now)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", def.Indicator.PrometheusURL, err)
@@ -263,6 +249,21 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			c.Good = c.Total
 		}
 		out.sums[d] = c
+	}
+	if def.Indicator.LatencyHistogram != "" {
+		// The p95 is an extra, read after the counts: its query (a rate
+		// over the whole window of every bucket) is the likeliest to time
+		// out, and losing it, or the deadline it used up, must not cost
+		// the SLO its budget, burn rates and alerts.
+		if p95, err := p.quantile(ctx, a, def, 0.95, slices.Max(q), now); err != nil {
+			log := p.Log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Warn("SLO latency histogram unreadable; no p95 this time", "slo", def.Name, "err", err)
+		} else {
+			out.p95 = p95
+		}
 	}
 	return out, nil
 }
