@@ -111,7 +111,7 @@
   // page) two incidents ----------------------------------------------------
   document.addEventListener("submit", function (ev) {
     var f = ev.target;
-    if (ev.defaultPrevented || f.method.toLowerCase() !== "post") return;
+    if (ev.defaultPrevented || (f.getAttribute("method") || "").toLowerCase() !== "post") return;
     if (f.hasAttribute("data-sent")) { ev.preventDefault(); return; }
     f.setAttribute("data-sent", "");
   });
