@@ -47,9 +47,17 @@ var DefaultVerifyOptions = VerifyOptions{
 	MaxErrorRatioIncrease: 0.005, MaxLatencyIncrease: 0.2, MaxBurnRate: 10,
 }
 
-// WithDefaults fills zero fields from DefaultVerifyOptions.
+// WithDefaults fills zero fields from DefaultVerifyOptions; an alpha of 1
+// or more, which no test could fail, takes the default too.
 func (o VerifyOptions) WithDefaults() VerifyOptions {
-	d := DefaultVerifyOptions
+	if o.Alpha >= 1 {
+		o.Alpha = 0
+	}
+	return o.or(DefaultVerifyOptions)
+}
+
+// or fills o's zero (or negative) fields from d.
+func (o VerifyOptions) or(d VerifyOptions) VerifyOptions {
 	if o.Window <= 0 {
 		o.Window = d.Window
 	}
@@ -59,7 +67,7 @@ func (o VerifyOptions) WithDefaults() VerifyOptions {
 	if o.MinEvents <= 0 {
 		o.MinEvents = d.MinEvents
 	}
-	if o.Alpha <= 0 || o.Alpha >= 1 {
+	if o.Alpha <= 0 {
 		o.Alpha = d.Alpha
 	}
 	if o.MaxErrorRatioIncrease <= 0 {
@@ -236,28 +244,7 @@ func (v *Verifier) options(o VerifyOptions) VerifyOptions {
 	if v.Defaults != nil {
 		d = v.Defaults().WithDefaults()
 	}
-	if o.Window <= 0 {
-		o.Window = d.Window
-	}
-	if o.Baseline <= 0 {
-		o.Baseline = d.Baseline
-	}
-	if o.MinEvents <= 0 {
-		o.MinEvents = d.MinEvents
-	}
-	if o.Alpha <= 0 {
-		o.Alpha = d.Alpha
-	}
-	if o.MaxErrorRatioIncrease <= 0 {
-		o.MaxErrorRatioIncrease = d.MaxErrorRatioIncrease
-	}
-	if o.MaxLatencyIncrease <= 0 {
-		o.MaxLatencyIncrease = d.MaxLatencyIncrease
-	}
-	if o.MaxBurnRate <= 0 {
-		o.MaxBurnRate = d.MaxBurnRate
-	}
-	return o
+	return o.or(d)
 }
 
 // Verify verifies deploy deployID of service (0: the service's latest
