@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -233,6 +232,9 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, id := range ids {
 		if err := addEvent(ctx, tx, id, end, EvMaintenance, w.EndedBy, msg, map[string]any{"window": w.ID}); err != nil {
 			return err
@@ -245,7 +247,7 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 	if now := m.clock.Now(); now.After(at) {
 		at = now
 	}
-	return m.resumeAfterMaintenance(ctx, tx, w, end, at)
+	return m.resumeAfterMaintenance(ctx, tx, w, at)
 }
 
 // resumeAfterMaintenance escalates, from rule 0, every incident the window
@@ -255,38 +257,27 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 // after the work is over is a real one, and Alertmanager's repeats of it
 // change nothing that would page. Acknowledged incidents are left to their
 // owner; an incident the window never held is not paged again.
-func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Window, end, at time.Time) error {
-	rows, err := tx.Query(ctx, `SELECT id, services FROM incidents WHERE status = ? AND detected_at < ?`, Triggered, db.Millis(end))
+func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Window, at time.Time) error {
+	rows, err := tx.Query(ctx, `SELECT id FROM incidents WHERE status = ? AND EXISTS (
+		SELECT 1 FROM incident_events e WHERE e.incident_id = incidents.id AND e.kind = ? AND e.data = ?)`,
+		Triggered, EvMaintenance, jsonText(heldBy(w.ID)))
 	if err != nil {
 		return err
 	}
 	var ids []int64
 	for rows.Next() {
 		var id int64
-		var svcs string
-		if err := rows.Scan(&id, &svcs); err != nil {
+		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return err
 		}
-		var list []string
-		_ = json.Unmarshal([]byte(svcs), &list)
-		if slices.Contains(list, w.Service) {
-			ids = append(ids, id)
-		}
+		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	held := jsonText(heldBy(w.ID))
 	for _, id := range ids {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM incident_events WHERE incident_id = ? AND kind = ? AND data = ?`, id, EvMaintenance, held).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			continue
-		}
 		inc, err := getTx(ctx, tx, id)
 		if err != nil {
 			return err
