@@ -283,9 +283,7 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 		if in.Title == "" {
 			in.Title = "alert on " + g.Service
 		}
-		if len(in.Title) > 500 {
-			in.Title = in.Title[:500]
-		}
+		in.Title = clipTitle(in.Title)
 		in.StartedAt = earliest(g.Alerts, now)
 		if err := in.validate(now); err != nil {
 			return 0, err
@@ -341,10 +339,12 @@ func (g *AlertGroup) groupTitle() string {
 	if !g.Mirror || g.Title == "" {
 		return ""
 	}
-	return truncate500(g.Title)
+	return clipTitle(g.Title)
 }
 
-func truncate500(s string) string {
+// clipTitle cuts an alert's title to the 500 bytes an incident's title
+// may have.
+func clipTitle(s string) string {
 	if len(s) > 500 {
 		return s[:500]
 	}
