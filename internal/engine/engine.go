@@ -714,14 +714,14 @@ func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, lease
 	}
 	var query string
 	var vals []any
+	wait := deferral(herr)
 	switch {
 	case herr == nil:
 		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = '', updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
 		vals = []any{StateDone, ms, ms, j.Attempts, j.ID}
 		e.m.runs.WithLabelValues(j.Kind, "done").Inc()
-	case deferral(herr) > 0:
+	case wait > 0:
 		// Not tried: give the attempt back and come back when asked.
-		wait := deferral(herr)
 		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, run_at = ?, attempts = ? WHERE id = ?`
 		vals = []any{StateQueued, truncate(herr.Error(), 2000), ms, now.Add(wait).UnixMilli(), j.Attempts - 1, j.ID}
 		e.m.runs.WithLabelValues(j.Kind, "deferred").Inc()
