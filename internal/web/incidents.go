@@ -202,9 +202,9 @@ func (h *Handler) incidentDetail(w http.ResponseWriter, r *http.Request, b base)
 	if h.deps.Incidents == nil {
 		return unavailable("incidents")
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return tandem.Errorf(tandem.ENotFound, "no incident %q", r.PathValue("id"))
+	id, err := pathID(r, "incident")
+	if err != nil {
+		return err
 	}
 	inc, err := h.deps.Incidents.Get(r.Context(), id)
 	if err != nil {
@@ -274,9 +274,9 @@ func (h *Handler) incidentAction(w http.ResponseWriter, r *http.Request, v viewe
 	if h.deps.Incidents == nil {
 		return unavailable("incidents")
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return tandem.Errorf(tandem.ENotFound, "no incident %q", r.PathValue("id"))
+	id, err := pathID(r, "incident")
+	if err != nil {
+		return err
 	}
 	actor := "web:" + v.Name
 	ctx := r.Context()

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -84,9 +83,9 @@ func (h *Handler) loadPostmortem(r *http.Request, b base) (postmortemData, error
 	if h.deps.Postmortems == nil {
 		return postmortemData{}, unavailable("postmortems")
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return postmortemData{}, tandem.Errorf(tandem.ENotFound, "no postmortem %q", r.PathValue("id"))
+	id, err := pathID(r, "postmortem")
+	if err != nil {
+		return postmortemData{}, err
 	}
 	pm, err := h.deps.Postmortems.Get(r.Context(), id, b.Now)
 	if err != nil {
@@ -127,9 +126,9 @@ func (h *Handler) postmortemSave(w http.ResponseWriter, r *http.Request, v viewe
 	if h.deps.PostmortemEditor == nil {
 		return unavailable("postmortems")
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return tandem.Errorf(tandem.ENotFound, "no postmortem %q", r.PathValue("id"))
+	id, err := pathID(r, "postmortem")
+	if err != nil {
+		return err
 	}
 	md := r.PostFormValue("markdown")
 	if strings.TrimSpace(md) == "" {
@@ -224,9 +223,9 @@ func (h *Handler) actionItemDone(w http.ResponseWriter, r *http.Request, v viewe
 	if h.deps.Postmortems == nil {
 		return unavailable("action items")
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return tandem.Errorf(tandem.ENotFound, "no action item %q", r.PathValue("id"))
+	id, err := pathID(r, "action item")
+	if err != nil {
+		return err
 	}
 	st := r.PostFormValue("status")
 	if st != postmortem.ItemDone && st != postmortem.ItemOpen {

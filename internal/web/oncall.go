@@ -177,9 +177,9 @@ func (h *Handler) endMaintenance(w http.ResponseWriter, r *http.Request, v viewe
 	if h.deps.Incidents == nil {
 		return unavailable("incidents")
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return tandem.Errorf(tandem.ENotFound, "no maintenance window %q", r.PathValue("id"))
+	id, err := pathID(r, "maintenance window")
+	if err != nil {
+		return err
 	}
 	if _, err := h.deps.Incidents.EndWindow(r.Context(), id, "web:"+v.Name); err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -316,6 +317,16 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, data an
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
+}
+
+// pathID reads the {id} path parameter of a page about a what ("incident"):
+// anything but a positive number is a page that does not exist.
+func pathID(r *http.Request, what string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, tandem.Errorf(tandem.ENotFound, "no %s %q", what, r.PathValue("id"))
+	}
+	return id, nil
 }
 
 // noticeText is the message shown after an action redirected back.
