@@ -353,6 +353,16 @@ func (l *loader) typeErrors(file string, root *yaml.Node, err error) {
 }
 
 // errAt records an error at the key (or, when absent, the item) of node.
+// missing reports that name, a kind ("team", "escalation policy"), is not
+// among known, with the closest known names.
+func (l *loader) missing(file string, node *yaml.Node, field, path, kind, name string, known []string) {
+	msg := fmt.Sprintf("%s %q does not exist", kind, name)
+	if c := catalog.Closest(name, known, 3); len(c) > 0 {
+		msg += "; did you mean " + strings.Join(quoteAll(c), ", ") + "?"
+	}
+	l.errAt(file, node, field, path, "%s", msg)
+}
+
 func (l *loader) errAt(file string, node *yaml.Node, field, path, format string, args ...any) {
 	e := Error{File: file, Field: path, Message: fmt.Sprintf(format, args...)}
 	target := node
@@ -391,11 +401,7 @@ func (l *loader) build() {
 		return out
 	}
 	dangling := func(file string, node *yaml.Node, field, path, kind, name string, known map[string]int) {
-		msg := fmt.Sprintf("%s %q does not exist", kind, name)
-		if c := catalog.Closest(name, names(known), 3); len(c) > 0 {
-			msg += "; did you mean " + strings.Join(quoteAll(c), ", ") + "?"
-		}
-		l.errAt(file, node, field, path, "%s", msg)
+		l.missing(file, node, field, path, kind, name, names(known))
 	}
 
 	for _, e := range l.teams {

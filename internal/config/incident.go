@@ -321,11 +321,7 @@ func (l *loader) buildIncident() {
 				names = append(names, p.Name)
 			}
 			if !slices.Contains(names, fb) {
-				msg := fmt.Sprintf("escalation policy %q does not exist", fb)
-				if c := closest(fb, names); len(c) > 0 {
-					msg += "; did you mean " + strings.Join(quoteAll(c), ", ") + "?"
-				}
-				l.errAt(e.file, e.node, "fallback_escalation_policy", "incidents.fallback_escalation_policy", "%s", msg)
+				l.missing(e.file, e.node, "fallback_escalation_policy", "incidents.fallback_escalation_policy", "escalation policy", fb, names)
 			}
 			c.FallbackPolicy = fb
 		}

@@ -9,7 +9,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/notify"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
@@ -117,13 +116,7 @@ func (l *loader) buildOncall() {
 		people = append(people, p.Name)
 	}
 	sort.Strings(people)
-	dangling := func(file string, node *yaml.Node, field, path, kind, name string, known []string) {
-		msg := fmt.Sprintf("%s %q does not exist", kind, name)
-		if cl := catalog.Closest(name, known, 3); len(cl) > 0 {
-			msg += "; did you mean " + strings.Join(quoteAll(cl), ", ") + "?"
-		}
-		l.errAt(file, node, field, path, "%s", msg)
-	}
+	dangling := l.missing
 	person := func(file string, node *yaml.Node, field, path, name string) {
 		if _, ok := cat.Person(name); !ok {
 			dangling(file, node, field, path, "person", name, people)
