@@ -418,7 +418,7 @@ func TestGateNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := srv.Client.RecordGate(ctx, gate.Result{Kind: gate.KindSLO, Service: "checkout", Verdict: gate.Fail, Message: "budget exhausted",
-		Checks: []gate.Check{{Name: "budget_remaining checkout-api-availability", Value: -0.1, Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: gate.Fail}}})
+		Checks: []gate.Check{{Name: "budget_remaining checkout-api-availability", Value: gate.Measured(-0.1), Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: gate.Fail}}})
 	if err != nil {
 		t.Fatal(err)
 	}
