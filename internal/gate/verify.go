@@ -306,31 +306,36 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 	res.Complete = !now.Before(res.ReadyAt)
 	var windows []SLIWindows
 	var unread []Check
+	var defs []*slo.Definition
 	if v.SLOs != nil {
 		for _, def := range v.SLOs() {
-			if def.Service != dep.Service || def.Indicator.Source == slo.SourceChanges {
-				continue
+			if def.Service == dep.Service && def.Indicator.Source != slo.SourceChanges {
+				defs = append(defs, def)
 			}
-			w := SLIWindows{SLO: def.Name, Objective: def.Objective}
-			w.Before, err = v.Reader.Window(ctx, def, res.BaselineFrom, at)
-			if err == nil && res.To.After(at) {
-				w.After, err = v.Reader.Window(ctx, def, at, res.To)
-			}
-			if err != nil {
-				unread = append(unread, Check{Name: "sli " + def.Name, Op: ">=", Threshold: 1, Verdict: Inconclusive,
-					Detail: "cannot read the SLI: " + err.Error()})
-				continue
-			}
-			windows = append(windows, w)
 		}
+	}
+	// An empty selection is not "inconclusive for now": no amount of
+	// waiting gives the deploy something to be verified against.
+	if len(defs) == 0 {
+		return Verification{}, tandem.Errorf(tandem.EUnprocessable, "service %s has no SLO measured from requests to verify deploy %d against", dep.Service, dep.ID)
+	}
+	for _, def := range defs {
+		w := SLIWindows{SLO: def.Name, Objective: def.Objective}
+		w.Before, err = v.Reader.Window(ctx, def, res.BaselineFrom, at)
+		if err == nil && res.To.After(at) {
+			w.After, err = v.Reader.Window(ctx, def, at, res.To)
+		}
+		if err != nil {
+			unread = append(unread, Check{Name: "sli " + def.Name, Op: ">=", Threshold: 1, Verdict: Inconclusive,
+				Detail: "cannot read the SLI: " + err.Error()})
+			continue
+		}
+		windows = append(windows, w)
 	}
 	res.Checks = append(CompareWindows(windows, o), unread...)
 	for i := range res.Checks {
 		c := &res.Checks[i]
 		c.Window, c.From, c.To = slo.FormatDuration(res.To.Sub(res.From)), res.From, res.To
-	}
-	if len(res.Checks) == 0 {
-		res.Checks = []Check{{Name: "slos " + dep.Service, Op: ">=", Threshold: 1, Verdict: Inconclusive, Detail: "no SLO with request data for " + dep.Service}}
 	}
 	res.Verdict = Combine(res.Checks)
 	if res.Verdict == Fail {
@@ -415,7 +420,7 @@ func (v *Verifier) HandleJob(ctx context.Context, j engine.Job) error {
 	}
 	res, err := v.Verify(ctx, "", p.DeployID, VerifyOptions{}, "tandem (automatic verification)")
 	if err != nil {
-		if code := tandem.ErrorCode(err); code == tandem.ENotFound || code == tandem.EInvalid {
+		if code := tandem.ErrorCode(err); code == tandem.ENotFound || code == tandem.EInvalid || code == tandem.EUnprocessable {
 			return engine.Permanent(err)
 		}
 		return err
