@@ -190,7 +190,9 @@ var gateRows = []gateRow{
 		args:  func(*tableFixture) []string { return sloArgs("--service", "identity-api", "--p95-latency-ms", "500") },
 		exits: [3]int{1, 1, 1}, message: "FAIL           p95_latency_ms identity-login-latency = 975ms over 15m (want <= 500ms)"},
 	{id: "slo-unknown-slo", gate: "slo", input: "a misspelt SLO",
-		args:  func(*tableFixture) []string { return sloArgs("--service", "checkout", "--slo", "checkout-api-availabilty") },
+		args: func(*tableFixture) []string {
+			return sloArgs("--service", "checkout", "--slo", "checkout-api-availabilty")
+		},
 		exits: [3]int{2, 2, 2}, message: "unknown SLO checkout-api-availabilty (did you mean checkout-api-availability?)"},
 	{id: "slo-unknown-slos", gate: "slo", input: "two misspelt SLOs",
 		args: func(*tableFixture) []string {
@@ -205,7 +207,9 @@ var gateRows = []gateRow{
 		args:  func(*tableFixture) []string { return sloArgs("--service", "chekout", "--respect-freeze") },
 		exits: [3]int{2, 2, 2}, message: "unknown service chekout (did you mean checkout?)"},
 	{id: "slo-other-service", gate: "slo", input: "an SLO of another service",
-		args:  func(*tableFixture) []string { return sloArgs("--service", "checkout", "--slo", "search-query-failures") },
+		args: func(*tableFixture) []string {
+			return sloArgs("--service", "checkout", "--slo", "search-query-failures")
+		},
 		exits: [3]int{2, 2, 2}, message: "SLO search-query-failures belongs to service search-api, not checkout"},
 	{id: "slo-no-slo", gate: "slo", input: "a service without SLOs (empty selection)",
 		args:  func(*tableFixture) []string { return sloArgs("--service", "ci-runners") },
@@ -226,13 +230,19 @@ var gateRows = []gateRow{
 		args:  func(*tableFixture) []string { return sloArgs("--url", "http://127.0.0.1:1", "--service", "checkout") },
 		exits: [3]int{2, 2, 0}, message: "cannot read SLOs"},
 	{id: "slo-bad-token", gate: "slo", input: "a token tandem does not know",
-		args:  func(*tableFixture) []string { return sloArgs("--token", "tdm_wrongwrong_0000000000", "--service", "checkout") },
+		args: func(*tableFixture) []string {
+			return sloArgs("--token", "tdm_wrongwrong_0000000000", "--service", "checkout")
+		},
 		exits: [3]int{2, 2, 2}, message: "invalid or revoked token"},
 	{id: "slo-bad-value", gate: "slo", input: "a bad flag value",
-		args:  func(*tableFixture) []string { return sloArgs("--service", "checkout", "--min-budget-remaining", "lots") },
+		args: func(*tableFixture) []string {
+			return sloArgs("--service", "checkout", "--min-budget-remaining", "lots")
+		},
 		exits: [3]int{2, 2, 2}, message: "want a percentage (10%) or a ratio (0.1)"},
 	{id: "slo-bad-window", gate: "slo", input: "a bad `--window`",
-		args:  func(*tableFixture) []string { return sloArgs("--service", "checkout", "--p95-latency-ms", "500", "--window", "soon") },
+		args: func(*tableFixture) []string {
+			return sloArgs("--service", "checkout", "--p95-latency-ms", "500", "--window", "soon")
+		},
 		exits: [3]int{2, 2, 2}, message: `want a duration from 1s to 7d such as 15m or 1h, got "soon"`},
 	{id: "slo-no-service", gate: "slo", input: "no `--service`",
 		args:  func(*tableFixture) []string { return sloArgs("--min-budget-remaining", "10%") },
@@ -272,7 +282,9 @@ var gateRows = []gateRow{
 		},
 		exits: [3]int{1, 1, 1}, message: "Migration exceeded latency threshold (", ran: yes},
 	{id: "mig-exit", gate: "migration", input: "the command fails",
-		args:  func(*tableFixture) []string { return migArgs("--service", "postgres-main", "--", "sh", "-c", marker+"; exit 3") },
+		args: func(*tableFixture) []string {
+			return migArgs("--service", "postgres-main", "--", "sh", "-c", marker+"; exit 3")
+		},
 		exits: [3]int{1, 1, 1}, message: "migration command failed with exit code 3", ran: yes},
 	{id: "mig-unknown-service", gate: "migration", input: "a misspelt `--service`",
 		args:  func(*tableFixture) []string { return migArgs("--service", "postgres-mian", "--", "sh", "-c", marker) },
@@ -286,10 +298,14 @@ var gateRows = []gateRow{
 		},
 		exits: [3]int{2, 2, 2}, message: "(the pending files cannot be told apart)", ran: no},
 	{id: "mig-destructive-no-rollback", gate: "migration", input: "destructive files, no undo script, no backup step",
-		args:  func(fx *tableFixture) []string { return migArgs("--service", "checkout", "--dir", fx.drop, "--", "sh", "-c", marker) },
+		args: func(fx *tableFixture) []string {
+			return migArgs("--service", "checkout", "--dir", fx.drop, "--", "sh", "-c", marker)
+		},
 		exits: [3]int{1, 1, 1}, message: "V1__drop_note.sql (drop-column) has no undo script", ran: no},
 	{id: "mig-unjudged", gate: "migration", input: "a pending file that cannot be judged (not valid SQL) counts as destructive",
-		args:  func(fx *tableFixture) []string { return migArgs("--service", "checkout", "--dir", fx.unjudged, "--", "sh", "-c", marker) },
+		args: func(fx *tableFixture) []string {
+			return migArgs("--service", "checkout", "--dir", fx.unjudged, "--", "sh", "-c", marker)
+		},
 		exits: [3]int{1, 1, 1}, message: "V1__broken.sql (syntax-error) has no undo script", ran: no},
 	{id: "mig-destructive-no-service", gate: "migration", input: "destructive files without `--service`",
 		args:  func(fx *tableFixture) []string { return migArgs("--dir", fx.dropUndo, "--", "sh", "-c", marker) },
@@ -372,7 +388,9 @@ var gateRows = []gateRow{
 		args:  func(*tableFixture) []string { return verifyArgs("--service", "search-api") },
 		exits: [3]int{2, 2, 2}, message: "no deploy of search-api recorded"},
 	{id: "verify-unreachable", gate: "verify", input: "tandem unreachable",
-		args:  func(*tableFixture) []string { return verifyArgs("--url", "http://127.0.0.1:1", "--service", "checkout") },
+		args: func(*tableFixture) []string {
+			return verifyArgs("--url", "http://127.0.0.1:1", "--service", "checkout")
+		},
 		exits: [3]int{2, 2, 0}, message: "cannot verify"},
 }
 
