@@ -344,8 +344,18 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 		if f.service != "" {
 			o.Title += " for " + f.service
 		}
-		rep.Checks, o.Closed = promChecks(cctx, f)
-		rep.Verdict = gate.Combine(rep.Checks)
+		// The service only labels the recorded result, but a misspelt one
+		// must not pass unnoticed either.
+		var err error
+		if c != nil && f.service != "" {
+			_, err = c.Service(cctx, f.service)
+		}
+		if err != nil && refused(err) {
+			rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
+		} else {
+			rep.Checks, o.Closed = promChecks(cctx, f)
+			rep.Verdict = gate.Combine(rep.Checks)
+		}
 	} else {
 		if f.service == "" {
 			return tandem.FieldErrorf("--service", "required (or use --prometheus and --query)")
@@ -637,6 +647,20 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 	sloServices := f.sloServices
 	if len(sloServices) == 0 && f.service != "" {
 		sloServices = []string{f.service}
+	}
+	// An explicit --slo-service resolves even when the files turn out safe.
+	if len(f.sloServices) > 0 && !destructive {
+		if c == nil {
+			return closed("--slo-service needs a tandem server (TANDEM_URL or --url) to resolve " + strings.Join(f.sloServices, ", "))
+		}
+		for _, s := range f.sloServices {
+			cctx, cancel := tctx()
+			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, RequestsOnly: true, ResolveOnly: true})
+			cancel()
+			if err != nil && refused(err) {
+				return closed(tandem.ErrorMessage(err))
+			}
+		}
 	}
 	if destructive {
 		switch {

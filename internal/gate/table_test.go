@@ -269,6 +269,11 @@ var gateRows = []gateRow{
 	{id: "prom-range", gate: "slo", input: "`--prometheus`: the query is a range, not an instant value",
 		args:  func(fx *tableFixture) []string { return promArgs(fx, "vector(1)[5m:1m]", "1") },
 		exits: [3]int{2, 2, 2}, message: "the query returned a matrix; want an instant vector or a scalar"},
+	{id: "prom-unknown-service", gate: "slo", input: "`--prometheus` with a tandem server: a misspelt `--service`",
+		args: func(fx *tableFixture) []string {
+			return append([]string{"--url", fx.srv.URL, "--token", fx.srv.AdminToken}, append(promArgs(fx, "vector(0.02)", "0.05"), "--service", "chekout")...)
+		},
+		exits: [3]int{2, 2, 2}, message: "did you mean checkout?"},
 	{id: "prom-nan", gate: "slo", input: "`--prometheus`: the value is NaN (0/0: nothing happened)",
 		args:  func(fx *tableFixture) []string { return promArgs(fx, "vector(0)/0", "1") },
 		exits: [3]int{2, 2, 0}, message: "the query returned NaN"},
@@ -297,6 +302,11 @@ var gateRows = []gateRow{
 	{id: "mig-unknown-service", gate: "migration", input: "a misspelt `--service`",
 		args:  func(*tableFixture) []string { return migArgs("--service", "postgres-mian", "--", "sh", "-c", marker) },
 		exits: [3]int{2, 2, 2}, message: "did you mean postgres-main?", ran: no},
+	{id: "mig-unknown-slo-service", gate: "migration", input: "safe files, a misspelt `--slo-service`",
+		args: func(fx *tableFixture) []string {
+			return migArgs("--service", "postgres-main", "--slo-service", "chekout", "--dir", fx.safe, "--", "sh", "-c", marker)
+		},
+		exits: [3]int{2, 2, 2}, message: "unknown service chekout (did you mean checkout?)", ran: no},
 	{id: "mig-dir-unreadable", gate: "migration", input: "`--dir` cannot be read",
 		args:  func(*tableFixture) []string { return migArgs("--dir", "/no/such/dir", "--", "sh", "-c", marker) },
 		exits: [3]int{2, 2, 2}, message: "migrations directory", ran: no},
