@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem"
@@ -92,6 +94,14 @@ func (s *Server) listGates(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	now := s.Clock.Now()
 	f := gate.Filter{Service: q.Get("service"), Kind: q.Get("kind"), Verdict: q.Get("verdict")}
+	// A misspelt kind or verdict would select nothing and read as "no
+	// gate ran".
+	if f.Kind != "" && !slices.Contains(gate.Kinds, f.Kind) {
+		return tandem.FieldErrorf("kind", "want one of %s, got %q", strings.Join(gate.Kinds, ", "), f.Kind)
+	}
+	if f.Verdict != "" && !slices.Contains(gate.Verdicts, f.Verdict) {
+		return tandem.FieldErrorf("verdict", "want one of %s, got %q", strings.Join(gate.Verdicts, ", "), f.Verdict)
+	}
 	var err error
 	if f.Since, err = queryTime(r, "since", now); err != nil {
 		return err

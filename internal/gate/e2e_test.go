@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/change"
@@ -221,6 +222,12 @@ func TestSLOGate(t *testing.T) {
 	}
 	if rs[2].Actor != "token:test-admin" || len(rs[2].Checks) == 0 {
 		t.Errorf("recorded %+v", rs[2])
+	}
+	// A misspelt filter of the audit log is a 400, not an empty log.
+	for _, q := range []client.GateQuery{{Kind: "slos"}, {Verdict: "failed"}} {
+		if _, err := srv.Client.Gates(context.Background(), q); tandem.ErrorCode(err) != tandem.EInvalid {
+			t.Errorf("gates %+v: %v", q, err)
+		}
 	}
 	// Bad input is a 400 naming the field, an unknown service a 422.
 	err = srv.Client.Do(context.Background(), http.MethodPost, "/api/v1/gates", nil, map[string]any{"kind": "slo", "verdict": "meh"}, nil)
