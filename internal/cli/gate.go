@@ -648,36 +648,36 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 	if len(sloServices) == 0 && f.service != "" {
 		sloServices = []string{f.service}
 	}
-	// An explicit --slo-service resolves even when the files turn out safe.
-	if len(f.sloServices) > 0 && !destructive {
-		if c == nil {
-			return closed("--slo-service needs a tandem server (TANDEM_URL or --url) to resolve " + strings.Join(f.sloServices, ", "))
-		}
-		for _, s := range f.sloServices {
+	// resolveSLOs resolves the latency and error SLOs of each service; it
+	// returns the first refusal, or with strict any error.
+	resolveSLOs := func(services []string, strict bool) (string, error) {
+		for _, s := range services {
 			cctx, cancel := tctx()
 			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, RequestsOnly: true, ResolveOnly: true})
 			cancel()
-			if err != nil && refused(err) {
-				return closed(tandem.ErrorMessage(err))
+			if err != nil && (strict || refused(err)) {
+				return s, err
 			}
 		}
+		return "", nil
 	}
-	if destructive {
-		switch {
-		case len(sloServices) == 0:
-			return closed("the pending migrations are destructive: name the service whose latency and error SLOs are checked after them with --service or --slo-service")
-		case c == nil && g.url == "":
-			return closed("the pending migrations are destructive: their service's SLOs are checked after them, which needs a tandem server (TANDEM_URL or --url)")
-		case c == nil:
-			return closed("the pending migrations are destructive and tandem cannot be reached to check their service's SLOs")
+	switch {
+	case destructive && len(sloServices) == 0:
+		return closed("the pending migrations are destructive: name the service whose latency and error SLOs are checked after them with --service or --slo-service")
+	case destructive && c == nil && g.url == "":
+		return closed("the pending migrations are destructive: their service's SLOs are checked after them, which needs a tandem server (TANDEM_URL or --url)")
+	case destructive && c == nil:
+		return closed("the pending migrations are destructive and tandem cannot be reached to check their service's SLOs")
+	case destructive:
+		if s, err := resolveSLOs(sloServices, true); err != nil {
+			return closed(fmt.Sprintf("the pending migrations are destructive and the SLOs of %s cannot be checked after them: %s", s, tandem.ErrorMessage(err)))
 		}
-		for _, s := range sloServices {
-			cctx, cancel := tctx()
-			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, RequestsOnly: true, ResolveOnly: true})
-			cancel()
-			if err != nil {
-				return closed(fmt.Sprintf("the pending migrations are destructive and the SLOs of %s cannot be checked after them: %s", s, tandem.ErrorMessage(err)))
-			}
+	case len(f.sloServices) > 0 && c == nil:
+		// An explicit --slo-service resolves even when the files are safe.
+		return closed("--slo-service needs a tandem server (TANDEM_URL or --url) to resolve " + strings.Join(f.sloServices, ", "))
+	case len(f.sloServices) > 0:
+		if _, err := resolveSLOs(f.sloServices, false); err != nil {
+			return closed(tandem.ErrorMessage(err))
 		}
 	}
 	limit := f.maxDur
