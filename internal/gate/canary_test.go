@@ -14,6 +14,7 @@ import (
 
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
+	"github.com/tandemhq/tandem/internal/change"
 	"github.com/tandemhq/tandem/internal/testenv"
 )
 
@@ -199,5 +200,17 @@ spec:
 	code, p95, window, out = p95Of(t, srv, "payments-api", "--window", "7d", "--timeout", "30s")
 	if code != 0 || p95 >= 500 || window != "7d" {
 		t.Errorf("last 7d: exit %d, p95 %v over %s\n%s", code, p95, window, out)
+	}
+	// Post-deploy verification reads a Prometheus SLO over exactly its
+	// windows, here ten minutes (not one of the status's burn windows):
+	// every request after the canary's deploy is slower than 500 ms.
+	dep, err := srv.Client.RecordChange(context.Background(), change.Event{Service: "payments-api", Kind: change.KindDeploy,
+		Version: "canary", FinishedAt: now.Add(-10 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, srv, "verify", "deploy", "--deploy", fmt.Sprint(dep.ID), "--window", "10m", "--baseline", "1h", "--no-wait")
+	if code != 1 || !strings.Contains(out, "FAIL           error_ratio payments-canary-latency = 100% over 10m") {
+		t.Errorf("verification: exit %d\n%s", code, out)
 	}
 }
