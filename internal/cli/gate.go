@@ -244,8 +244,7 @@ type sloGateFlags struct {
 type sloGateReport struct {
 	Service string   `json:"service"`
 	SLOs    []string `json:"slos"`
-	// Window, From and To are the recent window the p95 check (and a burn
-	// window the SLO status does not report) was read over.
+	// Window, From and To are the recent window the p95 check read.
 	Window   string       `json:"window,omitempty"`
 	From     time.Time    `json:"from,omitzero"`
 	To       time.Time    `json:"to,omitzero"`
@@ -287,7 +286,7 @@ server is configured. docs/gates.md has the table of every case.`,
 	fl.StringVar(&f.service, "service", "", "service whose SLOs are checked (required with a tandem server)")
 	fl.StringArrayVar(&f.slos, "slo", nil, "check only this SLO (repeatable; default every SLO of the service)")
 	fl.Float64Var(&f.p95, "p95-latency-ms", 0, "fail when an SLO's p95 latency over --window is above this")
-	fl.StringVar(&f.window, "window", "15m", "recent window of the p95 check (and of a --burn-window the SLO status does not report)")
+	fl.StringVar(&f.window, "window", "15m", "recent window of the p95 check, ending now")
 	fl.StringVar(&f.budget, "min-budget-remaining", "", "fail when less error budget is left, e.g. 10% or 0.1")
 	fl.Float64Var(&f.burn, "max-burn-rate", 0, "fail when the burn rate over --burn-window is above this")
 	fl.StringVar(&f.burnWindow, "burn-window", "1h", "burn-rate window: 5m, 30m, 1h, 2h, 6h, 1d, 3d (the SLO status's), or any other (read from the data)")
