@@ -74,3 +74,12 @@ func (c *Client) VerifyDeploy(ctx context.Context, r VerifyRequest) (gate.Verifi
 	err := c.Do(ctx, http.MethodPost, "/api/v1/verifications", nil, r, &out)
 	return out, err
 }
+
+// EvaluateSLOGate asks the server for the SLO gate's checks (read scope);
+// nothing is recorded. Names that do not resolve come back as an
+// unprocessable *tandem.Error naming each, with close names.
+func (c *Client) EvaluateSLOGate(ctx context.Context, r gate.SLORequest) (gate.SLOEvaluation, error) {
+	var out gate.SLOEvaluation
+	err := c.Do(ctx, http.MethodPost, "/api/v1/gates/slo/evaluate", nil, r, &out)
+	return out, err
+}

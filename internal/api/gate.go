@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem"
@@ -19,6 +21,9 @@ type GateDeps struct {
 	// Verifier runs post-deploy verification (nil: POST /api/v1/verifications
 	// answers 503).
 	Verifier *gate.Verifier
+	// SLO answers SLO gate requests (nil: POST /api/v1/gates/slo/evaluate
+	// answers 503).
+	SLO *gate.SLOGate
 	// Failed is called after a failing result is recorded (notifications);
 	// its error is logged, not returned.
 	Failed func(ctx context.Context, r gate.Result) error
@@ -34,6 +39,26 @@ func (s *Server) gateRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /api/v1/gates", auth.ScopeRead, s.listGates)
 	s.handle(mux, "GET /api/v1/gates/{id}", auth.ScopeRead, s.getGate)
 	s.handle(mux, "POST /api/v1/verifications", auth.ScopeWrite, s.verifyDeploy)
+	s.handle(mux, "POST /api/v1/gates/slo/evaluate", auth.ScopeRead, s.evaluateSLOGate)
+}
+
+// evaluateSLOGate answers the SLO gate's checks for a service; it records
+// nothing (the gate records its verdict with POST /api/v1/gates). Names
+// that do not resolve are a 422 naming each, with close names.
+func (s *Server) evaluateSLOGate(w http.ResponseWriter, r *http.Request) error {
+	if s.Gate.SLO == nil {
+		return tandem.Errorf(tandem.EUnavailable, "the SLO gate is not configured on this server")
+	}
+	var body gate.SLORequest
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	out, err := s.Gate.SLO.Evaluate(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *Server) recordGate(w http.ResponseWriter, r *http.Request) error {
@@ -69,6 +94,14 @@ func (s *Server) listGates(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	now := s.Clock.Now()
 	f := gate.Filter{Service: q.Get("service"), Kind: q.Get("kind"), Verdict: q.Get("verdict")}
+	// A misspelt kind or verdict would select nothing and read as "no
+	// gate ran".
+	if f.Kind != "" && !slices.Contains(gate.Kinds, f.Kind) {
+		return tandem.FieldErrorf("kind", "want one of %s, got %q", strings.Join(gate.Kinds, ", "), f.Kind)
+	}
+	if f.Verdict != "" && !slices.Contains(gate.Verdicts, f.Verdict) {
+		return tandem.FieldErrorf("verdict", "want one of %s, got %q", strings.Join(gate.Verdicts, ", "), f.Verdict)
+	}
 	var err error
 	if f.Since, err = queryTime(r, "since", now); err != nil {
 		return err

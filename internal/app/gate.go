@@ -35,10 +35,11 @@ func (m *Main) wireGate(ctx context.Context) error {
 	if sliStore == nil {
 		sliStore = slo.NewStore(m.DB)
 	}
+	reader := gate.SLIReader{Store: sliStore, Prometheus: sli.NewPrometheus(nil)}
 	v := &gate.Verifier{
 		Changes: changes, Results: results,
 		SLOs:     func() []*slo.Definition { return m.Config.Get().SLO.Definitions },
-		Reader:   gate.SLIReader{Store: sliStore, Prometheus: sli.NewPrometheus(nil)},
+		Reader:   reader,
 		Clock:    m.Options.Clock,
 		Log:      m.Options.Log.With("module", "gate"),
 		Defaults: func() gate.VerifyOptions { return m.Config.Get().Gate.Verification },
@@ -47,6 +48,10 @@ func (m *Main) wireGate(ctx context.Context) error {
 		v.Alerts = regressionAlerts{mgr}
 	}
 	m.API.Gate = api.GateDeps{Results: results, Verifier: v}
+	if svc := m.API.SLO.Service; svc != nil {
+		m.API.Gate.SLO = &gate.SLOGate{SLOs: svc, Reader: reader, Clock: m.Options.Clock,
+			Services: func() []string { return m.Config.Get().Catalog.ServiceNames() }}
+	}
 	if m.Engine != nil {
 		m.Engine.Register(gate.JobKind, v.HandleJob)
 		sender := notify.NewSender(smtpOf(m.Config.Get().Incident), nil)

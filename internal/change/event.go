@@ -37,10 +37,13 @@ const (
 	KindMigration = "migration"
 	KindFlag      = "flag"
 	KindChaos     = "chaos"
+	// KindBackup is a database backup taken before a change; the migration
+	// gate's --backup-step looks for one.
+	KindBackup = "backup"
 )
 
 // Kinds lists every kind, in the order documentation shows them.
-var Kinds = []string{KindDeploy, KindRollback, KindConfig, KindMigration, KindFlag, KindChaos}
+var Kinds = []string{KindDeploy, KindRollback, KindConfig, KindMigration, KindFlag, KindChaos, KindBackup}
 
 // Statuses of a change.
 const (

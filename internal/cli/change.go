@@ -435,7 +435,7 @@ func newChangeCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(rec, true)
-	rec.Flags().StringVar(&kind, "kind", "", "deploy, rollback, config, migration, flag or chaos (required)")
+	rec.Flags().StringVar(&kind, "kind", "", "deploy, rollback, config, migration, flag, chaos or backup (required)")
 	rec.Flags().StringVar(&format, "format", "text", "text or json")
 	_ = rec.MarkFlagRequired("kind")
 	cmd.AddCommand(rec)

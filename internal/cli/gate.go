@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,13 +18,13 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/change"
 	"github.com/tandemhq/tandem/internal/gate"
 	"github.com/tandemhq/tandem/internal/migration"
-	"github.com/tandemhq/tandem/internal/slo"
 )
 
 // gateCommands are the commands for CI/CD gates, post-deploy verification
@@ -50,24 +53,205 @@ func ciSource() string {
 	return ""
 }
 
+// ---- what every gate command shares ----
+
+// gateFlags are the flags every gate command has: what "could not
+// evaluate" gives (--fail-open, --fail-closed), the output format and the
+// remediation command of a failing verdict (--on-fail).
+type gateFlags struct {
+	failOpen, failClosed bool
+	format               string
+	onFail               string
+}
+
+func (f *gateFlags) add(fl *pflag.FlagSet) {
+	fl.StringVar(&f.onFail, "on-fail", "", "command run (with sh -c) when the gate fails, e.g. a rollback")
+	fl.BoolVar(&f.failOpen, "fail-open", false, "pass (exit 0, with a warning) when the gate cannot read its data")
+	fl.BoolVar(&f.failClosed, "fail-closed", false, "exit 2 when the gate cannot read its data (the default)")
+	fl.StringVar(&f.format, "format", "text", "output: text or json")
+}
+
+func (f *gateFlags) check() error {
+	if f.failOpen && f.failClosed {
+		return tandem.FieldErrorf("--fail-open", "give --fail-open or --fail-closed, not both")
+	}
+	return checkFormat(f.format, "text", "json")
+}
+
+// gateCommand makes cmd a gate command: a bad flag, a bad argument and
+// any error before a verdict are "could not evaluate" (exit 2, the error
+// on stderr), never a plain failure that a pipeline could mistake for a
+// gate that ran.
+func gateCommand(g *globals, cmd *cobra.Command, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
+	cannot := func(err error) error {
+		fmt.Fprintln(g.stderr, "error:", errorText(err))
+		return &ExitError{Code: 2}
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cannot(err) })
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return cannot(err)
+			}
+			return nil
+		}
+	}
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		err := run(c, args)
+		var ee *ExitError
+		if err == nil || errors.As(err, &ee) {
+			return err
+		}
+		return cannot(err)
+	}
+	return cmd
+}
+
+// refused reports whether err is tandem refusing the gate's input (an
+// unknown name, an empty selection, a bad value, a token that may not)
+// rather than tandem or its data being out of reach. A refusal fails
+// closed whatever --fail-open says: a typo must never read PASS.
+func refused(err error) bool {
+	switch tandem.ErrorCode(err) {
+	case tandem.EUnavailable, tandem.EInternal:
+		return false
+	}
+	return true
+}
+
+// gateOutcome is how one gate run ended, for gateFlags.finish.
+type gateOutcome struct {
+	// Kind is the gate (slo, migration, verify), Service what it gated.
+	Kind, Service string
+	Verdict       string
+	// Closed is set when the gate could not evaluate because its input
+	// does not resolve: exit 2 even with --fail-open.
+	Closed bool
+	// Lines are the text output's body (one per check, then messages);
+	// Title starts the verdict line ("SLO gate for checkout").
+	Lines []string
+	Title string
+	// Report is the JSON output, given the exit code and the warning.
+	Report func(exitCode int, warning string) any
+	// Remedy is set when --on-fail may run on a failing verdict (the
+	// migration gate sets it only once the migration ran).
+	Remedy   bool
+	ResultID int64
+	// Out receives the output (stdout, or stderr where the child's output
+	// owns stdout).
+	Out io.Writer
+}
+
+// exitCode is a verdict's exit code: 0 pass, 1 fail, 2 could not evaluate
+// (0 with a warning under --fail-open, unless the input did not resolve).
+func (f *gateFlags) exitCode(o gateOutcome) (int, string) {
+	switch o.Verdict {
+	case gate.Pass:
+		return 0, ""
+	case gate.Fail:
+		return 1, ""
+	}
+	switch {
+	case o.Closed && f.failOpen:
+		return 2, "--fail-open does not apply: the gate's input does not resolve"
+	case f.failOpen:
+		return 0, "WARNING: the gate could not evaluate; passing because of --fail-open"
+	}
+	return 2, ""
+}
+
+// finish ends a gate run: it prints the outcome (text or JSON), runs
+// --on-fail on a failing verdict, and returns the exit code as an
+// *ExitError (nil for 0).
+func (f *gateFlags) finish(ctx context.Context, g *globals, o gateOutcome) error {
+	code, warn := f.exitCode(o)
+	out := o.Out
+	if out == nil {
+		out = g.stdout
+	}
+	if f.format == "json" {
+		if err := writeJSON(out, o.Report(code, warn)); err != nil {
+			return err
+		}
+	} else {
+		var b strings.Builder
+		for _, l := range o.Lines {
+			b.WriteString(l + "\n")
+		}
+		if warn != "" {
+			b.WriteString(warn + "\n")
+		}
+		fmt.Fprintf(&b, "%s: %s (exit %d)\n", o.Title, strings.ToUpper(o.Verdict), code)
+		if _, err := io.WriteString(out, b.String()); err != nil {
+			return err
+		}
+	}
+	if o.Verdict == gate.Fail && o.Remedy {
+		f.remediate(ctx, g, o)
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+// remediate runs the --on-fail command through sh -c with its output
+// streamed and TANDEM_GATE, TANDEM_GATE_SERVICE and TANDEM_GATE_RESULT_ID
+// in its environment. Its own failure is reported; it does not change the
+// gate's exit code.
+func (f *gateFlags) remediate(ctx context.Context, g *globals, o gateOutcome) {
+	if f.onFail == "" {
+		return
+	}
+	fmt.Fprintf(g.stderr, "tandem: %s gate failed; running --on-fail: %s\n", o.Kind, f.onFail)
+	sh := exec.CommandContext(ctx, "sh", "-c", f.onFail)
+	sh.Stdout, sh.Stderr = g.stdout, g.stderr
+	if f.format == "json" {
+		sh.Stdout = g.stderr // stdout holds the JSON report alone
+	}
+	sh.Env = append(os.Environ(), "TANDEM_GATE="+o.Kind, "TANDEM_GATE_SERVICE="+o.Service)
+	if o.ResultID > 0 {
+		sh.Env = append(sh.Env, "TANDEM_GATE_RESULT_ID="+strconv.FormatInt(o.ResultID, 10))
+	}
+	if err := sh.Run(); err != nil {
+		fmt.Fprintln(g.stderr, "tandem: --on-fail command failed:", err)
+	}
+}
+
+// checkLines renders checks one per line.
+func checkLines(checks []gate.Check) []string {
+	out := make([]string, len(checks))
+	for i, c := range checks {
+		out[i] = gate.FormatCheck(c)
+	}
+	return out
+}
+
 // ---- tandem gate slo ----
 
 type sloGateFlags struct {
-	service, burnWindow, onFail, format, budget string
-	slos                                        []string
-	p95, burn                                   float64
-	respectFreeze, failOpen, failClosed         bool
-	prometheus, query, op                       string
-	threshold                                   float64
-	timeout                                     time.Duration
+	gateFlags
+	service, burnWindow, budget, window string
+	slos                                []string
+	p95, burn                           float64
+	respectFreeze                       bool
+	prometheus, query, op               string
+	threshold                           float64
+	timeout                             time.Duration
 }
 
 // sloGateReport is the JSON form of an SLO gate run.
 type sloGateReport struct {
-	Service  string       `json:"service"`
+	Service string   `json:"service"`
+	SLOs    []string `json:"slos"`
+	// Window, From and To are the recent window the p95 check read.
+	Window   string       `json:"window,omitempty"`
+	From     time.Time    `json:"from,omitzero"`
+	To       time.Time    `json:"to,omitzero"`
 	Verdict  string       `json:"verdict"`
 	ExitCode int          `json:"exit_code"`
 	Message  string       `json:"message,omitempty"`
+	Warning  string       `json:"warning,omitempty"`
 	Checks   []gate.Check `json:"checks"`
 	ResultID int64        `json:"result_id,omitempty"`
 }
@@ -77,40 +261,36 @@ func newGateSLOCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "slo",
 		Short: "Pass or fail a pipeline on a service's SLOs (exit 0 pass, 1 fail, 2 could not evaluate)",
-		Long: `Checks a service's SLOs against thresholds: error budget left, burn rate,
-p95 latency and release freeze, read from tandem, or one PromQL value read
-straight from Prometheus (--prometheus, --query, --threshold) for pipelines
-without a tandem server.
+		Long: `Checks a service's SLOs against thresholds: error budget left (over each
+SLO's window), burn rate (over --burn-window), p95 latency (over the recent
+--window, 15m by default) and release freeze, read from tandem; or one PromQL
+value read straight from Prometheus (--prometheus, --query, --threshold) for
+pipelines without a tandem server.
 
-Exit codes: 0 pass, 1 fail, 2 could not evaluate (tandem or Prometheus
-unreachable, no data). --fail-closed (the default) keeps 2 as a failing exit;
---fail-open turns it into a pass with a warning. On a fail, --on-fail runs a
-command (a rollback) with its output streamed, and the result is recorded in
-tandem's gate audit log when a server is configured.`,
+Every name must resolve: an unknown service or SLO, or a service without
+SLOs, is exit 2 with the close names, whatever --fail-open says.
+
+Exit codes: 0 pass, 1 fail, 2 could not evaluate. --fail-closed (the
+default) keeps 2 when the data cannot be read (tandem or Prometheus
+unreachable, an SLO without data); --fail-open turns that into a pass with a
+warning. On a fail, --on-fail runs a command (a rollback) with its output
+streamed, and the result is recorded in tandem's gate audit log when a
+server is configured. docs/gates.md has the table of every case.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			code, err := runSLOGate(cmd.Context(), g, f, cmd.Flags().Changed("min-budget-remaining"), cmd.Flags().Changed("max-burn-rate"), cmd.Flags().Changed("p95-latency-ms"))
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return &ExitError{Code: code}
-			}
-			return nil
-		},
 	}
+	gateCommand(g, cmd, func(cmd *cobra.Command, args []string) error {
+		return runSLOGate(cmd.Context(), g, f, cmd.Flags().Changed)
+	})
 	fl := cmd.Flags()
+	f.gateFlags.add(fl)
 	fl.StringVar(&f.service, "service", "", "service whose SLOs are checked (required with a tandem server)")
 	fl.StringArrayVar(&f.slos, "slo", nil, "check only this SLO (repeatable; default every SLO of the service)")
-	fl.Float64Var(&f.p95, "p95-latency-ms", 0, "fail when an SLO's p95 latency is above this")
+	fl.Float64Var(&f.p95, "p95-latency-ms", 0, "fail when an SLO's p95 latency over --window is above this")
+	fl.StringVar(&f.window, "window", "15m", "recent window of the p95 check, ending now")
 	fl.StringVar(&f.budget, "min-budget-remaining", "", "fail when less error budget is left, e.g. 10% or 0.1")
 	fl.Float64Var(&f.burn, "max-burn-rate", 0, "fail when the burn rate over --burn-window is above this")
-	fl.StringVar(&f.burnWindow, "burn-window", "1h", "burn-rate window: 5m, 30m, 1h, 2h, 6h, 1d or 3d")
+	fl.StringVar(&f.burnWindow, "burn-window", "1h", "burn-rate window: 5m, 30m, 1h, 2h, 6h, 1d, 3d (the SLO status's), or any other (read from the data)")
 	fl.BoolVar(&f.respectFreeze, "respect-freeze", false, "fail while the service is in release freeze")
-	fl.StringVar(&f.onFail, "on-fail", "", "command run (with sh -c) when the gate fails, e.g. a rollback")
-	fl.BoolVar(&f.failOpen, "fail-open", false, "pass (with a warning) when the gate cannot evaluate")
-	fl.BoolVar(&f.failClosed, "fail-closed", false, "fail (exit 2) when the gate cannot evaluate (the default)")
-	fl.StringVar(&f.format, "format", "text", "output: text or json")
 	fl.StringVar(&f.prometheus, "prometheus", "", "Prometheus base URL: evaluate --query there instead of tandem's SLOs")
 	fl.StringVar(&f.query, "query", "", "PromQL whose value (each series) is held against --threshold")
 	fl.Float64Var(&f.threshold, "threshold", 0, "the limit for --query")
@@ -136,160 +316,131 @@ func parseRatio(s string) (float64, error) {
 	return v, nil
 }
 
-func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, budgetSet, burnSet, p95Set bool) (int, error) {
-	if f.failOpen && f.failClosed {
-		return 0, tandem.FieldErrorf("--fail-open", "give --fail-open or --fail-closed, not both")
+func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(string) bool) error {
+	if err := f.check(); err != nil {
+		return err
 	}
-	if f.format != "text" && f.format != "json" {
-		return 0, tandem.FieldErrorf("--format", "want text or json, got %q", f.format)
-	}
-	var checks []gate.Check
-	message := ""
 	var c *client.Client
 	if g.url != "" {
 		var err error
 		if c, err = g.client(); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	switch {
-	case f.prometheus != "":
+	rep := sloGateReport{Service: f.service, SLOs: f.slos, Checks: []gate.Check{}}
+	o := gateOutcome{Kind: gate.KindSLO, Service: f.service, Title: "SLO gate for " + f.service, Remedy: true}
+	target := strings.Join(f.slos, ",")
+	if f.prometheus != "" {
 		if f.query == "" {
-			return 0, tandem.FieldErrorf("--query", "required with --prometheus")
+			return tandem.FieldErrorf("--query", "required with --prometheus")
 		}
 		if f.op != "<=" && f.op != "<" && f.op != ">=" && f.op != ">" {
-			return 0, tandem.FieldErrorf("--op", "want <=, <, >= or >, got %q", f.op)
+			return tandem.FieldErrorf("--op", "want <=, <, >= or >, got %q", f.op)
 		}
-		checks = promChecks(cctx, f)
-	default:
+		o.Title, target = "SLO gate (prometheus)", f.query
+		if f.service != "" {
+			o.Title += " for " + f.service
+		}
+		// The service only labels the recorded result, but a misspelt one
+		// must not pass unnoticed either.
+		var err error
+		if c != nil && f.service != "" {
+			_, err = c.Service(cctx, f.service)
+		}
+		if err != nil && refused(err) {
+			rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
+		} else {
+			rep.Checks, o.Closed = promChecks(cctx, f)
+			rep.Verdict = gate.Combine(rep.Checks)
+		}
+	} else {
 		if f.service == "" {
-			return 0, tandem.FieldErrorf("--service", "required (or use --prometheus and --query)")
+			return tandem.FieldErrorf("--service", "required (or use --prometheus and --query)")
 		}
 		if c == nil {
-			return 0, tandem.Errorf(tandem.EInvalid, "no tandem server: set TANDEM_URL or --url, or evaluate a PromQL query with --prometheus")
+			return tandem.Errorf(tandem.EInvalid, "no tandem server: set TANDEM_URL or --url, or evaluate a PromQL query with --prometheus")
 		}
-		t := gate.SLOThresholds{BurnWindow: f.burnWindow, RespectFreeze: f.respectFreeze}
-		if budgetSet {
+		req := gate.SLORequest{Service: f.service, SLOs: f.slos, Window: f.window, RespectFreeze: f.respectFreeze}
+		if changed("burn-window") || changed("max-burn-rate") {
+			req.BurnWindow = f.burnWindow
+		}
+		if changed("min-budget-remaining") {
 			v, err := parseRatio(f.budget)
 			if err != nil {
-				return 0, tandem.FieldErrorf("--min-budget-remaining", "%v", err)
+				return tandem.FieldErrorf("--min-budget-remaining", "%v", err)
 			}
-			t.MinBudgetRemaining = &v
+			req.MinBudgetRemaining = &v
 		}
-		if burnSet {
-			t.MaxBurnRate = &f.burn
+		if changed("max-burn-rate") {
+			req.MaxBurnRate = &f.burn
 		}
-		if p95Set {
-			t.P95LatencyMs = &f.p95
+		if changed("p95-latency-ms") {
+			req.P95LatencyMs = &f.p95
 		}
-		if !t.Any() {
-			zero := 0.0
-			t.MinBudgetRemaining = &zero
+		ev, err := c.EvaluateSLOGate(cctx, req)
+		switch {
+		case err != nil && refused(err):
+			rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
+		case err != nil:
+			rep.Verdict = gate.Inconclusive
+			rep.Checks = []gate.Check{{Name: "slos " + f.service, Op: ">=", Threshold: 1, Verdict: gate.Inconclusive,
+				Detail: "cannot read SLOs: " + errorText(err)}}
+		default:
+			rep.SLOs, rep.Window, rep.From, rep.To, rep.Verdict, rep.Checks = ev.SLOs, ev.Window, ev.From, ev.To, ev.Verdict, ev.Checks
 		}
-		statuses, err := c.SLOs(cctx, f.service)
-		if err != nil {
-			checks = []gate.Check{{Name: "tandem " + f.service, Op: "==", Verdict: gate.Inconclusive, Detail: "cannot read SLOs: " + errorText(err)}}
-			break
-		}
-		if len(f.slos) > 0 {
-			want := map[string]bool{}
-			for _, n := range f.slos {
-				want[n] = true
-			}
-			var keep []slo.Status
-			for _, st := range statuses {
-				if want[st.Name] {
-					keep = append(keep, st)
-					delete(want, st.Name)
-				}
-			}
-			for n := range want {
-				message = "no SLO " + n + " on service " + f.service
-			}
-			statuses = keep
-		}
-		checks = gate.EvaluateSLO(f.service, statuses, t)
 	}
-	verdict := gate.Combine(checks)
-	code := map[string]int{gate.Pass: 0, gate.Fail: 1, gate.Inconclusive: 2}[verdict]
-	warn := ""
-	if verdict == gate.Inconclusive && f.failOpen {
-		code, warn = 0, "WARNING: the gate could not evaluate; passing because of --fail-open"
-	}
-	rep := sloGateReport{Service: f.service, Verdict: verdict, ExitCode: code, Message: message, Checks: checks}
-	if c != nil {
-		target := strings.Join(f.slos, ",")
-		if f.prometheus != "" {
-			target = f.query
-		}
-		res, err := c.RecordGate(cctx, gate.Result{Kind: gate.KindSLO, Service: f.service, Target: target, Verdict: verdict,
-			Message: strings.TrimSpace(message + " " + warn), Checks: checks, Source: ciSource()})
+	// A refused input is not a gate run: there may be no service to record
+	// it against, and its message says all there is.
+	if c != nil && !o.Closed {
+		res, err := c.RecordGate(cctx, gate.Result{Kind: gate.KindSLO, Service: f.service, Target: target, Verdict: rep.Verdict,
+			Message: rep.Message, Checks: rep.Checks, Source: ciSource()})
 		if err != nil {
 			fmt.Fprintln(g.stderr, "tandem: gate result not recorded:", errorText(err))
 		} else {
 			rep.ResultID = res.ID
 		}
 	}
-	if f.format == "json" {
-		if err := writeJSON(g.stdout, rep); err != nil {
-			return 0, err
-		}
-	} else {
-		var b strings.Builder
-		for _, ch := range checks {
-			b.WriteString(gate.FormatCheck(ch) + "\n")
-		}
-		if message != "" {
-			b.WriteString(message + "\n")
-		}
-		if warn != "" {
-			b.WriteString(warn + "\n")
-		}
-		fmt.Fprintf(&b, "SLO gate %s: %s (exit %d)\n", orService(f.service), strings.ToUpper(verdict), code)
-		if _, err := io.WriteString(g.stdout, b.String()); err != nil {
-			return 0, err
-		}
+	o.Verdict, o.ResultID = rep.Verdict, rep.ResultID
+	o.Lines = checkLines(rep.Checks)
+	if rep.Message != "" {
+		o.Lines = append(o.Lines, rep.Message)
 	}
-	if verdict == gate.Fail && f.onFail != "" {
-		fmt.Fprintf(g.stderr, "tandem: gate failed; running --on-fail: %s\n", f.onFail)
-		sh := exec.CommandContext(ctx, "sh", "-c", f.onFail)
-		sh.Stdout, sh.Stderr = g.stdout, g.stderr
-		if err := sh.Run(); err != nil {
-			fmt.Fprintln(g.stderr, "tandem: --on-fail command failed:", err)
-		}
+	o.Report = func(code int, warn string) any {
+		rep.ExitCode, rep.Warning = code, warn
+		return rep
 	}
-	return code, nil
-}
-
-func orService(s string) string {
-	if s == "" {
-		return "(prometheus)"
-	}
-	return "for " + s
+	return f.finish(ctx, g, o)
 }
 
 // promChecks evaluates the PromQL query: one check per series (or the
-// scalar), inconclusive when Prometheus fails or returns nothing.
-func promChecks(ctx context.Context, f *sloGateFlags) []gate.Check {
-	bad := func(detail string) []gate.Check {
-		return []gate.Check{{Name: "prometheus " + f.query, Op: f.op, Threshold: f.threshold, Verdict: gate.Inconclusive, Detail: detail}}
+// scalar). Prometheus unreachable, or a NaN, is inconclusive; a query
+// Prometheus rejects, or one that selects no series (a misspelt metric
+// reads the same as no data), is inconclusive and closed: --fail-open does
+// not pass it.
+func promChecks(ctx context.Context, f *sloGateFlags) (checks []gate.Check, closed bool) {
+	bad := func(detail string, closed bool) ([]gate.Check, bool) {
+		return []gate.Check{{Name: "prometheus " + f.query, Op: f.op, Threshold: f.threshold, Verdict: gate.Inconclusive, Detail: detail}}, closed
 	}
 	pc, err := api.NewClient(api.Config{Address: f.prometheus})
 	if err != nil {
-		return bad("bad Prometheus URL: " + err.Error())
+		return bad("bad Prometheus URL: "+err.Error(), true)
 	}
 	val, _, _, err := promv1.NewAPI(pc).Query(ctx, f.query, time.Now())
 	if err != nil {
-		return bad("query failed: " + err.Error())
+		var pe *promv1.Error
+		return bad("query failed: "+err.Error(), errors.As(err, &pe) && pe.Type == promv1.ErrBadData)
 	}
 	check := func(name string, v float64) gate.Check {
-		c := gate.Check{Name: name, Value: v, Op: f.op, Threshold: f.threshold, Verdict: gate.Pass}
-		if v != v { // NaN
-			c.Value, c.Verdict, c.Detail = 0, gate.Inconclusive, "the query returned NaN"
-		} else if !gate.Holds(v, f.op, f.threshold) {
-			c.Verdict = gate.Fail
+		c := gate.Check{Name: name, Op: f.op, Threshold: f.threshold, Verdict: gate.Pass}
+		switch {
+		case v != v: // NaN: 0/0, nothing happened in the query's range
+			c.Verdict, c.Detail = gate.Inconclusive, "the query returned NaN"
+		case !gate.Holds(v, f.op, f.threshold):
+			c.Value, c.Verdict = gate.Measured(v), gate.Fail
+		default:
+			c.Value = gate.Measured(v)
 		}
 		return c
 	}
@@ -306,113 +457,263 @@ func promChecks(ctx context.Context, f *sloGateFlags) []gate.Check {
 			out = append(out, check(name, float64(s.Value)))
 		}
 	default:
-		return bad(fmt.Sprintf("the query returned a %s; want an instant vector or a scalar", val.Type()))
+		return bad(fmt.Sprintf("the query returned a %s; want an instant vector or a scalar", val.Type()), true)
 	}
 	if len(out) == 0 {
-		return bad("the query returned no data")
+		return bad("the query returned no data: it selects no series", true)
 	}
-	return out
+	return out, false
 }
 
 // ---- tandem gate migration ----
 
 type migrationGateFlags struct {
+	gateFlags
 	service, env, dir, databaseURL, table string
-	maxDur, destructiveMax                time.Duration
+	sloServices                           []string
+	maxDur, destructiveMax, timeout       time.Duration
 	kill                                  bool
+	backupStep, backupCmd                 string
+	backupMaxAge                          time.Duration
+	maxBurn, p95                          float64
+}
+
+// migrationGateReport is the JSON form of a migration gate run.
+type migrationGateReport struct {
+	Service string `json:"service,omitempty"`
+	Command string `json:"command"`
+	// AppName is the PGAPPNAME the command ran with.
+	AppName string `json:"app_name"`
+	// Class is the lint class of the pending files; Destructive the changes
+	// that held the run to the stricter checks.
+	Class       string             `json:"class,omitempty"`
+	Versions    string             `json:"versions,omitempty"`
+	Destructive []migration.Change `json:"destructive_changes,omitempty"`
+	Limit       string             `json:"limit"`
+	Ran         bool               `json:"ran"`
+	Run         *gate.RunResult    `json:"run,omitempty"`
+	Verdict     string             `json:"verdict"`
+	ExitCode    int                `json:"exit_code"`
+	Message     string             `json:"message,omitempty"`
+	Warning     string             `json:"warning,omitempty"`
+	Checks      []gate.Check       `json:"checks"`
+	ChangeID    int64              `json:"change_id,omitempty"`
+	ResultID    int64              `json:"result_id,omitempty"`
 }
 
 func newGateMigrationCmd(g *globals) *cobra.Command {
 	f := &migrationGateFlags{}
 	cmd := &cobra.Command{
 		Use:   "migration [flags] -- COMMAND [ARGS…]",
-		Short: "Run a migration tool, measure it, and fail the pipeline when it is too slow",
+		Short: "Run a migration tool, measure it, and fail the pipeline when it is too slow or unsafe",
 		Long: `Runs any migration tool (flyway, liquibase, goose, migrate, psql) as a
-child process with its output streamed, measures it, and records a migration
-change event (duration, outcome, lint class of the pending files) when a
-tandem server is configured.
+child process with its output streamed and PGAPPNAME=tandem-gate-<id> in its
+environment, measures it, and records a migration change event (duration,
+outcome, lint class of the pending files) when a tandem server is configured.
 
-Past --max-duration (--destructive-max-duration when the pending files lint
-as destructive) the gate exits 1 with "Migration exceeded latency threshold
-(N s > T s)". --kill-on-timeout also stops the child; without it the child
-runs to its end.`,
+Past --max-duration (--destructive-max-duration when the pending files are
+destructive) the gate exits 1 with "Migration exceeded latency threshold
+(N s > T s)". --kill-on-timeout also stops the child and, with
+--database-url, cancels its database sessions (found by PGAPPNAME).
+
+Destructive pending files (drops, rewrites, type changes; see
+docs/migrations.md) are held to more: an undo script (U<version>__…) for
+each, or a backup step that ran (--backup-step), before the command runs; and
+after it, the latency and error SLOs of --service (or --slo-service) over the
+migration's window. docs/gates.md has the table of every case.`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMigrationGate(cmd.Context(), g, f, args)
-		},
 	}
+	gateCommand(g, cmd, func(cmd *cobra.Command, args []string) error {
+		return runMigrationGate(cmd.Context(), g, f, args, cmd.Flags().Changed)
+	})
 	fl := cmd.Flags()
-	fl.StringVar(&f.service, "service", "", "service the migration belongs to (for the change event)")
+	f.gateFlags.add(fl)
+	fl.StringVar(&f.service, "service", "", "service the migration belongs to (change event, audit log, and the SLOs checked after a destructive migration)")
+	fl.StringArrayVar(&f.sloServices, "slo-service", nil, "service whose latency and error SLOs are checked after a destructive migration (repeatable; default --service)")
 	fl.StringVar(&f.env, "env", "production", "environment")
 	fl.DurationVar(&f.maxDur, "max-duration", 10*time.Second, "time limit")
 	fl.DurationVar(&f.destructiveMax, "destructive-max-duration", 60*time.Second, "time limit when the pending files are destructive")
 	fl.StringVar(&f.dir, "dir", "", "migrations directory: lint the pending files and record their class")
-	fl.StringVar(&f.databaseURL, "database-url", "", "with --dir: only files not yet in flyway_schema_history are pending")
+	fl.StringVar(&f.databaseURL, "database-url", "", "target database: with --dir only files not yet in flyway_schema_history are pending; with --kill-on-timeout its sessions are cancelled")
 	fl.StringVar(&f.table, "table", "flyway_schema_history", "history table for --database-url")
-	fl.BoolVar(&f.kill, "kill-on-timeout", false, "stop the migration when it passes the limit")
+	fl.BoolVar(&f.kill, "kill-on-timeout", false, "stop the migration (and, with --database-url, its database work) when it passes the limit")
+	fl.StringVar(&f.backupStep, "backup-step", "", "name of the backup step that makes a destructive migration reversible")
+	fl.StringVar(&f.backupCmd, "backup-cmd", "", "command (sh -c) that takes the --backup-step backup before the migration; exit 0 is its evidence")
+	fl.DurationVar(&f.backupMaxAge, "backup-max-age", 24*time.Hour, "without --backup-cmd: how recent the recorded backup change event must be")
+	fl.Float64Var(&f.maxBurn, "max-burn-rate", 10, "after a destructive migration: the highest burn rate of each SLO over the migration's window")
+	fl.Float64Var(&f.p95, "p95-latency-ms", 0, "after a destructive migration: the highest p95 latency over the migration's window (default: not checked)")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for tandem")
 	return cmd
 }
 
-func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, args []string) error {
+// gateID is a random id for one gate run (PGAPPNAME=tandem-gate-<id>).
+func gateID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// pendingFiles lints the pending files of --dir (all of them, or with
+// --database-url those not yet in the history table).
+func pendingFiles(ctx context.Context, f *migrationGateFlags) (migration.Report, error) {
+	files, err := migration.ReadDir(f.dir)
+	if err != nil {
+		return migration.Report{}, err
+	}
+	if f.databaseURL != "" {
+		hist, err := migration.ReadHistory(ctx, f.databaseURL, f.table)
+		if err != nil {
+			return migration.Report{}, fmt.Errorf("%s (the pending files cannot be told apart)", redactURLs(err.Error(), f.databaseURL))
+		}
+		v := migration.Validate(files, hist)
+		want := map[string]bool{}
+		for _, i := range v.Issues {
+			if i.Kind == migration.IssuePending || i.Kind == migration.IssueOutOfOrder || i.Kind == migration.IssueRepeatable {
+				want[i.Script] = true
+			}
+		}
+		var keep []migration.File
+		for _, file := range files {
+			if want[baseOf(file.Path)] {
+				keep = append(keep, file)
+			}
+		}
+		files = keep
+	}
+	return migration.Lint(files, migration.Options{}), nil
+}
+
+func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, args []string, changed func(string) bool) error {
+	if err := f.check(); err != nil {
+		return err
+	}
 	if f.maxDur <= 0 || f.destructiveMax <= 0 {
 		return tandem.FieldErrorf("--max-duration", "must be positive")
 	}
-	class := ""
-	var pending []string
-	if f.dir != "" {
-		files, err := migration.ReadDir(f.dir)
-		if err != nil {
-			return err
-		}
-		if f.databaseURL != "" {
-			hist, err := migration.ReadHistory(ctx, f.databaseURL, f.table)
-			if err != nil {
-				return err
-			}
-			v := migration.Validate(files, hist)
-			want := map[string]bool{}
-			for _, i := range v.Issues {
-				if i.Kind == migration.IssuePending || i.Kind == migration.IssueOutOfOrder || i.Kind == migration.IssueRepeatable {
-					want[i.Script] = true
-				}
-			}
-			var keep []migration.File
-			for _, file := range files {
-				if want[baseOf(file.Path)] {
-					keep = append(keep, file)
-				}
-			}
-			files = keep
-		}
-		rep := migration.Lint(files, migration.Options{})
-		class = string(rep.Class)
-		for _, fr := range rep.Files {
-			if fr.Name.Version != "" {
-				pending = append(pending, fr.Name.Version)
-			}
-		}
+	if changed("p95-latency-ms") && f.p95 <= 0 {
+		return tandem.FieldErrorf("--p95-latency-ms", "must be positive")
 	}
-	limit := f.maxDur
-	if class == string(migration.Destructive) {
-		limit = f.destructiveMax
+	if f.maxBurn < 0 {
+		return tandem.FieldErrorf("--max-burn-rate", "must not be negative")
+	}
+	if f.backupCmd != "" && f.backupStep == "" {
+		return tandem.FieldErrorf("--backup-cmd", "name the step with --backup-step")
+	}
+	app := migration.AppNamePrefix + gateID()
+	rep := migrationGateReport{Service: f.service, Command: strings.Join(args, " "), AppName: app, Checks: []gate.Check{}}
+	o := gateOutcome{Kind: gate.KindMigration, Service: f.service, Title: "migration gate", Out: g.stderr}
+	if f.service != "" {
+		o.Title += " for " + f.service
+	}
+	if f.format == "json" {
+		o.Out = g.stdout
+	}
+	closed := func(msg string) error {
+		rep.Verdict, rep.Message, o.Verdict, o.Closed = gate.Inconclusive, msg, gate.Inconclusive, true
+		o.Lines = []string{msg}
+		o.Report = func(code int, warn string) any { rep.ExitCode, rep.Warning = code, warn; return rep }
+		return f.finish(ctx, g, o)
 	}
 	var c *client.Client
-	if g.url != "" && f.service != "" {
+	if g.url != "" {
 		var err error
 		if c, err = g.client(); err != nil {
 			return err
 		}
 	}
-	desc := fmt.Sprintf("limit %s", limit)
-	if class != "" {
-		desc += ", pending files " + class
+	tctx := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, f.timeout) }
+	// Every name resolves before anything runs.
+	if c != nil && f.service != "" {
+		cctx, cancel := tctx()
+		_, err := c.Service(cctx, f.service)
+		cancel()
+		switch {
+		case err != nil && refused(err):
+			return closed(tandem.ErrorMessage(err))
+		case err != nil:
+			fmt.Fprintln(g.stderr, "tandem: cannot reach tandem; the migration will not be recorded:", errorText(err))
+			c = nil
+		}
 	}
-	fmt.Fprintf(g.stderr, "tandem: running %s (%s)\n", strings.Join(args, " "), desc)
-	// The child's output and the gate's own line may be written at once.
+	if f.dir != "" {
+		lint, err := pendingFiles(ctx, f)
+		if err != nil {
+			return err
+		}
+		rep.Class, rep.Versions, rep.Destructive = string(lint.Class), versionSpan(lint), lint.DestructiveChanges()
+	}
+	destructive := len(rep.Destructive) > 0
+	sloServices := f.sloServices
+	if len(sloServices) == 0 && f.service != "" {
+		sloServices = []string{f.service}
+	}
+	// resolveSLOs resolves the latency and error SLOs of each service; it
+	// returns the first refusal, or with strict any error.
+	resolveSLOs := func(services []string, strict bool) (string, error) {
+		for _, s := range services {
+			cctx, cancel := tctx()
+			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, RequestsOnly: true, ResolveOnly: true})
+			cancel()
+			if err != nil && (strict || refused(err)) {
+				return s, err
+			}
+		}
+		return "", nil
+	}
+	switch {
+	case destructive && len(sloServices) == 0:
+		return closed("the pending migrations are destructive: name the service whose latency and error SLOs are checked after them with --service or --slo-service")
+	case destructive && c == nil && g.url == "":
+		return closed("the pending migrations are destructive: their service's SLOs are checked after them, which needs a tandem server (TANDEM_URL or --url)")
+	case destructive && c == nil:
+		return closed("the pending migrations are destructive and tandem cannot be reached to check their service's SLOs")
+	case destructive:
+		if s, err := resolveSLOs(sloServices, true); err != nil {
+			return closed(fmt.Sprintf("the pending migrations are destructive and the SLOs of %s cannot be checked after them: %s", s, tandem.ErrorMessage(err)))
+		}
+	case len(f.sloServices) > 0 && c == nil:
+		// An explicit --slo-service resolves even when the files are safe.
+		return closed("--slo-service needs a tandem server (TANDEM_URL or --url) to resolve " + strings.Join(f.sloServices, ", "))
+	case len(f.sloServices) > 0:
+		if _, err := resolveSLOs(f.sloServices, false); err != nil {
+			return closed(tandem.ErrorMessage(err))
+		}
+	}
+	limit := f.maxDur
+	if destructive {
+		limit = f.destructiveMax
+	}
+	rep.Limit = limit.String()
+	desc := fmt.Sprintf("limit %s, PGAPPNAME=%s", limit, app)
+	if rep.Class != "" {
+		desc += ", pending files " + rep.Class
+		if destructive && rep.Class != string(migration.Destructive) {
+			desc += " with destructive changes"
+		}
+	}
+	fmt.Fprintf(g.stderr, "tandem: running %s (%s)\n", rep.Command, desc)
+	// The child's output and the gate's own lines may be written at once;
+	// with --format json stdout holds the report alone.
 	mu := &sync.Mutex{}
 	stdout, stderr := &lockedWriter{mu: mu, w: g.stdout}, &lockedWriter{mu: mu, w: g.stderr}
+	if f.format == "json" {
+		stdout = stderr
+	}
+	if destructive {
+		ready, msg, err := f.rollbackReady(ctx, g, c, rep.Destructive, stdout, stderr)
+		if err != nil {
+			return closed(err.Error())
+		}
+		rep.Checks = append(rep.Checks, ready)
+		if ready.Verdict != gate.Pass {
+			rep.Verdict, rep.Message = gate.Fail, msg
+			return f.endMigration(ctx, g, c, &rep, o, nil)
+		}
+	}
+	var stopped []string
 	res := gate.RunCommand(ctx, gate.RunOptions{
 		Command: args, MaxDuration: limit, KillOnTimeout: f.kill, Stdout: stdout, Stderr: stderr,
+		Env: []string{"PGAPPNAME=" + app},
 		OnExceeded: func() {
 			what := "still running"
 			if f.kill {
@@ -420,65 +721,240 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 			}
 			fmt.Fprintf(stderr, "tandem: migration passed its %s limit; %s\n", limit, what)
 		},
+		OnStop: func() {
+			if f.databaseURL == "" {
+				return
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			s, err := migration.StopBackends(sctx, f.databaseURL, app, 2*time.Second)
+			if err != nil {
+				stopped = append(stopped, "cannot stop its database sessions: "+redactURLs(err.Error(), f.databaseURL))
+				return
+			}
+			stopped = append(stopped, fmt.Sprintf("database sessions of %s: %d query cancelled, %d session ended", app, s.Cancelled, s.Terminated))
+		},
 	})
-	verdict := gate.Pass
-	var msg string
+	for _, s := range stopped {
+		fmt.Fprintln(stderr, "tandem: "+s)
+	}
+	rep.Ran, rep.Run = res.StartError == "", &res
+	o.Remedy = rep.Ran
+	dur := gate.Check{Name: "duration_s", Value: gate.Measured(res.Duration.Seconds()), Op: "<=", Threshold: limit.Seconds(), Unit: "s",
+		Verdict: gate.Pass, From: res.StartedAt, To: res.FinishedAt}
+	if res.Exceeded {
+		dur.Verdict = gate.Fail
+	}
+	exit := gate.Check{Name: "exit_code", Value: gate.Measured(float64(res.ExitCode)), Op: "==", Threshold: 0, Verdict: gate.Pass}
 	switch {
 	case res.StartError != "":
-		verdict, msg = gate.Fail, "cannot run the migration: "+res.StartError
+		rep.Message = "cannot run the migration: " + res.StartError
+		exit.Value, exit.Verdict, exit.Detail = nil, gate.Fail, rep.Message
 	case res.Exceeded:
-		verdict, msg = gate.Fail, gate.ExceededMessage(res.Duration, limit)
+		rep.Message = gate.ExceededMessage(res.Duration, limit)
 	case res.ExitCode != 0:
-		verdict, msg = gate.Fail, fmt.Sprintf("migration command failed with exit code %d", res.ExitCode)
+		rep.Message = fmt.Sprintf("migration command failed with exit code %d", res.ExitCode)
+	}
+	if res.Killed {
+		exit.Value, exit.Detail = nil, "stopped by the gate"
+	}
+	if !res.Succeeded() {
+		exit.Verdict = gate.Fail
 	}
 	if res.Exceeded && res.ExitCode != 0 && !res.Killed {
-		msg += fmt.Sprintf("; the command also failed with exit code %d", res.ExitCode)
+		rep.Message += fmt.Sprintf("; the command also failed with exit code %d", res.ExitCode)
 	}
-	if c != nil {
-		status, reason := change.StatusSuccess, ""
-		if !res.Succeeded() {
-			status, reason = change.StatusFailed, msg
-		}
-		labels := []string{}
-		if class != "" {
-			labels = append(labels, "lint:"+class)
-		}
-		if res.Exceeded {
-			labels = append(labels, "exceeded-threshold")
-		}
-		version := ""
-		if len(pending) > 0 {
-			version = pending[0]
-			if len(pending) > 1 {
-				version += ".." + pending[len(pending)-1]
+	rep.Checks = append(rep.Checks, dur, exit)
+	if destructive && rep.Ran {
+		rep.Checks = append(rep.Checks, f.slosAfter(ctx, c, sloServices, res)...)
+	}
+	rep.Verdict = gate.Combine(rep.Checks)
+	if rep.Verdict != gate.Pass && rep.Message == "" {
+		for _, ch := range rep.Checks {
+			if ch.Verdict == rep.Verdict {
+				rep.Message = fmt.Sprintf("%s: %s after the migration", ch.Name, strings.ToLower(ch.Verdict))
+				if ch.Detail != "" {
+					rep.Message += " (" + ch.Detail + ")"
+				}
+				break
 			}
 		}
-		ev, err := c.RecordChange(ctx, change.Event{Service: f.service, Environment: f.env, Kind: change.KindMigration,
-			Version: version, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Status: status, FailureReason: reason,
-			Actor: os.Getenv("USER"), Source: sourceCLI, Labels: labels})
+	}
+	return f.endMigration(ctx, g, c, &rep, o, &res)
+}
+
+// rollbackReady checks that destructive changes can be undone: each has
+// an undo script, or the named backup step succeeded (its command exited
+// 0, or tandem holds a successful backup change event of the service with
+// that version, recent enough). An error means readiness cannot be known.
+func (f *migrationGateFlags) rollbackReady(ctx context.Context, g *globals, c *client.Client, changes []migration.Change, stdout, stderr io.Writer) (gate.Check, string, error) {
+	check := gate.Check{Name: "rollback_ready", Op: "==", Threshold: 1}
+	var without []string
+	seen := map[string]bool{}
+	for _, ch := range changes {
+		if ch.Undo == "" && !seen[ch.File] {
+			seen[ch.File] = true
+			without = append(without, fmt.Sprintf("%s (%s)", ch.File, ch.Rule))
+		}
+	}
+	if len(without) == 0 {
+		check.Value, check.Verdict, check.Detail = gate.Measured(1), gate.Pass, "every destructive migration has an undo script"
+		return check, "", nil
+	}
+	fail := func(msg string) (gate.Check, string, error) {
+		check.Value, check.Verdict, check.Detail = gate.Measured(0), gate.Fail, msg
+		return check, "destructive migration without a way back: " + msg, nil
+	}
+	list := strings.Join(without, ", ")
+	switch {
+	case f.backupStep == "":
+		return fail(list + " has no undo script (U<version>__….sql) and no --backup-step names a backup")
+	case f.backupCmd != "":
+		fmt.Fprintf(stderr, "tandem: backup step %s: %s\n", f.backupStep, f.backupCmd)
+		r := gate.RunCommand(ctx, gate.RunOptions{Command: []string{"sh", "-c", f.backupCmd}, Stdout: stdout, Stderr: stderr})
+		if c != nil && f.service != "" {
+			status, reason := change.StatusSuccess, ""
+			if !r.Succeeded() {
+				status, reason = change.StatusFailed, fmt.Sprintf("backup command exited %d", r.ExitCode)
+			}
+			if _, err := c.RecordChange(ctx, change.Event{Service: f.service, Environment: f.env, Kind: change.KindBackup, Version: f.backupStep,
+				StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Status: status, FailureReason: reason,
+				Actor: os.Getenv("USER"), Source: sourceCLI}); err != nil {
+				fmt.Fprintln(g.stderr, "tandem: backup change event not recorded:", errorText(err))
+			}
+		}
+		if !r.Succeeded() {
+			if r.StartError != "" {
+				return fail(fmt.Sprintf("backup step %s could not run: %s", f.backupStep, r.StartError))
+			}
+			return fail(fmt.Sprintf("backup step %s failed with exit code %d", f.backupStep, r.ExitCode))
+		}
+		check.Value, check.Verdict = gate.Measured(1), gate.Pass
+		check.Detail = fmt.Sprintf("backup step %s exited 0 (covers %s)", f.backupStep, list)
+		return check, "", nil
+	case c == nil || f.service == "":
+		return gate.Check{}, "", fmt.Errorf("the pending migrations are destructive: finding backup step %s needs a tandem server and --service", f.backupStep)
+	}
+	cctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	since := time.Now().Add(-f.backupMaxAge)
+	evs, err := c.Changes(cctx, client.ChangeQuery{Services: []string{f.service}, Kinds: []string{change.KindBackup},
+		Statuses: []string{change.StatusSuccess}, Environment: f.env, Since: since, Limit: 1000})
+	if err != nil {
+		return gate.Check{}, "", fmt.Errorf("the pending migrations are destructive and backup step %s cannot be looked up: %s", f.backupStep, tandem.ErrorMessage(err))
+	}
+	for _, e := range evs {
+		if e.Version == f.backupStep {
+			check.Value, check.Verdict = gate.Measured(1), gate.Pass
+			check.Detail = fmt.Sprintf("backup %s of %s succeeded at %s (change %d; covers %s)", f.backupStep, f.service,
+				e.At().UTC().Format(time.RFC3339), e.ID, list)
+			return check, "", nil
+		}
+	}
+	return fail(fmt.Sprintf("%s has no undo script and no successful backup change event %s of %s in %s since %s",
+		list, f.backupStep, f.service, f.env, since.UTC().Format(time.RFC3339)))
+}
+
+// slosAfter runs the SLO gate of each service over the migration's window:
+// each SLO's burn rate (latency SLOs count slow requests as bad) and, with
+// --p95-latency-ms, its p95. The window starts at the migration's first
+// whole minute (native SLI data has minute resolution) and is at least a
+// minute long, so that Prometheus has samples in it.
+func (f *migrationGateFlags) slosAfter(ctx context.Context, c *client.Client, services []string, res gate.RunResult) []gate.Check {
+	from, to := res.StartedAt.Truncate(time.Minute), res.FinishedAt
+	if to.Sub(from) < time.Minute {
+		from = to.Add(-time.Minute)
+	}
+	req := gate.SLORequest{RequestsOnly: true, From: from, To: to, MaxBurnRate: &f.maxBurn}
+	if f.p95 > 0 {
+		req.P95LatencyMs = &f.p95
+	}
+	var out []gate.Check
+	for _, s := range services {
+		req.Service = s
+		cctx, cancel := context.WithTimeout(ctx, f.timeout)
+		ev, err := c.EvaluateSLOGate(cctx, req)
+		cancel()
 		if err != nil {
-			fmt.Fprintln(g.stderr, "tandem: migration change event not recorded:", errorText(err))
+			out = append(out, gate.Check{Name: "slos " + s, Op: ">=", Threshold: 1, Verdict: gate.Inconclusive,
+				Window: "migration", From: from, To: to, Detail: "cannot read the SLOs after the migration: " + errorText(err)})
+			continue
 		}
-		check := gate.Check{Name: "duration_s " + f.service, Value: res.Duration.Seconds(), Op: "<=", Threshold: limit.Seconds(), Unit: "s", Verdict: gate.Pass}
-		if res.Exceeded {
-			check.Verdict = gate.Fail
+		out = append(out, ev.Checks...)
+	}
+	return out
+}
+
+// endMigration records the migration change event (when it ran) and the
+// gate result, then finishes the run.
+func (f *migrationGateFlags) endMigration(ctx context.Context, g *globals, c *client.Client, rep *migrationGateReport, o gateOutcome, res *gate.RunResult) error {
+	if c != nil && f.service != "" {
+		cctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		var changeID int64
+		if res != nil {
+			status, reason := change.StatusSuccess, ""
+			if !res.Succeeded() {
+				status, reason = change.StatusFailed, rep.Message
+			}
+			labels := []string{}
+			if rep.Class != "" {
+				labels = append(labels, "lint:"+rep.Class)
+			}
+			if len(rep.Destructive) > 0 {
+				labels = append(labels, "destructive")
+			}
+			if res.Exceeded {
+				labels = append(labels, "exceeded-threshold")
+			}
+			ev, err := c.RecordChange(cctx, change.Event{Service: f.service, Environment: f.env, Kind: change.KindMigration,
+				Version: rep.Versions, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Status: status,
+				FailureReason: reason, Actor: os.Getenv("USER"), Source: sourceCLI, Labels: labels})
+			if err != nil {
+				fmt.Fprintln(g.stderr, "tandem: migration change event not recorded:", errorText(err))
+			}
+			changeID = ev.ID
 		}
-		exit := gate.Check{Name: "exit_code", Value: float64(res.ExitCode), Op: "==", Threshold: 0, Verdict: gate.Pass}
-		if !res.Succeeded() {
-			exit.Verdict = gate.Fail
+		rep.ChangeID = changeID
+		r := gate.Result{Kind: gate.KindMigration, Service: f.service, Target: rep.Command, Verdict: rep.Verdict, Message: rep.Message,
+			Checks: rep.Checks, ChangeID: changeID, Source: ciSource()}
+		if res != nil {
+			r.DurationMs = res.Duration.Milliseconds()
 		}
-		if _, err := c.RecordGate(ctx, gate.Result{Kind: gate.KindMigration, Service: f.service, Target: strings.Join(args, " "),
-			Verdict: verdict, Message: msg, Checks: []gate.Check{check, exit}, ChangeID: ev.ID, DurationMs: res.Duration.Milliseconds(),
-			Source: ciSource()}); err != nil {
+		if out, err := c.RecordGate(cctx, r); err != nil {
 			fmt.Fprintln(g.stderr, "tandem: gate result not recorded:", errorText(err))
+		} else {
+			rep.ResultID = out.ID
 		}
 	}
-	if verdict == gate.Fail {
-		fmt.Fprintln(g.stderr, msg)
-		return &ExitError{Code: 1}
+	o.Verdict, o.ResultID = rep.Verdict, rep.ResultID
+	o.Lines = checkLines(rep.Checks)
+	if rep.Message != "" {
+		o.Lines = append(o.Lines, rep.Message)
 	}
-	fmt.Fprintf(g.stderr, "tandem: migration finished in %.1f s (limit %s)\n", res.Duration.Seconds(), limit)
-	return nil
+	o.Report = func(code int, warn string) any {
+		rep.ExitCode, rep.Warning = code, warn
+		return rep
+	}
+	return f.finish(ctx, g, o)
+}
+
+// versionSpan names the versioned migrations of a lint ("3..7"), for the
+// change event.
+func versionSpan(lint migration.Report) string {
+	var vs []string
+	for _, fr := range lint.Files {
+		if fr.Name.Kind == migration.Versioned {
+			vs = append(vs, fr.Name.Version)
+		}
+	}
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return vs[0]
+	}
+	return vs[0] + ".." + vs[len(vs)-1]
 }
 
 // lockedWriter serialises writes of several goroutines to one writer.
@@ -675,88 +1151,104 @@ func redactURLs(msg, url string) string {
 
 // ---- tandem verify deploy ----
 
+// verifyReport is the JSON form of a verification: the server's answer
+// with the exit code.
+type verifyReport struct {
+	gate.Verification
+	ExitCode int    `json:"exit_code"`
+	Message  string `json:"message,omitempty"`
+	Warning  string `json:"warning,omitempty"`
+}
+
 func newVerifyDeployCmd(g *globals) *cobra.Command {
-	var service, window, baseline, format string
+	var f gateFlags
+	var service, window, baseline string
 	var deploy int64
 	var noWait bool
 	cmd := &cobra.Command{
 		Use:   "deploy",
-		Short: "Compare the SLIs after a deploy with the baseline before it (exit 0 pass, 1 regression, 2 inconclusive)",
+		Short: "Compare the SLIs after a deploy with the baseline before it (exit 0 pass, 1 regression, 2 could not evaluate)",
 		Long: `Asks tandem to compare the window after a deploy with the baseline before it:
 error ratio (two-proportion test), latency (Mann-Whitney rank test on the
 latency histograms) and burn rate. A regression marks the deploy failed (so
 change failure rate counts it), records why and raises the alert "SLO
-violation after deployment". Too little traffic is "inconclusive", never a
-pass. Unless --no-wait, the command waits for the window to pass.`,
+violation after deployment"; --on-fail then runs a command (a rollback). Too
+little traffic is "inconclusive", never a pass. Unless --no-wait, the command
+waits for the window to pass. An unknown service or deploy is exit 2 whatever
+--fail-open says; docs/gates.md has the table of every case.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if service == "" && deploy == 0 {
-				return tandem.FieldErrorf("--service", "required (or --deploy)")
-			}
-			if format != "text" && format != "json" {
-				return tandem.FieldErrorf("--format", "want text or json, got %q", format)
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			req := client.VerifyRequest{Service: service, DeployID: deploy, Window: window, Baseline: baseline}
-			var v gate.Verification
-			for {
-				v, err = c.VerifyDeploy(cmd.Context(), req)
-				if err != nil {
-					return err
-				}
-				req.DeployID = v.Deploy.ID
-				if v.Complete || v.Verdict == gate.Fail || noWait {
-					break
-				}
-				wait := v.ReadyAt.Sub(v.To) + time.Second
-				fmt.Fprintf(g.stderr, "tandem: %s so far; waiting %s for the window to end\n", v.Verdict, wait.Round(time.Second))
-				t := time.NewTimer(wait)
-				select {
-				case <-cmd.Context().Done():
-					t.Stop()
-					return cmd.Context().Err()
-				case <-t.C:
-				}
-			}
-			if format == "json" {
-				if err := writeJSON(g.stdout, v); err != nil {
-					return err
-				}
-			} else {
-				var b strings.Builder
-				for _, ch := range v.Checks {
-					b.WriteString(gate.FormatCheck(ch) + "\n")
-				}
-				fmt.Fprintf(&b, "deploy %d of %s (%s): %s", v.Deploy.ID, v.Deploy.Service, orDashCLI(v.Deploy.Version), strings.ToUpper(v.Verdict))
-				if !v.Complete {
-					b.WriteString(" (window not over)")
-				}
-				b.WriteString("\n")
-				if v.MarkedFailed {
-					b.WriteString("the deploy is marked failed: " + v.Reason + "\n")
-				}
-				if _, err := io.WriteString(g.stdout, b.String()); err != nil {
-					return err
-				}
-			}
-			switch v.Verdict {
-			case gate.Fail:
-				return &ExitError{Code: 1}
-			case gate.Inconclusive:
-				return &ExitError{Code: 2}
-			}
-			return nil
-		},
 	}
+	gateCommand(g, cmd, func(cmd *cobra.Command, args []string) error {
+		if err := f.check(); err != nil {
+			return err
+		}
+		if service == "" && deploy == 0 {
+			return tandem.FieldErrorf("--service", "required (or --deploy)")
+		}
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		o := gateOutcome{Kind: gate.KindVerify, Service: service, Remedy: true, Title: "verification of " + service}
+		if deploy > 0 {
+			o.Title = fmt.Sprintf("verification of deploy %d", deploy)
+		}
+		rep := verifyReport{}
+		req := client.VerifyRequest{Service: service, DeployID: deploy, Window: window, Baseline: baseline}
+		for {
+			rep.Verification, err = c.VerifyDeploy(ctx, req)
+			if err != nil {
+				break
+			}
+			req.DeployID = rep.Deploy.ID
+			if rep.Complete || rep.Verdict == gate.Fail || noWait {
+				break
+			}
+			wait := rep.ReadyAt.Sub(rep.To) + time.Second
+			fmt.Fprintf(g.stderr, "tandem: %s so far; waiting %s for the window to end\n", rep.Verdict, wait.Round(time.Second))
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		switch {
+		case err != nil && refused(err):
+			rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
+			o.Lines = []string{rep.Message}
+		case err != nil:
+			rep.Verdict, rep.Message = gate.Inconclusive, "cannot verify: "+errorText(err)
+			o.Lines = []string{rep.Message}
+		default:
+			v := rep.Verification
+			o.Service, o.ResultID = v.Deploy.Service, v.ResultID
+			o.Title = fmt.Sprintf("deploy %d of %s (%s)", v.Deploy.ID, v.Deploy.Service, orDashCLI(v.Deploy.Version))
+			o.Lines = append([]string{fmt.Sprintf("window %s after the deploy (%s to %s), baseline %s before it (from %s)",
+				v.Window, v.From.UTC().Format(time.RFC3339), v.To.UTC().Format(time.RFC3339), v.Baseline, v.BaselineFrom.UTC().Format(time.RFC3339))},
+				checkLines(v.Checks)...)
+			if !v.Complete {
+				o.Title += " (window not over)"
+			}
+			if v.MarkedFailed {
+				o.Lines = append(o.Lines, "the deploy is marked failed: "+v.Reason)
+			}
+		}
+		o.Verdict = rep.Verdict
+		o.Report = func(code int, warn string) any {
+			rep.ExitCode, rep.Warning = code, warn
+			return rep
+		}
+		return f.finish(ctx, g, o)
+	})
 	fl := cmd.Flags()
+	f.add(fl)
 	fl.StringVar(&service, "service", "", "service (its latest deploy unless --deploy)")
 	fl.Int64Var(&deploy, "deploy", 0, "change event id of the deploy")
 	fl.StringVar(&window, "window", "", "window after the deploy (server default 15m)")
 	fl.StringVar(&baseline, "baseline", "", "baseline before the deploy (server default 1h)")
 	fl.BoolVar(&noWait, "no-wait", false, "answer at once, even before the window is over")
-	fl.StringVar(&format, "format", "text", "text or json")
 	return cmd
 }

@@ -43,8 +43,8 @@ func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, 
 				remaining, verdict = 0.04+0.04*rng.Float64(), gate.Fail
 			}
 			checks := []gate.Check{
-				{Name: "budget_remaining " + e.Service, Value: round3(remaining), Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: map[bool]string{true: gate.Pass, false: gate.Fail}[remaining >= 0.1]},
-				{Name: "burn_rate_1h " + e.Service, Value: round3(burn), Op: "<=", Threshold: 2, Verdict: gate.Pass},
+				{Name: "budget_remaining " + e.Service, Value: gate.Measured(round3(remaining)), Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: map[bool]string{true: gate.Pass, false: gate.Fail}[remaining >= 0.1]},
+				{Name: "burn_rate_1h " + e.Service, Value: gate.Measured(round3(burn)), Op: "<=", Threshold: 2, Verdict: gate.Pass},
 			}
 			if err := record(gate.Result{Kind: gate.KindSLO, Service: e.Service, Target: "deploy " + e.Version, Verdict: verdict,
 				Checks: checks, Message: "promotion gate for " + e.Version}, e.StartedAt.Add(-2*time.Minute)); err != nil {
@@ -54,7 +54,7 @@ func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, 
 				before, after := 0.0005+0.001*rng.Float64(), 0.03+0.05*rng.Float64()
 				if err := record(gate.Result{Kind: gate.KindVerify, Service: e.Service, Target: "deploy " + id, Verdict: gate.Fail, ChangeID: e.ID,
 					Message: fmt.Sprintf("SLO violation after deployment: error ratio rose from %.2f%% to %.2f%%", before*100, after*100),
-					Checks:  []gate.Check{{Name: "error_ratio " + e.Service, Value: round3(after), Op: "<=", Threshold: round3(before + 0.005), Unit: "ratio", Verdict: gate.Fail}}},
+					Checks:  []gate.Check{{Name: "error_ratio " + e.Service, Value: gate.Measured(round3(after)), Op: "<=", Threshold: round3(before + 0.005), Unit: "ratio", Verdict: gate.Fail}}},
 					e.FinishedAt.Add(15*time.Minute)); err != nil {
 					return err
 				}
@@ -79,7 +79,7 @@ func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, 
 			}
 			if err := record(gate.Result{Kind: gate.KindMigration, Service: e.Service, Target: "flyway migrate", Verdict: verdict, Message: msg,
 				ChangeID: e.ID, DurationMs: took.Milliseconds(),
-				Checks: []gate.Check{{Name: "duration_s " + e.Service, Value: round3(took.Seconds()), Op: "<=", Threshold: limit.Seconds(), Unit: "s",
+				Checks: []gate.Check{{Name: "duration_s " + e.Service, Value: gate.Measured(round3(took.Seconds())), Op: "<=", Threshold: limit.Seconds(), Unit: "s",
 					Verdict: map[bool]string{true: gate.Pass, false: gate.Fail}[took <= limit]}}}, e.FinishedAt); err != nil {
 				return err
 			}
@@ -95,7 +95,7 @@ func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, 
 			reason := f.Reason
 			if err := record(gate.Result{Kind: gate.KindSLO, Service: s.Name, Target: "promote to production", Verdict: gate.Fail,
 				Message: "release freeze: " + reason,
-				Checks:  []gate.Check{{Name: "release_freeze " + s.Name, Value: 1, Op: "==", Threshold: 0, Verdict: gate.Fail, Detail: reason}}},
+				Checks:  []gate.Check{{Name: "release_freeze " + s.Name, Value: gate.Measured(1), Op: "==", Threshold: 0, Verdict: gate.Fail, Detail: reason}}},
 				now.Add(-5*time.Minute)); err != nil {
 				return err
 			}

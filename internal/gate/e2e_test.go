@@ -3,16 +3,20 @@ package gate_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/change"
@@ -113,17 +117,67 @@ func TestMigrationGate(t *testing.T) {
 }
 
 // TestMigrationGateKill stops a migration past its limit with
-// --kill-on-timeout, and lints the pending files of --dir.
+// --kill-on-timeout; pending files that are destructive (with an undo
+// script, so the gate lets them run) get --destructive-max-duration.
 func TestMigrationGateKill(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{ConfigDir: configDir(t)})
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "V1__drop.sql"), []byte("DROP TABLE x;"), 0o644); err != nil {
-		t.Fatal(err)
+	for name, sql := range map[string]string{"V1__drop.sql": "DROP TABLE x;", "U1__drop.sql": "CREATE TABLE x (id bigint);"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(sql), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	start := time.Now()
-	code, _, errOut := run(t, nil, "gate", "migration", "--dir", dir, "--max-duration", "100ms", "--destructive-max-duration", "300ms",
+	code, _, errOut := run(t, srv, "gate", "migration", "--service", "checkout", "--dir", dir, "--max-duration", "100ms", "--destructive-max-duration", "300ms",
 		"--kill-on-timeout", "--", "sh", "-c", "sleep 30")
 	if code != 1 || !strings.Contains(errOut, "pending files destructive") || !strings.Contains(errOut, "> 0.3 s)") || time.Since(start) > 15*time.Second {
 		t.Fatalf("exit %d after %s: %s", code, time.Since(start), errOut)
+	}
+}
+
+// TestMigrationGateStopsDatabaseWork: --kill-on-timeout with
+// --database-url stops the query the migration started, not only the
+// client. A psql running pg_sleep(60) with a 1 s limit: one second after
+// the timeout, pg_stat_activity shows no active pg_sleep of the gate's
+// application name (nor of the statement at all). Killing psql alone
+// leaves the backend sleeping: PostgreSQL notices a closed connection only
+// when it next talks to it.
+func TestMigrationGateStopsDatabaseWork(t *testing.T) {
+	psql := testenv.Binary(t, "TANDEM_TEST_PSQL", "psql")
+	target := dbtest.PostgresURL(t)
+	start := time.Now()
+	code, _, errOut := run(t, nil, "gate", "migration", "--max-duration", "1s", "--kill-on-timeout", "--database-url", target,
+		"--", psql, target, "-c", "select pg_sleep(60.0417)")
+	returned := time.Since(start)
+	if code != 1 || !strings.Contains(errOut, "Migration exceeded latency threshold") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	app := regexp.MustCompile(`PGAPPNAME=(tandem-gate-[0-9a-f]+)`).FindStringSubmatch(errOut)
+	if app == nil {
+		t.Fatalf("the gate names no PGAPPNAME: %s", errOut)
+	}
+	if returned > 2500*time.Millisecond {
+		t.Errorf("the gate returned %s after the start, more than a second after its 1 s limit", returned)
+	}
+	if wait := time.Until(start.Add(2 * time.Second)); wait > 0 {
+		tm := time.NewTimer(wait) // the moment the check is about: one second after the timeout
+		<-tm.C
+	}
+	d, err := sql.Open("pgx", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var named, sleeping int
+	if err := d.QueryRow(`SELECT count(*) FILTER (WHERE application_name = $1), count(*) FILTER (WHERE query LIKE '%pg_sleep(60.0417)%')
+FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()`, app[1]).Scan(&named, &sleeping); err != nil {
+		t.Fatal(err)
+	}
+	if named != 0 || sleeping != 0 {
+		t.Errorf("one second after the timeout: %d active backends of %s, %d running pg_sleep(60.0417)\n%s", named, app[1], sleeping, errOut)
+	}
+	if !strings.Contains(errOut, "1 query cancelled") {
+		t.Errorf("the gate does not say it cancelled the query: %s", errOut)
 	}
 }
 
@@ -137,8 +191,8 @@ func TestSLOGate(t *testing.T) {
 
 	code, out, _ := run(t, srv, "gate", "slo", "--service", "checkout", "--slo", "checkout-api-availability",
 		"--min-budget-remaining", "10%", "--max-burn-rate", "2")
-	if code != 0 || !strings.Contains(out, "PASS           budget_remaining checkout-api-availability = 50%") ||
-		!strings.Contains(out, "burn_rate_1h checkout-api-availability = 0.5 (want <= 2)") || !strings.Contains(out, "PASS (exit 0)") {
+	if code != 0 || !strings.Contains(out, "PASS           budget_remaining checkout-api-availability = 50% over 28d (want >= 10%)") ||
+		!strings.Contains(out, "burn_rate_1h checkout-api-availability = 0.5 over 1h (want <= 2)") || !strings.Contains(out, "PASS (exit 0)") {
 		t.Fatalf("pass: exit %d\n%s", code, out)
 	}
 	code, out, errOut := run(t, srv, "gate", "slo", "--service", "checkout", "--max-burn-rate", "0.1",
@@ -169,6 +223,12 @@ func TestSLOGate(t *testing.T) {
 	if rs[2].Actor != "token:test-admin" || len(rs[2].Checks) == 0 {
 		t.Errorf("recorded %+v", rs[2])
 	}
+	// A misspelt filter of the audit log is a 400, not an empty log.
+	for _, q := range []client.GateQuery{{Kind: "slos"}, {Verdict: "failed"}} {
+		if _, err := srv.Client.Gates(context.Background(), q); tandem.ErrorCode(err) != tandem.EInvalid {
+			t.Errorf("gates %+v: %v", q, err)
+		}
+	}
 	// Bad input is a 400 naming the field, an unknown service a 422.
 	err = srv.Client.Do(context.Background(), http.MethodPost, "/api/v1/gates", nil, map[string]any{"kind": "slo", "verdict": "meh"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "verdict") {
@@ -180,6 +240,83 @@ func TestSLOGate(t *testing.T) {
 	}
 }
 
+// prometheusBinary is the Prometheus to test against, or "".
+func prometheusBinary() string {
+	if p := os.Getenv("TANDEM_TEST_PROMETHEUS"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	p, _ := exec.LookPath("prometheus")
+	return p
+}
+
+// startPrometheus runs a real Prometheus on a free port with cfg as its
+// configuration, data as its storage (a fresh directory when "") and
+// flags, waits until it is ready and returns its base URL.
+func startPrometheus(t testing.TB, bin, cfg, data string, flags ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if data == "" {
+		data = filepath.Join(dir, "data")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"--config.file=" + filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path=" + data,
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--log.level=warn"}, flags...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", logs.String())
+		}
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(url + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus not ready after a minute:\n%s", logs.String())
+		}
+		tick := time.NewTimer(100 * time.Millisecond) // polling a real server: nothing to wait on
+		<-tick.C
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a child's two output streams.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // TestSLOGatePrometheus evaluates PromQL on a real Prometheus scraping an
 // in-test exporter, with no tandem server.
 func TestSLOGatePrometheus(t *testing.T) {
@@ -188,23 +325,9 @@ func TestSLOGatePrometheus(t *testing.T) {
 		fmt.Fprint(w, "# TYPE checkout_error_ratio gauge\ncheckout_error_ratio 0.02\n")
 	}))
 	defer exporter.Close()
-	dir := t.TempDir()
 	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: checkout\n    static_configs:\n      - targets: ['%s']\n",
 		strings.TrimPrefix(exporter.URL, "http://"))
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	port := testenv.FreePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	prom := fmt.Sprintf("http://127.0.0.1:%d", port)
+	prom := startPrometheus(t, bin, cfg, "")
 	// Wait until Prometheus has scraped the exporter once.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -213,7 +336,7 @@ func TestSLOGatePrometheus(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus never answered with data:\n%s", logs.String())
+			t.Fatal("Prometheus never answered with data")
 		}
 		tick := time.NewTimer(200 * time.Millisecond)
 		<-tick.C
@@ -278,9 +401,17 @@ func TestVerifyDeploy(t *testing.T) {
 	if err != nil || len(raised) != 1 || raised[0].Labels["deploy_id"] != fmt.Sprint(dep.ID) {
 		t.Fatalf("incidents %+v %v", incs, err)
 	}
-	rs, err := srv.Client.Gates(ctx, client.GateQuery{Kind: gate.KindVerify})
+	// The deploy asked for automatic verification too, which the
+	// background scheduler may run meanwhile: one result is the CLI's.
+	all, err := srv.Client.Gates(ctx, client.GateQuery{Kind: gate.KindVerify})
+	var rs []gate.Result
+	for _, r := range all {
+		if r.Actor == "token:test-admin" {
+			rs = append(rs, r)
+		}
+	}
 	if err != nil || len(rs) != 1 || rs[0].Verdict != gate.Fail || rs[0].ChangeID != dep.ID {
-		t.Fatalf("gate results %+v %v", rs, err)
+		t.Fatalf("gate results %+v %v", all, err)
 	}
 
 	// The same error ratio after a later deploy: no regression.
@@ -418,7 +549,7 @@ func TestGateNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := srv.Client.RecordGate(ctx, gate.Result{Kind: gate.KindSLO, Service: "checkout", Verdict: gate.Fail, Message: "budget exhausted",
-		Checks: []gate.Check{{Name: "budget_remaining checkout-api-availability", Value: -0.1, Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: gate.Fail}}})
+		Checks: []gate.Check{{Name: "budget_remaining checkout-api-availability", Value: gate.Measured(-0.1), Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: gate.Fail}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,46 +16,142 @@ import (
 func f64(v float64) *float64 { return &v }
 
 func TestEvaluateSLO(t *testing.T) {
-	p95 := 620.0
-	healthy := slo.Status{Name: "api-availability", Service: "api", Status: slo.StatusHealthy,
-		ErrorBudget: slo.Budget{Remaining: 0.42}, BurnRates: map[string]float64{"1h": 0.8, "5m": 3}, P95Ms: &p95}
-	exhausted := slo.Status{Name: "api-latency", Service: "api", Status: slo.StatusExhausted,
-		ErrorBudget: slo.Budget{Remaining: -0.1}, BurnRates: map[string]float64{"1h": 4},
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	healthy := slo.Status{Name: "api-availability", Service: "api", Status: slo.StatusHealthy, Objective: 0.999, Window: "28d",
+		ErrorBudget: slo.Budget{Remaining: 0.42}, BurnRates: map[string]float64{"1h": 0.8, "5m": 3}, EvaluatedAt: t0}
+	exhausted := slo.Status{Name: "api-latency", Service: "api", Status: slo.StatusExhausted, Objective: 0.99, Window: "28d",
+		ErrorBudget: slo.Budget{Remaining: -0.1}, BurnRates: map[string]float64{"1h": 4}, EvaluatedAt: t0,
 		Freeze: slo.Freeze{Active: true, Reason: "SLO api-latency has -10% of its error budget left"}}
-	noData := slo.Status{Name: "api-new", Service: "api", Status: slo.StatusNoData, BurnRates: map[string]float64{"1h": 0}}
+	noData := slo.Status{Name: "api-new", Service: "api", Status: slo.StatusNoData, Window: "7d", BurnRates: map[string]float64{"1h": 0}, EvaluatedAt: t0}
+	unread := slo.Status{Name: "api-prom", Service: "api", Status: slo.StatusNoData, Window: "28d", Error: "reading the SLI failed: connection refused", EvaluatedAt: t0}
+	recent := func(good, total float64, p95 *float64) *Span {
+		return &Span{From: t0.Add(-15 * time.Minute), To: t0, Good: good, Total: total, P95Ms: p95, NoLatency: "no latency observations over the 15m window"}
+	}
+	in := func(sts ...slo.Status) []SLOInput {
+		out := make([]SLOInput, len(sts))
+		for i, st := range sts {
+			out[i] = SLOInput{Status: st}
+		}
+		return out
+	}
+	with := func(st slo.Status, r, b *Span) []SLOInput { return []SLOInput{{Status: st, Recent: r, Burn: b}} }
 	cases := []struct {
 		name     string
-		statuses []slo.Status
+		in       []SLOInput
 		t        SLOThresholds
 		verdicts []string
 		combined string
 	}{
-		{"budget above 10% passes", []slo.Status{healthy}, SLOThresholds{MinBudgetRemaining: f64(0.1)}, []string{Pass}, Pass},
-		{"budget below 50% fails", []slo.Status{healthy}, SLOThresholds{MinBudgetRemaining: f64(0.5)}, []string{Fail}, Fail},
-		{"burn 0.8 <= 2 passes, 4 > 2 fails", []slo.Status{healthy, exhausted}, SLOThresholds{MaxBurnRate: f64(2)}, []string{Pass, Fail}, Fail},
-		{"p95 620 > 500 fails", []slo.Status{healthy}, SLOThresholds{P95LatencyMs: f64(500)}, []string{Fail}, Fail},
-		{"no latency data is inconclusive", []slo.Status{exhausted}, SLOThresholds{P95LatencyMs: f64(500)}, []string{Inconclusive}, Inconclusive},
-		{"freeze fails", []slo.Status{healthy, exhausted}, SLOThresholds{RespectFreeze: true}, []string{Fail}, Fail},
-		{"freeze ignored unless asked", []slo.Status{healthy, exhausted}, SLOThresholds{MinBudgetRemaining: f64(-1)}, []string{Pass, Pass}, Pass},
-		{"no data is inconclusive", []slo.Status{noData}, SLOThresholds{MinBudgetRemaining: f64(0)}, []string{Inconclusive}, Inconclusive},
+		{"budget above 10% passes", in(healthy), SLOThresholds{MinBudgetRemaining: f64(0.1)}, []string{Pass}, Pass},
+		{"budget below 50% fails", in(healthy), SLOThresholds{MinBudgetRemaining: f64(0.5)}, []string{Fail}, Fail},
+		{"burn 0.8 <= 2 passes, 4 > 2 fails", in(healthy, exhausted), SLOThresholds{MaxBurnRate: f64(2)}, []string{Pass, Fail}, Fail},
+		{"other status burn window", in(healthy), SLOThresholds{MaxBurnRate: f64(2), BurnWindow: 5 * time.Minute}, []string{Fail}, Fail},
+		// 45m is not a status window: (10 bad / 1000) / (1 - 0.999) = 10 > 2.
+		{"burn over a span", with(healthy, nil, recent(990, 1000, nil)), SLOThresholds{MaxBurnRate: f64(2), BurnWindow: 45 * time.Minute}, []string{Fail}, Fail},
+		{"burn over an idle span is no data", with(healthy, nil, recent(0, 0, nil)), SLOThresholds{MaxBurnRate: f64(2), BurnWindow: 45 * time.Minute}, []string{Inconclusive}, Inconclusive},
+		// The p95 is the recent window's, whatever the status says.
+		{"recent p95 700 > 500 fails", with(healthy, recent(100, 100, f64(700)), nil), SLOThresholds{P95LatencyMs: f64(500)}, []string{Fail}, Fail},
+		{"recent p95 300 <= 500 passes", with(healthy, recent(100, 100, f64(300)), nil), SLOThresholds{P95LatencyMs: f64(500)}, []string{Pass}, Pass},
+		{"no latency in the recent window is no data", with(healthy, recent(100, 100, nil), nil), SLOThresholds{P95LatencyMs: f64(500)}, []string{Inconclusive}, Inconclusive},
+		{"unreadable recent window", with(healthy, &Span{Error: "connection refused"}, nil), SLOThresholds{P95LatencyMs: f64(500)}, []string{Inconclusive}, Inconclusive},
+		{"freeze fails", in(healthy, exhausted), SLOThresholds{RespectFreeze: true}, []string{Fail}, Fail},
+		{"freeze with an SLO without data is unknown", in(healthy, noData), SLOThresholds{RespectFreeze: true}, []string{Inconclusive}, Inconclusive},
+		{"a known freeze wins over an unknown one", in(noData, exhausted), SLOThresholds{RespectFreeze: true}, []string{Fail}, Fail},
+		{"freeze ignored unless asked", in(healthy, exhausted), SLOThresholds{MinBudgetRemaining: f64(-1)}, []string{Pass, Pass}, Pass},
+		{"no data is inconclusive", in(noData), SLOThresholds{MinBudgetRemaining: f64(0)}, []string{Inconclusive}, Inconclusive},
+		{"no data burn is inconclusive", in(noData), SLOThresholds{MaxBurnRate: f64(2)}, []string{Inconclusive}, Inconclusive},
+		{"unreadable source is inconclusive", in(unread), SLOThresholds{MinBudgetRemaining: f64(0)}, []string{Inconclusive}, Inconclusive},
 		{"no SLO is inconclusive", nil, SLOThresholds{MinBudgetRemaining: f64(0)}, []string{Inconclusive}, Inconclusive},
-		{"other burn window", []slo.Status{healthy}, SLOThresholds{MaxBurnRate: f64(2), BurnWindow: "5m"}, []string{Fail}, Fail},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			checks := EvaluateSLO("api", c.statuses, c.t)
+			checks := EvaluateSLO("api", c.in, c.t)
 			var got []string
 			for _, ch := range checks {
 				got = append(got, ch.Verdict)
+				// No data is never a number.
+				if (ch.Verdict == Inconclusive) != (ch.Value == nil) {
+					t.Errorf("%s: verdict %s with value %v", ch.Name, ch.Verdict, ch.Value)
+				}
+				if ch.Verdict == Inconclusive && ch.Detail == "" {
+					t.Errorf("%s: inconclusive without a reason", ch.Name)
+				}
 			}
 			if strings.Join(got, ",") != strings.Join(c.verdicts, ",") || Combine(checks) != c.combined {
 				t.Errorf("verdicts %v (%s), want %v (%s): %+v", got, Combine(checks), c.verdicts, c.combined, checks)
 			}
 		})
 	}
-	line := FormatCheck(EvaluateSLO("api", []slo.Status{healthy}, SLOThresholds{MinBudgetRemaining: f64(0.5)})[0])
-	if line != "FAIL           budget_remaining api-availability = 42% (want >= 50%): 42% of the error budget left, the gate wants at least 50%" {
-		t.Errorf("line %q", line)
+	lines := []struct {
+		in   []SLOInput
+		t    SLOThresholds
+		want string
+	}{
+		{in(healthy), SLOThresholds{MinBudgetRemaining: f64(0.5)},
+			"FAIL           budget_remaining api-availability = 42% over 28d (want >= 50%): 42% of the error budget left, the gate wants at least 50%"},
+		{with(healthy, recent(100, 100, f64(975)), nil), SLOThresholds{P95LatencyMs: f64(500)},
+			"FAIL           p95_latency_ms api-availability = 975ms over 15m (want <= 500ms)"},
+		{with(healthy, recent(0, 0, nil), nil), SLOThresholds{P95LatencyMs: f64(500)},
+			"INCONCLUSIVE   p95_latency_ms api-availability = no data over 15m (want <= 500ms): no latency observations over the 15m window"},
+		{in(healthy), SLOThresholds{MaxBurnRate: f64(2)},
+			"PASS           burn_rate_1h api-availability = 0.8 over 1h (want <= 2)"},
+	}
+	for _, l := range lines {
+		if got := FormatCheck(EvaluateSLO("api", l.in, l.t)[0]); got != l.want {
+			t.Errorf("line\n%q\nwant\n%q", got, l.want)
+		}
+	}
+}
+
+// TestResolveSLOs: every name a gate is given must resolve, and all that do
+// not are named at once, with close names.
+func TestResolveSLOs(t *testing.T) {
+	defs := []*slo.Definition{
+		{Name: "checkout-api-availability", Service: "checkout", Indicator: slo.Indicator{Source: slo.SourceNative}},
+		{Name: "checkout-api-latency", Service: "checkout", Indicator: slo.Indicator{Source: slo.SourcePrometheus}},
+		{Name: "search-query-failures", Service: "search-api", Indicator: slo.Indicator{Source: slo.SourceNative}},
+		{Name: "postgres-migrations", Service: "postgres-main", Indicator: slo.Indicator{Source: slo.SourceChanges}},
+	}
+	services := []string{"checkout", "search-api", "postgres-main", "ci-runners"}
+	cases := []struct {
+		service  string
+		names    []string
+		requests bool
+		want     string // selected names, or the error message
+	}{
+		{"checkout", nil, false, "checkout-api-availability,checkout-api-latency"},
+		{"checkout", []string{"checkout-api-latency", "checkout-api-latency"}, false, "checkout-api-latency"},
+		{"checkout", []string{"checkout-api-availabilty"}, false,
+			"unknown SLO checkout-api-availabilty (did you mean checkout-api-availability?)"},
+		{"checkout", []string{"checkout-api-availabilty", "checkout-api-latency", "checkout-api-latenc"}, false,
+			"unknown SLO checkout-api-availabilty (did you mean checkout-api-availability?); unknown SLO checkout-api-latenc (did you mean checkout-api-latency?)"},
+		{"chekout", nil, false, "unknown service chekout (did you mean checkout?)"},
+		{"chekout", []string{"checkout-api-availabilty"}, false,
+			"unknown service chekout (did you mean checkout?); unknown SLO checkout-api-availabilty (did you mean checkout-api-availability?)"},
+		{"checkout", []string{"search-query-failures"}, false, "SLO search-query-failures belongs to service search-api, not checkout"},
+		{"ci-runners", nil, false, "service ci-runners has no SLO"},
+		{"postgres-main", nil, false, "postgres-migrations"},
+		{"postgres-main", nil, true, "service postgres-main has no SLO measured from requests (latency or errors); its SLOs count change events: postgres-migrations"},
+		{"postgres-main", []string{"postgres-migrations"}, true, "SLO postgres-migrations counts change events, not requests"},
+	}
+	for _, c := range cases {
+		got, err := ResolveSLOs(c.service, c.names, defs, services, c.requests)
+		var s string
+		if err != nil {
+			if tandem.ErrorCode(err) != tandem.EUnprocessable {
+				t.Errorf("%s %v: code %s", c.service, c.names, tandem.ErrorCode(err))
+			}
+			s = tandem.ErrorMessage(err)
+		} else {
+			var names []string
+			for _, d := range got {
+				names = append(names, d.Name)
+			}
+			s = strings.Join(names, ",")
+		}
+		if s != c.want {
+			t.Errorf("%s %v:\n got %s\nwant %s", c.service, c.names, s, c.want)
+		}
 	}
 }
 

@@ -50,16 +50,39 @@ var Verdicts = []string{Pass, Fail, Inconclusive}
 type Check struct {
 	// Name says what was checked: "budget_remaining checkout-availability".
 	Name string `json:"name"`
-	// Value is what was measured; Threshold what it was held against with
-	// Op ("<=", ">=", "<", ">").
-	Value     float64 `json:"value"`
-	Op        string  `json:"op"`
-	Threshold float64 `json:"threshold"`
-	Unit      string  `json:"unit,omitempty"`
-	Verdict   string  `json:"verdict"`
+	// Value is what was measured, held against Threshold with Op ("<=",
+	// ">=", "<", ">", "=="). It is null when nothing could be measured (no
+	// data, a source that cannot be read): the check is then inconclusive
+	// and Detail says why. No data is never a number.
+	Value     *float64 `json:"value"`
+	Op        string   `json:"op"`
+	Threshold float64  `json:"threshold"`
+	Unit      string   `json:"unit,omitempty"`
+	Verdict   string   `json:"verdict"`
 	// Detail explains a fail or inconclusive check.
 	Detail string `json:"detail,omitempty"`
+	// Window is the span the value was measured over, as a duration ("15m",
+	// "28d"), with its bounds From and To; empty for checks that are not
+	// measured over time (an exit code, a release freeze).
+	Window string    `json:"window,omitempty"`
+	From   time.Time `json:"from,omitzero"`
+	To     time.Time `json:"to,omitzero"`
 }
+
+// Measured returns a pointer to v, for Check.Value.
+func Measured(v float64) *float64 { return &v }
+
+// ValueText is the check's value as the gate prints it ("42%", "975ms"),
+// or "no data" when nothing was measured.
+func (c Check) ValueText() string {
+	if c.Value == nil {
+		return "no data"
+	}
+	return formatValue(*c.Value, c.Unit)
+}
+
+// ThresholdText is the check's threshold as the gate prints it.
+func (c Check) ThresholdText() string { return formatValue(c.Threshold, c.Unit) }
 
 // Holds reports whether value Op threshold is true.
 func Holds(value float64, op string, threshold float64) bool {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -25,6 +26,14 @@ type RunOptions struct {
 	KillOnTimeout bool
 	// KillGrace is how long a stopped child gets before SIGKILL (default 10s).
 	KillGrace time.Duration
+	// Env is added to the child's environment, which is otherwise the
+	// gate's own ("PGAPPNAME=tandem-gate-…").
+	Env []string
+	// OnStop is called when the gate stops the child (a timeout with
+	// KillOnTimeout, or ctx cancelled), beside the signal to its process
+	// group: it stops the work the child started elsewhere, such as its
+	// database queries. RunCommand returns only after OnStop has.
+	OnStop func()
 	// Stdout and Stderr receive the child's output as it comes.
 	Stdout, Stderr io.Writer
 	// OnExceeded is called once, from another goroutine, when MaxDuration
@@ -73,6 +82,9 @@ func RunCommand(ctx context.Context, o RunOptions) RunResult {
 	cmd := exec.Command(o.Command[0], o.Command[1:]...)
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = o.Stdout, o.Stderr, nil
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if len(o.Env) > 0 {
+		cmd.Env = append(os.Environ(), o.Env...)
+	}
 	if err := cmd.Start(); err != nil {
 		res.FinishedAt = now()
 		res.StartError = err.Error()
@@ -80,16 +92,22 @@ func RunCommand(ctx context.Context, o RunOptions) RunResult {
 	}
 	var mu sync.Mutex
 	var hardKill *time.Timer
+	var onStop sync.WaitGroup
+	defer onStop.Wait()
+	finished := false // set once the child is reaped: nothing may signal its id then
 	stop := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		if res.Killed {
+		if res.Killed || finished {
 			return
 		}
 		res.Killed = true
 		pgid := cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		hardKill = time.AfterFunc(o.KillGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		if o.OnStop != nil {
+			onStop.Go(o.OnStop)
+		}
 	}
 	done := make(chan struct{})
 	var timer <-chan time.Time
@@ -118,6 +136,7 @@ func RunCommand(ctx context.Context, o RunOptions) RunResult {
 	res.Duration = res.FinishedAt.Sub(res.StartedAt)
 	mu.Lock()
 	defer mu.Unlock()
+	finished = true
 	if hardKill != nil {
 		// The group leader is gone; a later SIGKILL could hit a reused id.
 		hardKill.Stop()

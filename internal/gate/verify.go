@@ -132,7 +132,10 @@ func CompareWindows(in []SLIWindows, o VerifyOptions) []Check {
 		lowBefore := w.Before.Total < o.MinEvents
 		// Error ratio.
 		t := TwoProportionZ(w.Before.Bad(), w.Before.Total, w.After.Bad(), w.After.Total)
-		c := Check{Name: "error_ratio " + w.SLO, Value: round6(t.P2), Op: "<=", Threshold: round6(t.P1 + o.MaxErrorRatioIncrease), Unit: "ratio"}
+		c := Check{Name: "error_ratio " + w.SLO, Op: "<=", Threshold: round6(t.P1 + o.MaxErrorRatioIncrease), Unit: "ratio"}
+		if w.After.Total > 0 {
+			c.Value = Measured(round6(t.P2))
+		}
 		switch {
 		case lowAfter:
 			c.Verdict, c.Detail = Inconclusive, fmt.Sprintf("%.0f events after the deploy, need %.0f", w.After.Total, o.MinEvents)
@@ -148,8 +151,11 @@ func CompareWindows(in []SLIWindows, o VerifyOptions) []Check {
 		// Latency.
 		if w.Before.HasLatency && w.After.HasLatency {
 			before, after := slo.Quantile(w.Before.Latency, 0.95), slo.Quantile(w.After.Latency, 0.95)
-			c := Check{Name: "p95_latency_ms " + w.SLO, Value: round6(after), Op: "<=", Threshold: round6(before * (1 + o.MaxLatencyIncrease)), Unit: "ms"}
+			c := Check{Name: "p95_latency_ms " + w.SLO, Op: "<=", Threshold: round6(before * (1 + o.MaxLatencyIncrease)), Unit: "ms"}
 			nb, na := float64(w.Before.latencyCount()), float64(w.After.latencyCount())
+			if na > 0 {
+				c.Value = Measured(round6(after))
+			}
 			switch {
 			case na < o.MinEvents || nb < o.MinEvents:
 				c.Verdict, c.Detail = Inconclusive, fmt.Sprintf("%.0f latency observations before and %.0f after, need %.0f", nb, na, o.MinEvents)
@@ -168,7 +174,10 @@ func CompareWindows(in []SLIWindows, o VerifyOptions) []Check {
 		if w.After.Total > 0 && w.Objective < 1 {
 			burn = w.After.Bad() / w.After.Total / (1 - w.Objective)
 		}
-		c = Check{Name: "burn_rate " + w.SLO, Value: round6(burn), Op: "<=", Threshold: o.MaxBurnRate}
+		c = Check{Name: "burn_rate " + w.SLO, Op: "<=", Threshold: o.MaxBurnRate}
+		if w.After.Total > 0 {
+			c.Value = Measured(round6(burn))
+		}
 		switch {
 		case lowAfter:
 			c.Verdict, c.Detail = Inconclusive, fmt.Sprintf("%.0f events after the deploy, need %.0f", w.After.Total, o.MinEvents)
@@ -210,6 +219,10 @@ type Verification struct {
 	BaselineFrom time.Time `json:"baseline_from"`
 	From         time.Time `json:"from"`
 	To           time.Time `json:"to"`
+	// Window and Baseline are the lengths asked for ("15m", "1h"); the
+	// window read so far is From to To.
+	Window   string `json:"window"`
+	Baseline string `json:"baseline"`
 	// Complete says whether the whole window has passed; ReadyAt is when it
 	// does. An incomplete pass or inconclusive verdict may still change.
 	Complete bool      `json:"complete"`
@@ -284,7 +297,8 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 		return Verification{}, tandem.Errorf(tandem.EConflict, "deploy %d is still in progress; verify it once it finished", dep.ID)
 	}
 	at := dep.At()
-	res := Verification{Deploy: dep, BaselineFrom: at.Add(-o.Baseline), From: at, ReadyAt: at.Add(o.Window)}
+	res := Verification{Deploy: dep, BaselineFrom: at.Add(-o.Baseline), From: at, ReadyAt: at.Add(o.Window),
+		Window: slo.FormatDuration(o.Window), Baseline: slo.FormatDuration(o.Baseline)}
 	res.To = res.ReadyAt
 	if now.Before(res.To) {
 		res.To = now
@@ -292,27 +306,36 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 	res.Complete = !now.Before(res.ReadyAt)
 	var windows []SLIWindows
 	var unread []Check
+	var defs []*slo.Definition
 	if v.SLOs != nil {
 		for _, def := range v.SLOs() {
-			if def.Service != dep.Service || def.Indicator.Source == slo.SourceChanges {
-				continue
+			if def.Service == dep.Service && def.Indicator.Source != slo.SourceChanges {
+				defs = append(defs, def)
 			}
-			w := SLIWindows{SLO: def.Name, Objective: def.Objective}
-			w.Before, err = v.Reader.Window(ctx, def, res.BaselineFrom, at)
-			if err == nil && res.To.After(at) {
-				w.After, err = v.Reader.Window(ctx, def, at, res.To)
-			}
-			if err != nil {
-				unread = append(unread, Check{Name: "sli " + def.Name, Op: ">=", Threshold: 1, Verdict: Inconclusive,
-					Detail: "cannot read the SLI: " + err.Error()})
-				continue
-			}
-			windows = append(windows, w)
 		}
 	}
+	// An empty selection is not "inconclusive for now": no amount of
+	// waiting gives the deploy something to be verified against.
+	if len(defs) == 0 {
+		return Verification{}, tandem.Errorf(tandem.EUnprocessable, "service %s has no SLO measured from requests to verify deploy %d against", dep.Service, dep.ID)
+	}
+	for _, def := range defs {
+		w := SLIWindows{SLO: def.Name, Objective: def.Objective}
+		w.Before, err = v.Reader.Window(ctx, def, res.BaselineFrom, at)
+		if err == nil && res.To.After(at) {
+			w.After, err = v.Reader.Window(ctx, def, at, res.To)
+		}
+		if err != nil {
+			unread = append(unread, Check{Name: "sli " + def.Name, Op: ">=", Threshold: 1, Verdict: Inconclusive,
+				Detail: "cannot read the SLI: " + err.Error()})
+			continue
+		}
+		windows = append(windows, w)
+	}
 	res.Checks = append(CompareWindows(windows, o), unread...)
-	if len(res.Checks) == 0 {
-		res.Checks = []Check{{Name: "slos " + dep.Service, Op: ">=", Threshold: 1, Verdict: Inconclusive, Detail: "no SLO with request data for " + dep.Service}}
+	for i := range res.Checks {
+		c := &res.Checks[i]
+		c.Window, c.From, c.To = slo.FormatDuration(res.To.Sub(res.From)), res.From, res.To
 	}
 	res.Verdict = Combine(res.Checks)
 	if res.Verdict == Fail {
@@ -397,7 +420,7 @@ func (v *Verifier) HandleJob(ctx context.Context, j engine.Job) error {
 	}
 	res, err := v.Verify(ctx, "", p.DeployID, VerifyOptions{}, "tandem (automatic verification)")
 	if err != nil {
-		if code := tandem.ErrorCode(err); code == tandem.ENotFound || code == tandem.EInvalid {
+		if code := tandem.ErrorCode(err); code == tandem.ENotFound || code == tandem.EInvalid || code == tandem.EUnprocessable {
 			return engine.Permanent(err)
 		}
 		return err

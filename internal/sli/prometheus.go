@@ -268,6 +268,55 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 	return out, nil
 }
 
+// Counts reads the good and total units of the window ending at at, which
+// may be any length of a second or more (Data reads only the windows
+// evaluation needs). A window without series is empty.
+func (p *Prometheus) Counts(ctx context.Context, def *slo.Definition, window time.Duration, at time.Time) (slo.Counts, error) {
+	a, err := p.api(def.Indicator.PrometheusURL)
+	if err != nil {
+		return slo.Counts{}, err
+	}
+	val, _, _, err := a.Query(ctx, WindowsQuery(def, []time.Duration{window.Truncate(time.Second)}), at)
+	if err != nil {
+		return slo.Counts{}, fmt.Errorf("query %s: %w", def.Indicator.PrometheusURL, err)
+	}
+	vec, ok := val.(model.Vector)
+	if !ok {
+		return slo.Counts{}, fmt.Errorf("query %s: got %s, want a vector", def.Indicator.PrometheusURL, val.Type())
+	}
+	var c slo.Counts
+	for _, s := range vec {
+		if v := float64(s.Value); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			if s.Metric["tandem_k"] == "good" {
+				c.Good = math.Max(0, v)
+			} else {
+				c.Total = math.Max(0, v)
+			}
+		}
+	}
+	c.Good = math.Min(c.Good, c.Total)
+	return c, nil
+}
+
+// Quantile reads the q-quantile of the indicator's latency histogram
+// (tandem.dev/latency-histogram) over the window ending at at, in
+// milliseconds. ok is false when the SLO names no histogram or the window
+// holds no request; err is set when Prometheus cannot be read.
+func (p *Prometheus) Quantile(ctx context.Context, def *slo.Definition, q float64, window time.Duration, at time.Time) (float64, bool, error) {
+	if def.Indicator.LatencyHistogram == "" {
+		return 0, false, nil
+	}
+	a, err := p.api(def.Indicator.PrometheusURL)
+	if err != nil {
+		return 0, false, err
+	}
+	v, err := p.quantile(ctx, a, def, q, window, at)
+	if err != nil || v < 0 {
+		return 0, false, err
+	}
+	return v, true, nil
+}
+
 // quantile reads the q-quantile of the indicator's latency histogram over
 // the window w ending at now, in milliseconds; -1 when there is no data.
 func (p *Prometheus) quantile(ctx context.Context, a v1.API, def *slo.Definition, q float64, w time.Duration, now time.Time) (float64, error) {

@@ -257,6 +257,21 @@ type Sum struct {
 	Latency     [11]int64
 }
 
+// Quantile is the q-quantile (0 < q <= 1) of the latency observations in
+// the sum, in milliseconds (see the package function Quantile for the
+// estimate). ok is false when the sum holds no latency observation: no
+// data, never a number.
+func (s Sum) Quantile(q float64) (float64, bool) {
+	var n int64
+	for _, c := range s.Latency {
+		n += c
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return Quantile(s.Latency, q), true
+}
+
 // Sum adds up the native buckets of SLO slo in [from, to): the minute
 // buckets, or the hourly rollups when no minute is left there (older than
 // MinuteRetention). ok is false when neither holds any bucket.

@@ -154,7 +154,7 @@ func shiftSpan(sh oncall.Shift, day time.Time) string {
 }
 
 // kindLetters are the letters of change kinds, as on chart markers.
-var kindLetters = map[string]string{"deploy": "D", "rollback": "R", "config": "C", "migration": "M", "flag": "F", "chaos": "X"}
+var kindLetters = map[string]string{"deploy": "D", "rollback": "R", "config": "C", "migration": "M", "flag": "F", "chaos": "X", "backup": "B"}
 
 // badgeIcon is the symbol in front of a status word, so a status never
 // depends on colour alone.

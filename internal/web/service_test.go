@@ -28,7 +28,7 @@ func TestServicePageChangesAndGates(t *testing.T) {
 		}
 		gates := gate.NewStore(d)
 		if _, err := gates.Record(ctx, gate.Result{Kind: gate.KindVerify, Service: "checkout", Verdict: gate.Fail, ChangeID: evs[0].ID,
-			Message: "error ratio doubled", Checks: []gate.Check{{Name: "error_ratio", Value: 0.02, Op: "<=", Threshold: 0.01, Verdict: gate.Fail}}}, testNow); err != nil {
+			Message: "error ratio doubled", Checks: []gate.Check{{Name: "error_ratio", Value: gate.Measured(0.02), Op: "<=", Threshold: 0.01, Verdict: gate.Fail}}}, testNow); err != nil {
 			t.Fatal(err)
 		}
 		s := newTestServer(t, d, Deps{PublicRead: true, Changes: changes, Gates: gates})

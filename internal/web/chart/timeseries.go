@@ -62,11 +62,11 @@ const (
 
 // markerPriority orders change kinds when several share a spot: the one most
 // likely to explain a dip wins the icon.
-var markerPriority = map[string]int{"rollback": 6, "migration": 5, "deploy": 4, "config": 3, "flag": 2, "chaos": 1}
+var markerPriority = map[string]int{"rollback": 6, "migration": 5, "deploy": 4, "config": 3, "flag": 2, "chaos": 1, "backup": 0}
 
 // markerLetter is the letter drawn in a marker icon, so the kind reads
 // without colour.
-var markerLetter = map[string]string{"deploy": "D", "rollback": "R", "config": "C", "migration": "M", "flag": "F", "chaos": "X"}
+var markerLetter = map[string]string{"deploy": "D", "rollback": "R", "config": "C", "migration": "M", "flag": "F", "chaos": "X", "backup": "B"}
 
 // PlotWidth returns the width in pixels of the plot area, which is what
 // the series should be downsampled to.
