@@ -4,13 +4,16 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS     := -s -w -X github.com/tandemhq/tandem/internal/cli.Version=$(VERSION) -X github.com/tandemhq/tandem/internal/cli.Commit=$(COMMIT)
 
-.PHONY: help build test bench load lint staticcheck fuzz demo
+.PHONY: help build static test bench load lint staticcheck fuzz demo
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/tandem
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/tandem ./cmd/tandem
+
+static: ## build bin/tandem as a static binary (what examples/deploy/container/Dockerfile ships)
+	CGO_ENABLED=1 go build -trimpath -tags netgo,osusergo -ldflags '$(LDFLAGS) -linkmode external -extldflags -static' -o bin/tandem ./cmd/tandem
 
 test: ## run every test (starts what the tests need; see scripts/test.sh)
 	scripts/test.sh

@@ -49,17 +49,39 @@ if ! pg_isready -q -h "$PGHOST" -p "$PGPORT"; then
 	for _ in $(seq 1 30); do pg_isready -q -h "$PGHOST" -p "$PGPORT" && break; sleep 1; done
 	pg_isready -h "$PGHOST" -p "$PGPORT"
 fi
-# A fresh Debian install asks for a password over TCP: give the postgres
-# role a known one (harmless where the server trusts local connections).
-if ! psql "postgres://postgres:postgres@$PGHOST:$PGPORT/postgres?sslmode=disable" -Atqc 'select 1' >/dev/null 2>&1; then
-	log "setting a password for the postgres role"
-	if [ "$(id -u)" = 0 ]; then
-		su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+# The tests use a role and a database of their own, tandem_test, created
+# when missing. An existing role is never altered (its password least of
+# all): when tandem_test exists with another password, give the tests a URL
+# of your own in TANDEM_TEST_POSTGRES_URL. The role needs CREATEDB, since
+# every store test creates and drops a database of its own.
+pg_admin() {
+	# Trust over TCP as the postgres role where the server allows it,
+	# else peer authentication on the local socket as the postgres user.
+	if psql -h "$PGHOST" -p "$PGPORT" -U postgres -d postgres -w -Atqc 'select 1' >/dev/null 2>&1; then
+		psql -h "$PGHOST" -p "$PGPORT" -U postgres -d postgres -w -v ON_ERROR_STOP=1 -Atq "$@"
+	elif [ "$(id -u)" = 0 ]; then
+		su postgres -c "$(printf '%q ' psql -p "$PGPORT" -d postgres -v ON_ERROR_STOP=1 -Atq "$@")"
 	else
-		sudo -u postgres psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
+		sudo -u postgres psql -p "$PGPORT" -d postgres -v ON_ERROR_STOP=1 -Atq "$@"
+	fi
+}
+if [ -z "${TANDEM_TEST_POSTGRES_URL:-}" ]; then
+	if [ "$(pg_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'tandem_test'")" != 1 ]; then
+		log "creating the PostgreSQL role tandem_test"
+		pg_admin -c "CREATE ROLE tandem_test LOGIN CREATEDB PASSWORD 'tandem_test'"
+	fi
+	if [ "$(pg_admin -c "SELECT 1 FROM pg_database WHERE datname = 'tandem_test'")" != 1 ]; then
+		log "creating the PostgreSQL database tandem_test"
+		pg_admin -c "CREATE DATABASE tandem_test OWNER tandem_test"
+	fi
+	TANDEM_TEST_POSTGRES_URL="postgres://tandem_test:tandem_test@$PGHOST:$PGPORT/tandem_test?sslmode=disable"
+	if ! psql "$TANDEM_TEST_POSTGRES_URL" -w -Atqc 'select 1' >/dev/null 2>&1; then
+		echo "cannot connect as the existing role tandem_test with its password;" >&2
+		echo "set TANDEM_TEST_POSTGRES_URL to a role that may CREATE DATABASE" >&2
+		exit 1
 	fi
 fi
-export TANDEM_TEST_POSTGRES_URL="${TANDEM_TEST_POSTGRES_URL:-postgres://postgres:postgres@$PGHOST:$PGPORT/postgres?sslmode=disable}"
+export TANDEM_TEST_POSTGRES_URL
 
 # --- Prometheus, promtool, Alertmanager, Chromium ---------------------------
 missing=()

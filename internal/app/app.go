@@ -6,11 +6,13 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -44,6 +46,13 @@ type Options struct {
 	AfterSignalReload func(err error)
 	// ShutdownTimeout bounds the wait for in-flight requests (default 20s).
 	ShutdownTimeout time.Duration
+	// TLSCertFile and TLSKeyFile, when both set, make the server speak
+	// HTTPS with that PEM certificate and key, read again on SIGHUP.
+	TLSCertFile, TLSKeyFile string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For,
+	// X-Forwarded-Proto and Forwarded headers are believed; from any other
+	// peer those headers are removed before a handler sees them.
+	TrustedProxies []netip.Prefix
 	// WrapHandler, when set, wraps the whole HTTP handler (for a proxy
 	// header check in front of everything, or to observe requests in
 	// tests).
@@ -72,6 +81,7 @@ type Main struct {
 
 	listener net.Listener
 	http     *http.Server
+	cert     *certificate // nil without TLS
 }
 
 // New opens the database (applying migrations), loads the config and builds
@@ -86,6 +96,16 @@ func New(ctx context.Context, o Options) (*Main, error) {
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 20 * time.Second
 	}
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		return nil, errors.New("TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
+	}
+	var cert *certificate
+	if o.TLSCertFile != "" {
+		var err error
+		if cert, err = loadCertificate(o.TLSCertFile, o.TLSKeyFile); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := loadConfig(o)
 	if err != nil {
 		return nil, err
@@ -94,7 +114,7 @@ func New(ctx context.Context, o Options) (*Main, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Main{Options: o, DB: d, Config: config.NewHolder(cfg), Tokens: &auth.Store{DB: d, Clock: o.Clock}, Registry: prometheus.NewRegistry()}
+	m := &Main{Options: o, DB: d, Config: config.NewHolder(cfg), Tokens: &auth.Store{DB: d, Clock: o.Clock}, Registry: prometheus.NewRegistry(), cert: cert}
 	m.API = &api.Server{
 		DB: d, Config: m.Config, Tokens: m.Tokens, Log: o.Log, Clock: o.Clock,
 		Registry: m.Registry, PublicRead: o.PublicRead,
@@ -152,13 +172,18 @@ func (m *Main) Addr() string {
 	return m.listener.Addr().String()
 }
 
-// URL is the base URL for a client on this machine, after Listen.
+// URL is the base URL for a client on this machine, after Listen: https
+// when the server speaks TLS.
 func (m *Main) URL() string {
 	host, port, _ := net.SplitHostPort(m.Addr())
 	if host == "" || host == "::" || host == "0.0.0.0" {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http"
+	if m.cert != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // Run serves until ctx ends, then stops accepting, lets in-flight requests
@@ -174,6 +199,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Options.WrapHandler != nil {
 		handler = m.Options.WrapHandler(handler)
 	}
+	handler = trustProxies(m.Options.TrustedProxies, handler)
+	if m.cert == nil && beyondLoopback(m.Addr()) {
+		msg := "serving plain HTTP beyond loopback: tokens and sign-in cookies cross the network unencrypted unless a TLS proxy sits in front"
+		if len(m.Options.TrustedProxies) == 0 {
+			msg += "; give --tls-cert and --tls-key, or put tandem behind a TLS-terminating proxy named in --trusted-proxies"
+		}
+		log.Warn(msg, "addr", m.Addr())
+	}
 	m.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -181,6 +214,9 @@ func (m *Main) Run(ctx context.Context) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if m.cert != nil {
+		m.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: m.cert.get}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if m.Options.HandleSignals {
@@ -192,8 +228,12 @@ func (m *Main) Run(ctx context.Context) error {
 		g.Go(func() error { m.reloadOnHUP(gctx, hup); return nil })
 	}
 	g.Go(func() error {
-		log.Info("serving", "addr", m.Addr(), "database", m.DB.Dialect().String())
-		if err := m.http.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Info("serving", "addr", m.Addr(), "url", m.URL(), "database", m.DB.Dialect().String())
+		serve := m.http.Serve
+		if m.cert != nil {
+			serve = func(ln net.Listener) error { return m.http.ServeTLS(ln, "", "") }
+		}
+		if err := serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
@@ -227,9 +267,19 @@ func (m *Main) reloadOnHUP(ctx context.Context, hup <-chan os.Signal) {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			err := m.Reload()
-			if err != nil {
-				m.Options.Log.Warn("SIGHUP: config rejected; the previous config keeps serving", "err", err)
+			var err error
+			if m.Options.ConfigDir != "" {
+				if err = m.Reload(); err != nil {
+					m.Options.Log.Warn("SIGHUP: config rejected; the previous config keeps serving", "err", err)
+				}
+			}
+			if m.cert != nil {
+				if cerr := m.cert.reload(); cerr != nil {
+					m.Options.Log.Warn("SIGHUP: TLS certificate not reloaded; the previous one keeps serving", "err", cerr)
+					err = errors.Join(err, cerr)
+				} else {
+					m.Options.Log.Info("TLS certificate reloaded", "cert", m.cert.certFile)
+				}
 			}
 			if m.Options.AfterSignalReload != nil {
 				m.Options.AfterSignalReload(err)

@@ -57,7 +57,7 @@ admin token it prints.`,
 			}
 			if err := m.Listen(); err != nil {
 				m.DB.Close()
-				return err
+				return listenError(err)
 			}
 			now := m.Options.Clock.Now()
 			_, secret, err := m.Tokens.Create(ctx, "demo-admin", auth.ScopeAdmin, now)

@@ -2,13 +2,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/app"
 )
 
@@ -38,6 +41,9 @@ func newServeCmd(g *globals) *cobra.Command {
 		listen     string
 		configDir  string
 		publicRead bool
+		tlsCert    string
+		tlsKey     string
+		proxies    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -53,16 +59,21 @@ func newServeCmd(g *globals) *cobra.Command {
 					configDir = "tandem.d"
 				}
 			}
+			trusted, err := app.ParseTrustedProxies(proxies)
+			if err != nil {
+				return tandem.FieldErrorf("--trusted-proxies", "%v", err)
+			}
 			m, err := app.New(cmd.Context(), app.Options{
 				Listen: listen, DataDir: store.dataDir, DatabaseURL: store.databaseURL,
 				ConfigDir: configDir, PublicRead: publicRead, Log: log, HandleSignals: true,
+				TLSCertFile: tlsCert, TLSKeyFile: tlsKey, TrustedProxies: trusted,
 			})
 			if err != nil {
 				return err
 			}
 			if err := m.Listen(); err != nil {
 				m.DB.Close()
-				return err
+				return listenError(err)
 			}
 			return m.Run(cmd.Context())
 		},
@@ -71,7 +82,18 @@ func newServeCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", ":8080", "address to listen on (TANDEM_LISTEN)")
 	cmd.Flags().StringVar(&configDir, "config", "", "config directory (default ./tandem.d when it exists) (TANDEM_CONFIG)")
 	cmd.Flags().BoolVar(&publicRead, "public-read", false, "serve reads without a token (TANDEM_PUBLIC_READ)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with; read again on SIGHUP (TANDEM_TLS_CERT)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert (TANDEM_TLS_KEY)")
+	cmd.Flags().StringSliceVar(&proxies, "trusted-proxies", nil, "reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-* headers are believed (TANDEM_TRUSTED_PROXIES)")
 	return cmd
+}
+
+// listenError explains a port in use with the flag that picks another.
+func listenError(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: another process listens there; pick another address with --listen (or TANDEM_LISTEN)", err)
+	}
+	return err
 }
 
 // runUntilDone is a helper for commands that serve until Ctrl-C.

@@ -1,0 +1,4 @@
+package app
+
+// TrustProxies exposes trustProxies to the external tests.
+var TrustProxies = trustProxies
