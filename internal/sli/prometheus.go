@@ -38,20 +38,46 @@ func Range(d time.Duration) string {
 
 var ops = map[string]string{"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
+// Op is the PromQL comparison for an OpenSLO op (lt, lte, gt, gte).
+func Op(op string) string { return ops[op] }
+
 // sliceCond is the PromQL that is 1 for a good time slice and 0 for a bad
-// one, and empty when the slice has no events.
+// one, and has no sample for a slice without data: no traffic is neither
+// good nor bad.
+//
+// A threshold slice is good when the share of the query's points inside it
+// (at the server's evaluation interval) that meet the threshold reaches
+// TimeSliceTarget. A point the query cannot compute (NaN: the
+// histogram_quantile of a histogram without requests, a ratio of zero
+// over zero) is dropped before the comparison, where it would otherwise be
+// a failed point ("NaN < bool 0.4" is 0). WindowVar in the query stands
+// for the slice.
+//
+// A ratio slice is good when its good/total reaches TimeSliceTarget; a
+// slice whose total did not increase has no sample.
 func sliceCond(def *slo.Definition) string {
 	in := def.Indicator
-	if in.IsThreshold() {
-		return fmt.Sprintf("((%s) %s bool %s)", in.Query, ops[in.Op], formatNum(in.Threshold))
-	}
 	s := Range(def.TimeSliceWindow)
-	total := fmt.Sprintf("(sum(increase(%s[%s])) > 0)", in.Total, s)
-	ratio := fmt.Sprintf("sum(increase(%s[%s])) / %s", in.Good, s, total)
-	if in.Bad != "" {
-		ratio = fmt.Sprintf("(1 - sum(increase(%s[%s])) / %s)", in.Bad, s, total)
+	if in.IsThreshold() {
+		q := strings.ReplaceAll(in.Query, WindowVar, s)
+		point := fmt.Sprintf("(((%s) <= +Inf) %s bool %s)", q, ops[in.Op], formatNum(in.Threshold))
+		return fmt.Sprintf("(avg_over_time(%s[%s:]) >= bool %s)", point, s, formatNum(sliceTarget(def)))
 	}
-	return fmt.Sprintf("((%s) >= bool %s)", ratio, formatNum(def.TimeSliceTarget))
+	total := fmt.Sprintf("(sum(%s) > 0)", CountExpr(in.Total, s))
+	ratio := fmt.Sprintf("sum(%s) / %s", CountExpr(in.Good, s), total)
+	if in.Bad != "" {
+		ratio = fmt.Sprintf("(1 - sum(%s) / %s)", CountExpr(in.Bad, s), total)
+	}
+	return fmt.Sprintf("((%s) >= bool %s)", ratio, formatNum(sliceTarget(def)))
+}
+
+// sliceTarget is the definition's TimeSliceTarget, 1 when unset (every
+// point, or every event, of a slice must be good).
+func sliceTarget(def *slo.Definition) float64 {
+	if def.TimeSliceTarget <= 0 {
+		return 1
+	}
+	return def.TimeSliceTarget
 }
 
 func timeslices(def *slo.Definition) bool {
@@ -67,25 +93,38 @@ func GoodExpr(def *slo.Definition, w string) string {
 		return fmt.Sprintf("sum(sum_over_time(%s[%s:%s]))", sliceCond(def), w, Range(def.TimeSliceWindow))
 	}
 	if in.Bad != "" {
-		return fmt.Sprintf("(sum(increase(%s[%s])) - (sum(increase(%s[%s])) or vector(0)))", in.Total, w, in.Bad, w)
+		return fmt.Sprintf("(sum(%s) - (sum(%s) or vector(0)))", CountExpr(in.Total, w), CountExpr(in.Bad, w))
 	}
-	return fmt.Sprintf("sum(increase(%s[%s]))", in.Good, w)
+	return fmt.Sprintf("sum(%s)", CountExpr(in.Good, w))
 }
 
-// TotalExpr is the PromQL for all units of the window w.
+// TotalExpr is the PromQL for all units of the window w: events, or time
+// slices with data.
 func TotalExpr(def *slo.Definition, w string) string {
 	if timeslices(def) {
 		return fmt.Sprintf("sum(count_over_time(%s[%s:%s]))", sliceCond(def), w, Range(def.TimeSliceWindow))
 	}
-	return fmt.Sprintf("sum(increase(%s[%s]))", def.Indicator.Total, w)
+	return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Total, w))
 }
 
 // BadExpr is the PromQL for the bad units of the window w.
 func BadExpr(def *slo.Definition, w string) string {
 	if !timeslices(def) && def.Indicator.Bad != "" {
-		return fmt.Sprintf("sum(increase(%s[%s]))", def.Indicator.Bad, w)
+		return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Bad, w))
 	}
 	return fmt.Sprintf("(%s - (%s or vector(0)))", TotalExpr(def, w), GoodExpr(def, w))
+}
+
+// EventsExpr is the PromQL for what the minimum-event guard of an alert
+// counts over the window w (see slo.Definition.MinEvents): the events of a
+// ratio SLI, whether it budgets by occurrences or by time slices (the
+// increase of its total, never the number of slices), and the time slices
+// with data of a threshold SLI, which has no event count.
+func EventsExpr(def *slo.Definition, w string) string {
+	if def.Indicator.IsThreshold() {
+		return TotalExpr(def, w)
+	}
+	return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Total, w))
 }
 
 func formatNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -129,9 +168,10 @@ func (p *Prometheus) api(url string) (v1.API, error) {
 // windowData are counts per window computed by Prometheus, ending at end,
 // and the p95 latency over the SLO's window (-1: none).
 type windowData struct {
-	end  time.Time
-	sums map[time.Duration]slo.Counts
-	p95  float64
+	end    time.Time
+	sums   map[time.Duration]slo.Counts
+	events map[time.Duration]float64
+	p95    float64
 }
 
 func (w *windowData) WindowEnd() time.Time { return w.end }
@@ -144,15 +184,37 @@ func (w *windowData) Sums(ds []time.Duration) []slo.Counts {
 	return out
 }
 
+// EventSums returns, for each window of ds, what the minimum-event guard
+// counts (EventsExpr): the events of a ratio SLI, the time slices with
+// data of a threshold SLI.
+func (w *windowData) EventSums(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		if e, ok := w.events[d]; ok {
+			out[i] = e
+		} else {
+			out[i] = w.sums[d].Total
+		}
+	}
+	return out
+}
+
 // WindowsQuery is the one PromQL query that returns the good and total
 // units of every window in ds, each series labelled tandem_w (the window
-// in seconds) and tandem_k (good or total).
+// in seconds) and tandem_k (good or total). For a ratio SLI budgeted in
+// time slices, whose total counts slices, it returns the window's events
+// (EventsExpr) as well, labelled tandem_k="events".
 func WindowsQuery(def *slo.Definition, ds []time.Duration) string {
 	var parts []string
+	events := def.Method == slo.Timeslices && !def.Indicator.IsThreshold()
 	for _, d := range ds {
 		secs := strconv.FormatInt(int64(d/time.Second), 10)
 		w := Range(d)
-		for _, k := range []struct{ kind, expr string }{{"good", GoodExpr(def, w)}, {"total", TotalExpr(def, w)}} {
+		kinds := []struct{ kind, expr string }{{"good", GoodExpr(def, w)}, {"total", TotalExpr(def, w)}}
+		if events {
+			kinds = append(kinds, struct{ kind, expr string }{"events", EventsExpr(def, w)})
+		}
+		for _, k := range kinds {
 			parts = append(parts, fmt.Sprintf(`label_replace(label_replace(%s, "tandem_w", "%s", "", ""), "tandem_k", "%s", "", "")`, k.expr, secs, k.kind))
 		}
 	}
@@ -216,7 +278,7 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			q = append(q, d.Truncate(time.Second))
 		}
 	}
-	out := &windowData{end: now, sums: map[time.Duration]slo.Counts{}, p95: -1}
+	out := &windowData{end: now, sums: map[time.Duration]slo.Counts{}, events: map[time.Duration]float64{}, p95: -1}
 	if len(q) == 0 {
 		return out, nil
 	}
@@ -229,6 +291,7 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 		return nil, fmt.Errorf("query %s: got %s, want a vector", def.Indicator.PrometheusURL, val.Type())
 	}
 	bySecs := map[int64]slo.Counts{}
+	eventsBySecs := map[int64]float64{}
 	for _, s := range vec {
 		secs, err := strconv.ParseInt(string(s.Metric["tandem_w"]), 10, 64)
 		v := float64(s.Value)
@@ -236,9 +299,12 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			continue
 		}
 		c := bySecs[secs]
-		if s.Metric["tandem_k"] == "good" {
+		switch s.Metric["tandem_k"] {
+		case "good":
 			c.Good = math.Max(0, v)
-		} else {
+		case "events":
+			eventsBySecs[secs] = math.Max(0, v)
+		default:
 			c.Total = math.Max(0, v)
 		}
 		bySecs[secs] = c
@@ -249,6 +315,9 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			c.Good = c.Total
 		}
 		out.sums[d] = c
+		if e, ok := eventsBySecs[int64(d/time.Second)]; ok {
+			out.events[d] = e
+		}
 	}
 	if def.Indicator.LatencyHistogram != "" {
 		// The p95 is an extra, read after the counts: its query (a rate
