@@ -62,7 +62,11 @@ func TestRulesGolden(t *testing.T) {
 }
 
 // TestPromtool runs promtool check rules on the golden rules and promtool
-// test rules on the repository's cases.
+// test rules on the repository's cases: rules_test.yaml (a burn that pages
+// and tickets, low traffic that does not, Sloth's queries, alertAfter as
+// for:, an exact op, labels) and rules_slices_test.yaml (an idle latency
+// histogram records nothing and never pages; busy ones; the minimum-event
+// guard of time-slice SLOs).
 func TestPromtool(t *testing.T) {
 	bin := testenv.Binary(t, "TANDEM_TEST_PROMTOOL", "promtool")
 	// The example config's rules, as `tandem slo rules` writes them.
@@ -82,6 +86,7 @@ func TestPromtool(t *testing.T) {
 		{"check", "rules", "rules.golden.yaml"},
 		{"check", "rules", exFile},
 		{"test", "rules", "rules_test.yaml"},
+		{"test", "rules", "rules_slices_test.yaml"},
 	} {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = "testdata"

@@ -107,10 +107,14 @@ func TotalExpr(def *slo.Definition, w string) string {
 	return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Total, w))
 }
 
-// BadExpr is the PromQL for the bad units of the window w.
+// BadExpr is the PromQL for the bad units of the window w: 0 rather than
+// nothing when the source has no bad series (divided by a total that is
+// not positive, as the rules do, it has no sample).
 func BadExpr(def *slo.Definition, w string) string {
 	if !timeslices(def) && def.Indicator.Bad != "" {
-		return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Bad, w))
+		// No bad series is no bad event, not no data: the total says
+		// whether the window has data.
+		return fmt.Sprintf("(sum(%s) or vector(0))", CountExpr(def.Indicator.Bad, w))
 	}
 	return fmt.Sprintf("(%s - (%s or vector(0)))", TotalExpr(def, w), GoodExpr(def, w))
 }
