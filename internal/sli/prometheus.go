@@ -46,8 +46,8 @@ func Op(op string) string { return ops[op] }
 // good nor bad.
 //
 // A threshold slice is good when the share of the query's points inside it
-// (at the server's evaluation interval) that meet the threshold reaches
-// TimeSliceTarget. A point the query cannot compute (NaN: the
+// (one every PointStep, the slice's end included) that meet the threshold
+// reaches TimeSliceTarget; a slice of PointStep or less is its one point. A point the query cannot compute (NaN: the
 // histogram_quantile of a histogram without requests, a ratio of zero
 // over zero) is dropped before the comparison, where it would otherwise be
 // a failed point ("NaN < bool 0.4" is 0). WindowVar in the query stands
@@ -61,7 +61,10 @@ func sliceCond(def *slo.Definition) string {
 	if in.IsThreshold() {
 		q := strings.ReplaceAll(in.Query, WindowVar, s)
 		point := fmt.Sprintf("(((%s) <= +Inf) %s bool %s)", q, ops[in.Op], formatNum(in.Threshold))
-		return fmt.Sprintf("(avg_over_time(%s[%s:]) >= bool %s)", point, s, formatNum(sliceTarget(def)))
+		if def.TimeSliceWindow <= PointStep {
+			return point // one point: the slice's own
+		}
+		return fmt.Sprintf("(avg_over_time(%s[%s:%s]) >= bool %s)", point, s, Range(PointStep), formatNum(sliceTarget(def)))
 	}
 	total := fmt.Sprintf("(sum(%s) > 0)", CountExpr(in.Total, s))
 	ratio := fmt.Sprintf("sum(%s) / %s", CountExpr(in.Good, s), total)
@@ -70,6 +73,12 @@ func sliceCond(def *slo.Definition) string {
 	}
 	return fmt.Sprintf("((%s) >= bool %s)", ratio, formatNum(sliceTarget(def)))
 }
+
+// PointStep is the spacing of a threshold SLI's points inside a time slice:
+// a 5-minute slice has 5 points, and 95 % of them is timeSliceTarget 0.95
+// of a slice. It is fixed, not the server's evaluation interval, so that
+// tandem's queries and the rules it writes count the same points.
+const PointStep = time.Minute
 
 // sliceTarget is the definition's TimeSliceTarget, 1 when unset (every
 // point, or every event, of a slice must be good).
