@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
 )
@@ -182,5 +184,24 @@ func TestEvaluatorRaises(t *testing.T) {
 	def.Indicator.Source = SourceNative
 	if !def.RaisesAlerts() {
 		t.Error("a native SLO left to Prometheus")
+	}
+}
+
+// An SLO's own labels (OpenSLO metadata.labels) reach /metrics on
+// tandem_slo_info, one series per SLO of the config; an SLO without a
+// label has it empty (absent, for Prometheus).
+func TestInfoLabels(t *testing.T) {
+	a, b := def28d(0.999), def28d(0.99)
+	a.Labels = map[string]string{"team": "payments", "tier": "gold,eu"}
+	b.Name, b.Labels = "web", map[string]string{"team": "web"}
+	reg := prometheus.NewRegistry()
+	if _, err := NewService(Options{Definitions: func() []*Definition { return []*Definition{a, b} }, Registry: reg}); err != nil {
+		t.Fatal(err)
+	}
+	if v := gaugeValue(t, reg, "tandem_slo_info", map[string]string{"slo": "api", "service": "checkout", "team": "payments", "tier": "gold,eu"}); v != 1 {
+		t.Errorf("api: %v", v)
+	}
+	if v := gaugeValue(t, reg, "tandem_slo_info", map[string]string{"slo": "web", "team": "web", "tier": ""}); v != 1 {
+		t.Errorf("web: %v", v)
 	}
 }

@@ -116,7 +116,7 @@ func NewService(o Options) (*Service, error) {
 	s.freeze = g("tandem_slo_release_freeze", "1 while the SLO puts its service in release freeze.", lbl)
 	s.firing = g("tandem_slo_alert_firing", "1 while a burn-rate alert fires.", []string{"slo", "service", "severity"})
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing} {
+		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing, infoCollector{s.Definitions}} {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("register SLO metrics: %w", err)
 			}

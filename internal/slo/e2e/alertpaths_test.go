@@ -99,4 +99,15 @@ func TestOneIncidentPerBurn(t *testing.T) {
 	if all := incidents(); len(all) != 1 {
 		t.Errorf("incidents for one burn: %+v", all)
 	}
+
+	// The SLOs' own labels (metadata.labels) reach /metrics.
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `tandem_slo_info{service="checkout",slo="checkout-availability",team="payments",tier="1"} 1`; !bytes.Contains(metrics, []byte(want)) {
+		t.Errorf("/metrics lacks %s", want)
+	}
 }
