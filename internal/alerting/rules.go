@@ -183,7 +183,7 @@ func group(def *slo.Definition) ruleGroup {
 			limit := strconv.FormatFloat(c.Threshold, 'g', -1, 64) + " * " + strconv.FormatFloat(allowed, 'g', 10, 64)
 			p := fmt.Sprintf("(%s%s %s (%s) and %s%s %s (%s)", RecordName(c.Long), sel, op, limit, RecordName(c.Short), sel, op, limit)
 			if m := def.MinEventsFor(c.Long); m > 0 {
-				p += fmt.Sprintf(" and on() (%s >= %s)", sli.EventsExpr(def, sli.Range(c.Long)), strconv.FormatFloat(m, 'g', -1, 64))
+				p += fmt.Sprintf(" and on() (%s >= %s)", guardExpr(def, sli.Range(c.Long)), strconv.FormatFloat(m, 'g', -1, 64))
 			}
 			if _, ok := byAfter[c.AlertAfter]; !ok {
 				afters = append(afters, c.AlertAfter)
@@ -227,6 +227,17 @@ func group(def *slo.Definition) ruleGroup {
 	alert(slo.AlertNamePage, "page", def.Alerting.Page)
 	alert(slo.AlertNameTicket, "ticket", def.Alerting.Ticket)
 	return g
+}
+
+// guardExpr is what the minimum-event guard counts over the window w: the
+// events (sli.EventsExpr), or the units when they are the events
+// (Occurrences) or there are no events (the time slices with data of a
+// threshold SLI).
+func guardExpr(def *slo.Definition, w string) string {
+	if e := sli.EventsExpr(def, w); e != "" {
+		return e
+	}
+	return sli.TotalExpr(def, w)
 }
 
 // sloLabels are the SLO's own labels (metadata.labels) with own on top.

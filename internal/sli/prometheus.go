@@ -47,11 +47,11 @@ func Op(op string) string { return ops[op] }
 //
 // A threshold slice is good when the share of the query's points inside it
 // (one every PointStep, the slice's end included) that meet the threshold
-// reaches TimeSliceTarget; a slice of PointStep or less is its one point. A point the query cannot compute (NaN: the
-// histogram_quantile of a histogram without requests, a ratio of zero
-// over zero) is dropped before the comparison, where it would otherwise be
-// a failed point ("NaN < bool 0.4" is 0). WindowVar in the query stands
-// for the slice.
+// reaches TimeSliceTarget; a slice of PointStep or less is its one point.
+// A point the query cannot compute (NaN: the histogram_quantile of a
+// histogram without requests, a ratio of zero over zero) is dropped before
+// the comparison, where it would otherwise be a failed point ("NaN < bool
+// 0.4" is 0). WindowVar in the query stands for the slice.
 //
 // A ratio slice is good when its good/total reaches TimeSliceTarget; a
 // slice whose total did not increase has no sample.
@@ -128,14 +128,15 @@ func BadExpr(def *slo.Definition, w string) string {
 	return fmt.Sprintf("(%s - (%s or vector(0)))", TotalExpr(def, w), GoodExpr(def, w))
 }
 
-// EventsExpr is the PromQL for what the minimum-event guard of an alert
-// counts over the window w (see slo.Definition.MinEvents): the events of a
-// ratio SLI, whether it budgets by occurrences or by time slices (the
-// increase of its total, never the number of slices), and the time slices
-// with data of a threshold SLI, which has no event count.
+// EventsExpr is the PromQL for the events of the window w, for the
+// minimum-events guard of alerts: the count of the total query (never the
+// number of time slices). It is empty when the units are the events
+// themselves (Occurrences) or there are no events to count (a threshold
+// indicator, whose guard counts its time slices with data: TotalExpr, see
+// slo.Definition.MinEventsFor).
 func EventsExpr(def *slo.Definition, w string) string {
-	if def.Indicator.IsThreshold() {
-		return TotalExpr(def, w)
+	if !timeslices(def) || def.Indicator.IsThreshold() {
+		return ""
 	}
 	return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Total, w))
 }
@@ -181,10 +182,9 @@ func (p *Prometheus) api(url string) (v1.API, error) {
 // windowData are counts per window computed by Prometheus, ending at end,
 // and the p95 latency over the SLO's window (-1: none).
 type windowData struct {
-	end    time.Time
-	sums   map[time.Duration]slo.Counts
-	events map[time.Duration]float64
-	p95    float64
+	end  time.Time
+	sums map[time.Duration]slo.Counts
+	p95  float64
 }
 
 func (w *windowData) WindowEnd() time.Time { return w.end }
@@ -197,37 +197,15 @@ func (w *windowData) Sums(ds []time.Duration) []slo.Counts {
 	return out
 }
 
-// EventSums returns, for each window of ds, what the minimum-event guard
-// counts (EventsExpr): the events of a ratio SLI, the time slices with
-// data of a threshold SLI.
-func (w *windowData) EventSums(ds []time.Duration) []float64 {
-	out := make([]float64, len(ds))
-	for i, d := range ds {
-		if e, ok := w.events[d]; ok {
-			out[i] = e
-		} else {
-			out[i] = w.sums[d].Total
-		}
-	}
-	return out
-}
-
 // WindowsQuery is the one PromQL query that returns the good and total
 // units of every window in ds, each series labelled tandem_w (the window
-// in seconds) and tandem_k (good or total). For a ratio SLI budgeted in
-// time slices, whose total counts slices, it returns the window's events
-// (EventsExpr) as well, labelled tandem_k="events".
+// in seconds) and tandem_k (good or total).
 func WindowsQuery(def *slo.Definition, ds []time.Duration) string {
 	var parts []string
-	events := def.Method == slo.Timeslices && !def.Indicator.IsThreshold()
 	for _, d := range ds {
 		secs := strconv.FormatInt(int64(d/time.Second), 10)
 		w := Range(d)
-		kinds := []struct{ kind, expr string }{{"good", GoodExpr(def, w)}, {"total", TotalExpr(def, w)}}
-		if events {
-			kinds = append(kinds, struct{ kind, expr string }{"events", EventsExpr(def, w)})
-		}
-		for _, k := range kinds {
+		for _, k := range []struct{ kind, expr string }{{"good", GoodExpr(def, w)}, {"total", TotalExpr(def, w)}} {
 			parts = append(parts, fmt.Sprintf(`label_replace(label_replace(%s, "tandem_w", "%s", "", ""), "tandem_k", "%s", "", "")`, k.expr, secs, k.kind))
 		}
 	}
@@ -291,7 +269,7 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			q = append(q, d.Truncate(time.Second))
 		}
 	}
-	out := &windowData{end: now, sums: map[time.Duration]slo.Counts{}, events: map[time.Duration]float64{}, p95: -1}
+	out := &windowData{end: now, sums: map[time.Duration]slo.Counts{}, p95: -1}
 	if len(q) == 0 {
 		return out, nil
 	}
@@ -304,7 +282,6 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 		return nil, fmt.Errorf("query %s: got %s, want a vector", def.Indicator.PrometheusURL, val.Type())
 	}
 	bySecs := map[int64]slo.Counts{}
-	eventsBySecs := map[int64]float64{}
 	for _, s := range vec {
 		secs, err := strconv.ParseInt(string(s.Metric["tandem_w"]), 10, 64)
 		v := float64(s.Value)
@@ -312,12 +289,9 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			continue
 		}
 		c := bySecs[secs]
-		switch s.Metric["tandem_k"] {
-		case "good":
+		if s.Metric["tandem_k"] == "good" {
 			c.Good = math.Max(0, v)
-		case "events":
-			eventsBySecs[secs] = math.Max(0, v)
-		default:
+		} else {
 			c.Total = math.Max(0, v)
 		}
 		bySecs[secs] = c
@@ -328,9 +302,6 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			c.Good = c.Total
 		}
 		out.sums[d] = c
-		if e, ok := eventsBySecs[int64(d/time.Second)]; ok {
-			out.events[d] = e
-		}
 	}
 	if def.Indicator.LatencyHistogram != "" {
 		// The p95 is an extra, read after the counts: its query (a rate
