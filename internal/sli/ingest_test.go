@@ -96,7 +96,7 @@ func TestExprs(t *testing.T) {
 	// a 5-minute slice is good when 95 % of its 5 points (a minute apart)
 	// meet the threshold.
 	th := &slo.Definition{Method: slo.Timeslices, TimeSliceWindow: 5 * time.Minute, TimeSliceTarget: 0.95, Indicator: slo.Indicator{Query: "p95", Op: "lte", Threshold: 0.3}}
-	if got := GoodExpr(th, "28d"); got != `sum(sum_over_time((avg_over_time((((p95) <= +Inf) <= bool 0.3)[5m:1m]) >= bool 0.95)[28d:5m]))` {
+	if got := GoodExpr(th, "28d"); got != `sum(sum_over_time((avg_over_time((((p95) <= +Inf) <= bool 0.3)[299s:1m]) >= bool 0.95)[28d:5m]))` {
 		t.Error(got)
 	}
 	// A 1-minute slice is its one point; {{.window}} is the slice.

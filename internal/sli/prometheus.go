@@ -64,7 +64,11 @@ func sliceCond(def *slo.Definition) string {
 		if def.TimeSliceWindow <= PointStep {
 			return point // one point: the slice's own
 		}
-		return fmt.Sprintf("(avg_over_time(%s[%s:%s]) >= bool %s)", point, s, Range(PointStep), formatNum(sliceTarget(def)))
+		// The points of (end-slice, end]: a range a second short of the
+		// slice, so that a Prometheus before 3.0, whose ranges include
+		// their start, does not count the previous slice's last point.
+		inner := Range(def.TimeSliceWindow - time.Second)
+		return fmt.Sprintf("(avg_over_time(%s[%s:%s]) >= bool %s)", point, inner, Range(PointStep), formatNum(sliceTarget(def)))
 	}
 	total := fmt.Sprintf("(sum(%s) > 0)", CountExpr(in.Total, s))
 	ratio := fmt.Sprintf("sum(%s) / %s", CountExpr(in.Good, s), total)

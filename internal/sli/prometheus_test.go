@@ -120,6 +120,24 @@ func TestPrometheusSource(t *testing.T) {
 		t.Errorf("p95 of a missing histogram: %v, %v", data, err)
 	}
 
+	// The same SLI as Sloth writes it, through CountQuery as config reads
+	// it, gives the same numbers.
+	sloth := *def
+	good, err := CountQuery(`sum(rate(test_requests_total{code!~"5.."}[{{.window}}]))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, err := CountQuery(`sum by (code) (test_requests_total)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sloth.Indicator.Good, sloth.Indicator.Total = good, total
+	data, err = src.Data(ctx, &sloth, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	near("sli (Sloth's queries)", slo.Evaluate(&sloth, data, time.Now()).SLI, sli)
+
 	// A bad-based ratio gives the same numbers.
 	bad := *def
 	bad.Indicator.Good, bad.Indicator.Bad = "", `test_requests_total{code=~"5.."}`
