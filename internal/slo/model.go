@@ -18,8 +18,13 @@
 //     exhausted|no_data), alerts {page, ticket}, freeze {active, reason} and
 //     p95_latency_ms when the SLI has latency data. No number in it is ever
 //     NaN or infinite.
-//   - Firing and resolved page alerts reach the incident capability through
-//     the AlertSink interface, which internal/app adapts.
+//   - Firing and resolved page and ticket alerts reach the incident
+//     capability through the AlertSink interface, which internal/app
+//     adapts (one incident per SLO and severity; a ticket opens none
+//     unless the alert mapping names it). With Definition.Evaluator
+//     prometheus a Prometheus-backed SLO's alerts are computed, not sent.
+//     A condition with an AlertAfter fires once it has held that long
+//     (alerts.page.pending_since meanwhile; kept in slo_alert_holds).
 package slo
 
 import (
