@@ -45,24 +45,43 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+// TestRulesGolden writes the rules of testdata/config in two files, the
+// SLOs budgeted by occurrences (rules.golden.yaml) and those in time
+// slices (rules_slices.golden.yaml), each loaded by its promtool cases:
+// the slice rules are the costliest to evaluate, and the occurrence cases
+// need not pay for them.
 func TestRulesGolden(t *testing.T) {
-	b, err := Rules(loadDefs(t))
-	if err != nil {
-		t.Fatal(err)
+	var occ, slices []*slo.Definition
+	for _, d := range loadDefs(t) {
+		if d.Method == slo.Timeslices || d.Indicator.IsThreshold() {
+			slices = append(slices, d)
+		} else {
+			occ = append(occ, d)
+		}
 	}
-	golden(t, "rules.golden.yaml", b)
-	// The native SLO has no rules: tandem evaluates it itself.
-	if bytes.Contains(b, []byte("checkout-native")) {
-		t.Error("rules for a native SLO")
-	}
-	// No rule divides by a total that may be zero.
-	if bytes.Contains(b, []byte("/ sum(")) {
-		t.Error("a division by an unguarded total")
+	for name, defs := range map[string][]*slo.Definition{"rules.golden.yaml": occ, "rules_slices.golden.yaml": slices} {
+		b, err := Rules(defs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, name, b)
+		// The native SLO has no rules: tandem evaluates it itself.
+		if bytes.Contains(b, []byte("checkout-native")) {
+			t.Error("rules for a native SLO")
+		}
+		// No rule divides by a total that may be zero.
+		if bytes.Contains(b, []byte("/ sum(")) {
+			t.Error("a division by an unguarded total")
+		}
 	}
 }
 
 // TestPromtool runs promtool check rules on the golden rules and promtool
-// test rules on the repository's cases.
+// test rules on the repository's cases: rules_test.yaml (a burn that pages
+// and tickets, low traffic that does not, Sloth's queries, alertAfter as
+// for:, an exact op, labels) and rules_slices_test.yaml (an idle latency
+// histogram records nothing and never pages; busy ones; the minimum-event
+// guard of time-slice SLOs).
 func TestPromtool(t *testing.T) {
 	bin := testenv.Binary(t, "TANDEM_TEST_PROMTOOL", "promtool")
 	// The example config's rules, as `tandem slo rules` writes them.
@@ -79,9 +98,10 @@ func TestPromtool(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
-		{"check", "rules", "rules.golden.yaml"},
+		{"check", "rules", "rules.golden.yaml", "rules_slices.golden.yaml"},
 		{"check", "rules", exFile},
 		{"test", "rules", "rules_test.yaml"},
+		{"test", "rules", "rules_slices_test.yaml"},
 	} {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = "testdata"

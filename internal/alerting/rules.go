@@ -23,6 +23,18 @@ import (
 // "slo:sli_error:ratio_rate5m".
 func RecordName(w time.Duration) string { return "slo:sli_error:ratio_rate" + sli.Range(w) }
 
+// ErrorRatioExpr is the PromQL of an SLO's error ratio over the window w
+// that the rules record: bad over total units, and no sample (never NaN)
+// when the window has none. Time slices are read once for the good and
+// once for all (1 - good/total), since each read of a slice subquery
+// evaluates the SLI's query once per slice of the window.
+func ErrorRatioExpr(def *slo.Definition, w string) string {
+	if def.Method == slo.Timeslices || def.Indicator.IsThreshold() {
+		return fmt.Sprintf("1 - %s / (%s > 0)", sli.GoodExpr(def, w), sli.TotalExpr(def, w))
+	}
+	return fmt.Sprintf("%s / (%s > 0)", sli.BadExpr(def, w), sli.TotalExpr(def, w))
+}
+
 type ruleFile struct {
 	Groups []ruleGroup
 }
@@ -58,10 +70,14 @@ func Windows(def *slo.Definition) []time.Duration {
 // Rules returns a Prometheus rule file for every Prometheus-backed SLO in
 // defs (others are skipped: tandem evaluates them itself). Per SLO, one
 // group holds one recording rule per window (the error ratio, absent
-// rather than NaN when the window has no events) and two alerts,
-// SLOBurnRatePage and SLOBurnRateTicket, each an "or" of its conditions:
-// both windows' error ratios above threshold × (1 - objective), and the
-// long window holding at least the policy's minimum event count.
+// rather than NaN when the window has no events or no time slice with
+// data) and the alerts SLOBurnRatePage and SLOBurnRateTicket, each an "or"
+// of its conditions: both windows' error ratios compared with threshold ×
+// (1 - objective) by the condition's op, and the long window holding the
+// minimum the guard wants (slo.Definition.MinEventsFor: events, counted by
+// sli.EventsExpr, or the time slices with data of a threshold SLI).
+// Conditions with an alertAfter make a rule of their own whose for: is it.
+// Every rule carries the SLO's labels (metadata.labels).
 func Rules(defs []*slo.Definition) ([]byte, error) {
 	sorted := append([]*slo.Definition(nil), defs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
@@ -147,47 +163,91 @@ func quote(b *bytes.Buffer, s string) {
 }
 
 func group(def *slo.Definition) ruleGroup {
-	labels := map[string]string{"slo": def.Name, "service": def.Service}
+	labels := sloLabels(def, map[string]string{"slo": def.Name, "service": def.Service})
 	g := ruleGroup{Name: "tandem-slo-" + def.Name}
 	for _, w := range Windows(def) {
 		r := sli.Range(w)
-		g.Rules = append(g.Rules, rule{
-			Record: RecordName(w),
-			Expr:   fmt.Sprintf("%s / (%s > 0)", sli.BadExpr(def, r), sli.TotalExpr(def, r)),
-			Labels: labels,
-		})
+		g.Rules = append(g.Rules, rule{Record: RecordName(w), Expr: ErrorRatioExpr(def, r), Labels: labels})
 	}
 	allowed := 1 - def.Objective
 	sel := fmt.Sprintf(`{slo=%q}`, def.Name)
 	alert := func(name, severity string, conds []slo.BurnCondition) {
-		if len(conds) == 0 {
-			return
-		}
-		var parts []string
+		// One rule per alertAfter, which is the rule's for:.
+		byAfter := map[time.Duration][]string{}
+		var afters []time.Duration
 		for _, c := range conds {
-			limit := strconv.FormatFloat(c.Threshold, 'g', -1, 64) + " * " + strconv.FormatFloat(allowed, 'g', 10, 64)
-			p := fmt.Sprintf("(%s%s > (%s) and %s%s > (%s)", RecordName(c.Long), sel, limit, RecordName(c.Short), sel, limit)
-			if def.Alerting.MinEvents > 0 {
-				p += fmt.Sprintf(" and on() (%s >= %s)", sli.TotalExpr(def, sli.Range(c.Long)), strconv.FormatFloat(def.Alerting.MinEvents, 'g', -1, 64))
+			op := sli.Op(c.Op)
+			if op == "" {
+				op = ">"
 			}
-			parts = append(parts, p+")")
+			limit := strconv.FormatFloat(c.Threshold, 'g', -1, 64) + " * " + strconv.FormatFloat(allowed, 'g', 10, 64)
+			p := fmt.Sprintf("(%s%s %s (%s) and %s%s %s (%s)", RecordName(c.Long), sel, op, limit, RecordName(c.Short), sel, op, limit)
+			if m := def.MinEventsFor(c.Long); m > 0 {
+				p += fmt.Sprintf(" and on() (%s >= %s)", guardExpr(def, sli.Range(c.Long)), strconv.FormatFloat(m, 'g', -1, 64))
+			}
+			if _, ok := byAfter[c.AlertAfter]; !ok {
+				afters = append(afters, c.AlertAfter)
+			}
+			byAfter[c.AlertAfter] = append(byAfter[c.AlertAfter], p+")")
 		}
-		l := map[string]string{"slo": def.Name, "service": def.Service, "severity": severity}
+		sort.Slice(afters, func(i, j int) bool { return afters[i] < afters[j] })
+		l := sloLabels(def, map[string]string{"slo": def.Name, "service": def.Service, "severity": severity})
 		kind := "fast"
 		if severity == "ticket" {
 			kind = "steadily"
 		}
-		g.Rules = append(g.Rules, rule{
-			Alert:  name,
-			Expr:   strings.Join(parts, " or "),
-			Labels: l,
-			Annotations: map[string]string{
-				"summary":     fmt.Sprintf("SLO %s is burning its error budget %s", def.Name, kind),
-				"description": fmt.Sprintf("Service %s: the error ratio of SLO %s (objective %s over %s) is above the %s burn-rate thresholds.", def.Service, def.Name, strconv.FormatFloat(math.Round(def.Objective*1e8)/1e6, 'g', -1, 64)+"%", def.Window.String(), severity),
-			},
-		})
+		where := "above"
+		for i, c := range conds {
+			w := "above"
+			if c.Op == "lt" || c.Op == "lte" {
+				w = "below"
+			}
+			if i == 0 {
+				where = w
+			} else if w != where {
+				where = "past"
+			}
+		}
+		for _, after := range afters {
+			r := rule{
+				Alert:  name,
+				Expr:   strings.Join(byAfter[after], " or "),
+				Labels: l,
+				Annotations: map[string]string{
+					"summary":     fmt.Sprintf("SLO %s is burning its error budget %s", def.Name, kind),
+					"description": fmt.Sprintf("Service %s: the error ratio of SLO %s (objective %s over %s) is %s the %s burn-rate thresholds.", def.Service, def.Name, strconv.FormatFloat(math.Round(def.Objective*1e8)/1e6, 'g', -1, 64)+"%", def.Window.String(), where, severity),
+				},
+			}
+			if after > 0 {
+				r.For = slo.FormatDuration(after)
+			}
+			g.Rules = append(g.Rules, r)
+		}
 	}
-	alert("SLOBurnRatePage", "page", def.Alerting.Page)
-	alert("SLOBurnRateTicket", "ticket", def.Alerting.Ticket)
+	alert(slo.AlertNamePage, "page", def.Alerting.Page)
+	alert(slo.AlertNameTicket, "ticket", def.Alerting.Ticket)
 	return g
+}
+
+// guardExpr is what the minimum-event guard counts over the window w: the
+// events (sli.EventsExpr), or the units when they are the events
+// (Occurrences) or there are no events (the time slices with data of a
+// threshold SLI).
+func guardExpr(def *slo.Definition, w string) string {
+	if e := sli.EventsExpr(def, w); e != "" {
+		return e
+	}
+	return sli.TotalExpr(def, w)
+}
+
+// sloLabels are the SLO's own labels (metadata.labels) with own on top.
+func sloLabels(def *slo.Definition, own map[string]string) map[string]string {
+	out := make(map[string]string, len(def.Labels)+len(own))
+	for k, v := range def.Labels {
+		out[k] = v
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
 }

@@ -229,15 +229,23 @@ func (s *Server) alertmanagerWebhook(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	g, err := incident.ParseAlertmanager(b, s.incidentSettings().Mapping)
+	gs, err := incident.ParseAlertmanager(b, s.incidentSettings().Mapping)
 	if err != nil {
 		return err
 	}
-	inc, err := s.Incident.Manager.AlertGroup(r.Context(), g)
-	if err != nil {
-		return err
+	// A notification may hold the alerts of several SLOs: each opens or
+	// updates its own incident; the answer names the first.
+	var first incident.Incident
+	for _, g := range gs {
+		inc, err := s.Incident.Manager.AlertGroup(r.Context(), g)
+		if err != nil {
+			return err
+		}
+		if first.ID == 0 {
+			first = inc
+		}
 	}
-	s.answerAlert(w, inc)
+	s.answerAlert(w, first)
 	return nil
 }
 

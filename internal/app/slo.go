@@ -56,9 +56,15 @@ func (c changeOutcomes) ChangeOutcomes(ctx context.Context, service, kind, envir
 	return out, nil
 }
 
-// incidentSink opens and resolves incidents for SLO page alerts through the
-// incident capability's alert intake. The manager is looked up at each send
-// because wireIncident runs after wireSLO.
+// incidentSink opens and resolves incidents for SLO burn-rate alerts
+// through the incident capability's alert intake. The manager is looked up
+// at each send because wireIncident runs after wireSLO.
+//
+// The alert joins the incident of its SLO and severity
+// (incident.SLOGroupKey), the one the same alert opens when the rules of
+// `tandem slo rules` send it through Alertmanager, and its severity comes
+// from the labels through incidents.alert_mapping as theirs does: page is
+// sev2, and a ticket opens nothing unless the mapping names it.
 type incidentSink struct{ m *Main }
 
 func (s incidentSink) Send(ctx context.Context, e slo.AlertEvent) error {
@@ -70,9 +76,9 @@ func (s incidentSink) Send(ctx context.Context, e slo.AlertEvent) error {
 	if e.Status == "resolved" {
 		status = incident.AlertClosed
 	}
-	key := "slo:" + e.SLO + ":" + e.Severity
+	key := incident.SLOGroupKey(e.SLO, e.Severity)
 	_, err := mgr.Alert(ctx, incident.AlertInput{
-		Source: "slo", GroupKey: key, Fingerprint: key, Service: e.Service, Severity: "sev2",
+		Source: "slo", GroupKey: key, Fingerprint: key, Service: e.Service,
 		Title: e.Title, Summary: e.Summary, Status: status, Labels: e.Labels, StartsAt: e.StartsAt,
 	})
 	return err

@@ -91,6 +91,9 @@ type loader struct {
 	services []entry[catalog.Service]
 	tools    []entry[catalog.Tool]
 	openslo  []docRef
+	// src is each file's text, to locate errors inside a multi-line
+	// scalar (a PromQL query written as a block).
+	src map[string][]byte
 
 	cfg *Config
 }
@@ -221,6 +224,10 @@ func syntaxError(msg string) (int, string) {
 
 // parseFile decodes every document of one file and files its items.
 func (l *loader) parseFile(file string, b []byte) {
+	if l.src == nil {
+		l.src = map[string][]byte{}
+	}
+	l.src[file] = b
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	for {
 		var doc yaml.Node

@@ -290,8 +290,8 @@ func (l *loader) buildIncident() {
 				sort.Strings(keys)
 				for _, k := range keys {
 					v := strings.ToLower(m.Severities[k])
-					if !isSev(v) {
-						l.errAt(e.file, at(mn, "severities"), k, "incidents.alert_mapping.severities."+k, "expected sev1, sev2, sev3 or sev4, got %q", m.Severities[k])
+					if !isSev(v) && v != incident.NoIncident {
+						l.errAt(e.file, at(mn, "severities"), k, "incidents.alert_mapping.severities."+k, "expected sev1, sev2, sev3, sev4 or none (no incident), got %q", m.Severities[k])
 					}
 					c.Severities[strings.ToLower(k)] = v
 				}

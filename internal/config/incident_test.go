@@ -134,7 +134,7 @@ maintenance_windows:
   - {service: chekout, start: 2027-01-10T22:00:00Z, end: 2027-01-10T21:00:00Z, reason: x}
 `)}, now)
 	for _, want := range []string{
-		`incidents.alert_mapping.severities.page: expected sev1, sev2, sev3 or sev4, got "urgent"`,
+		`incidents.alert_mapping.severities.page: expected sev1, sev2, sev3, sev4 or none (no incident), got "urgent"`,
 		`TEST_UNSET_VARIABLE`,
 		`"chekout"`,
 		`maintenance_windows[0].end`,

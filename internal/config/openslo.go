@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/sli"
 	"github.com/tandemhq/tandem/internal/slo"
 )
 
@@ -345,8 +347,13 @@ func (l *loader) checkCondition(file string, node *yaml.Node, path string, s osA
 	if s.Condition.Kind != "burnrate" {
 		l.errAt(file, cond, "kind", path+".condition.kind", "unsupported condition kind %q; tandem evaluates burnrate", s.Condition.Kind)
 	}
-	if s.Condition.Op != "gt" && s.Condition.Op != "gte" {
-		l.errAt(file, cond, "op", path+".condition.op", "unsupported op %q for a burn-rate alert; use gt or gte", s.Condition.Op)
+	switch s.Condition.Op {
+	case "lt", "lte", "gt", "gte":
+		c.Op = s.Condition.Op
+	case "":
+		l.errAt(file, cond, "", path+".condition.op", "required: the comparison of the burn rate with the threshold, lt, lte, gt or gte")
+	default:
+		l.errAt(file, cond, "op", path+".condition.op", "unknown op %q; expected lt, lte, gt or gte", s.Condition.Op)
 	}
 	if s.Condition.Threshold == nil || *s.Condition.Threshold <= 0 {
 		l.errAt(file, cond, "threshold", path+".condition.threshold", "required: a burn rate above 0")
@@ -357,21 +364,33 @@ func (l *loader) checkCondition(file string, node *yaml.Node, path string, s osA
 	if err != nil {
 		l.errAt(file, cond, "lookbackWindow", path+".condition.lookbackWindow", "%v", err)
 	}
-	c.Long, c.Short = long, long/12
-	if s.Condition.AlertAfter != "" {
-		short, err := parseOSDuration(s.Condition.AlertAfter, "mhdw")
-		if err != nil {
-			l.errAt(file, cond, "alertAfter", path+".condition.alertAfter", "%v", err)
-		} else if long > 0 && short >= long {
-			l.errAt(file, cond, "alertAfter", path+".condition.alertAfter", "must be shorter than lookbackWindow %s: it is the short window that confirms the burn", s.Condition.LookbackWindow)
-		} else {
-			c.Short = short
-		}
-	}
+	// The burn must show in a short window too, so that the alert stops
+	// soon after the burn does: the workbook's twelfth of the long window
+	// (5m for 1h, 30m for 6h, 2h for 1d), at least a minute.
+	c.Long, c.Short = long, (long / 12).Truncate(time.Minute)
 	if c.Short < time.Minute && long > 0 {
 		c.Short = time.Minute
 	}
+	// alertAfter is how long the condition must hold before the alert
+	// fires (the specification: "the duration the condition needs to be
+	// valid for before alerting", default 0m): Prometheus's for:.
+	if s.Condition.AlertAfter != "" {
+		if after, err := parseHold(s.Condition.AlertAfter); err != nil {
+			l.errAt(file, cond, "alertAfter", path+".condition.alertAfter", "%v", err)
+		} else {
+			c.AlertAfter = after
+		}
+	}
 	return c, severity, len(l.errs) == errs
+}
+
+// parseHold reads alertAfter: a duration shorthand of minutes, hours, days
+// or weeks, 0m (the default) included.
+func parseHold(s string) (time.Duration, error) {
+	if m := osDurationRe.FindStringSubmatch(s); m != nil && strings.Trim(m[1], "0") == "" && strings.Contains("mhdw", m[2]) {
+		return 0, nil
+	}
+	return parseOSDuration(s, "mhdw")
 }
 
 var osDurationRe = regexp.MustCompile(`^([0-9]+)([mhdwMQY])$`)
@@ -405,12 +424,7 @@ func (l *loader) buildDefinition(set *openSLOSet, e osEntry[osSLOSpec]) *slo.Def
 		Service: sp.Service, Position: fmt.Sprintf("%s:%d", file, node.Line),
 		FreezeBelow: l.cfg.SLO.freezeBelow,
 	}
-	for k, v := range e.doc.Metadata.Labels {
-		if def.Labels == nil {
-			def.Labels = map[string]string{}
-		}
-		def.Labels[k] = fmt.Sprint(v)
-	}
+	def.Labels = l.sloLabels(file, at(at(node, "metadata"), "labels"), e.doc.Metadata.Labels)
 
 	// Service: a catalog service (an OpenSLO Service document may describe
 	// it, but the catalog owns it).
@@ -554,6 +568,81 @@ func (l *loader) buildDefinition(set *openSLOSet, e osEntry[osSLOSpec]) *slo.Def
 	return def
 }
 
+// reservedLabels are the label names tandem's rules, alerts and /metrics
+// set themselves.
+var reservedLabels = map[string]bool{"slo": true, "service": true, "window": true, "severity": true, "alertname": true}
+
+var invalidLabelChars = regexp.MustCompile(`[^a-zA-Z0-9_]`)
+
+// promLabelName turns an OpenSLO label key (letters, digits, dashes,
+// underscores and dots) into a Prometheus label name: every other
+// character becomes "_", and a leading digit gets a "_" before it.
+func promLabelName(key string) string {
+	n := invalidLabelChars.ReplaceAllString(key, "_")
+	if n == "" || n[0] >= '0' && n[0] <= '9' {
+		n = "_" + n
+	}
+	return n
+}
+
+// sloLabels turns an SLO's metadata.labels into the Prometheus labels its
+// rules and series carry: names through promLabelName, a list of strings
+// joined with ",". A name that is one of tandem's own (reservedLabels) or
+// reserved by Prometheus ("__"), or that two keys share once sanitised, is
+// an error at the key.
+func (l *loader) sloLabels(file string, node *yaml.Node, labels map[string]any) map[string]string {
+	if len(labels) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := map[string]string{}
+	from := map[string]string{}
+	for _, k := range keys {
+		path := "metadata.labels." + k
+		name := promLabelName(k)
+		switch {
+		case reservedLabels[name]:
+			l.errAt(file, node, k, path, "label %q is tandem's own on the rules, alerts and /metrics of an SLO (slo, service, window, severity, alertname); rename it", k)
+			continue
+		case strings.HasPrefix(name, "__"):
+			l.errAt(file, node, k, path, "label names starting with __ are reserved by Prometheus")
+			continue
+		case from[name] != "":
+			l.errAt(file, node, k, path, "labels %q and %q are both the Prometheus label %q", from[name], k, name)
+			continue
+		}
+		var v string
+		switch x := labels[k].(type) {
+		case string:
+			v = x
+		case []any:
+			parts := make([]string, 0, len(x))
+			for _, p := range x {
+				s, ok := p.(string)
+				if !ok {
+					l.errAt(file, node, k, path, "expected a string or a list of strings")
+					break
+				}
+				parts = append(parts, s)
+			}
+			v = strings.Join(parts, ",")
+		case nil:
+		case map[string]any:
+			l.errAt(file, node, k, path, "expected a string or a list of strings")
+			continue
+		default:
+			v = fmt.Sprint(x)
+		}
+		from[name] = k
+		out[name] = v
+	}
+	return out
+}
+
 func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -658,12 +747,16 @@ func (l *loader) objective(file string, node *yaml.Node, o osObjective, def *slo
 		if o.TimeSliceWindow.Kind == 0 {
 			l.errAt(file, node, "", "spec.objectives.timeSliceWindow", "required with budgetingMethod Timeslices: the slice length, such as 1m or 5m")
 		} else {
+			// A bare number is minutes, as the specification says: 60 is
+			// one hour.
 			v := o.TimeSliceWindow.Value
 			if n, err := strconv.Atoi(v); err == nil && o.TimeSliceWindow.Tag == "!!int" {
-				if n <= 0 || n%60 != 0 {
-					l.errAt(file, node, "timeSliceWindow", "spec.objectives.timeSliceWindow", "a time slice must be whole minutes, got %s seconds", o.TimeSliceWindow.Value)
+				if n <= 0 {
+					l.errAt(file, node, "timeSliceWindow", "spec.objectives.timeSliceWindow", "a time slice must be a positive number of minutes, got %s", v)
 				}
-				def.TimeSliceWindow = time.Duration(n) * time.Second
+				def.TimeSliceWindow = time.Duration(n) * time.Minute
+			} else if o.TimeSliceWindow.Tag == "!!float" {
+				l.errAt(file, node, "timeSliceWindow", "spec.objectives.timeSliceWindow", "a time slice is whole minutes (a number is minutes: 5), got %s", v)
 			} else if d, err := parseOSDuration(v, "mh"); err != nil {
 				l.errAt(file, node, "timeSliceWindow", "spec.objectives.timeSliceWindow", "%v", err)
 			} else {
@@ -686,10 +779,11 @@ func (l *loader) objective(file string, node *yaml.Node, o osObjective, def *slo
 
 // metricSource is a resolved metric source: where it reads and what.
 type metricSource struct {
-	kind   string // slo.Source*
-	url    string
-	query  string
-	native nativeSpec
+	kind      string // slo.Source*
+	url       string
+	query     string     // as written
+	queryNode *yaml.Node // its scalar, for error positions
+	native    nativeSpec
 }
 
 type promSpec struct {
@@ -706,6 +800,29 @@ type nativeSpec struct {
 }
 
 var selectorRe = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{.*\})?$|^\{.*\}$`)
+
+// promQuery checks a Prometheus query of an SLI with check (sli.CountQuery
+// for a ratio, sli.ThresholdQuery for a threshold) and returns it as tandem
+// evaluates it. A query the check refuses is an error at the query's own
+// line and column (qnode is its scalar; without it, at node).
+func (l *loader) promQuery(file string, qnode, node *yaml.Node, path, q string, check func(string) (string, error)) (string, bool) {
+	out, err := check(q)
+	if err == nil {
+		return out, true
+	}
+	e := Error{File: file, Field: path, Message: err.Error()}
+	var qe *sli.QueryError
+	switch {
+	case qnode != nil && errors.As(err, &qe):
+		e.Line, e.Column = scalarPos(l.src[file], qnode, qe.Offset)
+	case qnode != nil:
+		e.Line, e.Column = qnode.Line, qnode.Column
+	case node != nil:
+		e.Line, e.Column = node.Line, node.Column
+	}
+	l.errs = append(l.errs, e)
+	return "", false
+}
 
 func (l *loader) metricSource(set *openSLOSet, file string, node *yaml.Node, path string, m *osMetric) (metricSource, bool) {
 	var out metricSource
@@ -747,7 +864,7 @@ func (l *loader) metricSource(set *openSLOSet, file string, node *yaml.Node, pat
 			l.errAt(file, msNode, "spec", path+".metricSource.spec.query", "required: the PromQL query")
 			return out, false
 		}
-		out.query = strings.TrimSpace(ps.Query)
+		out.query, out.queryNode = ps.Query, at(specNode, "query")
 		if out.url == "" {
 			out.url = l.cfg.SLO.PrometheusURL
 		}
@@ -833,18 +950,17 @@ func (l *loader) indicator(set *openSLOSet, file string, node *yaml.Node, s osSL
 		switch num.kind {
 		case slo.SourcePrometheus:
 			in.PrometheusURL = num.url
-			for _, q := range []struct{ name, q string }{{which, num.query}, {"total", den.query}} {
-				if !selectorRe.MatchString(q.q) {
-					l.errAt(file, at(rn, q.name), "metricSource", "spec.ratioMetric."+q.name+".metricSource.spec.query",
-						"with counter: true the query must be a counter selector such as http_requests_total{code!~\"5..\"}; tandem applies increase() per window, got %q", q.q)
-				}
+			nq, ok1 := l.promQuery(file, num.queryNode, at(rn, which), "spec.ratioMetric."+which+".metricSource.spec.query", num.query, sli.CountQuery)
+			dq, ok2 := l.promQuery(file, den.queryNode, at(rn, "total"), "spec.ratioMetric.total.metricSource.spec.query", den.query, sli.CountQuery)
+			if !ok1 || !ok2 {
+				return
 			}
 			if which == "good" {
-				in.Good = num.query
+				in.Good = nq
 			} else {
-				in.Bad = num.query
+				in.Bad = nq
 			}
-			in.Total = den.query
+			in.Total = dq
 		case slo.SourceNative:
 			in.MaxStatus = 500
 			if num.native.MaxStatus != nil {
@@ -879,7 +995,11 @@ func (l *loader) indicator(set *openSLOSet, file string, node *yaml.Node, s osSL
 			l.errAt(file, tn, "metricSource", "spec.thresholdMetric.metricSource", "thresholdMetric needs a Prometheus source; for tandem ingest use a ratioMetric whose good events have latencyMaxMs")
 			return
 		}
-		in.Source, in.PrometheusURL, in.Query = src.kind, src.url, src.query
+		q, ok := l.promQuery(file, src.queryNode, tn, "spec.thresholdMetric.metricSource.spec.query", src.query, sli.ThresholdQuery)
+		if !ok {
+			return
+		}
+		in.Source, in.PrometheusURL, in.Query = src.kind, src.url, q
 		switch obj.Op {
 		case "lt", "lte", "gt", "gte":
 			in.Op = obj.Op
@@ -896,8 +1016,8 @@ func (l *loader) indicator(set *openSLOSet, file string, node *yaml.Node, s osSL
 		if def.Method != slo.Timeslices {
 			l.errAt(sloFile, objNode, "", "spec.budgetingMethod", "a thresholdMetric SLI needs budgetingMethod Timeslices: each slice is good when the value meets the threshold")
 		}
-		if def.TimeSliceTarget != 0 && def.TimeSliceTarget != 1 {
-			l.errAt(sloFile, objNode, "timeSliceTarget", "spec.objectives.timeSliceTarget", "a thresholdMetric slice is good or bad as a whole; omit timeSliceTarget")
+		if def.Method == slo.Timeslices && def.TimeSliceTarget == 0 {
+			l.errAt(sloFile, objNode, "", "spec.objectives.timeSliceTarget", "required with budgetingMethod Timeslices: the share of a slice's points that must meet the threshold for the slice to be good (1: every point)")
 		}
 	default:
 		l.errAt(file, node, "", "spec.ratioMetric", "required: ratioMetric or thresholdMetric")

@@ -57,8 +57,9 @@ func TestOpenSLOExamples(t *testing.T) {
 		t.Errorf("search-query-failures: %+v", q)
 	}
 	id, _ := c.Get("identity-login-latency")
-	if len(id.Alerting.Page) != 1 || id.Alerting.Page[0] != (slo.BurnCondition{Long: time.Hour, Short: 5 * time.Minute, Threshold: 13.44}) ||
-		len(id.Alerting.Ticket) != 1 || id.Alerting.Ticket[0].Short != 2*time.Hour || id.Indicator.LatencyMaxMs != 250 {
+	// alertAfter is a hold, and the short window a twelfth of lookbackWindow.
+	if len(id.Alerting.Page) != 1 || id.Alerting.Page[0] != (slo.BurnCondition{Long: time.Hour, Short: 5 * time.Minute, Threshold: 13.44, Op: "gt", AlertAfter: 2 * time.Minute}) ||
+		len(id.Alerting.Ticket) != 1 || id.Alerting.Ticket[0].Short != 2*time.Hour || id.Alerting.Ticket[0].AlertAfter != time.Hour || id.Indicator.LatencyMaxMs != 250 {
 		t.Errorf("identity-login-latency alerting: %+v", id.Alerting)
 	}
 	m, _ := c.Get("postgres-migrations")
@@ -141,7 +142,7 @@ spec:
 ` + strings.Replace(strings.Replace(goodSLO, "  indicator:\n    metadata: {name: a}\n    spec:\n      ratioMetric:\n        counter: true\n        good: {metricSource: {type: tandem, spec: {source: ingest}}}\n        total: {metricSource: {type: tandem, spec: {source: ingest}}}\n", "  indicatorRef: s\n", 1), "", "", 1), "no Prometheus URL"},
 		{"expression needs selector", `slo_settings: {prometheus_url: "http://p:9090"}
 ---
-` + strings.Replace(strings.Replace(goodSLO, "{type: tandem, spec: {source: ingest}}}\n        total", "{type: Prometheus, spec: {query: 'sum(rate(x[5m]))'}}}\n        total", 1), "total: {metricSource: {type: tandem, spec: {source: ingest}}}", "total: {metricSource: {type: Prometheus, spec: {query: 'x'}}}", 1), "the query must be a counter selector"},
+` + strings.Replace(strings.Replace(goodSLO, "{type: tandem, spec: {source: ingest}}}\n        total", "{type: Prometheus, spec: {query: 'sum(rate(x[5m]))'}}}\n        total", 1), "total: {metricSource: {type: tandem, spec: {source: ingest}}}", "total: {metricSource: {type: Prometheus, spec: {query: 'x'}}}", 1), "slo.yaml:14:73: spec.ratioMetric.good.metricSource.spec.query: the range of x[5m] is fixed; write [{{.window}}]"},
 		{"latency histogram on tandem ingest", strings.Replace(goodSLO, "  name: a\n", "  name: a\n  annotations: {tandem.dev/latency-histogram: x_bucket}\n", 1), "a latency histogram is read from Prometheus"},
 		{"latency histogram not a bucket", strings.Replace(promSLO, "  name: p\n", "  name: p\n  annotations: {tandem.dev/latency-histogram: 'histogram_quantile(0.9, x)'}\n", 1), "expected the selector of a histogram's _bucket series"},
 		{"latency unit", strings.Replace(promSLO, "  name: p\n", "  name: p\n  annotations: {tandem.dev/latency-histogram: x_bucket, tandem.dev/latency-unit: min}\n", 1), `expected s or ms, got "min"`},
@@ -201,19 +202,31 @@ func FuzzOpenSLO(f *testing.F) {
 	})
 }
 
-func TestTimeSliceWindowSeconds(t *testing.T) {
-	doc := strings.Replace(strings.Replace(goodSLO, "budgetingMethod: Occurrences", "budgetingMethod: Timeslices", 1), "[{target: 0.999}]", "[{target: 0.999, timeSliceTarget: 0.9, timeSliceWindow: 300}]", 1)
-	cfg, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(doc)}, time.Now())
-	if err != nil {
-		t.Fatal(err)
+// A bare number of timeSliceWindow is minutes, as the OpenSLO
+// specification says: 5 is five minutes and 60 an hour, not seconds.
+func TestTimeSliceWindowMinutes(t *testing.T) {
+	doc := strings.Replace(strings.Replace(goodSLO, "budgetingMethod: Occurrences", "budgetingMethod: Timeslices", 1), "[{target: 0.999}]", "[{target: 0.999, timeSliceTarget: 0.9, timeSliceWindow: 5}]", 1)
+	for in, want := range map[string]time.Duration{"5": 5 * time.Minute, "60": time.Hour, "1": time.Minute, "15m": 15 * time.Minute, "1h": time.Hour} {
+		doc := strings.Replace(doc, "timeSliceWindow: 5", "timeSliceWindow: "+in, 1)
+		cfg, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(doc)}, time.Now())
+		if err != nil {
+			t.Fatalf("timeSliceWindow %s: %v", in, err)
+		}
+		if d, _ := cfg.SLO.Get("a"); d.TimeSliceWindow != want {
+			t.Errorf("timeSliceWindow %s = %v, want %v", in, d.TimeSliceWindow, want)
+		}
 	}
-	if d, _ := cfg.SLO.Get("a"); d.TimeSliceWindow != 5*time.Minute {
-		t.Errorf("timeSliceWindow 300 = %v, want 5m", d.TimeSliceWindow)
-	}
-	for _, bad := range []string{"-60", "90", "7m"} {
-		doc := strings.Replace(doc, "timeSliceWindow: 300", "timeSliceWindow: "+bad, 1)
-		if _, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(doc)}, time.Now()); err == nil {
-			t.Errorf("timeSliceWindow %s accepted", bad)
+	for bad, msg := range map[string]string{
+		"-1":  "positive number of minutes",
+		"0":   "positive number of minutes",
+		"7":   "must divide an hour",
+		"300": "must divide an hour", // 5 hours
+		"1.5": "whole minutes",
+		"90s": `expected a duration shorthand`,
+	} {
+		doc := strings.Replace(doc, "timeSliceWindow: 5", "timeSliceWindow: "+bad, 1)
+		if _, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(doc)}, time.Now()); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("timeSliceWindow %s: %v, want %q", bad, err, msg)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/internal/sli"
 	"github.com/tandemhq/tandem/internal/slo"
 )
 
@@ -66,6 +67,14 @@ type SLOSettings struct {
 	// window for it to fire (default 20). Annotation tandem.dev/min-events
 	// overrides it.
 	MinEvents *float64 `yaml:"min_events"`
+	// Evaluator says who raises the burn-rate alerts of Prometheus-backed
+	// SLOs: tandem (default: tandem's evaluator opens the incidents; the
+	// generated rules may run too, their alerts join the same incidents)
+	// or prometheus (the rules of `tandem slo rules`, through
+	// Alertmanager; tandem still computes statuses, budgets and alert
+	// state, and raises nothing). SLOs only tandem computes (ingest,
+	// changes) always alert through tandem.
+	Evaluator string `yaml:"evaluator"`
 }
 
 // SLOConfig is the validated SLO config: every SLO, sorted by name, and the
@@ -75,6 +84,9 @@ type SLOConfig struct {
 	EvaluateEvery time.Duration
 	QueryTimeout  time.Duration
 	PrometheusURL string
+	// Evaluator is slo_settings.evaluator: slo.EvaluatorTandem (default)
+	// or slo.EvaluatorPrometheus; every Definition carries it.
+	Evaluator string
 
 	freezeBelow float64
 	minEvents   float64
@@ -155,9 +167,12 @@ func (l *loader) buildShortSLO(e entry[ShortSLO]) *slo.Definition {
 		if (p.Good == "") == (p.Bad == "") {
 			l.errAt(file, pn, "", path+".prometheus.good", "set exactly one of good and bad")
 		}
-		for _, q := range []struct{ f, v string }{{"good", p.Good}, {"bad", p.Bad}, {"total", p.Total}} {
-			if (q.v != "" || q.f == "total") && !selectorRe.MatchString(q.v) {
-				l.errAt(file, pn, q.f, path+".prometheus."+q.f, "expected a counter selector such as http_requests_total{code!~\"5..\"}, got %q", q.v)
+		for _, q := range []struct {
+			f, v string
+			out  *string
+		}{{"good", p.Good, &in.Good}, {"bad", p.Bad, &in.Bad}, {"total", p.Total, &in.Total}} {
+			if q.v != "" || q.f == "total" {
+				*q.out, _ = l.promQuery(file, at(pn, q.f), pn, path+".prometheus."+q.f, q.v, sli.CountQuery)
 			}
 		}
 	}
@@ -202,7 +217,7 @@ func (l *loader) buildShortSLO(e entry[ShortSLO]) *slo.Definition {
 // loadOpenSLO, before the SLOs are built, since they use the defaults.
 func (l *loader) sloSettings() {
 	c := &l.cfg.SLO
-	c.EvaluateEvery, c.QueryTimeout, c.minEvents = time.Minute, 10*time.Second, slo.DefaultMinEvents
+	c.EvaluateEvery, c.QueryTimeout, c.minEvents, c.Evaluator = time.Minute, 10*time.Second, slo.DefaultMinEvents, slo.EvaluatorTandem
 	if len(c.settings) > 1 {
 		first := c.settings[0]
 		for _, e := range c.settings[1:] {
@@ -245,6 +260,13 @@ func (l *loader) sloSettings() {
 		}
 		c.minEvents = *s.MinEvents
 	}
+	switch s.Evaluator {
+	case "":
+	case slo.EvaluatorTandem, slo.EvaluatorPrometheus:
+		c.Evaluator = s.Evaluator
+	default:
+		l.errAt(e.file, e.node, "evaluator", "slo_settings.evaluator", "expected tandem (tandem raises the burn-rate alerts) or prometheus (the rules of tandem slo rules do, through Alertmanager), got %q", s.Evaluator)
+	}
 }
 
 // buildSLO adds the short-form SLOs to those loadOpenSLO built (names are
@@ -267,4 +289,7 @@ func (l *loader) buildSLO() {
 	sort.Slice(l.cfg.SLO.Definitions, func(i, j int) bool {
 		return l.cfg.SLO.Definitions[i].Name < l.cfg.SLO.Definitions[j].Name
 	})
+	for _, d := range l.cfg.SLO.Definitions {
+		d.Evaluator = l.cfg.SLO.Evaluator
+	}
 }

@@ -237,3 +237,44 @@ func join(path, key string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// scalarPos returns the line and column in src of the byte at offset off
+// of the scalar node n's value: exact for a literal block (|), whose lines
+// are the value's lines, and for a plain or quoted scalar written on one
+// line without escapes; otherwise the scalar's own position (the first
+// content line of a folded block, column 0: unknown), since folding and
+// escapes leave no offsets to map.
+func scalarPos(src []byte, n *yaml.Node, off int) (line, col int) {
+	if n == nil {
+		return 0, 0
+	}
+	if off < 0 || off > len(n.Value) {
+		off = 0
+	}
+	lines := strings.Split(string(src), "\n")
+	text := func(line int) string {
+		if line-1 >= 0 && line-1 < len(lines) {
+			return strings.TrimSuffix(lines[line-1], "\r")
+		}
+		return ""
+	}
+	before := n.Value[:off]
+	switch {
+	case n.Style&yaml.LiteralStyle != 0:
+		// The block's indentation is its first content line's.
+		first := text(n.Line + 1)
+		indent := len(first) - len(strings.TrimLeft(first, " "))
+		line = n.Line + 1 + strings.Count(before, "\n")
+		return line, indent + (off - (strings.LastIndex(before, "\n") + 1)) + 1
+	case n.Style&yaml.FoldedStyle != 0:
+		return n.Line + 1, 0
+	}
+	start := n.Column - 1 // the value's first byte in its line
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		start++
+	}
+	if t := text(n.Line); start >= 0 && start+len(n.Value) <= len(t) && t[start:start+len(n.Value)] == n.Value {
+		return n.Line, start + off + 1
+	}
+	return n.Line, n.Column
+}

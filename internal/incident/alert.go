@@ -26,8 +26,10 @@ type Mapping struct {
 	// SeverityLabel names the label holding the severity (default
 	// "severity").
 	SeverityLabel string
-	// Severities maps label values to sev1..sev4; values sev1..sev4 (and
-	// 1..4) map to themselves. Default: page→sev2, critical→sev1.
+	// Severities maps label values to sev1..sev4, or to NoIncident; values
+	// sev1..sev4 (and 1..4) map to themselves. Default: page→sev2,
+	// critical→sev1. The value ticket maps to NoIncident unless Severities
+	// names it.
 	Severities map[string]string
 	// DefaultSeverity is used for a missing or unmapped value (default sev3).
 	DefaultSeverity string
@@ -41,6 +43,13 @@ func DefaultMapping() Mapping {
 	return Mapping{ServiceLabel: "service", SeverityLabel: "severity",
 		Severities: map[string]string{"page": "sev2", "critical": "sev1"}, DefaultSeverity: "sev3"}
 }
+
+// NoIncident is the severity of an alert that opens no incident and pages
+// nobody: by default the value "ticket" (the ticket alerts of SLO burn
+// rates, from tandem's evaluator or its rules), or any value that
+// alert_mapping.severities maps to "none". An incident that is already
+// open still takes such an alert's updates.
+const NoIncident = "none"
 
 // Service returns the service the labels name.
 func (mp Mapping) Service(labels map[string]string) string {
@@ -63,6 +72,9 @@ func (mp Mapping) Severity(labels map[string]string) string {
 	v := strings.ToLower(strings.TrimSpace(labels[l]))
 	if s, ok := mp.Severities[v]; ok {
 		return s
+	}
+	if v == "ticket" {
+		return NoIncident
 	}
 	if s, ok := ParseSeverity(v); ok && v != "" {
 		return s
@@ -279,6 +291,9 @@ func (m *Manager) alertTx(ctx context.Context, tx *db.Tx, g AlertGroup, now time
 			Labels: g.Labels, Links: g.Links, Source: g.Source, Actor: g.Source}
 		if in.Severity == "" {
 			in.Severity = m.settings().Mapping.Severity(g.Labels)
+		}
+		if in.Severity == NoIncident {
+			return 0, nil // a ticket: nothing to open, nobody to page
 		}
 		if in.Title == "" {
 			in.Title = "alert on " + g.Service

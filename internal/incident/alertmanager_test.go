@@ -174,6 +174,19 @@ receivers:
 	replayAlertmanager(t, dbtest.SQLite(t), payloads)
 }
 
+// parseOneGroup parses an Alertmanager notification that must map to one
+// alert group.
+func parseOneGroup(b []byte, mp incident.Mapping) (incident.AlertGroup, error) {
+	gs, err := incident.ParseAlertmanager(b, mp)
+	if err != nil {
+		return incident.AlertGroup{}, err
+	}
+	if len(gs) != 1 {
+		return incident.AlertGroup{}, fmt.Errorf("%d alert groups, want 1", len(gs))
+	}
+	return gs[0], nil
+}
+
 func storedPayloads(t *testing.T) [][]byte {
 	var out [][]byte
 	for _, s := range amSteps {
@@ -200,7 +213,7 @@ func replayAlertmanager(t *testing.T, d *db.DB, payloads [][]byte) {
 	var id int64
 	for i, b := range payloads {
 		for dup := 0; dup < 2; dup++ {
-			g, err := incident.ParseAlertmanager(b, incident.DefaultMapping())
+			g, err := parseOneGroup(b, incident.DefaultMapping())
 			if err != nil {
 				t.Fatalf("%s: %v", amSteps[i], err)
 			}

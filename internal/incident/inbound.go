@@ -62,33 +62,89 @@ type AlertmanagerAlert struct {
 	Fingerprint  string            `json:"fingerprint"`
 }
 
+// SLOLabel is the label that makes an alert an SLO burn-rate alert: the
+// rules of `tandem slo rules` (and Pyrra's) set it to the SLO's name.
+const SLOLabel = "slo"
+
+// SLOGroupKey is the group key (with source "slo") of the incident for the
+// burn-rate alerts of one SLO and severity label (page, ticket). tandem's
+// own evaluator and the alerts Alertmanager forwards for the same SLO and
+// severity share it, so one burn is one incident whichever path reports
+// it first; the incident resolves when every path says resolved.
+func SLOGroupKey(slo, severity string) string {
+	return "slo:" + slo + ":" + strings.ToLower(strings.TrimSpace(severity))
+}
+
 // ParseAlertmanager decodes and checks an Alertmanager webhook body and
-// maps it to an alert group: the group key identifies the incident, each
-// alert's fingerprint the alert; service and severity come from the labels
-// through mp (common labels first, then the first alert's).
-func ParseAlertmanager(body []byte, mp Mapping) (AlertGroup, error) {
+// maps it to alert groups. Alerts that carry SLOLabel join the group of
+// their SLO and severity (SLOGroupKey, source "slo"), one group each; the
+// other alerts form one group with the notification's group key, which
+// identifies the incident. Each alert's fingerprint identifies the alert;
+// service and severity come from the labels through mp (common labels
+// first, then the first alert's; an SLO group's from its first alert). A
+// notification with only SLO alerts gives no group of its own.
+func ParseAlertmanager(body []byte, mp Mapping) ([]AlertGroup, error) {
 	var p AlertmanagerPayload
 	if err := decodeStrict(body, &p); err != nil {
-		return AlertGroup{}, err
+		return nil, err
 	}
 	if p.Version != "4" {
-		return AlertGroup{}, tandem.FieldErrorf("version", "want webhook payload version 4, got %q", p.Version)
+		return nil, tandem.FieldErrorf("version", "want webhook payload version 4, got %q", p.Version)
 	}
 	if p.GroupKey == "" {
-		return AlertGroup{}, tandem.FieldErrorf("groupKey", "groupKey is required")
+		return nil, tandem.FieldErrorf("groupKey", "groupKey is required")
 	}
 	if len(p.Alerts) == 0 {
-		return AlertGroup{}, tandem.FieldErrorf("alerts", "no alerts")
+		return nil, tandem.FieldErrorf("alerts", "no alerts")
+	}
+	for i, a := range p.Alerts {
+		if a.Fingerprint == "" {
+			return nil, tandem.FieldErrorf(fmt.Sprintf("alerts[%d].fingerprint", i), "fingerprint is required")
+		}
+		if a.Status != Firing && a.Status != AlertClosed {
+			return nil, tandem.FieldErrorf(fmt.Sprintf("alerts[%d].status", i), "want firing or resolved; got %q", a.Status)
+		}
+	}
+	var rest []AlertmanagerAlert
+	var out []AlertGroup
+	slo := map[string]int{} // group key → index in out
+	for _, a := range p.Alerts {
+		name := strings.TrimSpace(a.Labels[SLOLabel])
+		if name == "" {
+			rest = append(rest, a)
+			continue
+		}
+		key := SLOGroupKey(name, a.Labels[severityLabel(mp)])
+		i, ok := slo[key]
+		if !ok {
+			g := AlertGroup{Source: "slo", GroupKey: key, Service: mp.Service(a.Labels), Severity: mp.Severity(a.Labels),
+				Title: a.Annotations["summary"], Summary: a.Annotations["description"], Labels: a.Labels, Links: links(p, a)}
+			if g.Service == "" {
+				g.Service = UnknownService
+			}
+			if g.Title == "" {
+				g.Title = groupTitle(nil, a.Labels)
+			}
+			i = len(out)
+			slo[key] = i
+			out = append(out, g)
+		}
+		// The fingerprint names the path, so that tandem's own alert for the
+		// same burn is another alert of the same incident.
+		out[i].Alerts = append(out[i].Alerts, groupAlert(a, "alertmanager:"+a.Fingerprint))
+	}
+	if len(rest) == 0 {
+		return out, nil
 	}
 	labels := map[string]string{}
-	for k, v := range p.Alerts[0].Labels {
+	for k, v := range rest[0].Labels {
 		labels[k] = v
 	}
 	for k, v := range p.CommonLabels {
 		labels[k] = v
 	}
 	g := AlertGroup{Source: "alertmanager", GroupKey: p.GroupKey, Service: mp.Service(labels), Severity: mp.Severity(labels),
-		Labels: p.CommonLabels, Links: map[string]string{}}
+		Labels: p.CommonLabels, Links: links(p, rest[0])}
 	if g.Labels == nil {
 		g.Labels = map[string]string{}
 	}
@@ -103,30 +159,46 @@ func ParseAlertmanager(body []byte, mp Mapping) (AlertGroup, error) {
 		g.Title = groupTitle(p.GroupLabels, labels)
 	}
 	g.Summary = p.CommonAnnotations["description"]
-	if p.ExternalURL != "" {
-		g.Links["alertmanager"] = p.ExternalURL
-	}
-	if u := p.CommonAnnotations["runbook_url"]; u != "" {
-		g.Links["runbook"] = u
-	}
-	for i, a := range p.Alerts {
-		fp := a.Fingerprint
-		if fp == "" {
-			return AlertGroup{}, tandem.FieldErrorf(fmt.Sprintf("alerts[%d].fingerprint", i), "fingerprint is required")
-		}
-		if a.Status != Firing && a.Status != AlertClosed {
-			return AlertGroup{}, tandem.FieldErrorf(fmt.Sprintf("alerts[%d].status", i), "want firing or resolved; got %q", a.Status)
-		}
-		ends := a.EndsAt
-		if a.Status == Firing {
-			ends = time.Time{}
-		}
-		g.Alerts = append(g.Alerts, GroupAlert{Fingerprint: fp, Status: a.Status, Labels: a.Labels, StartsAt: a.StartsAt, EndsAt: ends})
+	for _, a := range rest {
+		g.Alerts = append(g.Alerts, groupAlert(a, a.Fingerprint))
 		if a.GeneratorURL != "" && g.Links["source"] == "" {
 			g.Links["source"] = a.GeneratorURL
 		}
 	}
-	return g, nil
+	return append([]AlertGroup{g}, out...), nil
+}
+
+func severityLabel(mp Mapping) string {
+	if mp.SeverityLabel == "" {
+		return "severity"
+	}
+	return mp.SeverityLabel
+}
+
+// links are an Alertmanager group's links: its externalURL, the runbook_url
+// annotation and the first alert's generatorURL.
+func links(p AlertmanagerPayload, first AlertmanagerAlert) map[string]string {
+	l := map[string]string{}
+	if p.ExternalURL != "" {
+		l["alertmanager"] = p.ExternalURL
+	}
+	if u := p.CommonAnnotations["runbook_url"]; u != "" {
+		l["runbook"] = u
+	} else if u := first.Annotations["runbook_url"]; u != "" {
+		l["runbook"] = u
+	}
+	if first.GeneratorURL != "" {
+		l["source"] = first.GeneratorURL
+	}
+	return l
+}
+
+func groupAlert(a AlertmanagerAlert, fingerprint string) GroupAlert {
+	ends := a.EndsAt
+	if a.Status == Firing {
+		ends = time.Time{}
+	}
+	return GroupAlert{Fingerprint: fingerprint, Status: a.Status, Labels: a.Labels, StartsAt: a.StartsAt, EndsAt: ends}
 }
 
 func groupTitle(group, labels map[string]string) string {

@@ -209,9 +209,14 @@ func FuzzParseAlertmanager(f *testing.F) {
 	}
 	f.Add([]byte(`{"version":"4","groupKey":"k","alerts":[{"status":"firing","fingerprint":"f","labels":{"service":"a"}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		g, err := incident.ParseAlertmanager(b, incident.DefaultMapping())
-		if err == nil && (g.GroupKey == "" || len(g.Alerts) == 0 || g.Service == "") {
-			t.Fatalf("accepted an incomplete payload: %+v", g)
+		gs, err := incident.ParseAlertmanager(b, incident.DefaultMapping())
+		if err == nil && len(gs) == 0 {
+			t.Fatal("accepted a payload without groups")
+		}
+		for _, g := range gs {
+			if err == nil && (g.GroupKey == "" || len(g.Alerts) == 0 || g.Service == "") {
+				t.Fatalf("accepted an incomplete payload: %+v", g)
+			}
 		}
 	})
 }
@@ -257,7 +262,7 @@ func TestFallbackPolicy(t *testing.T) {
 			delete(a.(map[string]any)["labels"].(map[string]any), "service")
 		}
 		unlabelled, _ := json.Marshal(p)
-		g, err := incident.ParseAlertmanager(unlabelled, incident.DefaultMapping())
+		g, err := parseOneGroup(unlabelled, incident.DefaultMapping())
 		if err != nil || g.Service != incident.UnknownService {
 			t.Fatalf("a group without a service label: %q, %v", g.Service, err)
 		}

@@ -38,7 +38,7 @@ func TestDuplicateAlerts(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		h := newHarness(t, d, 0)
 		ctx := context.Background()
-		g, err := incident.ParseAlertmanager(payload, incident.DefaultMapping())
+		g, err := parseOneGroup(payload, incident.DefaultMapping())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func BenchmarkDuplicateAlert(b *testing.B) {
 				d = dbtest.Postgres(b)
 			}
 			h := newHarness(b, d, 0)
-			g, _ := incident.ParseAlertmanager(payload, incident.DefaultMapping())
+			g, _ := parseOneGroup(payload, incident.DefaultMapping())
 			ctx := context.Background()
 			if _, err := h.m.AlertGroup(ctx, g); err != nil {
 				b.Fatal(err)

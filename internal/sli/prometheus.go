@@ -38,20 +38,59 @@ func Range(d time.Duration) string {
 
 var ops = map[string]string{"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
+// Op is the PromQL comparison for an OpenSLO op (lt, lte, gt, gte).
+func Op(op string) string { return ops[op] }
+
 // sliceCond is the PromQL that is 1 for a good time slice and 0 for a bad
-// one, and empty when the slice has no events.
+// one, and has no sample for a slice without data: no traffic is neither
+// good nor bad.
+//
+// A threshold slice is good when the share of the query's points inside it
+// (one every PointStep, the slice's end included) that meet the threshold
+// reaches TimeSliceTarget; a slice of PointStep or less is its one point.
+// A point the query cannot compute (NaN: the histogram_quantile of a
+// histogram without requests, a ratio of zero over zero) is dropped before
+// the comparison, where it would otherwise be a failed point ("NaN < bool
+// 0.4" is 0). WindowVar in the query stands for the slice.
+//
+// A ratio slice is good when its good/total reaches TimeSliceTarget; a
+// slice whose total did not increase has no sample.
 func sliceCond(def *slo.Definition) string {
 	in := def.Indicator
-	if in.IsThreshold() {
-		return fmt.Sprintf("((%s) %s bool %s)", in.Query, ops[in.Op], formatNum(in.Threshold))
-	}
 	s := Range(def.TimeSliceWindow)
-	total := fmt.Sprintf("(sum(increase(%s[%s])) > 0)", in.Total, s)
-	ratio := fmt.Sprintf("sum(increase(%s[%s])) / %s", in.Good, s, total)
-	if in.Bad != "" {
-		ratio = fmt.Sprintf("(1 - sum(increase(%s[%s])) / %s)", in.Bad, s, total)
+	if in.IsThreshold() {
+		q := strings.ReplaceAll(in.Query, WindowVar, s)
+		point := fmt.Sprintf("(((%s) <= +Inf) %s bool %s)", q, ops[in.Op], formatNum(in.Threshold))
+		if def.TimeSliceWindow <= PointStep {
+			return point // one point: the slice's own
+		}
+		// The points of (end-slice, end]: a range a second short of the
+		// slice, so that a Prometheus before 3.0, whose ranges include
+		// their start, does not count the previous slice's last point.
+		inner := Range(def.TimeSliceWindow - time.Second)
+		return fmt.Sprintf("(avg_over_time(%s[%s:%s]) >= bool %s)", point, inner, Range(PointStep), formatNum(sliceTarget(def)))
 	}
-	return fmt.Sprintf("((%s) >= bool %s)", ratio, formatNum(def.TimeSliceTarget))
+	total := fmt.Sprintf("(sum(%s) > 0)", CountExpr(in.Total, s))
+	ratio := fmt.Sprintf("sum(%s) / %s", CountExpr(in.Good, s), total)
+	if in.Bad != "" {
+		ratio = fmt.Sprintf("(1 - sum(%s) / %s)", CountExpr(in.Bad, s), total)
+	}
+	return fmt.Sprintf("((%s) >= bool %s)", ratio, formatNum(sliceTarget(def)))
+}
+
+// PointStep is the spacing of a threshold SLI's points inside a time slice:
+// a 5-minute slice has 5 points, and 95 % of them is timeSliceTarget 0.95
+// of a slice. It is fixed, not the server's evaluation interval, so that
+// tandem's queries and the rules it writes count the same points.
+const PointStep = time.Minute
+
+// sliceTarget is the definition's TimeSliceTarget, 1 when unset (every
+// point, or every event, of a slice must be good).
+func sliceTarget(def *slo.Definition) float64 {
+	if def.TimeSliceTarget <= 0 {
+		return 1
+	}
+	return def.TimeSliceTarget
 }
 
 func timeslices(def *slo.Definition) bool {
@@ -67,25 +106,43 @@ func GoodExpr(def *slo.Definition, w string) string {
 		return fmt.Sprintf("sum(sum_over_time(%s[%s:%s]))", sliceCond(def), w, Range(def.TimeSliceWindow))
 	}
 	if in.Bad != "" {
-		return fmt.Sprintf("(sum(increase(%s[%s])) - (sum(increase(%s[%s])) or vector(0)))", in.Total, w, in.Bad, w)
+		return fmt.Sprintf("(sum(%s) - (sum(%s) or vector(0)))", CountExpr(in.Total, w), CountExpr(in.Bad, w))
 	}
-	return fmt.Sprintf("sum(increase(%s[%s]))", in.Good, w)
+	return fmt.Sprintf("sum(%s)", CountExpr(in.Good, w))
 }
 
-// TotalExpr is the PromQL for all units of the window w.
+// TotalExpr is the PromQL for all units of the window w: events, or time
+// slices with data.
 func TotalExpr(def *slo.Definition, w string) string {
 	if timeslices(def) {
 		return fmt.Sprintf("sum(count_over_time(%s[%s:%s]))", sliceCond(def), w, Range(def.TimeSliceWindow))
 	}
-	return fmt.Sprintf("sum(increase(%s[%s]))", def.Indicator.Total, w)
+	return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Total, w))
 }
 
-// BadExpr is the PromQL for the bad units of the window w.
+// BadExpr is the PromQL for the bad units of the window w: 0 rather than
+// nothing when the source has no bad series (divided by a total that is
+// not positive, as the rules do, it has no sample).
 func BadExpr(def *slo.Definition, w string) string {
 	if !timeslices(def) && def.Indicator.Bad != "" {
-		return fmt.Sprintf("sum(increase(%s[%s]))", def.Indicator.Bad, w)
+		// No bad series is no bad event, not no data: the total says
+		// whether the window has data.
+		return fmt.Sprintf("(sum(%s) or vector(0))", CountExpr(def.Indicator.Bad, w))
 	}
 	return fmt.Sprintf("(%s - (%s or vector(0)))", TotalExpr(def, w), GoodExpr(def, w))
+}
+
+// EventsExpr is the PromQL for the events of the window w, for the
+// minimum-events guard of alerts: the count of the total query (never the
+// number of time slices). It is empty when the units are the events
+// themselves (Occurrences) or there are no events to count (a threshold
+// indicator, whose guard counts its time slices with data: TotalExpr, see
+// slo.Definition.MinEventsFor).
+func EventsExpr(def *slo.Definition, w string) string {
+	if !timeslices(def) || def.Indicator.IsThreshold() {
+		return ""
+	}
+	return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Total, w))
 }
 
 func formatNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -2,14 +2,9 @@ package sli
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,42 +15,6 @@ import (
 	"github.com/tandemhq/tandem/internal/slo"
 	"github.com/tandemhq/tandem/internal/testenv"
 )
-
-// startPrometheus runs a real Prometheus that scrapes target every second
-// and returns its base URL.
-func startPrometheus(t *testing.T, target string) string {
-	t.Helper()
-	bin := testenv.Binary(t, "TANDEM_TEST_PROMETHEUS", "prometheus")
-	dir := t.TempDir()
-	u, _ := url.Parse(target)
-	cfg := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: exporter
-    static_configs:
-      - targets: [%q]
-`, u.Host)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	port := testenv.FreePort(t)
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--log.level=warn")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", logs.String())
-		}
-	})
-	return fmt.Sprintf("http://127.0.0.1:%d", port)
-}
 
 // TestPrometheusSource checks the attainment and burn rates computed by
 // PromQL on a real Prometheus against hand-computed values. The exporter
@@ -84,7 +43,7 @@ func TestPrometheusSource(t *testing.T) {
 		metrics.ServeHTTP(w, r)
 	}))
 	defer exporter.Close()
-	promURL := startPrometheus(t, exporter.URL)
+	promURL := testenv.Prometheus(t, exporter.URL)
 
 	src := NewPrometheus(&http.Client{Timeout: 5 * time.Second})
 	def := &slo.Definition{
@@ -160,6 +119,24 @@ func TestPrometheusSource(t *testing.T) {
 	if data, err := src.Data(ctx, &none, time.Now()); err != nil || data.P95Ms() != -1 {
 		t.Errorf("p95 of a missing histogram: %v, %v", data, err)
 	}
+
+	// The same SLI as Sloth writes it, through CountQuery as config reads
+	// it, gives the same numbers.
+	sloth := *def
+	good, err := CountQuery(`sum(rate(test_requests_total{code!~"5.."}[{{.window}}]))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, err := CountQuery(`sum by (code) (test_requests_total)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sloth.Indicator.Good, sloth.Indicator.Total = good, total
+	data, err = src.Data(ctx, &sloth, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	near("sli (Sloth's queries)", slo.Evaluate(&sloth, data, time.Now()).SLI, sli)
 
 	// A bad-based ratio gives the same numbers.
 	bad := *def

@@ -221,6 +221,13 @@ type Alert struct {
 	// Reason names the condition that fires ("1h and 5m burn rates 20.1 and
 	// 19.8 above 14.4"); empty when not firing.
 	Reason string `json:"reason,omitempty"`
+	// PendingSince is set while a condition holds that must hold for its
+	// alertAfter before the alert fires: since when it holds.
+	PendingSince *time.Time `json:"pending_since,omitempty"`
+
+	// held are the conditions with an alertAfter that hold now; Service
+	// completes the alert from the stored time each started to hold.
+	held []heldCondition
 }
 
 // Alerts are an SLO's page and ticket alerts.
@@ -346,8 +353,8 @@ func Evaluate(def *Definition, data Data, now time.Time) Status {
 	for i, d := range BurnWindows {
 		st.BurnRates[burnNames[i]] = round(BurnRate(by[d], def.Objective), 6)
 	}
-	st.Alerts.Page = evalConditions(def.Alerting.Page, def.Alerting.MinEvents, by, def.Objective)
-	st.Alerts.Ticket = evalConditions(def.Alerting.Ticket, def.Alerting.MinEvents, by, def.Objective)
+	st.Alerts.Page = evalConditions(def, def.Alerting.Page, by, now)
+	st.Alerts.Ticket = evalConditions(def, def.Alerting.Ticket, by, now)
 	if p := data.P95Ms(); p >= 0 {
 		v := round(p, 3)
 		st.P95Ms = &v
@@ -362,21 +369,41 @@ func freezeReason(def *Definition, remaining float64) string {
 	return "SLO " + def.Name + " has " + formatPercent(remaining) + " of its error budget left (freeze below " + formatPercent(def.FreezeBelow) + ")"
 }
 
-// evalConditions returns the first firing condition of a severity.
-func evalConditions(conds []BurnCondition, minEvents float64, by map[time.Duration]Counts, objective float64) Alert {
+// evalConditions returns the alert of one severity: firing on the first
+// condition without an alertAfter that holds; the conditions with an
+// alertAfter that hold are kept in held, and make the alert pending since
+// now until Service knows since when they hold (see applyHolds).
+func evalConditions(def *Definition, conds []BurnCondition, by map[time.Duration]Counts, now time.Time) Alert {
+	var a Alert
 	for _, c := range conds {
 		long, short := by[c.Long], by[c.Short]
-		if long.Total < minEvents || long.Total <= 0 || short.Total <= 0 {
+		if long.Total < def.MinEventsFor(c.Long) || long.Total <= 0 || short.Total <= 0 {
 			continue
 		}
-		bl, bs := BurnRate(long, objective), BurnRate(short, objective)
-		if bl > c.Threshold && bs > c.Threshold {
-			return Alert{Firing: true, Reason: FormatDuration(c.Long) + " and " + FormatDuration(c.Short) +
-				" burn rates " + formatFloat(bl) + " and " + formatFloat(bs) + " above " + formatFloat(c.Threshold)}
+		bl, bs := BurnRate(long, def.Objective), BurnRate(short, def.Objective)
+		if !c.Compare(bl) || !c.Compare(bs) {
+			continue
+		}
+		reason := FormatDuration(c.Long) + " and " + FormatDuration(c.Short) +
+			" burn rates " + formatFloat(bl) + " and " + formatFloat(bs) + " " + opWords[c.Op] + " " + formatFloat(c.Threshold)
+		if c.AlertAfter > 0 {
+			a.held = append(a.held, heldCondition{key: c.Key(), after: c.AlertAfter, reason: reason})
+			if a.PendingSince == nil {
+				a.PendingSince = &now
+			}
+			continue
+		}
+		if !a.Firing {
+			a.Firing, a.Reason = true, reason
 		}
 	}
-	return Alert{}
+	if a.Firing {
+		a.PendingSince = nil
+	}
+	return a
 }
+
+var opWords = map[string]string{"": "above", "gt": "above", "gte": "at or above", "lt": "below", "lte": "at or below"}
 
 // HistoryPoint is the budget at the end of one hour.
 type HistoryPoint struct {

@@ -18,8 +18,13 @@
 //     exhausted|no_data), alerts {page, ticket}, freeze {active, reason} and
 //     p95_latency_ms when the SLI has latency data. No number in it is ever
 //     NaN or infinite.
-//   - Firing and resolved page alerts reach the incident capability through
-//     the AlertSink interface, which internal/app adapts.
+//   - Firing and resolved page and ticket alerts reach the incident
+//     capability through the AlertSink interface, which internal/app
+//     adapts (one incident per SLO and severity; a ticket opens none
+//     unless the alert mapping names it). With Definition.Evaluator
+//     prometheus a Prometheus-backed SLO's alerts are computed, not sent.
+//     A condition with an AlertAfter fires once it has held that long
+//     (alerts.page.pending_since meanwhile; kept in slo_alert_holds).
 package slo
 
 import (
@@ -79,7 +84,16 @@ type Definition struct {
 	// FreezeBelow puts the service in release freeze when remaining budget
 	// falls under it (a ratio; 0 freezes only when exhausted).
 	FreezeBelow float64
-	Labels      map[string]string
+	// Labels are the SLO's OpenSLO metadata.labels as Prometheus labels:
+	// names sanitised ([a-zA-Z_][a-zA-Z0-9_]*) and never one of tandem's
+	// own (slo, service, window, severity), list values joined with ",".
+	// The generated rules and the tandem_slo_info series carry them.
+	Labels map[string]string
+	// Evaluator says who raises the SLO's burn-rate alerts: EvaluatorTandem
+	// (tandem's evaluator, the default) or EvaluatorPrometheus (the rules of
+	// `tandem slo rules`, through Alertmanager; tandem still computes the
+	// status, budgets and alert state but sends nothing to incidents).
+	Evaluator string
 	// Position is "file:line" of the definition, for messages.
 	Position string
 }
@@ -244,16 +258,73 @@ func FormatDuration(d time.Duration) string {
 	return fmt.Sprintf("%ds", d/time.Second)
 }
 
+// Evaluators of an SLO's alerts (slo_settings.evaluator).
+const (
+	EvaluatorTandem     = "tandem"
+	EvaluatorPrometheus = "prometheus"
+)
+
+// RaisesAlerts reports whether tandem's evaluator sends the SLO's alerts to
+// incidents: always for SLIs only tandem computes (native, changes), and
+// for Prometheus SLIs unless the evaluator is Prometheus.
+func (d *Definition) RaisesAlerts() bool {
+	return d.Evaluator != EvaluatorPrometheus || d.Indicator.Source != SourcePrometheus
+}
+
+// MinEventsFor is the least count the minimum-event guard wants in an
+// alert's long window: the policy's MinEvents events for a ratio SLI (in
+// time slices too: the guard counts events, never slices). A threshold SLI
+// has no event count: the guard counts its time slices with data, and a
+// long window that holds fewer slices than MinEvents needs all of them (a
+// 1-hour window of 5-minute slices needs data in its 12 slices).
+func (d *Definition) MinEventsFor(long time.Duration) float64 {
+	m := d.Alerting.MinEvents
+	if d.Indicator.IsThreshold() && d.TimeSliceWindow > 0 {
+		if n := float64(long / d.TimeSliceWindow); n < m {
+			return n
+		}
+	}
+	return m
+}
+
 // BurnWindows are the windows every Status reports a burn rate for.
 var BurnWindows = []time.Duration{
 	5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, 24 * time.Hour, 72 * time.Hour,
 }
 
-// BurnCondition fires when the burn rate over both Long and Short exceeds
-// Threshold and Long holds at least the policy's MinEvents events.
+// BurnCondition fires when the burn rates over both Long and Short
+// compare to Threshold by Op (OpenSLO's lt, lte, gt, gte; "" is gt) and
+// Long holds at least the policy's minimum of events (MinEventsFor), once
+// that has held for AlertAfter (0: at once), as OpenSLO's alertAfter and
+// Prometheus's for: mean.
 type BurnCondition struct {
 	Long, Short time.Duration
 	Threshold   float64
+	Op          string
+	AlertAfter  time.Duration
+}
+
+// Compare reports whether the burn rate b meets the condition's threshold.
+func (c BurnCondition) Compare(b float64) bool {
+	switch c.Op {
+	case "lt":
+		return b < c.Threshold
+	case "lte":
+		return b <= c.Threshold
+	case "gte":
+		return b >= c.Threshold
+	}
+	return b > c.Threshold
+}
+
+// Key names the condition in stored alert state; a changed condition is a
+// new one, whose hold starts again.
+func (c BurnCondition) Key() string {
+	op := c.Op
+	if op == "" {
+		op = "gt"
+	}
+	return FormatDuration(c.Long) + "/" + FormatDuration(c.Short) + " " + op + " " + strconv.FormatFloat(c.Threshold, 'g', -1, 64) + " for " + FormatDuration(c.AlertAfter)
 }
 
 // AlertPolicy is an SLO's multi-window multi-burn-rate alerting.

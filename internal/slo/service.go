@@ -37,11 +37,11 @@ type ChangeLister interface {
 	ChangeOutcomes(ctx context.Context, service, kind, environment string, from, to time.Time) ([]ChangeOutcome, error)
 }
 
-// AlertEvent is a page alert firing or resolving, for the incident
+// AlertEvent is a burn-rate alert firing or resolving, for the incident
 // capability.
 type AlertEvent struct {
 	SLO, Service string
-	Severity     string // "page"
+	Severity     string // "page" or "ticket"
 	Status       string // "firing" or "resolved"
 	Title        string
 	Summary      string
@@ -49,9 +49,9 @@ type AlertEvent struct {
 	Labels       map[string]string
 }
 
-// AlertSink receives page alerts; internal/app connects it to incidents.
-// Send is called once when a page starts firing and once when it resolves
-// (again after a failure, on the next evaluation).
+// AlertSink receives burn-rate alerts; internal/app connects it to
+// incidents. Send is called once when an alert starts firing and once when
+// it resolves (again after a failure, on the next evaluation).
 type AlertSink interface {
 	Send(ctx context.Context, e AlertEvent) error
 }
@@ -116,7 +116,7 @@ func NewService(o Options) (*Service, error) {
 	s.freeze = g("tandem_slo_release_freeze", "1 while the SLO puts its service in release freeze.", lbl)
 	s.firing = g("tandem_slo_alert_firing", "1 while a burn-rate alert fires.", []string{"slo", "service", "severity"})
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing} {
+		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing, infoCollector{s.Definitions}} {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("register SLO metrics: %w", err)
 			}
@@ -195,6 +195,13 @@ func (s *Service) evaluate(ctx context.Context, def *Definition, now time.Time) 
 		return st
 	}
 	st := Evaluate(def, data, now)
+	if s.o.Store != nil && usesHolds(def) {
+		if h, err := s.o.Store.Holds(ctx, def.Name); err != nil {
+			s.o.Log.Warn("SLO evaluation: alert holds unreadable; held conditions are pending", "slo", def.Name, "err", err)
+		} else {
+			st.applyHolds(h, now)
+		}
+	}
 	s.mu.Lock()
 	s.last[def.Name] = st
 	if _, was := s.lastErr[def.Name]; was {
@@ -341,15 +348,61 @@ func (s *Service) EvaluateOnce(ctx context.Context, now time.Time) ([]Status, er
 			s.burn.WithLabelValues(st.Name, st.Service, w).Set(v)
 		}
 	}
-	if err := s.syncAlerts(ctx, sts, now); err != nil {
+	if err := errors.Join(s.syncHolds(ctx, sts, now), s.syncAlerts(ctx, sts, now)); err != nil {
 		return sts, err
 	}
 	return sts, nil
 }
 
-// syncAlerts sends a firing event for each page that fires and was not
-// raised, and a resolved event for each raised page that no longer fires
-// (or whose SLO is gone). Evaluation errors leave an alert as it is.
+// syncHolds stores since when each condition with an alertAfter holds, as
+// the statuses of this evaluation say (they were completed from the stored
+// holds, so a condition that held before keeps its start). An SLO whose
+// source could not be read keeps its holds; a removed SLO loses them.
+func (s *Service) syncHolds(ctx context.Context, sts []Status, now time.Time) error {
+	if s.o.Store == nil {
+		return nil
+	}
+	stored, err := s.o.Store.AllHolds(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i := range sts {
+		st := &sts[i]
+		seen[st.Name] = true
+		if st.Error != "" {
+			continue
+		}
+		h := heldNow(st, stored[st.Name], now)
+		if !equalHolds(h, stored[st.Name]) {
+			errs = append(errs, s.o.Store.SetHolds(ctx, st.Name, h))
+		}
+	}
+	for name := range stored {
+		if !seen[name] {
+			errs = append(errs, s.o.Store.SetHolds(ctx, name, nil))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Severities of the alerts the evaluator raises.
+var severities = []string{"page", "ticket"}
+
+// Alert names, for tandem's own alerts and the rules of `tandem slo rules`.
+const (
+	AlertNamePage   = "SLOBurnRatePage"
+	AlertNameTicket = "SLOBurnRateTicket"
+)
+
+// syncAlerts sends a firing event for each alert (page or ticket) that
+// fires and was not raised, and a resolved event for each raised alert
+// that no longer fires (or whose SLO is gone, or whose alerts Prometheus
+// raises now: slo_settings.evaluator). Evaluation errors leave an alert as
+// it is. The incident capability decides what an event opens: one incident
+// per SLO and severity, whichever path (this or Alertmanager) reports it
+// first, and nothing for a ticket unless configured to.
 func (s *Service) syncAlerts(ctx context.Context, sts []Status, now time.Time) error {
 	if s.o.Sink == nil || s.o.Store == nil {
 		return nil
@@ -358,43 +411,84 @@ func (s *Service) syncAlerts(ctx context.Context, sts []Status, now time.Time) e
 	if err != nil {
 		return err
 	}
+	defs := map[string]*Definition{}
+	for _, d := range s.Definitions() {
+		defs[d.Name] = d
+	}
 	var errs []error
 	seen := map[string]bool{}
 	for _, st := range sts {
-		key := st.Name + "/page"
-		seen[key] = true
-		if st.Error != "" {
-			continue
-		}
-		a, was := raised[key]
-		switch {
-		case st.Alerts.Page.Firing && !was:
-			ev := AlertEvent{SLO: st.Name, Service: st.Service, Severity: "page", Status: "firing", StartsAt: now,
-				Title:   fmt.Sprintf("SLO %s is burning its error budget fast", st.Name),
-				Summary: fmt.Sprintf("%s. %s of the error budget is left (status %s).", st.Alerts.Page.Reason, formatPercent(st.ErrorBudget.Remaining), st.Status),
-				Labels:  map[string]string{"slo": st.Name, "service": st.Service, "severity": "page"}}
-			if err := s.o.Sink.Send(ctx, ev); err != nil {
-				errs = append(errs, fmt.Errorf("raise alert for %s: %w", st.Name, err))
+		for _, sev := range severities {
+			key := st.Name + "/" + sev
+			seen[key] = true
+			if st.Error != "" {
 				continue
 			}
-			errs = append(errs, s.o.Store.SetRaised(ctx, AlertState{SLO: st.Name, Severity: "page", FiringSince: now, Reason: st.Alerts.Page.Reason}, true))
-		case !st.Alerts.Page.Firing && was:
-			errs = append(errs, s.resolve(ctx, a, st.Service, now))
+			alert := st.Alerts.Page
+			if sev == "ticket" {
+				alert = st.Alerts.Ticket
+			}
+			firing := alert.Firing
+			if d := defs[st.Name]; d != nil && !d.RaisesAlerts() {
+				firing = false
+			}
+			a, was := raised[key]
+			switch {
+			case firing && !was:
+				ev := AlertEvent{SLO: st.Name, Service: st.Service, Severity: sev, Status: "firing", StartsAt: now,
+					Title:   alertTitle(st.Name, sev),
+					Summary: fmt.Sprintf("%s. %s of the error budget is left (status %s).", alert.Reason, formatPercent(st.ErrorBudget.Remaining), st.Status),
+					Labels:  alertLabels(defs[st.Name], st.Name, st.Service, sev)}
+				if err := s.o.Sink.Send(ctx, ev); err != nil {
+					errs = append(errs, fmt.Errorf("raise %s alert for %s: %w", sev, st.Name, err))
+					continue
+				}
+				errs = append(errs, s.o.Store.SetRaised(ctx, AlertState{SLO: st.Name, Severity: sev, FiringSince: now, Reason: alert.Reason}, true))
+			case !firing && was:
+				errs = append(errs, s.resolve(ctx, a, defs[st.Name], st.Service, now))
+			}
 		}
 	}
 	for key, a := range raised {
 		if !seen[key] {
-			errs = append(errs, s.resolve(ctx, a, "", now))
+			errs = append(errs, s.resolve(ctx, a, nil, "", now))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (s *Service) resolve(ctx context.Context, a AlertState, service string, now time.Time) error {
+// alertTitle is the title of an SLO's alert of a severity, the summary of
+// the rule `tandem slo rules` writes for it.
+func alertTitle(slo, severity string) string {
+	if severity == "ticket" {
+		return fmt.Sprintf("SLO %s is burning its error budget steadily", slo)
+	}
+	return fmt.Sprintf("SLO %s is burning its error budget fast", slo)
+}
+
+// alertLabels are the labels of an SLO's alert, those of the alert the
+// rules of `tandem slo rules` raise: the SLO's own labels, then slo,
+// service, severity and alertname.
+func alertLabels(def *Definition, slo, service, severity string) map[string]string {
+	l := map[string]string{}
+	if def != nil {
+		for k, v := range def.Labels {
+			l[k] = v
+		}
+	}
+	l["slo"], l["service"], l["severity"] = slo, service, severity
+	l["alertname"] = AlertNamePage
+	if severity == "ticket" {
+		l["alertname"] = AlertNameTicket
+	}
+	return l
+}
+
+func (s *Service) resolve(ctx context.Context, a AlertState, def *Definition, service string, now time.Time) error {
 	ev := AlertEvent{SLO: a.SLO, Service: service, Severity: a.Severity, Status: "resolved", StartsAt: a.FiringSince,
-		Title:   fmt.Sprintf("SLO %s is burning its error budget fast", a.SLO),
-		Summary: fmt.Sprintf("The burn rate is back under the page thresholds at %s.", now.UTC().Format(time.RFC3339)),
-		Labels:  map[string]string{"slo": a.SLO, "service": service, "severity": a.Severity}}
+		Title:   alertTitle(a.SLO, a.Severity),
+		Summary: fmt.Sprintf("The burn rate is back under the %s thresholds at %s.", a.Severity, now.UTC().Format(time.RFC3339)),
+		Labels:  alertLabels(def, a.SLO, service, a.Severity)}
 	if err := s.o.Sink.Send(ctx, ev); err != nil {
 		return fmt.Errorf("resolve alert for %s: %w", a.SLO, err)
 	}
