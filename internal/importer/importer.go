@@ -1,0 +1,182 @@
+// Package importer turns the on-call, SLO and catalog data of other tools
+// into tandem.d/ files: PagerDuty (Terraform and REST API exports),
+// Opsgenie and Grafana OnCall (REST API exports), Sloth and Pyrra SLO specs,
+// and Backstage catalog descriptors. Each source has its own file; they all
+// produce a Result, which Render turns into YAML and Write puts into a
+// config directory.
+//
+// The contract every source keeps:
+//
+//   - Whatever the output cannot express (a restriction kind, a notify
+//     type, a query form) is a Warning naming where it is in the source
+//     (file:line for HCL, a JSON or YAML path otherwise), never a silent
+//     approximation and never a guess.
+//   - Names are made valid and unique for tandem, and people are matched by
+//     email with the people already in the output directory, so several
+//     imports into one directory agree on who is who.
+//   - Write validates the output together with what the directory already
+//     holds (config.Parse) before it writes anything: an import that would
+//     not load writes nothing.
+package importer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/oncall"
+)
+
+// Warning is something in the source that the import did not carry over,
+// or carried over differently, with where it is.
+type Warning struct {
+	// Path locates the source field: "main.tf:42" or
+	// "schedules.json: schedules[2].layers[0].restrictions[1]".
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (w Warning) String() string { return w.Path + ": " + w.Message }
+
+// Result is what one import produces: catalog entries, on-call config and
+// OpenSLO documents, each already named for tandem, plus the warnings.
+type Result struct {
+	// Source names the tool ("pagerduty", "sloth", …); output files are
+	// named after it.
+	Source   string
+	Teams    []catalog.Team
+	People   []catalog.Person
+	Services []catalog.Service
+	Tools    []catalog.Tool
+
+	Schedules   []Schedule
+	Policies    []oncall.Policy
+	AckTimeouts []AckTimeout
+
+	// SLOs are OpenSLO v1 documents, in order; DataSource, when set, is
+	// the Prometheus DataSource document they reference.
+	SLOs       []SLODoc
+	DataSource *DataSourceDoc
+
+	// Users counts the people the source defines, including those matched
+	// to people already in the output directory (and so not written again).
+	Users    int
+	Warnings []Warning
+	// IDs maps source ids to the tandem names they became, for later
+	// imports into the same directory (Backstage's pagerduty.com/…
+	// annotations): kind → source id → name.
+	IDs map[string]map[string]string
+}
+
+// warn records a warning.
+func (r *Result) warn(path, format string, args ...any) {
+	r.Warnings = append(r.Warnings, Warning{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// remember records that source id of kind became name.
+func (r *Result) remember(kind, id, name string) {
+	if id == "" {
+		return
+	}
+	if r.IDs == nil {
+		r.IDs = map[string]map[string]string{}
+	}
+	if r.IDs[kind] == nil {
+		r.IDs[kind] = map[string]string{}
+	}
+	r.IDs[kind][id] = name
+}
+
+// Summary is the count line of an import.
+type Summary struct {
+	Source    string `json:"source"`
+	Users     int    `json:"users"`
+	Teams     int    `json:"teams"`
+	Schedules int    `json:"schedules"`
+	Policies  int    `json:"policies"`
+	Services  int    `json:"services"`
+	SLOs      int    `json:"slos"`
+	Tools     int    `json:"tools"`
+	Warnings  int    `json:"warnings"`
+}
+
+// Summary counts what the result holds.
+func (r *Result) Summary() Summary {
+	return Summary{Source: r.Source, Users: r.Users, Teams: len(r.Teams), Schedules: len(r.Schedules),
+		Policies: len(r.Policies), Services: len(r.Services), SLOs: len(r.SLOs), Tools: len(r.Tools), Warnings: len(r.Warnings)}
+}
+
+func (s Summary) String() string {
+	return fmt.Sprintf("%s: %d users, %d teams, %d schedules, %d escalation policies, %d services, %d SLOs, %d tools; %d warnings",
+		s.Source, s.Users, s.Teams, s.Schedules, s.Policies, s.Services, s.SLOs, s.Tools, s.Warnings)
+}
+
+// Schedule is an on-call schedule as tandem.d writes it (see
+// docs/oncall-schedules.md).
+type Schedule struct {
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description,omitempty"`
+	TimeZone    string     `yaml:"time_zone,omitempty"`
+	Layers      []Layer    `yaml:"layers"`
+	Overrides   []Override `yaml:"overrides,omitempty"`
+}
+
+// Layer is one rotation layer; later layers win.
+type Layer struct {
+	Name         string        `yaml:"name"`
+	Users        []string      `yaml:"users,flow"`
+	Rotation     string        `yaml:"rotation"`
+	Handoff      string        `yaml:"handoff,omitempty"`
+	Start        string        `yaml:"start"`
+	End          string        `yaml:"end,omitempty"`
+	TimeZone     string        `yaml:"time_zone,omitempty"`
+	Restrictions []Restriction `yaml:"restrictions,omitempty"`
+}
+
+// Restriction is a layer restriction in PagerDuty's vocabulary.
+type Restriction struct {
+	Type            string   `yaml:"type"`
+	Days            []string `yaml:"days,omitempty,flow"`
+	StartDayOfWeek  string   `yaml:"start_day_of_week,omitempty"`
+	StartTimeOfDay  string   `yaml:"start_time_of_day"`
+	DurationSeconds int      `yaml:"duration_seconds"`
+}
+
+// Override puts a person on call for a span over every layer.
+type Override struct {
+	Person string `yaml:"person"`
+	Start  string `yaml:"start"`
+	End    string `yaml:"end"`
+	Reason string `yaml:"reason,omitempty"`
+}
+
+// AckTimeout is a service's ack timeout.
+type AckTimeout struct {
+	Service           string `yaml:"service"`
+	AckTimeoutMinutes int    `yaml:"ack_timeout_minutes"`
+}
+
+// sortWarnings orders warnings by path, keeping the source order of
+// warnings on one path.
+func sortWarnings(ws []Warning) {
+	sort.SliceStable(ws, func(i, j int) bool { return ws[i].Path < ws[j].Path })
+}
+
+// joinPath builds "a.b[2].c" style paths.
+func joinPath(base string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString(base)
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 && !strings.HasPrefix(p, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func idx(i int) string { return fmt.Sprintf("[%d]", i) }

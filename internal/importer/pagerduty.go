@@ -1,0 +1,503 @@
+package importer
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/oncall"
+)
+
+// PagerDuty's objects as both of its sources (Terraform and the REST API)
+// describe them. Pos fields say where each came from, for warnings. IDs
+// are PagerDuty ids (API) or resource addresses (Terraform).
+
+// PDUser is a PagerDuty user.
+type PDUser struct {
+	ID, Name, Email, Role, TimeZone, Pos string
+}
+
+// PDTeam is a PagerDuty team and the ids of its members.
+type PDTeam struct {
+	ID, Name, Description, Pos string
+	Members                    []string
+}
+
+// PDSchedule is a schedule; Layers are lowest priority first (Layer 1
+// first, as Terraform writes them and the API's POST takes them).
+type PDSchedule struct {
+	ID, Name, Description, TimeZone, Pos string
+	Layers                               []PDLayer
+	Overrides                            []PDOverride
+}
+
+// PDLayer is a schedule layer.
+type PDLayer struct {
+	Name, Pos                string
+	Start, End, VirtualStart time.Time // End zero: never
+	TurnSeconds              int
+	Users                    []string
+	Restrictions             []PDRestriction
+}
+
+// PDRestriction is a layer restriction.
+type PDRestriction struct {
+	Type, StartTimeOfDay, Pos       string
+	DurationSeconds, StartDayOfWeek int
+}
+
+// PDOverride puts a user on call for a span.
+type PDOverride struct {
+	User, Pos  string
+	Start, End time.Time
+}
+
+// PDPolicy is an escalation policy.
+type PDPolicy struct {
+	ID, Name, Description, Pos string
+	NumLoops                   int
+	Rules                      []PDRule
+	Teams                      []string
+}
+
+// PDRule is one escalation rule.
+type PDRule struct {
+	Pos     string
+	Delay   int
+	Targets []PDTarget
+}
+
+// PDTarget is a user or schedule a rule pages.
+type PDTarget struct {
+	Type, ID, Pos string
+}
+
+// PDService is a service; AckTimeoutSeconds nil means none.
+type PDService struct {
+	ID, Name, Description, Pos, Policy string
+	AckTimeoutSeconds                  *int
+	Teams                              []string
+}
+
+// PDData is everything read from one PagerDuty source.
+type PDData struct {
+	Users     []PDUser
+	Teams     []PDTeam
+	Schedules []PDSchedule
+	Policies  []PDPolicy
+	Services  []PDService
+}
+
+// unownedTeam is the team that owns imported services whose source names
+// no team (tandem requires an owner); each such service is a warning.
+const unownedTeam = "unowned"
+
+// convertPagerDuty turns PagerDuty's objects into tandem's.
+func convertPagerDuty(d *PDData, nm *Namer, res *Result) {
+	users := map[string]string{}
+	people := map[string]int{}
+	for _, u := range d.Users {
+		res.Users++
+		name, existing := nm.PersonFor(u.Email, u.Name, "user")
+		users[u.ID] = name
+		res.remember("pagerduty_user", u.ID, name)
+		if u.Role != "" && u.Role != "user" {
+			res.warn(u.Pos, "role %q not imported: tandem people have no roles (API access goes by token scope)", u.Role)
+		}
+		if existing {
+			continue
+		}
+		p := catalog.Person{Name: name, FullName: u.Name, Email: u.Email}
+		if u.TimeZone != "" {
+			if _, err := time.LoadLocation(u.TimeZone); err != nil {
+				res.warn(u.Pos, "time zone %q is not an IANA zone; left out", u.TimeZone)
+			} else {
+				p.TimeZone = u.TimeZone
+			}
+		}
+		people[u.ID] = len(res.People)
+		res.People = append(res.People, p)
+	}
+	teams := map[string]string{}
+	for _, t := range d.Teams {
+		name, existing := nm.TeamFor(t.Name, "team")
+		teams[t.ID] = name
+		res.remember("pagerduty_team", t.ID, name)
+		if existing {
+			res.warn(t.Pos, "team %q is already defined in the output directory; its members from this import are not added", name)
+			continue
+		}
+		team := catalog.Team{Name: name, DisplayName: t.Name, Description: t.Description}
+		for _, m := range t.Members {
+			p, ok := users[m]
+			if !ok {
+				res.warn(t.Pos, "member %s is not a user of the import; left out", m)
+				continue
+			}
+			team.Members = append(team.Members, p)
+			if i, ok := people[m]; ok && res.People[i].Team == "" {
+				res.People[i].Team = name
+			}
+		}
+		res.Teams = append(res.Teams, team)
+	}
+
+	schedules := map[string]string{}
+	for _, s := range d.Schedules {
+		name := nm.Schedule("schedule", s.Name)
+		schedules[s.ID] = name
+		res.remember("pagerduty_schedule", s.ID, name)
+		if out, ok := convertPDSchedule(s, name, users, res); ok {
+			res.Schedules = append(res.Schedules, out)
+		} else {
+			delete(schedules, s.ID)
+		}
+	}
+
+	policies := map[string]string{}
+	policyTeam := map[string]string{}
+	for _, p := range d.Policies {
+		name := nm.Policy("policy", p.Name)
+		pol := oncall.Policy{Name: name, Description: p.Description, NumLoops: p.NumLoops}
+		for ri, r := range p.Rules {
+			rule := oncall.Rule{EscalationDelayInMinutes: r.Delay}
+			for _, t := range r.Targets {
+				switch t.Type {
+				case "user_reference", "user":
+					if u, ok := users[t.ID]; ok {
+						rule.Targets = append(rule.Targets, oncall.Target{Type: oncall.UserReference, ID: u})
+					} else {
+						res.warn(t.Pos, "user %s is not a user of the import; target left out", t.ID)
+					}
+				case "schedule_reference", "schedule", "schedule_v3_reference":
+					if sc, ok := schedules[t.ID]; ok {
+						rule.Targets = append(rule.Targets, oncall.Target{Type: oncall.ScheduleReference, ID: sc})
+					} else {
+						res.warn(t.Pos, "schedule %s is not a schedule of the import; target left out", t.ID)
+					}
+				default:
+					res.warn(t.Pos, "target type %q not imported: tandem pages users and schedules", t.Type)
+				}
+			}
+			if len(rule.Targets) == 0 {
+				res.warn(r.Pos, "rule %d has no target tandem can page; the rule is left out", ri+1)
+				continue
+			}
+			if rule.EscalationDelayInMinutes < 1 {
+				res.warn(r.Pos, "escalation_delay_in_minutes %d raised to 1, tandem's minimum", rule.EscalationDelayInMinutes)
+				rule.EscalationDelayInMinutes = 1
+			}
+			pol.Rules = append(pol.Rules, rule)
+		}
+		if len(pol.Rules) == 0 {
+			res.warn(p.Pos, "escalation policy %q has no rule tandem can page; not imported", p.Name)
+			continue
+		}
+		if pol.NumLoops < 0 || pol.NumLoops > 9 {
+			res.warn(p.Pos, "num_loops %d is outside PagerDuty's 0-9; not imported", pol.NumLoops)
+			continue
+		}
+		policies[p.ID] = name
+		res.remember("pagerduty_escalation_policy", p.ID, name)
+		for _, t := range p.Teams {
+			if tn, ok := teams[t]; ok {
+				policyTeam[p.ID] = tn
+				break
+			}
+		}
+		res.Policies = append(res.Policies, pol)
+	}
+
+	unowned := false
+	for _, s := range d.Services {
+		name, existing := nm.ServiceFor(s.Name, "service")
+		res.remember("pagerduty_service", s.ID, name)
+		if existing {
+			res.warn(s.Pos, "service %q is already defined in the output directory; set its escalation_policy there", name)
+			continue
+		}
+		svc := catalog.Service{Name: name, Description: s.Description}
+		for _, t := range s.Teams {
+			if tn, ok := teams[t]; ok {
+				svc.Team = tn
+				break
+			}
+		}
+		if s.Policy != "" {
+			if p, ok := policies[s.Policy]; ok {
+				svc.EscalationPolicy = p
+				if svc.Team == "" {
+					svc.Team = policyTeam[s.Policy]
+				}
+			} else {
+				res.warn(s.Pos, "escalation policy %s is not a policy of the import; the service has none", s.Policy)
+			}
+		}
+		if svc.Team == "" {
+			svc.Team = unownedTeam
+			unowned = true
+			res.warn(s.Pos, "no team owns service %q (neither it nor its escalation policy names one); it is given to team %q", s.Name, unownedTeam)
+		}
+		res.Services = append(res.Services, svc)
+		if s.AckTimeoutSeconds != nil && *s.AckTimeoutSeconds > 0 {
+			m := (*s.AckTimeoutSeconds + 59) / 60
+			if *s.AckTimeoutSeconds%60 != 0 {
+				res.warn(s.Pos, "acknowledgement_timeout %d s is not whole minutes; rounded up to %d minutes", *s.AckTimeoutSeconds, m)
+			}
+			res.AckTimeouts = append(res.AckTimeouts, AckTimeout{Service: name, AckTimeoutMinutes: m})
+		}
+	}
+	if unowned {
+		addUnownedTeam(nm, res)
+	}
+}
+
+// addUnownedTeam defines the unowned team unless the directory has it.
+func addUnownedTeam(nm *Namer, res *Result) {
+	if nm.Existing().Teams[unownedTeam] {
+		return
+	}
+	for _, t := range res.Teams {
+		if t.Name == unownedTeam {
+			return
+		}
+	}
+	nm.take("entity", unownedTeam)
+	res.Teams = append(res.Teams, catalog.Team{Name: unownedTeam, DisplayName: "Unowned (imported)",
+		Description: "Owns imported services whose source named no team; give each service its real team."})
+}
+
+// pdTurn is PagerDuty's rotation arithmetic for one layer: turn k starts
+// at boundary(k), counted from rotation_virtual_start. A turn length of
+// whole days is counted in calendar days of the schedule's zone (the
+// handoff keeps its wall-clock time across DST); any other length in
+// elapsed seconds.
+type pdTurn struct {
+	vs   time.Time
+	loc  *time.Location
+	days int
+	secs int
+}
+
+func (p pdTurn) boundary(k int) time.Time {
+	if p.days > 0 {
+		v := p.vs.In(p.loc)
+		y, m, d := v.Date()
+		hh, mm, ss := v.Clock()
+		return time.Date(y, m, d+k*p.days, hh, mm, ss, 0, p.loc)
+	}
+	return p.vs.Add(time.Duration(k) * time.Duration(p.secs) * time.Second)
+}
+
+// turn returns the k whose turn holds t.
+func (p pdTurn) turn(t time.Time) int {
+	length := time.Duration(p.secs) * time.Second
+	if p.days > 0 {
+		length = time.Duration(p.days) * 24 * time.Hour
+	}
+	k := int(t.Sub(p.vs) / length)
+	for p.boundary(k).After(t) {
+		k--
+	}
+	for !p.boundary(k + 1).After(t) {
+		k++
+	}
+	return k
+}
+
+func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *Result) (Schedule, bool) {
+	out := Schedule{Name: name, Description: s.Description, TimeZone: s.TimeZone}
+	loc := time.UTC
+	if s.TimeZone != "" {
+		l, err := time.LoadLocation(s.TimeZone)
+		if err != nil {
+			res.warn(s.Pos, "time zone %q is not an IANA zone; schedule not imported", s.TimeZone)
+			return out, false
+		}
+		loc = l
+	}
+	layerNames := map[string]bool{}
+	layerName := func(n string, i int) string {
+		base := Sanitize(n)
+		if base == "" {
+			base = fmt.Sprintf("layer-%d", i+1)
+		}
+		c := base
+		for k := 2; layerNames[c]; k++ {
+			c = fmt.Sprintf("%s-%d", base, k)
+		}
+		layerNames[c] = true
+		return c
+	}
+	for li, l := range s.Layers {
+		var names []string
+		ok := true
+		for _, u := range l.Users {
+			n, found := users[u]
+			if !found {
+				res.warn(l.Pos, "user %s is not a user of the import; the layer is left out (dropping one user would change everyone's turn)", u)
+				ok = false
+				break
+			}
+			names = append(names, n)
+		}
+		if !ok {
+			continue
+		}
+		if len(names) == 0 {
+			res.warn(l.Pos, "layer has no users; left out")
+			continue
+		}
+		turn := pdTurn{vs: l.VirtualStart, loc: loc}
+		var rot string
+		switch {
+		case l.TurnSeconds <= 0:
+			res.warn(l.Pos, "rotation_turn_length_seconds %d is not positive; layer left out", l.TurnSeconds)
+			continue
+		case l.TurnSeconds%86400 == 0 && l.TurnSeconds/86400 <= 365:
+			turn.days = l.TurnSeconds / 86400
+			rot = oncall.Rotation{Days: turn.days}.String()
+		case l.TurnSeconds%3600 == 0 && l.TurnSeconds/3600 <= 8760:
+			turn.secs = l.TurnSeconds
+			rot = oncall.Rotation{Hours: l.TurnSeconds / 3600}.String()
+		default:
+			res.warn(l.Pos, "rotation_turn_length_seconds %d is not whole hours (tandem rotates by hours or days); layer left out", l.TurnSeconds)
+			continue
+		}
+		var restr []Restriction
+		for _, r := range l.Restrictions {
+			if rr, ok := pdRestriction(r, res); ok {
+				restr = append(restr, rr)
+			}
+		}
+		if len(restr) != len(l.Restrictions) {
+			res.warn(l.Pos, "layer left out: without all its restrictions it would be on call when PagerDuty's is not")
+			continue
+		}
+		if !l.End.IsZero() && !l.End.After(l.Start) {
+			res.warn(l.Pos, "layer ends before it starts; left out")
+			continue
+		}
+		k0 := turn.turn(l.Start)
+		b0, b1 := turn.boundary(k0), turn.boundary(k0+1)
+		rotated := func(k int) []string {
+			n := len(names)
+			i := ((k % n) + n) % n
+			return append(append([]string(nil), names[i:]...), names[:i]...)
+		}
+		name := layerName(l.Name, li)
+		if !b0.Equal(l.Start) {
+			// The layer starts inside turn k0: a head layer covers the rest
+			// of that turn with its user, the main layer starts at the next
+			// handoff.
+			end := b1
+			if !l.End.IsZero() && l.End.Before(end) {
+				end = l.End
+			}
+			head, ok := pdLayerAt(name+"-start", rotated(k0)[:1], rot, l.Start, loc, turn.days > 0, restr, l.Pos, res)
+			if !ok {
+				continue
+			}
+			head.End = end.Format(time.RFC3339)
+			out.Layers = append(out.Layers, head)
+			if !l.End.IsZero() && !l.End.After(b1) {
+				continue
+			}
+			k0, b0 = k0+1, b1
+		}
+		main, ok := pdLayerAt(name, rotated(k0), rot, b0, loc, turn.days > 0, restr, l.Pos, res)
+		if !ok {
+			continue
+		}
+		if !l.End.IsZero() {
+			main.End = l.End.Format(time.RFC3339)
+		}
+		out.Layers = append(out.Layers, main)
+	}
+	if len(out.Layers) == 0 {
+		res.warn(s.Pos, "schedule %q has no layer tandem can express; not imported", s.Name)
+		return out, false
+	}
+	for _, o := range s.Overrides {
+		p, ok := users[o.User]
+		if !ok {
+			res.warn(o.Pos, "override user %s is not a user of the import; override left out", o.User)
+			continue
+		}
+		if !o.End.After(o.Start) {
+			res.warn(o.Pos, "override ends before it starts; left out")
+			continue
+		}
+		out.Overrides = append(out.Overrides, Override{Person: p, Start: o.Start.Format(time.RFC3339), End: o.End.Format(time.RFC3339)})
+	}
+	return out, true
+}
+
+// pdLayerAt writes a layer whose first turn starts at start. tandem reads
+// a layer's start as a local date and handoff time; where that wall-clock
+// time does not name start (a time repeated by a DST change), an hourly
+// layer without restrictions is written in UTC instead, which is exact.
+func pdLayerAt(name string, users []string, rot string, start time.Time, loc *time.Location, days bool, restr []Restriction, pos string, res *Result) (Layer, bool) {
+	l := Layer{Name: name, Users: users, Rotation: rot, Restrictions: restr}
+	st := start.In(loc)
+	y, m, d := st.Date()
+	hh, mm, ss := st.Clock()
+	if !time.Date(y, m, d, hh, mm, ss, 0, loc).Equal(start) || st.Nanosecond() != 0 {
+		if days || len(restr) > 0 || st.Nanosecond() != 0 {
+			res.warn(pos, "the layer starts at %s, a wall-clock time that occurs twice in %s; layer left out", start.Format(time.RFC3339), loc)
+			return l, false
+		}
+		st = start.UTC()
+		l.TimeZone = "UTC"
+		y, m, d = st.Date()
+		hh, mm, ss = st.Clock()
+	}
+	l.Start = fmt.Sprintf("%04d-%02d-%02d", y, m, d)
+	l.Handoff = fmt.Sprintf("%02d:%02d", hh, mm)
+	if ss != 0 {
+		l.Handoff += fmt.Sprintf(":%02d", ss)
+	}
+	return l, true
+}
+
+func pdRestriction(r PDRestriction, res *Result) (Restriction, bool) {
+	tod := r.StartTimeOfDay
+	if parts := strings.Split(tod, ":"); len(parts) < 2 || len(parts) > 3 {
+		res.warn(r.Pos, "start_time_of_day %q is not HH:MM:SS; restriction not imported", tod)
+		return Restriction{}, false
+	}
+	out := Restriction{Type: r.Type, StartTimeOfDay: tod, DurationSeconds: r.DurationSeconds}
+	switch r.Type {
+	case oncall.DailyRestriction:
+		if r.DurationSeconds <= 0 || r.DurationSeconds > 86400 {
+			res.warn(r.Pos, "daily restriction of %d s is outside 1 s to 24 h; not imported", r.DurationSeconds)
+			return out, false
+		}
+	case oncall.WeeklyRestriction:
+		if r.StartDayOfWeek < 1 || r.StartDayOfWeek > 7 {
+			res.warn(r.Pos, "start_day_of_week %d is not 1 (Monday) to 7 (Sunday); restriction not imported", r.StartDayOfWeek)
+			return out, false
+		}
+		if r.DurationSeconds <= 0 || r.DurationSeconds > 7*86400 {
+			res.warn(r.Pos, "weekly restriction of %d s is outside 1 s to 7 days; not imported", r.DurationSeconds)
+			return out, false
+		}
+		out.StartDayOfWeek = strconv.Itoa(r.StartDayOfWeek)
+	default:
+		res.warn(r.Pos, "restriction type %q not imported: tandem knows daily_restriction and weekly_restriction", r.Type)
+		return out, false
+	}
+	return out, true
+}
+
+// parsePDTime reads PagerDuty's ISO 8601 times.
+func parsePDTime(s string) (time.Time, error) {
+	for _, f := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(f, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid time %q; expected ISO 8601 such as 2026-03-02T09:00:00-05:00", s)
+}
