@@ -76,7 +76,7 @@ func (r *Result) warn(path, format string, args ...any) {
 
 // remember records that source id of kind became name.
 func (r *Result) remember(kind, id, name string) {
-	if id == "" {
+	if id == "" || name == "" {
 		return
 	}
 	if r.IDs == nil {

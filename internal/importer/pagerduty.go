@@ -241,6 +241,7 @@ func convertPagerDuty(d *PDData, nm *Namer, res *Result) {
 			res.warn(s.Pos, "no team owns service %q (neither it nor its escalation policy names one); it is given to team %q", s.Name, unownedTeam)
 		}
 		res.Services = append(res.Services, svc)
+		res.remember("pagerduty_service_policy", s.ID, svc.EscalationPolicy)
 		if s.AckTimeoutSeconds != nil && *s.AckTimeoutSeconds > 0 {
 			m := (*s.AckTimeoutSeconds + 59) / 60
 			if *s.AckTimeoutSeconds%60 != 0 {
