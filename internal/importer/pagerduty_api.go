@@ -38,6 +38,17 @@ func PagerDutyAPI(dir string, nm *Namer) (*Result, error) {
 // PagerDutyJSON is PagerDutyAPI on in-memory files (name → content).
 func PagerDutyJSON(files map[string][]byte, nm *Namer) (*Result, error) {
 	res := &Result{Source: "pagerduty"}
+	d, err := readPagerDutyJSON(files, res)
+	if err != nil {
+		return nil, err
+	}
+	convertPagerDuty(d, nm, res)
+	sortWarnings(res.Warnings)
+	return res, nil
+}
+
+// readPagerDutyJSON reads the PagerDuty objects of the files.
+func readPagerDutyJSON(files map[string][]byte, res *Result) (*PDData, error) {
 	d := &PDData{}
 	userTeams := map[string][]string{}
 	seen := map[string]map[string]bool{}
@@ -122,9 +133,7 @@ func PagerDutyJSON(files map[string][]byte, nm *Namer) (*Result, error) {
 			}
 		}
 	}
-	convertPagerDuty(d, nm, res)
-	sortWarnings(res.Warnings)
-	return res, nil
+	return d, nil
 }
 
 func refIDs(o *obj, key string) []string {

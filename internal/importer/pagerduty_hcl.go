@@ -57,7 +57,18 @@ func PagerDutyTerraform(dir string, nm *Namer) (*Result, error) {
 // names ending in .tfvars are variable files.
 func PagerDutyHCL(files map[string][]byte, nm *Namer) (*Result, error) {
 	res := &Result{Source: "pagerduty"}
-	t := &tfReader{res: res, vars: map[string]cty.Value{}, locals: map[string]hcl.Expression{}}
+	d, err := readPagerDutyHCL(files, res)
+	if err != nil {
+		return nil, err
+	}
+	convertPagerDuty(d, nm, res)
+	sortWarnings(res.Warnings)
+	return res, nil
+}
+
+// readPagerDutyHCL reads the PagerDuty objects of the files.
+func readPagerDutyHCL(files map[string][]byte, res *Result) (*PDData, error) {
+	t := &tfReader{res: res, vars: map[string]cty.Value{}, locals: map[string]hcl.Expression{}, src: files}
 	var bodies []*hclsyntax.Body
 	var tfvars []*hclsyntax.Body
 	for _, name := range sortedKeys(files) {
@@ -82,10 +93,7 @@ func PagerDutyHCL(files map[string][]byte, nm *Namer) (*Result, error) {
 			}
 		}
 	}
-	d := t.read()
-	convertPagerDuty(d, nm, res)
-	sortWarnings(res.Warnings)
-	return res, nil
+	return t.read(), nil
 }
 
 type tfResource struct {
@@ -99,6 +107,7 @@ type tfReader struct {
 	locals    map[string]hcl.Expression
 	resources []tfResource
 	ctx       *hcl.EvalContext
+	src       map[string][]byte
 }
 
 // pdTypes are the resource types read; their order is the reading order.
@@ -165,7 +174,7 @@ func (t *tfReader) eval(e hcl.Expression, ctx *hcl.EvalContext) (cty.Value, bool
 				msg += ": " + d.Detail
 			}
 		}
-		t.res.warn(fmt.Sprintf("%s:%d", r.Filename, r.Start.Line), "cannot evaluate %q from the files alone (%s); left out", string(r.SliceBytes(nil)), msg)
+		t.res.warn(fmt.Sprintf("%s:%d", r.Filename, r.Start.Line), "cannot evaluate %q from the files alone (%s); left out", string(r.SliceBytes(t.src[r.Filename])), msg)
 		return cty.NilVal, false
 	}
 	if !v.IsWhollyKnown() {
