@@ -1,0 +1,174 @@
+package importer
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/alerting"
+	"github.com/tandemhq/tandem/internal/slo"
+)
+
+// wantRule is one multi-window condition as the source tool's rules
+// would alert on it.
+type wantRule struct {
+	severity    string
+	factor      float64
+	long, short time.Duration
+}
+
+// checkRules checks that tandem's generated rules for the SLO alert on
+// exactly these conditions, with the objective and window given.
+func checkRules(t *testing.T, defs []*slo.Definition, name string, objective float64, window time.Duration, want []wantRule) {
+	t.Helper()
+	var def *slo.Definition
+	for _, d := range defs {
+		if d.Name == name {
+			def = d
+		}
+	}
+	if def == nil {
+		t.Fatalf("SLO %s not imported", name)
+	}
+	if math.Abs(def.Objective-objective) > 1e-12 || def.Window.Rolling != window {
+		t.Errorf("%s: objective %v over %v, want %v over %v", name, def.Objective, def.Window.Rolling, objective, window)
+	}
+	b, err := alerting.Rules([]*slo.Definition{def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := string(b)
+	allowed := strconv.FormatFloat(1-def.Objective, 'g', 10, 64)
+	n := map[string]int{}
+	for _, w := range want {
+		n[w.severity]++
+		limit := strconv.FormatFloat(w.factor, 'g', -1, 64) + " * " + allowed
+		cond := fmt.Sprintf("%s{slo=%q} > (%s) and %s{slo=%q} > (%s)", alerting.RecordName(w.long), name, limit, alerting.RecordName(w.short), name, limit)
+		if !strings.Contains(strings.ReplaceAll(rules, `\"`, `"`), cond) {
+			t.Errorf("%s: the rules lack the %s condition %s\n%s", name, w.severity, cond, rules)
+		}
+	}
+	if len(def.Alerting.Page) != n["page"] || len(def.Alerting.Ticket) != n["ticket"] {
+		t.Errorf("%s: %d page and %d ticket conditions, want %d and %d", name, len(def.Alerting.Page), len(def.Alerting.Ticket), n["page"], n["ticket"])
+	}
+}
+
+// slothWindows are Sloth's google-30d.yaml and google-28d.yaml: the budget
+// share each condition stands for over its windows. Sloth's factor is
+// share × period / long window.
+func slothWant(period time.Duration, page, ticket bool) []wantRule {
+	table := []struct {
+		sev         string
+		share       float64
+		long, short time.Duration
+	}{
+		{"page", 0.02, time.Hour, 5 * time.Minute},
+		{"page", 0.05, 6 * time.Hour, 30 * time.Minute},
+		{"ticket", 0.10, 24 * time.Hour, 2 * time.Hour},
+		{"ticket", 0.10, 72 * time.Hour, 6 * time.Hour},
+	}
+	var out []wantRule
+	for _, r := range table {
+		if (r.sev == "page" && !page) || (r.sev == "ticket" && !ticket) {
+			continue
+		}
+		f := math.Round(r.share*period.Hours()/r.long.Hours()*1e9) / 1e9
+		out = append(out, wantRule{r.sev, f, r.long, r.short})
+	}
+	return out
+}
+
+func TestSlothRulesEquivalence(t *testing.T) {
+	b, err := os.ReadFile("testdata/sloth/slos.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Sloth("slos.yaml", b, 0, NewNamer(nil), SLOOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := load(t, r)
+	// 30 days: 14.4 (1h/5m) and 6 (6h/30m) page, 3 (1d/2h) and 1 (3d/6h) ticket.
+	want := slothWant(30*24*time.Hour, true, true)
+	if want[0].factor != 14.4 || want[1].factor != 6 || want[2].factor != 3 || want[3].factor != 1 {
+		t.Fatalf("Sloth's 30-day factors by hand: %v", want)
+	}
+	checkRules(t, cfg.SLO.Definitions, "myservice-requests-availability", 0.999, 30*24*time.Hour, want)
+	checkRules(t, cfg.SLO.Definitions, "myservice-requests-latency", 0.99, 30*24*time.Hour, slothWant(30*24*time.Hour, true, false))
+	d := cfg.SLO.Definitions[0]
+	if d.Indicator.Bad != `http_request_duration_seconds_count{code=~"(5..|429)",job="myservice"}` || d.Indicator.Total != `http_request_duration_seconds_count{job="myservice"}` {
+		t.Errorf("indicator %+v", d.Indicator)
+	}
+	if s, ok := cfg.Catalog.Service("myservice"); !ok || s.Team != "myteam" {
+		t.Errorf("service %+v (owner label myteam)", s)
+	}
+	warned := map[string]bool{}
+	for _, w := range r.Warnings {
+		warned[w.Path] = true
+	}
+	for _, p := range []string{"slos.yaml: slos[1].sli.events", "slos.yaml: slos[2].sli.raw"} {
+		if !warned[p] {
+			t.Errorf("no warning at %s: %v", p, r.Warnings)
+		}
+	}
+
+	// The Kubernetes form, with a 28-day period: 13.44, 5.6, 2.8, 0.933….
+	b, _ = os.ReadFile("testdata/sloth/k8s.yaml")
+	r, err = Sloth("k8s.yaml", b, 28*24*time.Hour, NewNamer(nil), SLOOptions{PrometheusURL: "http://prom:9090"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = load(t, r)
+	checkRules(t, cfg.SLO.Definitions, "home-wifi-dns-errors", 0.999, 28*24*time.Hour, slothWant(28*24*time.Hour, true, true))
+	if len(cfg.SLO.Definitions) != 1 {
+		t.Errorf("the subquery SLI should be skipped with a warning: %d SLOs, %v", len(cfg.SLO.Definitions), r.Warnings)
+	}
+}
+
+func TestPyrraRulesEquivalence(t *testing.T) {
+	b, err := os.ReadFile("testdata/pyrra/slos.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Pyrra("slos.yaml", b, NewNamer(nil), SLOOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := load(t, r)
+	// Pyrra's windows: a 28-day SLO's 1h/5m (14), 6h/30m (7), 1d/2h (2),
+	// 4d/6h (1), scaled by window/28d and rounded to the minute.
+	pyrraWant := func(w time.Duration) []wantRule {
+		s := func(d time.Duration) time.Duration {
+			return (time.Duration(float64(d) * float64(w) / float64(28*24*time.Hour))).Round(time.Minute)
+		}
+		return []wantRule{
+			{"page", 14, s(time.Hour), s(5 * time.Minute)},
+			{"page", 7, s(6 * time.Hour), s(30 * time.Minute)},
+			{"ticket", 2, s(24 * time.Hour), s(2 * time.Hour)},
+			{"ticket", 1, s(96 * time.Hour), s(6 * time.Hour)},
+		}
+	}
+	checkRules(t, cfg.SLO.Definitions, "prometheus-http-errors", 0.99, 28*24*time.Hour, pyrraWant(28*24*time.Hour))
+	// Two weeks: 30m/3m, 3h/15m, 12h/1h, 2d/3h.
+	w := pyrraWant(14 * 24 * time.Hour)
+	if w[0].long != 30*time.Minute || w[0].short != 3*time.Minute || w[3].long != 48*time.Hour {
+		t.Fatalf("two-week windows by hand: %v", w)
+	}
+	checkRules(t, cfg.SLO.Definitions, "apiserver-read-latency", 0.995, 14*24*time.Hour, w)
+	if len(cfg.SLO.Definitions) != 2 {
+		t.Errorf("bool_gauge should be skipped: %d SLOs", len(cfg.SLO.Definitions))
+	}
+	warned := strings.Builder{}
+	for _, w := range r.Warnings {
+		warned.WriteString(w.String() + "\n")
+	}
+	for _, p := range []string{"documents[2].spec.indicator.bool_gauge", "documents[1].spec.indicator.grouping", "documents[1].spec.alerting.absent"} {
+		if !strings.Contains(warned.String(), p) {
+			t.Errorf("no warning at %s:\n%s", p, warned.String())
+		}
+	}
+}
