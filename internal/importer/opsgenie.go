@@ -103,7 +103,7 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 		name, existing := nm.PersonFor(email, u.str("fullName"), "user")
 		users[u.str("id")], users[strings.ToLower(email)] = name, name
 		tz := u.str("timeZone")
-		u.ignore("role", "blocked", "verified", "createdAt", "locale", "userAddress", "tags", "details", "skypeUsername", "userContacts")
+		u.ignore("role", "blocked", "verified", "createdAt", "locale", "userAddress", "tags", "details", "userContacts")
 		u.done()
 		if existing {
 			continue
@@ -119,13 +119,12 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 		res.People = append(res.People, p)
 	}
 	person := func(o *obj) (string, bool) {
-		if n, ok := users[o.str("id")]; ok && o.str("id") != "" {
+		id, username := o.str("id"), strings.ToLower(o.str("username"))
+		if n, ok := users[id]; ok && id != "" {
 			return n, true
 		}
-		if n, ok := users[strings.ToLower(o.str("username"))]; ok {
-			return n, true
-		}
-		return "", false
+		n, ok := users[username]
+		return n, ok && username != ""
 	}
 	teams := map[string]string{}
 	for _, t := range byKind["teams"] {
@@ -167,9 +166,10 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 	}
 	for _, o := range byKind["overrides"] {
 		parent := o.sub("_parent")
-		sn, ok := schedules[parent.str("id")]
-		if !ok {
-			sn, ok = schedules[strings.ToLower(parent.str("name"))]
+		pid, pname := parent.str("id"), strings.ToLower(parent.str("name"))
+		sn, ok := schedules[pid]
+		if !ok || pid == "" {
+			sn, ok = schedules[pname]
 		}
 		parent.ignore("enabled")
 		parent.done()
@@ -447,6 +447,7 @@ func ogEscalation(e *obj, nm *Namer, person func(*obj) (string, bool), schedules
 		targets []oncall.Target
 	}
 	byDelay := map[int]*step{}
+	lastAt := 0 // the last rule Opsgenie processes, kept or not: repeats count from it
 	for _, r := range e.objs("rules") {
 		d := r.sub("delay")
 		amount, _ := d.integer("timeAmount")
@@ -463,6 +464,7 @@ func ogEscalation(e *obj, nm *Namer, person func(*obj) (string, bool), schedules
 			continue
 		}
 		d.done()
+		lastAt = max(lastAt, amount)
 		if c := r.str("condition"); c == "if-not-closed" {
 			r.warn("condition", "if-not-closed not imported: tandem stops escalating at the acknowledgement")
 		}
@@ -480,9 +482,10 @@ func ogEscalation(e *obj, nm *Namer, person func(*obj) (string, bool), schedules
 				rc.res.warn(rc.where(), "recipient is not a user of the export; rule left out")
 			}
 		case typ == "schedule":
-			sn, ok := schedules[rc.str("id")]
-			if !ok {
-				sn, ok = schedules[strings.ToLower(rc.str("name"))]
+			id, name := rc.str("id"), strings.ToLower(rc.str("name"))
+			sn, ok := schedules[id]
+			if !ok || id == "" {
+				sn, ok = schedules[name]
 			}
 			if ok {
 				t = oncall.Target{Type: oncall.ScheduleReference, ID: sn}
@@ -535,7 +538,7 @@ func ogEscalation(e *obj, nm *Namer, person func(*obj) (string, bool), schedules
 			count = 9
 		}
 		p.NumLoops = count
-		last = wait + steps[0].at
+		last = lastAt + wait + steps[0].at - steps[len(steps)-1].at
 		if count > 0 && last < 1 {
 			rp.warn("waitInterval", "a repeat without a wait is raised to 1 minute, tandem's minimum delay")
 			last = 1

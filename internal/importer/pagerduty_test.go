@@ -234,7 +234,7 @@ func TestPagerDutyTerraformEquivalence(t *testing.T) {
 	at := instants(time.Date(2026, 2, 23, 0, 0, 0, 0, ny),
 		time.Date(2026, 3, 8, 1, 59, 0, 0, ny), time.Date(2026, 3, 8, 3, 0, 0, 0, ny), // DST starts 8 March
 		time.Date(2026, 3, 9, 8, 59, 0, 0, ny), time.Date(2026, 3, 9, 9, 0, 0, 0, ny), // weekly handoff after DST
-		time.Date(2026, 3, 8, 12, 0, 0, 0, ny), // inside the override
+		time.Date(2026, 3, 8, 12, 0, 0, 0, ny),                                            // inside the override
 		time.Date(2026, 2, 25, 12, 59, 0, 0, ny), time.Date(2026, 2, 25, 13, 0, 0, 0, ny), // layer 2 starts mid-turn
 		time.Date(2026, 3, 11, 23, 0, 0, 0, ny), time.Date(2026, 3, 12, 5, 59, 0, 0, ny), // nights, after DST
 		time.Date(2026, 4, 10, 23, 0, 0, 0, ny), // nights ended
