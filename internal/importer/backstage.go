@@ -3,8 +3,10 @@ package importer
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -89,7 +91,7 @@ func parseRef(ref, defKind, defNS string) string {
 func Backstage(files map[string][]byte, nm *Namer) (*Result, error) {
 	res := &Result{Source: "backstage"}
 	var ents []*bsEntity
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		docs, err := decodeYAMLDocs(files[name])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -266,7 +268,7 @@ func Backstage(files map[string][]byte, nm *Namer) (*Result, error) {
 			svc.DependsOn = append(svc.DependsOn, names[ref])
 		}
 		ann := e.md.sub("annotations")
-		for _, k := range sortedKeys(ann.m) {
+		for _, k := range slices.Sorted(maps.Keys(ann.m)) {
 			v := ann.str(k)
 			switch {
 			case k == "pagerduty.com/service-id":

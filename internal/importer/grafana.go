@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/notify"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
@@ -17,7 +18,7 @@ import (
 // escalation_chains*.json and escalation_policies*.json, each a list
 // response ({"results": […]}, paginated over several files) or one object.
 func GrafanaOnCallExport(dir string, nm *Namer) (*Result, error) {
-	files, err := exportFiles(dir)
+	files, err := readDir(dir, "*.json")
 	if err != nil {
 		return nil, err
 	}
@@ -29,18 +30,9 @@ var icalDays = map[string]string{"MO": "mon", "TU": "tue", "WE": "wed", "TH": "t
 // GrafanaOnCall is GrafanaOnCallExport on in-memory files.
 func GrafanaOnCall(files map[string][]byte, nm *Namer) (*Result, error) {
 	res := &Result{Source: "grafana-oncall"}
-	byKind := map[string][]*obj{}
-	for _, name := range sortedKeys(files) {
-		kind := kindOfFile(name, []string{"users", "schedules", "on_call_shifts", "escalation_chains", "escalation_policies"})
-		if kind == "" {
-			res.warn(name, "not a users, schedules, on_call_shifts, escalation_chains or escalation_policies file; skipped")
-			continue
-		}
-		v, err := decodeJSON(files[name])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		byKind[kind] = append(byKind[kind], exportItems(res, name, v, "results")...)
+	byKind, err := readExport(res, files, "results", "users", "schedules", "on_call_shifts", "escalation_chains", "escalation_policies")
+	if err != nil {
+		return nil, err
 	}
 	users := map[string]string{}
 	for _, u := range byKind["users"] {
@@ -105,13 +97,13 @@ func GrafanaOnCall(files map[string][]byte, nm *Namer) (*Result, error) {
 	return res, nil
 }
 
-func gfSchedule(s *obj, nm *Namer, shifts map[string]*obj, users map[string]string, res *Result) (Schedule, bool) {
-	out := Schedule{Description: "", TimeZone: s.str("time_zone")}
+func gfSchedule(s *obj, nm *Namer, shifts map[string]*obj, users map[string]string, res *Result) (config.ScheduleSpec, bool) {
+	out := config.ScheduleSpec{Description: "", TimeZone: s.str("time_zone")}
 	s.ignore("id", "team_id", "on_call_now", "slack", "enable_web_overrides")
 	typ := s.str("type")
 	if typ == "ical" || s.has("ical_url_primary") {
 		s.warn("ical_url_primary", "an iCal schedule is not imported: tandem keeps rotations as config, not a calendar feed; export the calendar's rotations as OnCall shifts")
-		s.ignore(sortedKeys(s.m)...)
+		s.ignoreRest()
 		return out, false
 	}
 	if s.has("ical_url_overrides") {
@@ -129,7 +121,7 @@ func gfSchedule(s *obj, nm *Namer, shifts map[string]*obj, users map[string]stri
 	}
 	type lvl struct {
 		level int
-		layer Layer
+		layer config.LayerSpec
 	}
 	var layers []lvl
 	for _, id := range s.strs("shifts") {
@@ -170,15 +162,15 @@ func gfSchedule(s *obj, nm *Namer, shifts map[string]*obj, users map[string]stri
 
 // gfShift turns one OnCall shift into a layer (or, for an override
 // shift, a schedule override).
-func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Result) (Layer, *Override, bool) {
+func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Result) (config.LayerSpec, *config.OverrideSpec, bool) {
 	typ := sh.str("type")
 	loc := schedLoc
 	if tz := sh.str("time_zone"); tz != "" {
 		l, err := time.LoadLocation(tz)
 		if err != nil {
 			sh.warn("time_zone", "%q is not an IANA zone; shift left out", tz)
-			sh.ignore(sortedKeys(sh.m)...)
-			return Layer{}, nil, false
+			sh.ignoreRest()
+			return config.LayerSpec{}, nil, false
 		}
 		loc = l
 	}
@@ -190,8 +182,8 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 	start, err := time.ParseInLocation("2006-01-02T15:04:05", sh.str("start"), loc)
 	if err != nil {
 		sh.warn("start", "expected yyyy-MM-ddTHH:mm:ss; shift left out")
-		sh.ignore(sortedKeys(sh.m)...)
-		return Layer{}, nil, false
+		sh.ignoreRest()
+		return config.LayerSpec{}, nil, false
 	}
 	dur, _ := sh.integer("duration")
 	person := func(id string) (string, bool) {
@@ -205,13 +197,13 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 	if u := sh.str("until"); u != "" {
 		if until, err = time.ParseInLocation("2006-01-02T15:04:05", u, loc); err != nil {
 			sh.warn("until", "expected yyyy-MM-ddTHH:mm:ss; shift left out")
-			return Layer{}, nil, false
+			return config.LayerSpec{}, nil, false
 		}
 	}
 	if sh.has("by_month") || sh.has("by_monthday") {
 		sh.warn("by_month", "month and day-of-month rules are not imported; shift left out")
-		sh.ignore(sortedKeys(sh.m)...)
-		return Layer{}, nil, false
+		sh.ignoreRest()
+		return config.LayerSpec{}, nil, false
 	}
 	switch typ {
 	case "override", "single_event":
@@ -220,15 +212,15 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 		sh.done()
 		if len(ids) != 1 || dur <= 0 {
 			res.warn(sh.where(), "a %s shift needs one user and a duration; left out (tandem puts one person on call)", typ)
-			return Layer{}, nil, false
+			return config.LayerSpec{}, nil, false
 		}
 		p, ok := person(ids[0])
 		if !ok {
-			return Layer{}, nil, false
+			return config.LayerSpec{}, nil, false
 		}
 		end := start.Add(time.Duration(dur) * time.Second)
 		if typ == "override" {
-			return Layer{}, &Override{Person: p, Start: start.Format(time.RFC3339), End: end.Format(time.RFC3339), Reason: "Grafana OnCall override"}, false
+			return config.LayerSpec{}, &config.OverrideSpec{Person: p, Start: start.Format(time.RFC3339), End: end.Format(time.RFC3339), Reason: "Grafana OnCall override"}, false
 		}
 		l, ok := pdLayerAt(name, []string{p}, "weekly", start, loc, true, nil, sh.where(), res)
 		l.End = end.Format(time.RFC3339)
@@ -236,8 +228,8 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 	case "rolling_users", "recurrent_event":
 	default:
 		sh.warn("type", "shift type %q not imported; left out", typ)
-		sh.ignore(sortedKeys(sh.m)...)
-		return Layer{}, nil, false
+		sh.ignoreRest()
+		return config.LayerSpec{}, nil, false
 	}
 	interval, ok := sh.integer("interval")
 	if !ok || interval < 1 {
@@ -255,8 +247,8 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 		period, rot = time.Duration(interval)*7*24*time.Hour, oncall.Rotation{Days: 7 * interval}.String()
 	default:
 		sh.warn("frequency", "frequency %q not imported (hourly, daily or weekly); shift left out", freq)
-		sh.ignore(sortedKeys(sh.m)...)
-		return Layer{}, nil, false
+		sh.ignoreRest()
+		return config.LayerSpec{}, nil, false
 	}
 	var names []string
 	if typ == "rolling_users" {
@@ -267,13 +259,13 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 			ids, _ := g.([]any)
 			if len(ids) != 1 {
 				res.warn(fmt.Sprintf("%s[%d]", sh.at("rolling_users"), gi), "a turn of %d users is not imported: tandem puts one person on call per turn; shift left out", len(ids))
-				sh.ignore(sortedKeys(sh.m)...)
-				return Layer{}, nil, false
+				sh.ignoreRest()
+				return config.LayerSpec{}, nil, false
 			}
 			id, _ := ids[0].(string)
 			p, ok := person(id)
 			if !ok {
-				return Layer{}, nil, false
+				return config.LayerSpec{}, nil, false
 			}
 			names = append(names, p)
 		}
@@ -286,12 +278,12 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 		sh.ignore("rolling_users", "start_rotation_from_user_index")
 		if len(ids) != 1 {
 			res.warn(sh.at("users"), "a recurrent event with %d users is not imported: tandem puts one person on call; shift left out", len(ids))
-			sh.ignore(sortedKeys(sh.m)...)
-			return Layer{}, nil, false
+			sh.ignoreRest()
+			return config.LayerSpec{}, nil, false
 		}
 		p, ok := person(ids[0])
 		if !ok {
-			return Layer{}, nil, false
+			return config.LayerSpec{}, nil, false
 		}
 		names = []string{p}
 	}
@@ -299,10 +291,10 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 	sh.done()
 	if len(names) == 0 {
 		res.warn(sh.where(), "shift has no users; left out")
-		return Layer{}, nil, false
+		return config.LayerSpec{}, nil, false
 	}
 	d := time.Duration(dur) * time.Second
-	var restr []Restriction
+	var restr []config.RestrictionSpec
 	tod := fmt.Sprintf("%02d:%02d:%02d", start.Hour(), start.Minute(), start.Second())
 	switch {
 	case len(byDay) > 0:
@@ -311,25 +303,25 @@ func gfShift(sh *obj, schedLoc *time.Location, users map[string]string, res *Res
 		// day limits on rolling users only weekly).
 		if (typ == "rolling_users" && len(names) > 1) || interval != 1 || freq == "hourly" || d <= 0 || d > 24*time.Hour {
 			res.warn(sh.at("by_day"), "day limits on a rotation of several people (or with an interval, or events longer than a day) are not imported; shift left out")
-			return Layer{}, nil, false
+			return config.LayerSpec{}, nil, false
 		}
 		var days []string
 		for _, b := range byDay {
 			days = append(days, icalDays[b])
 		}
-		restr = []Restriction{{Type: oncall.DailyRestriction, Days: days, StartTimeOfDay: tod, DurationSeconds: int(d / time.Second)}}
+		restr = []config.RestrictionSpec{{Type: oncall.DailyRestriction, Days: days, StartTimeOfDay: tod, DurationSeconds: int(d / time.Second)}}
 		rot = "daily"
 	case d <= 0 || d >= period:
 		if d > period {
 			res.warn(sh.at("duration"), "events longer than the rotation overlap; tandem's turns end at the next handoff")
 		}
 	case freq == "daily" && interval == 1:
-		restr = []Restriction{{Type: oncall.DailyRestriction, StartTimeOfDay: tod, DurationSeconds: int(d / time.Second)}}
+		restr = []config.RestrictionSpec{{Type: oncall.DailyRestriction, StartTimeOfDay: tod, DurationSeconds: int(d / time.Second)}}
 	case freq == "weekly" && interval == 1:
-		restr = []Restriction{{Type: oncall.WeeklyRestriction, StartDayOfWeek: fmt.Sprint((int(start.Weekday())+6)%7 + 1), StartTimeOfDay: tod, DurationSeconds: int(d / time.Second)}}
+		restr = []config.RestrictionSpec{{Type: oncall.WeeklyRestriction, StartDayOfWeek: fmt.Sprint((int(start.Weekday())+6)%7 + 1), StartTimeOfDay: tod, DurationSeconds: int(d / time.Second)}}
 	default:
 		res.warn(sh.at("duration"), "events shorter than the rotation are imported for daily and weekly shifts only; shift left out")
-		return Layer{}, nil, false
+		return config.LayerSpec{}, nil, false
 	}
 	l, ok := pdLayerAt(name, names, rot, start, loc, freq != "hourly", restr, sh.where(), res)
 	if !ok {
@@ -393,7 +385,7 @@ func gfChain(c *obj, steps []*obj, nm *Namer, users, schedules map[string]string
 			p.NumLoops = 5
 		default:
 			s.warn("type", "step %q not imported: tandem's policies page people and schedules", t)
-			s.ignore(sortedKeys(s.m)...)
+			s.ignoreRest()
 		}
 		s.done()
 	}

@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
 
@@ -50,9 +51,9 @@ type Result struct {
 	Services []catalog.Service
 	Tools    []catalog.Tool
 
-	Schedules   []Schedule
+	Schedules   []config.ScheduleSpec
 	Policies    []oncall.Policy
-	AckTimeouts []AckTimeout
+	AckTimeouts []config.ServiceAckTimeout
 
 	// SLOs are OpenSLO v1 documents, in order; DataSource, when set, is
 	// the Prometheus DataSource document they reference.
@@ -110,51 +111,6 @@ func (r *Result) Summary() Summary {
 func (s Summary) String() string {
 	return fmt.Sprintf("%s: %d users, %d teams, %d schedules, %d escalation policies, %d services, %d SLOs, %d tools; %d warnings",
 		s.Source, s.Users, s.Teams, s.Schedules, s.Policies, s.Services, s.SLOs, s.Tools, s.Warnings)
-}
-
-// Schedule is an on-call schedule as tandem.d writes it (see
-// docs/oncall-schedules.md).
-type Schedule struct {
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description,omitempty"`
-	TimeZone    string     `yaml:"time_zone,omitempty"`
-	Layers      []Layer    `yaml:"layers"`
-	Overrides   []Override `yaml:"overrides,omitempty"`
-}
-
-// Layer is one rotation layer; later layers win.
-type Layer struct {
-	Name         string        `yaml:"name"`
-	Users        []string      `yaml:"users,flow"`
-	Rotation     string        `yaml:"rotation"`
-	Handoff      string        `yaml:"handoff,omitempty"`
-	Start        string        `yaml:"start"`
-	End          string        `yaml:"end,omitempty"`
-	TimeZone     string        `yaml:"time_zone,omitempty"`
-	Restrictions []Restriction `yaml:"restrictions,omitempty"`
-}
-
-// Restriction is a layer restriction in PagerDuty's vocabulary.
-type Restriction struct {
-	Type            string   `yaml:"type"`
-	Days            []string `yaml:"days,omitempty,flow"`
-	StartDayOfWeek  string   `yaml:"start_day_of_week,omitempty"`
-	StartTimeOfDay  string   `yaml:"start_time_of_day"`
-	DurationSeconds int      `yaml:"duration_seconds"`
-}
-
-// Override puts a person on call for a span over every layer.
-type Override struct {
-	Person string `yaml:"person"`
-	Start  string `yaml:"start"`
-	End    string `yaml:"end"`
-	Reason string `yaml:"reason,omitempty"`
-}
-
-// AckTimeout is a service's ack timeout.
-type AckTimeout struct {
-	Service           string `yaml:"service"`
-	AckTimeoutMinutes int    `yaml:"ack_timeout_minutes"`
 }
 
 // sortWarnings orders warnings by path, keeping the source order of

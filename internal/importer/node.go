@@ -3,7 +3,9 @@ package importer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -169,6 +171,14 @@ func (o *obj) ignore(keys ...string) {
 	}
 }
 
+// ignoreRest marks every key as read: the object is left out as a whole
+// (and a warning already says so), so its keys are not listed one by one.
+func (o *obj) ignoreRest() {
+	for k := range o.m {
+		o.used[k] = true
+	}
+}
+
 // done warns about every key with a value that nothing read.
 func (o *obj) done() {
 	var left []string
@@ -241,10 +251,10 @@ func decodeYAMLDocs(b []byte) ([]any, error) {
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
 		if err != nil {
-			if err.Error() == "EOF" {
-				return out, nil
-			}
 			return nil, err
 		}
 		var v any

@@ -47,7 +47,7 @@ func warnings(r *Result) string {
 }
 
 func TestOpsgenie(t *testing.T) {
-	r, err := Opsgenie(readDir(t, "testdata/opsgenie", ".json"), NewNamer(nil))
+	r, err := Opsgenie(fixtures(t, "testdata/opsgenie", "*.json"), NewNamer(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestOpsgenie(t *testing.T) {
 }
 
 func TestGrafanaOnCall(t *testing.T) {
-	r, err := GrafanaOnCall(readDir(t, "testdata/grafana-oncall", ".json"), NewNamer(nil))
+	r, err := GrafanaOnCall(fixtures(t, "testdata/grafana-oncall", "*.json"), NewNamer(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestGrafanaOnCall(t *testing.T) {
 }
 
 func TestBackstage(t *testing.T) {
-	files := readDir(t, "testdata/backstage", ".yaml")
+	files := fixtures(t, "testdata/backstage", "*.yaml")
 	r, err := Backstage(files, NewNamer(nil))
 	if err != nil {
 		t.Fatal(err)

@@ -2,66 +2,14 @@ package importer
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
-
-// exportFiles reads every *.json file of dir.
-func exportFiles(dir string) (map[string][]byte, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: no JSON files", dir)
-	}
-	files := map[string][]byte{}
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		files[filepath.Base(n)] = b
-	}
-	return files, nil
-}
-
-// exportItems returns the objects of one export file: the list or object
-// under key (Opsgenie's "data", Grafana OnCall's "results"), or the file
-// itself when it is a single object.
-func exportItems(res *Result, name string, v any, key string) []*obj {
-	top := newObj(res, name, "", v)
-	if !top.has(key) {
-		top.ignore(sortedKeys(top.m)...)
-		return []*obj{newObj(res, name, "", v)}
-	}
-	top.ignore("took", "requestId", "expandable", "count", "next", "previous", "current_page_number", "page_size", "total_pages", "totalCount")
-	var items []*obj
-	if _, isList := top.m[key].([]any); isList {
-		items = top.objs(key)
-	} else {
-		items = []*obj{top.sub(key)}
-	}
-	top.done()
-	return items
-}
-
-// kindOfFile tells what an export file holds from its name's prefix.
-func kindOfFile(name string, kinds []string) string {
-	base := strings.ToLower(name)
-	for _, k := range kinds {
-		if strings.HasPrefix(base, k) {
-			return k
-		}
-	}
-	return ""
-}
 
 var ogDays = map[string]int{"monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6, "sunday": 7}
 
@@ -73,7 +21,7 @@ var ogDays = map[string]int{"monday": 1, "tuesday": 2, "wednesday": 3, "thursday
 // escalations*.json (GET /v2/escalations). Each holds Opsgenie's
 // {"data": …} response.
 func OpsgenieExport(dir string, nm *Namer) (*Result, error) {
-	files, err := exportFiles(dir)
+	files, err := readDir(dir, "*.json")
 	if err != nil {
 		return nil, err
 	}
@@ -83,18 +31,9 @@ func OpsgenieExport(dir string, nm *Namer) (*Result, error) {
 // Opsgenie is OpsgenieExport on in-memory files (name → content).
 func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 	res := &Result{Source: "opsgenie"}
-	byKind := map[string][]*obj{}
-	for _, name := range sortedKeys(files) {
-		kind := kindOfFile(name, []string{"users", "teams", "schedules", "overrides", "escalations"})
-		if kind == "" {
-			res.warn(name, "not a users, teams, schedules, overrides or escalations file; skipped")
-			continue
-		}
-		v, err := decodeJSON(files[name])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		byKind[kind] = append(byKind[kind], exportItems(res, name, v, "data")...)
+	byKind, err := readExport(res, files, "data", "users", "teams", "schedules", "overrides", "escalations")
+	if err != nil {
+		return nil, err
 	}
 	users := map[string]string{} // id and username → person
 	for _, u := range byKind["users"] {
@@ -198,7 +137,7 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 			if len(rots) > 0 && len(s.Layers) > 1 {
 				res.warn(o.at("rotations"), "the override is limited to some rotations in Opsgenie; tandem's overrides cover the whole schedule")
 			}
-			s.Overrides = append(s.Overrides, Override{Person: p, Start: st.Format(time.RFC3339), End: en.Format(time.RFC3339), Reason: "Opsgenie override"})
+			s.Overrides = append(s.Overrides, config.OverrideSpec{Person: p, Start: st.Format(time.RFC3339), End: en.Format(time.RFC3339), Reason: "Opsgenie override"})
 		}
 	}
 	for _, e := range byKind["escalations"] {
@@ -210,8 +149,8 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 	return res, nil
 }
 
-func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Result) (Schedule, bool) {
-	out := Schedule{Name: name, Description: s.str("description"), TimeZone: s.str("timezone")}
+func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Result) (config.ScheduleSpec, bool) {
+	out := config.ScheduleSpec{Name: name, Description: s.str("description"), TimeZone: s.str("timezone")}
 	loc := time.UTC
 	if out.TimeZone != "" {
 		l, err := time.LoadLocation(out.TimeZone)
@@ -226,9 +165,9 @@ func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Resu
 	}
 	s.ignore("id", "name", "ownerTeam")
 	type span struct {
-		layer       Layer
+		layer       config.LayerSpec
 		start, end  time.Time
-		restriction []Restriction
+		restriction []config.RestrictionSpec
 	}
 	var layers []span
 	for ri, r := range s.objs("rotations") {
@@ -251,20 +190,20 @@ func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Resu
 			rot = oncall.Rotation{Hours: length}.String()
 		default:
 			r.warn("type", "rotation type %q not imported (daily, weekly or hourly); rotation left out", typ)
-			r.ignore(sortedKeys(r.m)...)
+			r.ignoreRest()
 			continue
 		}
 		start, err := time.Parse(time.RFC3339, r.str("startDate"))
 		if err != nil {
 			r.warn("startDate", "expected an RFC 3339 time; rotation left out")
-			r.ignore(sortedKeys(r.m)...)
+			r.ignoreRest()
 			continue
 		}
 		var end time.Time
 		if e := r.str("endDate"); e != "" {
 			if end, err = time.Parse(time.RFC3339, e); err != nil {
 				r.warn("endDate", "expected an RFC 3339 time; rotation left out")
-				r.ignore(sortedKeys(r.m)...)
+				r.ignoreRest()
 				continue
 			}
 		}
@@ -284,7 +223,7 @@ func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Resu
 			p.ignore("name")
 			p.done()
 		}
-		var restr []Restriction
+		var restr []config.RestrictionSpec
 		if r.has("timeRestriction") {
 			tr := r.sub("timeRestriction")
 			switch tr.str("type") {
@@ -296,7 +235,7 @@ func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Resu
 				if d == 0 {
 					d = 24 * 60
 				}
-				restr = append(restr, Restriction{Type: oncall.DailyRestriction, StartTimeOfDay: hhmm(st), DurationSeconds: d * 60})
+				restr = append(restr, config.RestrictionSpec{Type: oncall.DailyRestriction, StartTimeOfDay: hhmm(st), DurationSeconds: d * 60})
 			case "weekday-and-time-of-day":
 				for _, rs := range tr.objs("restrictions") {
 					sd, ed := ogDays[strings.ToLower(rs.str("startDay"))], ogDays[strings.ToLower(rs.str("endDay"))]
@@ -312,7 +251,7 @@ func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Resu
 					if d == 0 {
 						d = 7 * 24 * 60
 					}
-					restr = append(restr, Restriction{Type: oncall.WeeklyRestriction, StartDayOfWeek: fmt.Sprint(sd), StartTimeOfDay: hhmm(st % (24 * 60)), DurationSeconds: d * 60})
+					restr = append(restr, config.RestrictionSpec{Type: oncall.WeeklyRestriction, StartDayOfWeek: fmt.Sprint(sd), StartTimeOfDay: hhmm(st % (24 * 60)), DurationSeconds: d * 60})
 				}
 			default:
 				tr.warn("type", "time restriction %q not imported; rotation left out", tr.str("type"))
@@ -361,7 +300,7 @@ func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Resu
 // overlap finds an instant, within two weeks after both layers start, at
 // which both are on call, sampling every 15 minutes (Opsgenie restricts
 // to half hours).
-func overlap(a, b Layer, loc *time.Location) (time.Time, bool) {
+func overlap(a, b config.LayerSpec, loc *time.Location) (time.Time, bool) {
 	la, err1 := buildLayer(a, loc)
 	lb, err2 := buildLayer(b, loc)
 	if err1 != nil || err2 != nil {
@@ -380,7 +319,7 @@ func overlap(a, b Layer, loc *time.Location) (time.Time, bool) {
 }
 
 // buildLayer turns an output layer back into tandem's model, for checks.
-func buildLayer(l Layer, loc *time.Location) (*oncall.Layer, error) {
+func buildLayer(l config.LayerSpec, loc *time.Location) (*oncall.Layer, error) {
 	if l.TimeZone != "" {
 		z, err := time.LoadLocation(l.TimeZone)
 		if err != nil {
@@ -460,7 +399,7 @@ func ogEscalation(e *obj, nm *Namer, person func(*obj) (string, bool), schedules
 		default:
 			d.warn("timeUnit", "unit %q not imported; rule left out", unit)
 			d.done()
-			r.ignore(sortedKeys(r.m)...)
+			r.ignoreRest()
 			continue
 		}
 		d.done()

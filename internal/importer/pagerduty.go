@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
 
@@ -247,7 +248,7 @@ func convertPagerDuty(d *PDData, nm *Namer, res *Result) {
 			if *s.AckTimeoutSeconds%60 != 0 {
 				res.warn(s.Pos, "acknowledgement_timeout %d s is not whole minutes; rounded up to %d minutes", *s.AckTimeoutSeconds, m)
 			}
-			res.AckTimeouts = append(res.AckTimeouts, AckTimeout{Service: name, AckTimeoutMinutes: m})
+			res.AckTimeouts = append(res.AckTimeouts, config.ServiceAckTimeout{Service: name, AckTimeoutMinutes: m})
 		}
 	}
 	if unowned {
@@ -308,8 +309,8 @@ func (p pdTurn) turn(t time.Time) int {
 	return k
 }
 
-func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *Result) (Schedule, bool) {
-	out := Schedule{Name: name, Description: s.Description, TimeZone: s.TimeZone}
+func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *Result) (config.ScheduleSpec, bool) {
+	out := config.ScheduleSpec{Name: name, Description: s.Description, TimeZone: s.TimeZone}
 	loc := time.UTC
 	if s.TimeZone != "" {
 		l, err := time.LoadLocation(s.TimeZone)
@@ -367,7 +368,7 @@ func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *
 			res.warn(l.Pos, "rotation_turn_length_seconds %d is not whole hours (tandem rotates by hours or days); layer left out", l.TurnSeconds)
 			continue
 		}
-		var restr []Restriction
+		var restr []config.RestrictionSpec
 		for _, r := range l.Restrictions {
 			if rr, ok := pdRestriction(r, res); ok {
 				restr = append(restr, rr)
@@ -431,7 +432,7 @@ func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *
 			res.warn(o.Pos, "override ends before it starts; left out")
 			continue
 		}
-		out.Overrides = append(out.Overrides, Override{Person: p, Start: o.Start.Format(time.RFC3339), End: o.End.Format(time.RFC3339)})
+		out.Overrides = append(out.Overrides, config.OverrideSpec{Person: p, Start: o.Start.Format(time.RFC3339), End: o.End.Format(time.RFC3339)})
 	}
 	return out, true
 }
@@ -440,8 +441,8 @@ func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *
 // a layer's start as a local date and handoff time; where that wall-clock
 // time does not name start (a time repeated by a DST change), an hourly
 // layer without restrictions is written in UTC instead, which is exact.
-func pdLayerAt(name string, users []string, rot string, start time.Time, loc *time.Location, days bool, restr []Restriction, pos string, res *Result) (Layer, bool) {
-	l := Layer{Name: name, Users: users, Rotation: rot, Restrictions: restr}
+func pdLayerAt(name string, users []string, rot string, start time.Time, loc *time.Location, days bool, restr []config.RestrictionSpec, pos string, res *Result) (config.LayerSpec, bool) {
+	l := config.LayerSpec{Name: name, Users: users, Rotation: rot, Restrictions: restr}
 	st := start.In(loc)
 	y, m, d := st.Date()
 	hh, mm, ss := st.Clock()
@@ -463,13 +464,13 @@ func pdLayerAt(name string, users []string, rot string, start time.Time, loc *ti
 	return l, true
 }
 
-func pdRestriction(r PDRestriction, res *Result) (Restriction, bool) {
+func pdRestriction(r PDRestriction, res *Result) (config.RestrictionSpec, bool) {
 	tod := r.StartTimeOfDay
 	if parts := strings.Split(tod, ":"); len(parts) < 2 || len(parts) > 3 {
 		res.warn(r.Pos, "start_time_of_day %q is not HH:MM:SS; restriction not imported", tod)
-		return Restriction{}, false
+		return config.RestrictionSpec{}, false
 	}
-	out := Restriction{Type: r.Type, StartTimeOfDay: tod, DurationSeconds: r.DurationSeconds}
+	out := config.RestrictionSpec{Type: r.Type, StartTimeOfDay: tod, DurationSeconds: r.DurationSeconds}
 	switch r.Type {
 	case oncall.DailyRestriction:
 		if r.DurationSeconds <= 0 || r.DurationSeconds > 86400 {

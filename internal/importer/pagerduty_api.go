@@ -2,9 +2,8 @@ package importer
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -16,21 +15,9 @@ import (
 // since/until), /escalation_policies and /services. A file is recognised
 // by its top-level key, not its name.
 func PagerDutyAPI(dir string, nm *Namer) (*Result, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	files, err := readDir(dir, "*.json")
 	if err != nil {
 		return nil, err
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: no JSON files", dir)
-	}
-	sort.Strings(names)
-	files := map[string][]byte{}
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		files[filepath.Base(n)] = b
 	}
 	return PagerDutyJSON(files, nm)
 }
@@ -63,14 +50,14 @@ func readPagerDutyJSON(files map[string][]byte, res *Result) (*PDData, error) {
 		seen[kind][id] = true
 		return false
 	}
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		v, err := decodeJSON(files[name])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		top := newObj(res, name, "", v)
 		top.ignore("limit", "offset", "more", "total")
-		for _, k := range sortedKeys(top.m) {
+		for _, k := range slices.Sorted(maps.Keys(top.m)) {
 			var items []*obj
 			switch k {
 			case "users", "teams", "schedules", "escalation_policies", "services":
@@ -113,7 +100,7 @@ func readPagerDutyJSON(files map[string][]byte, res *Result) (*PDData, error) {
 				}
 			}
 		}
-		for _, k := range sortedKeys(top.m) {
+		for _, k := range slices.Sorted(maps.Keys(top.m)) {
 			if !top.used[k] {
 				top.warn(k, "not a PagerDuty REST API v2 list or object of users, teams, schedules, escalation_policies or services; skipped")
 				top.used[k] = true

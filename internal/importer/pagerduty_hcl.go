@@ -2,9 +2,9 @@ package importer
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
-	"os"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,31 +24,9 @@ import (
 // source, a function of the environment) is a warning naming file:line,
 // and what depends on it is left out.
 func PagerDutyTerraform(dir string, nm *Namer) (*Result, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.tf"))
+	files, err := readDir(dir, "*.tf", "terraform.tfvars", "*.auto.tfvars")
 	if err != nil {
 		return nil, err
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: no Terraform files (*.tf)", dir)
-	}
-	sort.Strings(names)
-	files := map[string][]byte{}
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		files[filepath.Base(n)] = b
-	}
-	for _, pat := range []string{"terraform.tfvars", "*.auto.tfvars"} {
-		more, _ := filepath.Glob(filepath.Join(dir, pat))
-		for _, n := range more {
-			b, err := os.ReadFile(n)
-			if err != nil {
-				return nil, err
-			}
-			files[filepath.Base(n)] = b
-		}
 	}
 	return PagerDutyHCL(files, nm)
 }
@@ -71,7 +49,7 @@ func readPagerDutyHCL(files map[string][]byte, res *Result) (*PDData, error) {
 	t := &tfReader{res: res, vars: map[string]cty.Value{}, locals: map[string]hcl.Expression{}, src: files}
 	var bodies []*hclsyntax.Body
 	var tfvars []*hclsyntax.Body
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		f, diags := hclsyntax.ParseConfig(files[name], name, hcl.Pos{Line: 1, Column: 1})
 		if diags.HasErrors() {
 			return nil, fmt.Errorf("%s", diags.Error())
@@ -211,7 +189,7 @@ func (t *tfReader) context() *hcl.EvalContext {
 	// Locals may refer to each other: evaluate them until nothing changes,
 	// warning only about those that never resolve.
 	locals := map[string]cty.Value{}
-	pending := sortedKeys(t.locals)
+	pending := slices.Sorted(maps.Keys(t.locals))
 	for len(pending) > 0 {
 		vars["local"] = cty.ObjectVal(locals)
 		var next []string

@@ -2,8 +2,6 @@ package importer
 
 import (
 	"math/rand"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -14,19 +12,12 @@ import (
 	"github.com/tandemhq/tandem/internal/oncall"
 )
 
-func readDir(t *testing.T, dir, ext string) map[string][]byte {
+// fixtures reads the test files of dir matching pattern.
+func fixtures(t *testing.T, dir, pattern string) map[string][]byte {
 	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(dir, "*"+ext))
-	files := map[string][]byte{}
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[filepath.Base(n)] = b
-	}
-	if len(files) == 0 {
-		t.Fatalf("no %s files in %s", ext, dir)
+	files, err := readDir(dir, pattern)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return files
 }
@@ -213,7 +204,7 @@ func reverse(r *Result) map[string]string {
 }
 
 func TestPagerDutyTerraformEquivalence(t *testing.T) {
-	files := readDir(t, "testdata/pagerduty-terraform", ".tf")
+	files := fixtures(t, "testdata/pagerduty-terraform", "*.tf")
 	r, err := PagerDutyHCL(files, NewNamer(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +287,7 @@ func TestPagerDutyTerraformEquivalence(t *testing.T) {
 }
 
 func TestPagerDutyAPIEquivalence(t *testing.T) {
-	files := readDir(t, "testdata/pagerduty-api", ".json")
+	files := fixtures(t, "testdata/pagerduty-api", "*.json")
 	r, err := PagerDutyJSON(files, NewNamer(nil))
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,10 @@ package importer
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,10 +91,7 @@ func (sb *sloBuilder) slothSpec(o *obj, period time.Duration, k8s bool) {
 		return snake
 	}
 	svcName := o.str("service")
-	labels := map[string]string{}
-	for k, v := range stringMap(o.sub("labels")) {
-		labels[k] = v
-	}
+	labels := stringMap(o.sub("labels"))
 	plugins := key("slo_plugins", "sloPlugins")
 	if o.has(plugins) {
 		o.warn(plugins, "SLO plugins are not imported: tandem generates its rules itself")
@@ -132,13 +130,8 @@ func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, period time
 		s.done()
 		return
 	}
-	labels := map[string]string{}
-	for k, v := range specLabels {
-		labels[k] = v
-	}
-	for k, v := range stringMap(s.sub("labels")) {
-		labels[k] = v
-	}
+	labels := maps.Clone(specLabels)
+	maps.Copy(labels, stringMap(s.sub("labels")))
 	if s.has("plugins") {
 		s.warn("plugins", "SLO plugins are not imported: tandem generates its rules itself")
 	}
@@ -202,32 +195,14 @@ func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, period time
 	}
 	svc := sb.service(svcName, team, svcPos)
 	sloName := sb.nm.SLO("slo", svcName+"-"+name)
-	sb.add(sloName, name, desc, svc, objPct/100, period, bad, false, total, burns, dnsLabels(labels, sb.res, s.at("labels")))
+	sb.add(sloName, name, desc, svc, objPct/100, period, bad, false, total, burns, labels)
 }
 
 // stringMap reads an object of string values.
 func stringMap(o *obj) map[string]string {
 	out := map[string]string{}
-	for _, k := range sortedKeys(o.m) {
+	for _, k := range slices.Sorted(maps.Keys(o.m)) {
 		out[k] = o.str(k)
-	}
-	return out
-}
-
-// dnsLabels keeps labels whose values are plain strings; OpenSLO labels
-// are free-form, so all are kept.
-func dnsLabels(in map[string]string, _ *Result, _ string) map[string]string {
-	if len(in) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(in))
-	for k := range in {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make(map[string]string, len(in))
-	for _, k := range keys {
-		out[k] = in[k]
 	}
 	return out
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -187,13 +186,13 @@ func (ex *Existing) scan(b []byte) {
 
 // tandemDoc is the tandem document an import writes.
 type tandemDoc struct {
-	Teams              []catalog.Team    `yaml:"teams,omitempty"`
-	People             []catalog.Person  `yaml:"people,omitempty"`
-	Services           []catalog.Service `yaml:"services,omitempty"`
-	Tools              []catalog.Tool    `yaml:"tools,omitempty"`
-	Schedules          []Schedule        `yaml:"schedules,omitempty"`
-	EscalationPolicies []oncall.Policy   `yaml:"escalation_policies,omitempty"`
-	AckTimeouts        []AckTimeout      `yaml:"ack_timeouts,omitempty"`
+	Teams              []catalog.Team             `yaml:"teams,omitempty"`
+	People             []catalog.Person           `yaml:"people,omitempty"`
+	Services           []catalog.Service          `yaml:"services,omitempty"`
+	Tools              []catalog.Tool             `yaml:"tools,omitempty"`
+	Schedules          []config.ScheduleSpec      `yaml:"schedules,omitempty"`
+	EscalationPolicies []oncall.Policy            `yaml:"escalation_policies,omitempty"`
+	AckTimeouts        []config.ServiceAckTimeout `yaml:"ack_timeouts,omitempty"`
 }
 
 // Render turns a result into the files it is written as: base.yaml (the
@@ -289,7 +288,7 @@ func Write(files []File, o WriteOptions) error {
 		return err
 	}
 	for _, f := range files {
-		if err := writeAtomic(filepath.Join(o.Dir, f.Name), f.Data); err != nil {
+		if err := writeAtomic(filepath.Join(o.Dir, f.Name), f.Data, o.Force); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.Log, "wrote %s\n", filepath.Join(o.Dir, f.Name))
@@ -335,33 +334,38 @@ func validate(files []File, dir string) error {
 	return nil
 }
 
-func writeAtomic(path string, b []byte) error {
+// writeAtomic writes b to path through a temporary file in the same
+// directory, so a reader sees the old file or the new one, never half of
+// it. Without replace the new file is linked into place, which fails if
+// path has come to exist since Write looked: it is never overwritten.
+func writeAtomic(path string, b []byte, replace bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
+	defer os.Remove(tmp.Name()) // after a rename or link: already gone, or a second name
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
-		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
 		return err
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+	if replace {
+		return os.Rename(tmp.Name(), path)
 	}
-	sort.Strings(out)
-	return out
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: %s (pass --force to overwrite)", ErrExists, path)
+		}
+		return err
+	}
+	return nil
 }
