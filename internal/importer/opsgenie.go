@@ -2,7 +2,7 @@ package importer
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +10,10 @@ import (
 	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
+
+// ogDefaultZone is the zone of an Opsgenie schedule that names none
+// (Opsgenie's documented default).
+const ogDefaultZone = "America/New_York"
 
 var ogDays = map[string]int{"monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6, "sunday": 7}
 
@@ -28,6 +32,20 @@ func OpsgenieExport(dir string, nm *Namer) (*Result, error) {
 	return Opsgenie(files, nm)
 }
 
+// ogReader converts one Opsgenie export.
+type ogReader struct {
+	res *Result
+	nm  *Namer
+	// users maps ids and lower-cased usernames to people.
+	users map[string]string
+	// schedules maps ids and lower-cased names to the imported schedule's
+	// index in res.Schedules.
+	schedules map[string]int
+	// rotations holds the ids of each imported schedule's rotations, all
+	// of them (imported or not), by schedule index.
+	rotations map[int][]string
+}
+
 // Opsgenie is OpsgenieExport on in-memory files (name → content).
 func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 	res := &Result{Source: "opsgenie"}
@@ -35,14 +53,22 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	users := map[string]string{} // id and username → person
+	r := &ogReader{res: res, nm: nm, users: map[string]string{}, schedules: map[string]int{}, rotations: map[int][]string{}}
+	people := map[string]int{} // person → index in res.People
 	for _, u := range byKind["users"] {
 		res.Users++
 		email := u.str("username")
 		name, existing := nm.PersonFor(email, u.str("fullName"), "user")
-		users[u.str("id")], users[strings.ToLower(email)] = name, name
+		r.users[u.str("id")], r.users[strings.ToLower(email)] = name, name
 		tz := u.str("timeZone")
-		u.ignore("role", "blocked", "verified", "createdAt", "locale", "userAddress", "tags", "details", "userContacts")
+		if role := u.sub("role"); role.m != nil {
+			if n := role.str("name"); n != "" && n != "User" {
+				role.warn("name", "role %q not imported: tandem people have no roles (API access goes by token scope)", n)
+			}
+			role.ignore("id", "name")
+			role.done()
+		}
+		u.ignore("fullName", "blocked", "verified", "createdAt", "locale", "timeZone")
 		u.done()
 		if existing {
 			continue
@@ -55,24 +81,15 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 				u.warn("timeZone", "%q is not an IANA zone; left out", tz)
 			}
 		}
+		people[name] = len(res.People)
 		res.People = append(res.People, p)
 	}
-	person := func(o *obj) (string, bool) {
-		id, username := o.str("id"), strings.ToLower(o.str("username"))
-		if n, ok := users[id]; ok && id != "" {
-			return n, true
-		}
-		n, ok := users[username]
-		return n, ok && username != ""
-	}
-	teams := map[string]string{}
 	for _, t := range byKind["teams"] {
 		name, existing := nm.TeamFor(t.str("name"), "team")
-		teams[t.str("id")] = name
 		team := catalog.Team{Name: name, DisplayName: t.str("name"), Description: t.str("description")}
 		for _, m := range t.objs("members") {
 			u := m.sub("user")
-			p, ok := person(u)
+			p, ok := r.person(u)
 			u.done()
 			m.ignore("role")
 			m.done()
@@ -81,8 +98,11 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 				continue
 			}
 			team.Members = append(team.Members, p)
+			if i, ok := people[p]; ok && res.People[i].Team == "" && !existing {
+				res.People[i].Team = name
+			}
 		}
-		t.ignore("links")
+		t.ignore("id", "links")
 		t.done()
 		if existing {
 			res.warn(t.where(), "team %q is already defined in the output directory; not defined again", name)
@@ -90,58 +110,14 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 		}
 		res.Teams = append(res.Teams, team)
 	}
-
-	schedules := map[string]string{}
-	schedIdx := map[string]int{}
 	for _, s := range byKind["schedules"] {
-		name := nm.Schedule("schedule", s.str("name"))
-		out, ok := ogSchedule(s, name, person, res)
-		if !ok {
-			continue
-		}
-		schedules[s.str("id")], schedules[strings.ToLower(s.str("name"))] = name, name
-		schedIdx[name] = len(res.Schedules)
-		res.Schedules = append(res.Schedules, out)
+		r.schedule(s)
 	}
 	for _, o := range byKind["overrides"] {
-		parent := o.sub("_parent")
-		pid, pname := parent.str("id"), strings.ToLower(parent.str("name"))
-		sn, ok := schedules[pid]
-		if !ok || pid == "" {
-			sn, ok = schedules[pname]
-		}
-		parent.ignore("enabled")
-		parent.done()
-		u := o.sub("user")
-		p, pok := person(u)
-		u.ignore("type")
-		u.done()
-		st, err1 := time.Parse(time.RFC3339, o.str("startDate"))
-		en, err2 := time.Parse(time.RFC3339, o.str("endDate"))
-		o.ignore("alias")
-		rots := o.objs("rotations")
-		for _, r := range rots {
-			r.ignore("id", "name")
-			r.done()
-		}
-		o.done()
-		switch {
-		case !ok:
-			res.warn(o.where(), "schedule of the override is not in the export; left out")
-		case !pok:
-			res.warn(o.where(), "user of the override is not a user of the export; left out")
-		case err1 != nil || err2 != nil || !en.After(st):
-			res.warn(o.where(), "startDate and endDate must be RFC 3339 times, end after start; left out")
-		default:
-			s := &res.Schedules[schedIdx[sn]]
-			if len(rots) > 0 && len(s.Layers) > 1 {
-				res.warn(o.at("rotations"), "the override is limited to some rotations in Opsgenie; tandem's overrides cover the whole schedule")
-			}
-			s.Overrides = append(s.Overrides, config.OverrideSpec{Person: p, Start: st.Format(time.RFC3339), End: en.Format(time.RFC3339), Reason: "Opsgenie override"})
-		}
+		r.override(o)
 	}
 	for _, e := range byKind["escalations"] {
-		if p, ok := ogEscalation(e, nm, person, schedules, res); ok {
+		if p, ok := r.escalation(e); ok {
 			res.Policies = append(res.Policies, p)
 		}
 	}
@@ -149,220 +125,200 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 	return res, nil
 }
 
-func ogSchedule(s *obj, name string, person func(*obj) (string, bool), res *Result) (config.ScheduleSpec, bool) {
-	out := config.ScheduleSpec{Name: name, Description: s.str("description"), TimeZone: s.str("timezone")}
-	loc := time.UTC
-	if out.TimeZone != "" {
-		l, err := time.LoadLocation(out.TimeZone)
-		if err != nil {
-			s.warn("timezone", "%q is not an IANA zone; schedule skipped", out.TimeZone)
-			return out, false
-		}
-		loc = l
+// person finds the person of a {id, username} reference.
+func (r *ogReader) person(o *obj) (string, bool) {
+	id, username := o.str("id"), strings.ToLower(o.str("username"))
+	if n, ok := r.users[id]; ok && id != "" {
+		return n, true
+	}
+	n, ok := r.users[username]
+	return n, ok && username != ""
+}
+
+// scheduleRef finds the imported schedule of an {id, name} reference.
+func (r *ogReader) scheduleRef(o *obj) (int, bool) {
+	id, name := o.str("id"), strings.ToLower(o.str("name"))
+	if i, ok := r.schedules[id]; ok && id != "" {
+		return i, true
+	}
+	i, ok := r.schedules[name]
+	return i, ok && name != ""
+}
+
+// schedule imports a schedule: each rotation becomes a layer. Opsgenie
+// notifies the on-call people of every rotation together; where two
+// rotations can be on call at once tandem (one person per schedule, the
+// later layer) differs, and a warning says so.
+func (r *ogReader) schedule(s *obj) {
+	res := r.res
+	out := config.ScheduleSpec{Name: r.nm.Schedule("schedule", s.str("name")), Description: s.str("description"), TimeZone: s.str("timezone")}
+	if out.TimeZone == "" {
+		out.TimeZone = ogDefaultZone
+	}
+	loc, err := time.LoadLocation(out.TimeZone)
+	if err != nil {
+		s.warn("timezone", "%q is not an IANA zone; schedule not imported", out.TimeZone)
+		s.ignoreRest()
+		return
 	}
 	if on, ok := s.boolean("enabled"); ok && !on {
 		s.warn("enabled", "the schedule is disabled in Opsgenie; tandem has no disabled schedules, it is imported active")
 	}
-	s.ignore("id", "name", "ownerTeam")
-	type span struct {
-		layer       config.LayerSpec
-		start, end  time.Time
-		restriction []config.RestrictionSpec
+	if owner := s.sub("ownerTeam"); owner.m != nil {
+		owner.ignore("id", "name") // tandem schedules have no owner; the team's services name their policy
+		owner.done()
 	}
-	var layers []span
-	for ri, r := range s.objs("rotations") {
-		lname := Sanitize(r.str("name"))
-		if lname == "" {
-			lname = fmt.Sprintf("rotation-%d", ri+1)
+	s.ignore("id", "name")
+	var rotationIDs []string
+	var models []*oncall.Layer
+	for ri, ro := range s.objs("rotations") {
+		rotationIDs = append(rotationIDs, ro.str("id"))
+		ls, m, ok := r.rotation(ro, ri, loc)
+		if ok {
+			out.Layers = append(out.Layers, ls...)
+			models = append(models, m)
 		}
-		r.ignore("id")
-		length, _ := r.integer("length")
-		if length <= 0 {
-			length = 1
-		}
-		var rot string
-		switch typ := r.str("type"); typ {
-		case "daily":
-			rot = oncall.Rotation{Days: length}.String()
-		case "weekly":
-			rot = oncall.Rotation{Days: 7 * length}.String()
-		case "hourly":
-			rot = oncall.Rotation{Hours: length}.String()
-		default:
-			r.warn("type", "rotation type %q not imported (daily, weekly or hourly); rotation left out", typ)
-			r.ignoreRest()
-			continue
-		}
-		start, err := time.Parse(time.RFC3339, r.str("startDate"))
-		if err != nil {
-			r.warn("startDate", "expected an RFC 3339 time; rotation left out")
-			r.ignoreRest()
-			continue
-		}
-		var end time.Time
-		if e := r.str("endDate"); e != "" {
-			if end, err = time.Parse(time.RFC3339, e); err != nil {
-				r.warn("endDate", "expected an RFC 3339 time; rotation left out")
-				r.ignoreRest()
-				continue
+	}
+	s.done()
+	if len(out.Layers) == 0 {
+		res.warn(s.where(), "schedule has no rotation tandem can express; not imported")
+		return
+	}
+	for i := range models {
+		for j := i + 1; j < len(models); j++ {
+			if at, ok := bothOnCall(models[i], models[j]); ok {
+				res.warn(s.at("rotations"), "rotations %s and %s are both on call at %s: Opsgenie notifies both, tandem pages only %s (the later one)",
+					models[i].Name, models[j].Name, at.Format(time.RFC3339), models[j].Name)
 			}
 		}
-		var users []string
-		ok := true
-		for _, p := range r.objs("participants") {
-			typ := p.str("type")
-			if typ != "user" {
-				p.warn("type", "participant type %q not imported: tandem rotations take turns between people; rotation left out", typ)
-				ok = false
-			} else if n, found := person(p); found {
+	}
+	i := len(res.Schedules)
+	r.schedules[s.str("id")], r.schedules[strings.ToLower(s.str("name"))] = i, i
+	r.rotations[i] = rotationIDs
+	res.Schedules = append(res.Schedules, out)
+}
+
+// rotation turns one rotation into a layer (and the layer's model, for
+// the overlap check). Turns of length × hours, days or weeks start at
+// startDate (days and weeks on the schedule zone's calendar, hours
+// elapsed); a time restriction limits the layer to its windows.
+func (r *ogReader) rotation(ro *obj, ri int, loc *time.Location) ([]config.LayerSpec, *oncall.Layer, bool) {
+	name := Sanitize(ro.str("name"))
+	if name == "" {
+		name = fmt.Sprintf("rotation-%d", ri+1)
+	}
+	ro.ignore("id", "name")
+	length, ok := ro.integer("length")
+	if !ok {
+		length = 1 // Opsgenie's default
+	}
+	var rot oncall.Rotation
+	switch typ := ro.str("type"); {
+	case length < 1:
+		ro.warn("length", "length %d is not positive; rotation left out", length)
+	case typ == "daily":
+		rot = oncall.Rotation{Days: length}
+	case typ == "weekly":
+		rot = oncall.Rotation{Days: 7 * length}
+	case typ == "hourly":
+		rot = oncall.Rotation{Hours: length}
+	default:
+		ro.warn("type", "rotation type %q not imported (daily, weekly or hourly); rotation left out", typ)
+	}
+	start, err := time.Parse(time.RFC3339, ro.str("startDate"))
+	if err != nil {
+		ro.warn("startDate", "expected an RFC 3339 time; rotation left out")
+		rot = oncall.Rotation{}
+	}
+	var end time.Time
+	if e := ro.str("endDate"); e != "" {
+		if end, err = time.Parse(time.RFC3339, e); err != nil || !end.After(start) {
+			ro.warn("endDate", "expected an RFC 3339 time after startDate; rotation left out")
+			rot = oncall.Rotation{}
+		}
+	}
+	var users []string
+	for _, p := range ro.objs("participants") {
+		switch typ := p.str("type"); typ {
+		case "user":
+			if n, found := r.person(p); found {
 				users = append(users, n)
 			} else {
 				p.res.warn(p.where(), "participant is not a user of the export; rotation left out")
-				ok = false
+				rot = oncall.Rotation{}
 			}
-			p.ignore("name")
-			p.done()
+		case "none":
+			p.warn("type", "a \"none\" turn (nobody on call) not imported: tandem rotations take turns between people; rotation left out")
+			rot = oncall.Rotation{}
+		default:
+			p.warn("type", "participant type %q not imported: tandem rotations take turns between people; rotation left out", typ)
+			rot = oncall.Rotation{}
 		}
-		var restr []config.RestrictionSpec
-		if r.has("timeRestriction") {
-			tr := r.sub("timeRestriction")
-			switch tr.str("type") {
-			case "time-of-day":
-				rs := tr.sub("restriction")
-				st, en := ogClock(rs, "startHour", "startMin"), ogClock(rs, "endHour", "endMin")
-				rs.done()
-				d := (en - st + 24*60) % (24 * 60)
-				if d == 0 {
-					d = 24 * 60
-				}
-				restr = append(restr, config.RestrictionSpec{Type: oncall.DailyRestriction, StartTimeOfDay: hhmm(st), DurationSeconds: d * 60})
-			case "weekday-and-time-of-day":
-				for _, rs := range tr.objs("restrictions") {
-					sd, ed := ogDays[strings.ToLower(rs.str("startDay"))], ogDays[strings.ToLower(rs.str("endDay"))]
-					if sd == 0 || ed == 0 {
-						rs.warn("startDay", "expected monday…sunday; restriction unreadable, rotation left out")
-						ok = false
-						continue
-					}
-					st := (sd-1)*24*60 + ogClock(rs, "startHour", "startMin")
-					en := (ed-1)*24*60 + ogClock(rs, "endHour", "endMin")
-					rs.done()
-					d := (en - st + 7*24*60) % (7 * 24 * 60)
-					if d == 0 {
-						d = 7 * 24 * 60
-					}
-					restr = append(restr, config.RestrictionSpec{Type: oncall.WeeklyRestriction, StartDayOfWeek: fmt.Sprint(sd), StartTimeOfDay: hhmm(st % (24 * 60)), DurationSeconds: d * 60})
-				}
-			default:
-				tr.warn("type", "time restriction %q not imported; rotation left out", tr.str("type"))
-				ok = false
-			}
-			tr.done()
-		}
-		r.done()
-		if !ok || len(users) == 0 {
-			if ok {
-				res.warn(r.where(), "rotation has no participants; left out")
-			}
-			continue
-		}
-		l, lok := pdLayerAt(lname, users, rot, start, loc, !strings.HasSuffix(rot, "h"), restr, r.where(), res)
-		if !lok {
-			continue
-		}
-		if !end.IsZero() {
-			l.End = end.Format(time.RFC3339)
-		}
-		layers = append(layers, span{l, start, end, restr})
+		p.ignore("id", "name", "username")
+		p.done()
 	}
-	s.done()
-	if len(layers) == 0 {
-		res.warn(s.where(), "schedule has no rotation tandem can express; not imported")
-		return out, false
+	restr, rok := ogRestrictions(ro)
+	ro.done()
+	if rot == (oncall.Rotation{}) || !rok {
+		return nil, nil, false
 	}
-	// Opsgenie notifies the on-call people of every rotation at once;
-	// tandem pages one person per schedule (the later layer). Say where
-	// rotations can be on call together.
-	for i := range layers {
-		for j := i + 1; j < len(layers); j++ {
-			if at, ok := overlap(layers[i].layer, layers[j].layer, loc); ok {
-				res.warn(fmt.Sprintf("%s.rotations", s.where()), "rotations %s and %s are both on call at %s: Opsgenie notifies both, tandem pages only %s (the later one)",
-					layers[i].layer.Name, layers[j].layer.Name, at.Format(time.RFC3339), layers[j].layer.Name)
-			}
-		}
+	if len(users) == 0 {
+		r.res.warn(ro.where(), "rotation has no participants; left out")
+		return nil, nil, false
 	}
-	for _, l := range layers {
-		out.Layers = append(out.Layers, l.layer)
+	rr := rotation{Name: name, Users: users, Rotation: rot, Anchor: start, Start: start, End: end, Loc: loc, Restrictions: restr, Pos: ro.where()}
+	ls, ok := rr.layers(r.res)
+	if !ok {
+		return nil, nil, false
 	}
-	return out, true
+	return ls, rr.model(), true
 }
 
-// overlap finds an instant, within two weeks after both layers start, at
-// which both are on call, sampling every 15 minutes (Opsgenie restricts
-// to half hours).
-func overlap(a, b config.LayerSpec, loc *time.Location) (time.Time, bool) {
-	la, err1 := buildLayer(a, loc)
-	lb, err2 := buildLayer(b, loc)
-	if err1 != nil || err2 != nil {
-		return time.Time{}, false
+// ogRestrictions reads a rotation's timeRestriction: time-of-day opens a
+// window every day from start to end (past midnight when end is
+// earlier), weekday-and-time-of-day one a week per restriction, from
+// startDay to endDay. ok is false when it cannot be read.
+func ogRestrictions(ro *obj) (out []config.RestrictionSpec, ok bool) {
+	if !ro.has("timeRestriction") {
+		return nil, true
 	}
-	from := la.Start
-	if lb.Start.After(from) {
-		from = lb.Start
-	}
-	for t := from; t.Before(from.Add(14 * 24 * time.Hour)); t = t.Add(15 * time.Minute) {
-		if la.Who(t) != "" && lb.Who(t) != "" {
-			return t, true
+	tr := ro.sub("timeRestriction")
+	defer tr.done()
+	const day, week = 24 * 60, 7 * 24 * 60
+	switch typ := tr.str("type"); typ {
+	case "time-of-day":
+		rs := tr.sub("restriction")
+		st, en := ogClock(rs, "startHour", "startMin"), ogClock(rs, "endHour", "endMin")
+		rs.done()
+		d := (en - st + day) % day
+		if d == 0 {
+			d = day
 		}
-	}
-	return time.Time{}, false
-}
-
-// buildLayer turns an output layer back into tandem's model, for checks.
-func buildLayer(l config.LayerSpec, loc *time.Location) (*oncall.Layer, error) {
-	if l.TimeZone != "" {
-		z, err := time.LoadLocation(l.TimeZone)
-		if err != nil {
-			return nil, err
-		}
-		loc = z
-	}
-	rot, err := oncall.ParseRotation(l.Rotation)
-	if err != nil {
-		return nil, err
-	}
-	h, err := oncall.ParseClock(l.Handoff)
-	if err != nil {
-		return nil, err
-	}
-	d, err := time.ParseInLocation("2006-01-02", l.Start, loc)
-	if err != nil {
-		return nil, err
-	}
-	out := &oncall.Layer{Name: l.Name, Users: l.Users, Location: loc, Rotation: rot}
-	out.Start = time.Date(d.Year(), d.Month(), d.Day(), int(h/time.Hour), int(h%time.Hour/time.Minute), int(h%time.Minute/time.Second), 0, loc)
-	if l.End != "" {
-		if out.End, err = time.Parse(time.RFC3339, l.End); err != nil {
-			return nil, err
-		}
-	}
-	for _, r := range l.Restrictions {
-		tod, err := oncall.ParseClock(r.StartTimeOfDay)
-		if err != nil {
-			return nil, err
-		}
-		rr := oncall.Restriction{Type: r.Type, StartOfDay: tod, Duration: time.Duration(r.DurationSeconds) * time.Second}
-		if r.StartDayOfWeek != "" {
-			if rr.StartDayOfWeek, err = oncall.ParseWeekday(r.StartDayOfWeek); err != nil {
-				return nil, err
+		return []config.RestrictionSpec{{Type: oncall.DailyRestriction, StartTimeOfDay: hhmm(st), DurationSeconds: d * 60}}, true
+	case "weekday-and-time-of-day":
+		ok = true
+		for _, rs := range tr.objs("restrictions") {
+			sd, ed := ogDays[strings.ToLower(rs.str("startDay"))], ogDays[strings.ToLower(rs.str("endDay"))]
+			st := (sd-1)*day + ogClock(rs, "startHour", "startMin")
+			en := (ed-1)*day + ogClock(rs, "endHour", "endMin")
+			rs.done()
+			if sd == 0 || ed == 0 {
+				rs.warn("startDay", "startDay and endDay must be monday…sunday; rotation left out")
+				ok = false
+				continue
 			}
+			d := (en - st + week) % week
+			if d == 0 {
+				d = week
+			}
+			out = append(out, config.RestrictionSpec{Type: oncall.WeeklyRestriction, StartDayOfWeek: fmt.Sprint(sd), StartTimeOfDay: hhmm(st % day), DurationSeconds: d * 60})
 		}
-		if rr.Days, err = oncall.ParseDays(r.Days); err != nil {
-			return nil, err
-		}
-		out.Restrictions = append(out.Restrictions, rr)
+		return out, ok
+	default:
+		tr.warn("type", "time restriction %q not imported (time-of-day or weekday-and-time-of-day); rotation left out", typ)
+		tr.ignoreRest()
+		return nil, false
 	}
-	return out, nil
 }
 
 func ogClock(o *obj, hk, mk string) int {
@@ -373,22 +329,64 @@ func ogClock(o *obj, hk, mk string) int {
 
 func hhmm(min int) string { return fmt.Sprintf("%02d:%02d", min/60%24, min%60) }
 
-// ogEscalation turns an Opsgenie escalation into a policy. Opsgenie counts
-// each rule's delay from the start of the escalation and, with repeat,
-// starts again waitInterval minutes after the last rule; tandem counts
-// each rule's delay to the next rule, so rules with one delay become one
-// rule and the differences become the delays.
-func ogEscalation(e *obj, nm *Namer, person func(*obj) (string, bool), schedules map[string]string, res *Result) (oncall.Policy, bool) {
-	p := oncall.Policy{Name: nm.Policy("escalation", e.str("name")), Description: e.str("description")}
-	e.ignore("id", "ownerTeam")
-	type step struct {
-		at      int
-		targets []oncall.Target
+// override puts an override on its schedule. Opsgenie can limit an
+// override to some rotations; tandem's cover the whole schedule, which is
+// the same only when those are all the schedule's rotations.
+func (r *ogReader) override(o *obj) {
+	res := r.res
+	parent := o.sub("_parent")
+	si, ok := r.scheduleRef(parent)
+	parent.ignore("enabled")
+	parent.done()
+	u := o.sub("user")
+	p, pok := r.person(u)
+	u.ignore("type", "id", "username", "name")
+	u.done()
+	st, err1 := time.Parse(time.RFC3339, o.str("startDate"))
+	en, err2 := time.Parse(time.RFC3339, o.str("endDate"))
+	o.ignore("alias")
+	var limited []string
+	for _, ro := range o.objs("rotations") {
+		limited = append(limited, ro.str("id"))
+		ro.ignore("name")
+		ro.done()
 	}
-	byDelay := map[int]*step{}
-	lastAt := 0 // the last rule Opsgenie processes, kept or not: repeats count from it
-	for _, r := range e.objs("rules") {
-		d := r.sub("delay")
+	o.done()
+	switch {
+	case !ok:
+		res.warn(o.where(), "schedule of the override is not in the export (or not imported); left out")
+	case !pok:
+		res.warn(o.where(), "user of the override is not a user of the export; left out")
+	case err1 != nil || err2 != nil || !en.After(st):
+		res.warn(o.where(), "startDate and endDate must be RFC 3339 times, end after start; left out")
+	default:
+		for _, id := range r.rotations[si] {
+			if len(limited) > 0 && !slices.Contains(limited, id) {
+				res.warn(o.at("rotations"), "the override is limited to some of the schedule's rotations in Opsgenie; tandem's overrides cover the whole schedule")
+				break
+			}
+		}
+		s := &res.Schedules[si]
+		s.Overrides = append(s.Overrides, config.OverrideSpec{Person: p, Start: st.Format(time.RFC3339), End: en.Format(time.RFC3339), Reason: "Opsgenie override"})
+	}
+}
+
+// escalation turns an escalation into a policy. Opsgenie pages each rule
+// its delay after the alert is created and, with repeat, starts again
+// waitInterval minutes after its last rule, count more times (at most
+// 20); policyFromPages finds the tandem rules that page the same.
+func (r *ogReader) escalation(e *obj) (oncall.Policy, bool) {
+	res := r.res
+	p := oncall.Policy{Name: r.nm.Policy("escalation", e.str("name")), Description: e.str("description")}
+	e.ignore("id", "name")
+	if owner := e.sub("ownerTeam"); owner.m != nil {
+		owner.ignore("id", "name")
+		owner.done()
+	}
+	var pass []page
+	last := 0 // the last rule Opsgenie processes, kept or not: a repeat waits from it
+	for _, ru := range e.objs("rules") {
+		d := ru.sub("delay")
 		amount, _ := d.integer("timeAmount")
 		switch unit := d.str("timeUnit"); unit {
 		case "", "minutes":
@@ -397,99 +395,83 @@ func ogEscalation(e *obj, nm *Namer, person func(*obj) (string, bool), schedules
 		case "days":
 			amount *= 24 * 60
 		default:
-			d.warn("timeUnit", "unit %q not imported; rule left out", unit)
+			d.warn("timeUnit", "unit %q not imported (minutes, hours or days); rule left out", unit)
 			d.done()
-			r.ignoreRest()
+			ru.ignoreRest()
 			continue
 		}
 		d.done()
-		lastAt = max(lastAt, amount)
-		if c := r.str("condition"); c == "if-not-closed" {
-			r.warn("condition", "if-not-closed not imported: tandem stops escalating at the acknowledgement")
+		last = max(last, amount)
+		if t, ok := r.recipient(ru); ok {
+			pass = append(pass, page{At: amount, Targets: []oncall.Target{t}})
 		}
-		nt := r.str("notifyType")
-		rc := r.sub("recipient")
-		typ := rc.str("type")
-		var t oncall.Target
-		switch {
-		case nt != "" && nt != "default":
-			r.warn("notifyType", "notifyType %q not imported: tandem pages the user, or the schedule's on-call person; rule left out", nt)
-		case typ == "user":
-			if n, ok := person(rc); ok {
-				t = oncall.Target{Type: oncall.UserReference, ID: n}
-			} else {
-				rc.res.warn(rc.where(), "recipient is not a user of the export; rule left out")
-			}
-		case typ == "schedule":
-			id, name := rc.str("id"), strings.ToLower(rc.str("name"))
-			sn, ok := schedules[id]
-			if !ok || id == "" {
-				sn, ok = schedules[name]
-			}
-			if ok {
-				t = oncall.Target{Type: oncall.ScheduleReference, ID: sn}
-			} else {
-				rc.res.warn(rc.where(), "recipient schedule is not in the export; rule left out")
-			}
-		default:
-			rc.warn("type", "recipient type %q not imported: tandem pages users and schedules; rule left out", typ)
-		}
-		rc.ignore("name", "username", "id")
-		rc.done()
-		r.done()
-		if t.ID == "" {
-			continue
-		}
-		s := byDelay[amount]
-		if s == nil {
-			s = &step{at: amount}
-			byDelay[amount] = s
-		}
-		s.targets = append(s.targets, t)
+		ru.done()
 	}
-	var steps []*step
-	for _, s := range byDelay {
-		steps = append(steps, s)
-	}
-	sort.Slice(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
-	if len(steps) == 0 {
-		e.done()
-		res.warn(e.where(), "escalation %q has no rule tandem can page; not imported", e.str("name"))
-		return p, false
-	}
-	if steps[0].at > 0 {
-		res.warn(e.at("rules"), "the first rule waits %d minutes; tandem pages the first rule at once, so every page of this policy comes %d minutes earlier", steps[0].at, steps[0].at)
-	}
-	last := 1
+	count, wait := 0, 0
 	if e.has("repeat") {
 		rp := e.sub("repeat")
-		wait, _ := rp.integer("waitInterval")
-		count, _ := rp.integer("count")
+		wait, _ = rp.integer("waitInterval")
+		count, _ = rp.integer("count")
 		if reset, _ := rp.boolean("resetRecipientStates"); reset {
-			rp.warn("resetRecipientStates", "not imported: tandem pages every target again on each pass")
+			rp.warn("resetRecipientStates", "not imported: Opsgenie turns an acknowledged alert back to unacknowledged on each repeat; tandem stops at the acknowledgement (ack_timeout_minutes re-pages acknowledged incidents)")
 		}
 		if c, _ := rp.boolean("closeAlertAfterAll"); c {
 			rp.warn("closeAlertAfterAll", "not imported: tandem leaves the incident open when escalation ends")
 		}
 		rp.done()
-		if count > 9 {
-			rp.warn("count", "%d repeats is more than tandem's 9 (PagerDuty's limit); 9 imported", count)
-			count = 9
-		}
-		p.NumLoops = count
-		last = lastAt + wait + steps[0].at - steps[len(steps)-1].at
-		if count > 0 && last < 1 {
-			rp.warn("waitInterval", "a repeat without a wait is raised to 1 minute, tandem's minimum delay")
-			last = 1
+		if count < 0 || wait < 0 {
+			rp.warn("count", "count and waitInterval must not be negative; the repeat is left out")
+			count, wait = 0, 0
 		}
 	}
 	e.done()
-	for i, s := range steps {
-		d := last
-		if i+1 < len(steps) {
-			d = steps[i+1].at - s.at
+	if len(pass) == 0 {
+		res.warn(e.where(), "escalation %q has no rule tandem can page; not imported", e.str("name"))
+		return p, false
+	}
+	period := last + wait
+	var pages []page
+	for k := 0; k <= min(count, 20); k++ {
+		for _, pg := range pass {
+			pages = append(pages, page{At: k*period + pg.At, Targets: pg.Targets})
 		}
-		p.Rules = append(p.Rules, oncall.Rule{EscalationDelayInMinutes: max(d, 1), Targets: s.targets})
+	}
+	var lead int
+	p.Rules, p.NumLoops, lead = policyFromPages(pages, (min(count, 20)+1)*period)
+	if lead > 0 {
+		res.warn(e.at("rules"), "the first rule tandem can page waits %d minutes; tandem pages the first rule at once, so every page of this policy comes %d minutes earlier", lead, lead)
+	}
+	if count > 20 {
+		res.warn(e.at("repeat.count"), "%d repeats is more than Opsgenie's 20; 20 imported", count)
 	}
 	return p, true
+}
+
+// recipient reads a rule's condition, notify type and recipient: a user,
+// or the on-call person of a schedule. Anything else is a warning.
+func (r *ogReader) recipient(ru *obj) (oncall.Target, bool) {
+	if c := ru.str("condition"); c == "if-not-closed" {
+		ru.warn("condition", "if-not-closed not imported: tandem stops escalating at the acknowledgement")
+	}
+	nt := ru.str("notifyType")
+	rc := ru.sub("recipient")
+	defer rc.done()
+	rc.ignore("id", "name", "username")
+	switch typ := rc.str("type"); {
+	case nt != "" && nt != "default":
+		ru.warn("notifyType", "notifyType %q not imported: tandem pages a user, or a schedule's on-call person; rule left out", nt)
+	case typ == "user":
+		if n, ok := r.person(rc); ok {
+			return oncall.Target{Type: oncall.UserReference, ID: n}, true
+		}
+		rc.res.warn(rc.where(), "recipient is not a user of the export; rule left out")
+	case typ == "schedule":
+		if i, ok := r.scheduleRef(rc); ok {
+			return oncall.Target{Type: oncall.ScheduleReference, ID: r.res.Schedules[i].Name}, true
+		}
+		rc.res.warn(rc.where(), "recipient schedule is not in the export (or not imported); rule left out")
+	default:
+		rc.warn("type", "recipient type %q not imported: tandem pages users and schedules (a team's routing rules do not carry over); rule left out", typ)
+	}
+	return oncall.Target{}, false
 }

@@ -271,44 +271,6 @@ func addUnownedTeam(nm *Namer, res *Result) {
 		Description: "Owns imported services whose source named no team; give each service its real team."})
 }
 
-// pdTurn is PagerDuty's rotation arithmetic for one layer: turn k starts
-// at boundary(k), counted from rotation_virtual_start. A turn length of
-// whole days is counted in calendar days of the schedule's zone (the
-// handoff keeps its wall-clock time across DST); any other length in
-// elapsed seconds.
-type pdTurn struct {
-	vs   time.Time
-	loc  *time.Location
-	days int
-	secs int
-}
-
-func (p pdTurn) boundary(k int) time.Time {
-	if p.days > 0 {
-		v := p.vs.In(p.loc)
-		y, m, d := v.Date()
-		hh, mm, ss := v.Clock()
-		return time.Date(y, m, d+k*p.days, hh, mm, ss, 0, p.loc)
-	}
-	return p.vs.Add(time.Duration(k) * time.Duration(p.secs) * time.Second)
-}
-
-// turn returns the k whose turn holds t.
-func (p pdTurn) turn(t time.Time) int {
-	length := time.Duration(p.secs) * time.Second
-	if p.days > 0 {
-		length = time.Duration(p.days) * 24 * time.Hour
-	}
-	k := int(t.Sub(p.vs) / length)
-	for p.boundary(k).After(t) {
-		k--
-	}
-	for !p.boundary(k + 1).After(t) {
-		k++
-	}
-	return k
-}
-
 func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *Result) (config.ScheduleSpec, bool) {
 	out := config.ScheduleSpec{Name: name, Description: s.Description, TimeZone: s.TimeZone}
 	loc := time.UTC
@@ -352,18 +314,15 @@ func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *
 			res.warn(l.Pos, "layer has no users; left out")
 			continue
 		}
-		turn := pdTurn{vs: l.VirtualStart, loc: loc}
-		var rot string
+		var rot oncall.Rotation
 		switch {
 		case l.TurnSeconds <= 0:
 			res.warn(l.Pos, "rotation_turn_length_seconds %d is not positive; layer left out", l.TurnSeconds)
 			continue
 		case l.TurnSeconds%86400 == 0 && l.TurnSeconds/86400 <= 365:
-			turn.days = l.TurnSeconds / 86400
-			rot = oncall.Rotation{Days: turn.days}.String()
+			rot = oncall.Rotation{Days: l.TurnSeconds / 86400}
 		case l.TurnSeconds%3600 == 0 && l.TurnSeconds/3600 <= 8760:
-			turn.secs = l.TurnSeconds
-			rot = oncall.Rotation{Hours: l.TurnSeconds / 3600}.String()
+			rot = oncall.Rotation{Hours: l.TurnSeconds / 3600}
 		default:
 			res.warn(l.Pos, "rotation_turn_length_seconds %d is not whole hours (tandem rotates by hours or days); layer left out", l.TurnSeconds)
 			continue
@@ -378,45 +337,11 @@ func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *
 			res.warn(l.Pos, "layer left out: without all its restrictions it would be on call when PagerDuty's is not")
 			continue
 		}
-		if !l.End.IsZero() && !l.End.After(l.Start) {
-			res.warn(l.Pos, "layer ends before it starts; left out")
-			continue
+		rr := rotation{Name: layerName(l.Name, li), Users: names, Rotation: rot, Anchor: l.VirtualStart,
+			Start: l.Start, End: l.End, Loc: loc, Restrictions: restr, Pos: l.Pos}
+		if layers, ok := rr.layers(res); ok {
+			out.Layers = append(out.Layers, layers...)
 		}
-		k0 := turn.turn(l.Start)
-		b0, b1 := turn.boundary(k0), turn.boundary(k0+1)
-		rotated := func(k int) []string {
-			n := len(names)
-			i := ((k % n) + n) % n
-			return append(append([]string(nil), names[i:]...), names[:i]...)
-		}
-		name := layerName(l.Name, li)
-		if !b0.Equal(l.Start) {
-			// The layer starts inside turn k0: a head layer covers the rest
-			// of that turn with its user, the main layer starts at the next
-			// handoff.
-			end := b1
-			if !l.End.IsZero() && l.End.Before(end) {
-				end = l.End
-			}
-			head, ok := pdLayerAt(name+"-start", rotated(k0)[:1], rot, l.Start, loc, turn.days > 0, restr, l.Pos, res)
-			if !ok {
-				continue
-			}
-			head.End = end.Format(time.RFC3339)
-			out.Layers = append(out.Layers, head)
-			if !l.End.IsZero() && !l.End.After(b1) {
-				continue
-			}
-			k0, b0 = k0+1, b1
-		}
-		main, ok := pdLayerAt(name, rotated(k0), rot, b0, loc, turn.days > 0, restr, l.Pos, res)
-		if !ok {
-			continue
-		}
-		if !l.End.IsZero() {
-			main.End = l.End.Format(time.RFC3339)
-		}
-		out.Layers = append(out.Layers, main)
 	}
 	if len(out.Layers) == 0 {
 		res.warn(s.Pos, "schedule %q has no layer tandem can express; not imported", s.Name)
@@ -435,33 +360,6 @@ func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *
 		out.Overrides = append(out.Overrides, config.OverrideSpec{Person: p, Start: o.Start.Format(time.RFC3339), End: o.End.Format(time.RFC3339)})
 	}
 	return out, true
-}
-
-// pdLayerAt writes a layer whose first turn starts at start. tandem reads
-// a layer's start as a local date and handoff time; where that wall-clock
-// time does not name start (a time repeated by a DST change), an hourly
-// layer without restrictions is written in UTC instead, which is exact.
-func pdLayerAt(name string, users []string, rot string, start time.Time, loc *time.Location, days bool, restr []config.RestrictionSpec, pos string, res *Result) (config.LayerSpec, bool) {
-	l := config.LayerSpec{Name: name, Users: users, Rotation: rot, Restrictions: restr}
-	st := start.In(loc)
-	y, m, d := st.Date()
-	hh, mm, ss := st.Clock()
-	if !time.Date(y, m, d, hh, mm, ss, 0, loc).Equal(start) || st.Nanosecond() != 0 {
-		if days || len(restr) > 0 || st.Nanosecond() != 0 {
-			res.warn(pos, "the layer starts at %s, a wall-clock time that occurs twice in %s; layer left out", start.Format(time.RFC3339), loc)
-			return l, false
-		}
-		st = start.UTC()
-		l.TimeZone = "UTC"
-		y, m, d = st.Date()
-		hh, mm, ss = st.Clock()
-	}
-	l.Start = fmt.Sprintf("%04d-%02d-%02d", y, m, d)
-	l.Handoff = fmt.Sprintf("%02d:%02d", hh, mm)
-	if ss != 0 {
-		l.Handoff += fmt.Sprintf(":%02d", ss)
-	}
-	return l, true
 }
 
 func pdRestriction(r PDRestriction, res *Result) (config.RestrictionSpec, bool) {

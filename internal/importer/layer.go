@@ -1,0 +1,184 @@
+package importer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/config"
+	"github.com/tandemhq/tandem/internal/oncall"
+)
+
+// layerAt writes a layer whose first turn starts at start. tandem reads a
+// layer's start as a local date and handoff time in the layer's zone;
+// where that wall-clock time does not name start (a time repeated or
+// skipped by a DST change), an hourly layer without restrictions is
+// written in UTC instead, which is exact, and any other is left out with
+// a warning at pos.
+func layerAt(name string, users []string, rot oncall.Rotation, start time.Time, loc *time.Location, restr []config.RestrictionSpec, pos string, res *Result) (config.LayerSpec, bool) {
+	l := config.LayerSpec{Name: name, Users: users, Rotation: rot.String(), Restrictions: restr}
+	st := start.In(loc)
+	y, m, d := st.Date()
+	hh, mm, ss := st.Clock()
+	if !time.Date(y, m, d, hh, mm, ss, 0, loc).Equal(start) || st.Nanosecond() != 0 {
+		if rot.Days > 0 || len(restr) > 0 || st.Nanosecond() != 0 {
+			res.warn(pos, "the layer starts at %s, a wall-clock time that %s does not name once; layer left out", start.Format(time.RFC3339), loc)
+			return l, false
+		}
+		st = start.UTC()
+		l.TimeZone = "UTC"
+		y, m, d = st.Date()
+		hh, mm, ss = st.Clock()
+	}
+	l.Start = fmt.Sprintf("%04d-%02d-%02d", y, m, d)
+	l.Handoff = fmt.Sprintf("%02d:%02d", hh, mm)
+	if ss != 0 {
+		l.Handoff += fmt.Sprintf(":%02d", ss)
+	}
+	return l, true
+}
+
+// rotation is a source's rotation in turns: turn k starts at Anchor plus
+// k turns of Rotation (days on the calendar of Loc, so a handoff keeps
+// its wall-clock time across DST; hours elapsed) and belongs to
+// Users[k mod n]. The rotation is on call from Start (before or after the
+// anchor) until End (zero: no end), inside Restrictions.
+type rotation struct {
+	Name         string
+	Users        []string
+	Rotation     oncall.Rotation
+	Anchor       time.Time
+	Start, End   time.Time
+	Loc          *time.Location
+	Restrictions []config.RestrictionSpec
+	// TimeZone is written on the layers when the rotation's zone is not
+	// the schedule's.
+	TimeZone string
+	Pos      string
+}
+
+// boundary returns the start of turn k.
+func (r rotation) boundary(k int) time.Time {
+	if r.Rotation.Days > 0 {
+		a := r.Anchor.In(r.Loc)
+		y, m, d := a.Date()
+		hh, mm, ss := a.Clock()
+		return time.Date(y, m, d+k*r.Rotation.Days, hh, mm, ss, a.Nanosecond(), r.Loc)
+	}
+	return r.Anchor.Add(time.Duration(k*r.Rotation.Hours) * time.Hour)
+}
+
+// turn returns the k whose turn holds t.
+func (r rotation) turn(t time.Time) int {
+	length := time.Duration(r.Rotation.Hours) * time.Hour
+	if r.Rotation.Days > 0 {
+		length = time.Duration(r.Rotation.Days) * 24 * time.Hour
+	}
+	k := int(t.Sub(r.Anchor) / length)
+	for r.boundary(k).After(t) {
+		k--
+	}
+	for !r.boundary(k + 1).After(t) {
+		k++
+	}
+	return k
+}
+
+// layers writes the rotation as tandem layers: one that starts at the
+// handoff where the rotation starts, or, when it starts inside a turn, a
+// head layer for the rest of that turn (its one person) and the rotation
+// from the next handoff. ok is false (with a warning) when a layer cannot
+// be written; then none is.
+func (r rotation) layers(res *Result) (out []config.LayerSpec, ok bool) {
+	if !r.End.IsZero() && !r.End.After(r.Start) {
+		res.warn(r.Pos, "the rotation ends before it starts; left out")
+		return nil, false
+	}
+	if r.Rotation.Hours > 0 && observesDST(r.Loc, r.Start) {
+		res.warn(r.Pos, "the source does not document how turns counted in hours meet a daylight-saving change in %s; tandem counts elapsed hours, so the wall-clock handoff moves by an hour at each change: check this layer's handoffs after the next one", r.Loc)
+	}
+	rotated := func(k int) []string {
+		n := len(r.Users)
+		i := ((k % n) + n) % n
+		return append(append([]string(nil), r.Users[i:]...), r.Users[:i]...)
+	}
+	write := func(name string, users []string, start, end time.Time) bool {
+		l, ok := layerAt(name, users, r.Rotation, start, r.Loc, r.Restrictions, r.Pos, res)
+		if !ok {
+			return false
+		}
+		if !end.IsZero() {
+			l.End = end.Format(time.RFC3339)
+		}
+		if r.TimeZone != "" && l.TimeZone == "" {
+			l.TimeZone = r.TimeZone
+		}
+		out = append(out, l)
+		return true
+	}
+	k := r.turn(r.Start)
+	from := r.Start
+	if next := r.boundary(k + 1); !r.boundary(k).Equal(r.Start) {
+		end := next
+		if !r.End.IsZero() && r.End.Before(end) {
+			end = r.End
+		}
+		if !write(r.Name+"-start", rotated(k)[:1], r.Start, end) {
+			return nil, false
+		}
+		if !r.End.IsZero() && !r.End.After(next) {
+			return out, true
+		}
+		k, from = k+1, next
+	}
+	if !write(r.Name, rotated(k), from, r.End) {
+		return nil, false
+	}
+	return out, true
+}
+
+// observesDST reports whether loc's offset changes in the year of t.
+func observesDST(loc *time.Location, t time.Time) bool {
+	y := t.In(loc).Year()
+	_, jan := time.Date(y, 1, 1, 12, 0, 0, 0, loc).Zone()
+	_, jul := time.Date(y, 7, 1, 12, 0, 0, 0, loc).Zone()
+	return jan != jul
+}
+
+// model is tandem's model of the rotation as one layer, for checks of
+// when it has someone on call.
+func (r rotation) model() *oncall.Layer {
+	m := &oncall.Layer{Name: r.Name, Users: r.Users, Start: r.Start, End: r.End, Location: r.Loc, Rotation: r.Rotation}
+	for _, rs := range r.Restrictions {
+		m.Restrictions = append(m.Restrictions, restrictionModel(rs))
+	}
+	return m
+}
+
+// restrictionModel is tandem's model of a restriction the import wrote
+// (only forms the import writes: duration in seconds, numeric weekday).
+func restrictionModel(rs config.RestrictionSpec) oncall.Restriction {
+	tod, _ := oncall.ParseClock(rs.StartTimeOfDay)
+	r := oncall.Restriction{Type: rs.Type, StartOfDay: tod, Duration: time.Duration(rs.DurationSeconds) * time.Second}
+	if rs.StartDayOfWeek != "" {
+		r.StartDayOfWeek, _ = oncall.ParseWeekday(rs.StartDayOfWeek)
+	}
+	r.Days, _ = oncall.ParseDays(rs.Days)
+	return r
+}
+
+// bothOnCall finds an instant in the first two weeks after both layers
+// have started at which both have someone on call, sampling every quarter
+// hour (the sources' restrictions open on whole or half hours, and their
+// windows repeat weekly).
+func bothOnCall(a, b *oncall.Layer) (time.Time, bool) {
+	from := a.Start
+	if b.Start.After(from) {
+		from = b.Start
+	}
+	for t := from; t.Before(from.Add(14 * 24 * time.Hour)); t = t.Add(15 * time.Minute) {
+		if a.Who(t) != "" && b.Who(t) != "" {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
