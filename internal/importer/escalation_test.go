@@ -12,7 +12,9 @@ func TestPolicyFromPages(t *testing.T) {
 	b := oncall.Target{Type: oncall.UserReference, ID: "b"}
 	s := oncall.Target{Type: oncall.ScheduleReference, ID: "s"}
 	ts := func(t ...oncall.Target) []oncall.Target { return t }
-	rule := func(d int, t ...oncall.Target) oncall.Rule { return oncall.Rule{EscalationDelayInMinutes: d, Targets: t} }
+	rule := func(d int, t ...oncall.Target) oncall.Rule {
+		return oncall.Rule{EscalationDelayInMinutes: d, Targets: t}
+	}
 	every := func(n, step int, t oncall.Target) []page {
 		var out []page
 		for i := range n {
