@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/config"
@@ -181,4 +182,92 @@ func bothOnCall(a, b *oncall.Layer) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// minutes in a day and a week.
+const dayMin, weekMin = 24 * 60, 7 * 24 * 60
+
+// shift is a daylight-saving change of a zone as it meets the wall clock
+// each week: between minute lo and hi of the week (Monday 00:00 is 0)
+// the wall-clock time is skipped or repeated.
+type shift struct{ lo, hi int }
+
+// zoneShifts returns where loc's offset changes fall in the week, over
+// the years around year (a change falls on one weekday and time each
+// year in most zones; every position found is returned).
+func zoneShifts(loc *time.Location, year int) []shift {
+	var out []shift
+	minuteOfWeek := func(t time.Time) int {
+		return (int(t.Weekday())+6)%7*dayMin + t.Hour()*60 + t.Minute()
+	}
+	offset := func(t time.Time) int { _, o := t.In(loc).Zone(); return o }
+	day := time.Date(year-1, 1, 1, 0, 0, 0, 0, time.UTC)
+	for end := time.Date(year+3, 1, 1, 0, 0, 0, 0, time.UTC); day.Before(end); day = day.Add(24 * time.Hour) {
+		if offset(day) == offset(day.Add(24*time.Hour)) {
+			continue
+		}
+		// The change is on a quarter hour of this day: the wall clock
+		// jumps from before to after.
+		t := day
+		for offset(t) == offset(day) {
+			t = t.Add(15 * time.Minute)
+		}
+		before := minuteOfWeek(t.Add(-time.Minute).In(loc)) + 1
+		after := minuteOfWeek(t.In(loc))
+		sh := shift{lo: min(before, after), hi: max(before, after)}
+		if sh.hi-sh.lo > dayMin { // across the week's end
+			sh = shift{lo: sh.hi, hi: sh.lo + weekMin}
+		}
+		if !slices.Contains(out, sh) {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
+// wallWindow returns weekly restrictions that are on call from minute
+// open to minute close of the week on the wall clock of loc (close at or
+// before open: the next week), as tandem reads them (each opens at a
+// wall-clock time and stays open for an elapsed duration) in every week,
+// those of a daylight-saving change included. A window that holds a
+// change is cut just after it; the part before the cut stays open as
+// much longer as the change is long, which the part after absorbs. exact
+// is false when a change sits too near the window's ends for that.
+func wallWindow(loc *time.Location, year, open, close int) (out []config.RestrictionSpec, exact bool) {
+	if close <= open {
+		close += weekMin
+	}
+	exact = true
+	var inside []shift
+	for _, sh := range zoneShifts(loc, year) {
+		for _, w := range []int{-weekMin, 0, weekMin} {
+			lo, hi := sh.lo+w, sh.hi+w
+			if hi <= open || lo >= close {
+				continue // outside the window
+			}
+			inside = append(inside, shift{lo, hi})
+		}
+	}
+	slices.SortFunc(inside, func(a, b shift) int { return a.hi - b.hi })
+	cuts := []int{open}
+	extra := map[int]int{} // piece start → minutes added for the change it holds
+	for i, sh := range inside {
+		next := close
+		if i+1 < len(inside) {
+			next = inside[i+1].hi
+		}
+		if sh.lo < cuts[len(cuts)-1] || next-sh.hi < 2*(sh.hi-sh.lo) {
+			exact = false // starts inside the change, or ends too soon after it
+			continue
+		}
+		extra[cuts[len(cuts)-1]] += sh.hi - sh.lo
+		cuts = append(cuts, sh.hi)
+	}
+	cuts = append(cuts, close)
+	for i := 0; i+1 < len(cuts); i++ {
+		from := cuts[i] % weekMin
+		out = append(out, config.RestrictionSpec{Type: oncall.WeeklyRestriction, StartDayOfWeek: fmt.Sprint(from/dayMin + 1),
+			StartTimeOfDay: hhmm(from % dayMin), DurationSeconds: (cuts[i+1] - cuts[i] + extra[cuts[i]]) * 60})
+	}
+	return out, exact
 }

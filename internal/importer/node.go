@@ -194,7 +194,8 @@ func (o *obj) done() {
 	}
 }
 
-// empty reports whether v carries no information (null, "", [], {}, false).
+// empty reports whether v carries no information (null, "", [], false,
+// or an object of nothing else).
 func empty(v any) bool {
 	switch x := v.(type) {
 	case nil:
@@ -206,7 +207,12 @@ func empty(v any) bool {
 	case []any:
 		return len(x) == 0
 	case map[string]any:
-		return len(x) == 0
+		for _, e := range x {
+			if !empty(e) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }

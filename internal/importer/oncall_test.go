@@ -24,6 +24,30 @@ func who(t *testing.T, cfg *config.Config, schedule string, at time.Time) string
 	return ""
 }
 
+// schedule returns the loaded schedule of that name.
+func schedule(t *testing.T, cfg *config.Config, name string) *oncall.Schedule {
+	t.Helper()
+	for _, s := range cfg.Oncall.Schedules {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no schedule %s", name)
+	return nil
+}
+
+// policy returns the loaded escalation policy of that name.
+func policy(t *testing.T, cfg *config.Config, name string) oncall.Policy {
+	t.Helper()
+	for _, p := range cfg.Oncall.Policies {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no escalation policy %s", name)
+	return oncall.Policy{}
+}
+
 // pages lists minute and targets of every step of a policy.
 func pages(p oncall.Policy) []string {
 	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
@@ -44,53 +68,6 @@ func warnings(r *Result) string {
 		b.WriteString(w.String() + "\n")
 	}
 	return b.String()
-}
-
-func TestOpsgenie(t *testing.T) {
-	r, err := Opsgenie(fixtures(t, "testdata/opsgenie", "*.json"), NewNamer(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := load(t, r)
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	// By hand, from Opsgenie's rules: "Weekly" hands off Mondays 09:00
-	// Berlin from 2 March (alice, bob, …); "Business hours" turns of two
-	// days from the same start (bob, alice, …), on call Monday
-	// 09:00-17:30 and Friday 22:00 to Saturday 06:00; the override puts
-	// bob on from 28 March 18:00Z to 30 March 06:00Z (across DST).
-	for _, c := range []struct {
-		at   time.Time
-		want string
-	}{
-		{time.Date(2026, 3, 2, 10, 0, 0, 0, berlin), "bob"},    // business hours, turn 0
-		{time.Date(2026, 3, 3, 10, 0, 0, 0, berlin), "alice"},  // weekly, week 0
-		{time.Date(2026, 3, 7, 5, 0, 0, 0, berlin), "bob"},     // Friday night window, turn 2
-		{time.Date(2026, 3, 9, 8, 59, 0, 0, berlin), "alice"},  // before the handoff
-		{time.Date(2026, 3, 10, 9, 0, 0, 0, berlin), "bob"},    // weekly, week 1
-		{time.Date(2026, 3, 29, 12, 0, 0, 0, time.UTC), "bob"}, // override
-		{time.Date(2026, 3, 30, 8, 30, 0, 0, berlin), "bob"},   // week 3 until 09:00 CEST
-		{time.Date(2026, 3, 31, 9, 30, 0, 0, berlin), "alice"}, // week 4, after DST
-		{time.Date(2026, 3, 30, 17, 29, 0, 0, berlin), "bob"},  // business hours, day 28: turn 14
-	} {
-		if got := who(t, cfg, "ops_schedule", c.at); got != c.want {
-			t.Errorf("at %s: %q, want %q", c.at.Format(time.RFC3339), got, c.want)
-		}
-	}
-	// Opsgenie: the schedule at 0, bob and alice at 5 (next at 10 and the
-	// team at 15 cannot be expressed), the last rule at 15, so the repeat
-	// starts 10 minutes later, at 25, then 50.
-	want := []string{"0s ops_schedule", "5m0s alice,bob", "25m0s ops_schedule", "30m0s alice,bob", "50m0s ops_schedule", "55m0s alice,bob"}
-	if got := pages(cfg.Oncall.Policies[0]); !reflect.DeepEqual(got, want) {
-		t.Errorf("pages %v, want %v", got, want)
-	}
-	w := warnings(r)
-	for _, p := range []string{"schedules.json: data[0].rotations[2].participants[0].type", "escalations.json: data[0].rules[3].notifyType",
-		"escalations.json: data[0].rules[4].recipient.type", "escalations.json: data[0].rules[2].condition", "overrides.json: data[0].rotations",
-		"are both on call", "users.json: data[1].skypeUsername"} {
-		if !strings.Contains(w, p) {
-			t.Errorf("no warning for %s:\n%s", p, w)
-		}
-	}
 }
 
 func TestGrafanaOnCall(t *testing.T) {

@@ -257,7 +257,7 @@ func (r *ogReader) rotation(ro *obj, ri int, loc *time.Location) ([]config.Layer
 		p.ignore("id", "name", "username")
 		p.done()
 	}
-	restr, rok := ogRestrictions(ro)
+	restr, rok := ogRestrictions(ro, loc, start.In(loc).Year())
 	ro.done()
 	if rot == (oncall.Rotation{}) || !rok {
 		return nil, nil, false
@@ -277,41 +277,59 @@ func (r *ogReader) rotation(ro *obj, ri int, loc *time.Location) ([]config.Layer
 // ogRestrictions reads a rotation's timeRestriction: time-of-day opens a
 // window every day from start to end (past midnight when end is
 // earlier), weekday-and-time-of-day one a week per restriction, from
-// startDay to endDay. ok is false when it cannot be read.
-func ogRestrictions(ro *obj) (out []config.RestrictionSpec, ok bool) {
+// startDay to endDay. The ends are wall-clock times of loc; wallWindow
+// keeps them so across daylight-saving changes. ok is false when the
+// restriction cannot be read.
+func ogRestrictions(ro *obj, loc *time.Location, year int) (out []config.RestrictionSpec, ok bool) {
 	if !ro.has("timeRestriction") {
 		return nil, true
 	}
 	tr := ro.sub("timeRestriction")
 	defer tr.done()
-	const day, week = 24 * 60, 7 * 24 * 60
+	exact := true
+	window := func(open, close int) []config.RestrictionSpec {
+		ps, ex := wallWindow(loc, year, open, close)
+		exact = exact && ex
+		return ps
+	}
+	defer func() {
+		if !exact {
+			tr.warn("type", "a window starts inside, or ends within two hours after, a daylight-saving change of %s: in the week of a change tandem's window ends up to an hour off Opsgenie's", loc)
+		}
+	}()
 	switch typ := tr.str("type"); typ {
 	case "time-of-day":
 		rs := tr.sub("restriction")
 		st, en := ogClock(rs, "startHour", "startMin"), ogClock(rs, "endHour", "endMin")
 		rs.done()
-		d := (en - st + day) % day
+		d := (en - st + dayMin) % dayMin
 		if d == 0 {
-			d = day
+			d = dayMin
+		}
+		cut := false
+		var weekly []config.RestrictionSpec
+		for wd := range 7 {
+			ps := window(wd*dayMin+st, wd*dayMin+st+d)
+			cut = cut || len(ps) > 1
+			weekly = append(weekly, ps...)
+		}
+		if cut {
+			return weekly, true
 		}
 		return []config.RestrictionSpec{{Type: oncall.DailyRestriction, StartTimeOfDay: hhmm(st), DurationSeconds: d * 60}}, true
 	case "weekday-and-time-of-day":
 		ok = true
 		for _, rs := range tr.objs("restrictions") {
 			sd, ed := ogDays[strings.ToLower(rs.str("startDay"))], ogDays[strings.ToLower(rs.str("endDay"))]
-			st := (sd-1)*day + ogClock(rs, "startHour", "startMin")
-			en := (ed-1)*day + ogClock(rs, "endHour", "endMin")
+			st := (sd-1)*dayMin + ogClock(rs, "startHour", "startMin")
+			en := (ed-1)*dayMin + ogClock(rs, "endHour", "endMin")
 			rs.done()
 			if sd == 0 || ed == 0 {
 				rs.warn("startDay", "startDay and endDay must be monday…sunday; rotation left out")
 				ok = false
 				continue
 			}
-			d := (en - st + week) % week
-			if d == 0 {
-				d = week
-			}
-			out = append(out, config.RestrictionSpec{Type: oncall.WeeklyRestriction, StartDayOfWeek: fmt.Sprint(sd), StartTimeOfDay: hhmm(st % day), DurationSeconds: d * 60})
+			out = append(out, window(st, en)...)
 		}
 		return out, ok
 	default:
