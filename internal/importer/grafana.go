@@ -151,11 +151,9 @@ type gfLayer struct {
 // tandem does not read.
 func (r *gfReader) schedule(s *obj, shifts map[string]*obj) {
 	res := r.res
-	s.ignore("id", "team_id", "on_call_now", "enable_web_overrides")
-	if sl := s.sub("slack"); sl.m != nil {
+	s.ignore("id", "team_id", "on_call_now", "enable_web_overrides", "slack")
+	if sl := s.sub("slack"); !empty(sl.m) {
 		sl.warn("channel_id", "Slack channel and user group of the schedule not imported: tandem's notifications go by person")
-		sl.ignoreRest()
-		sl.done()
 	}
 	if s.str("type") == "ical" || s.has("ical_url_primary") {
 		s.warn("ical_url_primary", "an iCal schedule is not imported: tandem keeps rotations as config, not a calendar feed; recreate its rotations as OnCall shifts and export again, or write them as tandem layers")
@@ -288,6 +286,7 @@ func (r *gfReader) shift(sh *obj, zone string, loc *time.Location, names map[str
 
 	switch typ {
 	case "override", "single_event":
+		sh.ignore("rotation_start") // the start, for events that do not recur
 		ps, ok := people("users", sh.strs("users"))
 		if !ok {
 			return fail()
@@ -433,12 +432,15 @@ func (r *gfReader) shift(sh *obj, zone string, loc *time.Location, names map[str
 	// none on call before rotation_start (the web UI sets it when a
 	// rotation is changed).
 	if sh.has("rotation_start") {
-		if rs, ok := gfTime(sh, "rotation_start", loc); !ok {
+		rs, ok := gfTime(sh, "rotation_start", loc)
+		if !ok {
 			return fail()
-		} else if rs.After(rot.Start) {
+		}
+		if rs.After(rot.Start) {
 			rot.Start = rs
-			if k := rot.turn(rs); !rot.boundary(k).Equal(rs) && len(rot.Restrictions) == 0 {
-				sh.warn("rotation_start", "rotation_start falls inside a turn: OnCall keeps that turn for shifts made in its web UI and drops it for shifts made through its API; imported as the web UI does")
+			if e := gfLastEventStart(rot, rs); !e.Before(start) && e.Add(d).After(rs) && e.Before(rs) {
+				rot.Start = e
+				sh.warn("rotation_start", "rotation_start falls inside an event: OnCall keeps that event for shifts made in its web UI and drops it for shifts made through its API; imported as the web UI does")
 			}
 		}
 	}
@@ -517,28 +519,35 @@ func gfFirstEvent(start time.Time, days []time.Weekday, wkst time.Weekday) time.
 	return start
 }
 
-// gfLastEventEnd is when the last event that starts at or before until
-// ends: events start at the turns' handoffs or, with restrictions, where
-// a window opens.
-func gfLastEventEnd(rot rotation, until time.Time, d time.Duration) time.Time {
-	last := rot.boundary(rot.turn(until))
-	if len(rot.Restrictions) > 0 {
-		last = time.Time{}
-		u := until.In(rot.Loc)
-		for back := 0; back <= 8; back++ {
-			day := time.Date(u.Year(), u.Month(), u.Day()-back, 0, 0, 0, 0, rot.Loc)
-			for _, rs := range rot.Restrictions {
-				m := restrictionModel(rs)
-				opens := slices.Contains(m.Days, day.Weekday()) || (m.Type == oncall.DailyRestriction && len(m.Days) == 0) ||
-					(m.Type == oncall.WeeklyRestriction && m.StartDayOfWeek == day.Weekday())
-				at := time.Date(day.Year(), day.Month(), day.Day(), int(m.StartOfDay/time.Hour), int(m.StartOfDay%time.Hour/time.Minute), int(m.StartOfDay%time.Minute/time.Second), 0, rot.Loc)
-				if opens && !at.After(until) && at.After(last) {
-					last = at
-				}
+// gfLastEventStart is the start of the last event that starts at or
+// before t: events start at the turns' handoffs or, with restrictions,
+// where a window opens.
+func gfLastEventStart(rot rotation, t time.Time) time.Time {
+	if len(rot.Restrictions) == 0 {
+		return rot.boundary(rot.turn(t))
+	}
+	var last time.Time
+	lt := t.In(rot.Loc)
+	for back := 0; back <= 8; back++ {
+		day := time.Date(lt.Year(), lt.Month(), lt.Day()-back, 0, 0, 0, 0, rot.Loc)
+		for _, rs := range rot.Restrictions {
+			m := restrictionModel(rs)
+			opens := (m.Type == oncall.DailyRestriction && (len(m.Days) == 0 || slices.Contains(m.Days, day.Weekday()))) ||
+				(m.Type == oncall.WeeklyRestriction && m.StartDayOfWeek == day.Weekday())
+			h, mi, sec := int(m.StartOfDay/time.Hour), int(m.StartOfDay%time.Hour/time.Minute), int(m.StartOfDay%time.Minute/time.Second)
+			at := time.Date(day.Year(), day.Month(), day.Day(), h, mi, sec, 0, rot.Loc)
+			if opens && !at.After(t) && at.After(last) {
+				last = at
 			}
 		}
 	}
-	return last.Add(d)
+	return last
+}
+
+// gfLastEventEnd is when the last event that starts at or before until
+// ends (RFC 5545's UNTIL bounds the starts).
+func gfLastEventEnd(rot rotation, until time.Time, d time.Duration) time.Time {
+	return gfLastEventStart(rot, until).Add(d)
 }
 
 // gfWaitDefault is the wait of a wait step without a duration (OnCall's

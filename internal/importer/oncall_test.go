@@ -70,52 +70,6 @@ func warnings(r *Result) string {
 	return b.String()
 }
 
-func TestGrafanaOnCall(t *testing.T) {
-	r, err := GrafanaOnCall(fixtures(t, "testdata/grafana-oncall", "*.json"), NewNamer(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := load(t, r)
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	// By hand: the rolling shift hands off Mondays 09:00 Berlin from 2
-	// March starting at index 1 (bob, alex, …); the level-1 event puts
-	// alex on Mondays, Wednesdays and Fridays 16:00-19:00; the override
-	// alex from 28 March 20:00 for a day.
-	for _, c := range []struct {
-		at   time.Time
-		want string
-	}{
-		{time.Date(2026, 3, 2, 10, 0, 0, 0, berlin), "bob"},
-		{time.Date(2026, 3, 2, 17, 0, 0, 0, berlin), "alex"},
-		{time.Date(2026, 3, 3, 17, 0, 0, 0, berlin), "bob"},
-		{time.Date(2026, 3, 9, 10, 0, 0, 0, berlin), "alex"},
-		{time.Date(2026, 3, 18, 18, 59, 0, 0, berlin), "alex"},
-		{time.Date(2026, 3, 18, 19, 0, 0, 0, berlin), "bob"},
-		{time.Date(2026, 3, 29, 12, 0, 0, 0, berlin), "alex"},
-		{time.Date(2026, 3, 30, 10, 0, 0, 0, berlin), "bob"},
-	} {
-		if got := who(t, cfg, "demo-schedule-calendar", c.at); got != c.want {
-			t.Errorf("at %s: %q, want %q", c.at.Format(time.RFC3339), got, c.want)
-		}
-	}
-	// OnCall: the schedule at once, bob after 5 minutes, the webhook (not
-	// carried) after 15 more, then the chain repeats 5 times: six passes
-	// of 20 minutes, the last bob at 100 + 5 minutes.
-	got := pages(cfg.Oncall.Policies[0])
-	if len(got) != 12 || got[0] != "0s demo-schedule-calendar" || got[1] != "5m0s bob" || got[2] != "20m0s demo-schedule-calendar" || got[11] != "1h45m0s bob" {
-		t.Errorf("pages %v", got)
-	}
-	if p, _ := cfg.Catalog.Person("alex"); p.Slack != "UALEXSLACKD" {
-		t.Errorf("alex = %+v", p)
-	}
-	w := warnings(r)
-	for _, p := range []string{"schedules.json: results[1].ical_url_primary", "escalation_policies.json: results[4].type"} {
-		if !strings.Contains(w, p) {
-			t.Errorf("no warning for %s:\n%s", p, w)
-		}
-	}
-}
-
 func TestBackstage(t *testing.T) {
 	files := fixtures(t, "testdata/backstage", "*.yaml")
 	r, err := Backstage(files, NewNamer(nil))
