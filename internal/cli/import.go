@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 
 	"github.com/tandemhq/tandem/internal/importer"
@@ -27,7 +28,7 @@ See docs/migrate.md.`,
 	}
 	var pdTerraform, pdAPI string
 	pd := importCmd(g, "pagerduty", "PagerDuty users, teams, schedules, escalation policies and services", cobra.NoArgs, fixed("pagerduty"),
-		func(args []string, nm *importer.Namer, _ importer.SLOOptions) (*importer.Result, error) {
+		func(args []string, nm *importer.Namer) (*importer.Result, error) {
 			switch {
 			case pdTerraform != "" && pdAPI != "":
 				return nil, fmt.Errorf("give --terraform or --api-export, not both")
@@ -43,7 +44,7 @@ See docs/migrate.md.`,
 
 	var ogExport string
 	og := importCmd(g, "opsgenie", "Opsgenie users, teams, schedules with rotations and overrides, and escalations", cobra.NoArgs, fixed("opsgenie"),
-		func(args []string, nm *importer.Namer, _ importer.SLOOptions) (*importer.Result, error) {
+		func(args []string, nm *importer.Namer) (*importer.Result, error) {
 			if ogExport == "" {
 				return nil, fmt.Errorf("required: --export DIR (Opsgenie REST API JSON)")
 			}
@@ -52,8 +53,8 @@ See docs/migrate.md.`,
 	og.Flags().StringVar(&ogExport, "export", "", "directory of JSON saved from Opsgenie's REST API")
 
 	var gfExport string
-	gf := importCmd(g, "grafana-oncall", "Grafana OnCall users, schedules and shifts, and escalation chains", cobra.NoArgs, fixed("grafana-oncall"),
-		func(args []string, nm *importer.Namer, _ importer.SLOOptions) (*importer.Result, error) {
+	gf := importCmd(g, "grafana-oncall", "Grafana OnCall users, teams, schedules and shifts, and escalation chains", cobra.NoArgs, fixed("grafana-oncall"),
+		func(args []string, nm *importer.Namer) (*importer.Result, error) {
 			if gfExport == "" {
 				return nil, fmt.Errorf("required: --export DIR (Grafana OnCall public API JSON)")
 			}
@@ -61,28 +62,47 @@ See docs/migrate.md.`,
 		})
 	gf.Flags().StringVar(&gfExport, "export", "", "directory of JSON saved from Grafana OnCall's public API")
 
-	var period time.Duration
+	var slothOpts importer.SLOOptions
+	var period, windowsPath string
 	sloth := importCmd(g, "sloth FILE", "Sloth SLO specs (prometheus/v1 or sloth.slok.dev/v1) as OpenSLO", cobra.ExactArgs(1), stem("sloth-"),
-		func(args []string, nm *importer.Namer, o importer.SLOOptions) (*importer.Result, error) {
+		func(args []string, nm *importer.Namer) (*importer.Result, error) {
+			p, err := model.ParseDuration(period)
+			if err != nil {
+				return nil, fmt.Errorf("--slo-period: %w", err)
+			}
+			var custom []importer.SlothWindows
+			if windowsPath != "" {
+				if custom, err = importer.SlothWindowsPath(windowsPath); err != nil {
+					return nil, fmt.Errorf("--slo-period-windows: %w", err)
+				}
+			}
+			w, err := importer.SlothWindowsFor(time.Duration(p), custom)
+			if err != nil {
+				return nil, err
+			}
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return nil, err
 			}
-			return importer.Sloth(filepath.Base(args[0]), b, period, nm, o)
+			return importer.Sloth(filepath.Base(args[0]), b, w, nm, slothOpts)
 		})
-	sloth.Flags().DurationVar(&period, "slo-period", importer.SlothPeriod, "the SLO period Sloth was run with (its --default-slo-period)")
+	sloth.Flags().StringVar(&period, "slo-period", "30d", "the SLO period Sloth runs with (its --default-slo-period)")
+	sloth.Flags().StringVar(&windowsPath, "slo-period-windows", "", "the AlertWindows file or directory Sloth runs with (its --slo-period-windows-path); Sloth has 28d and 30d built in")
+	sloFlags(sloth, &slothOpts)
 
+	var pyrraOpts importer.SLOOptions
 	pyrra := importCmd(g, "pyrra FILE", "Pyrra ServiceLevelObjectives (pyrra.dev/v1alpha1) as OpenSLO", cobra.ExactArgs(1), stem("pyrra-"),
-		func(args []string, nm *importer.Namer, o importer.SLOOptions) (*importer.Result, error) {
+		func(args []string, nm *importer.Namer) (*importer.Result, error) {
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return nil, err
 			}
-			return importer.Pyrra(filepath.Base(args[0]), b, nm, o)
+			return importer.Pyrra(filepath.Base(args[0]), b, nm, pyrraOpts)
 		})
+	sloFlags(pyrra, &pyrraOpts)
 
 	bs := importCmd(g, "backstage FILE|DIR", "Backstage catalog entities (catalog-info.yaml) as teams, people, services and tools", cobra.ExactArgs(1), fixed("backstage"),
-		func(args []string, nm *importer.Namer, _ importer.SLOOptions) (*importer.Result, error) {
+		func(args []string, nm *importer.Namer) (*importer.Result, error) {
 			return importer.BackstagePath(args[0], nm)
 		})
 	root.AddCommand(pd, og, gf, sloth, pyrra, bs)
@@ -100,13 +120,19 @@ func stem(prefix string) func([]string) string {
 	}
 }
 
+// sloFlags adds the flags every SLO import shares.
+func sloFlags(cmd *cobra.Command, o *importer.SLOOptions) {
+	cmd.Flags().StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus the SLOs query (default: slo_settings.prometheus_url of --out, else "+importer.DefaultPrometheusURL+")")
+}
+
 // importCmd builds one `tandem import SOURCE` command around run, which
-// reads the source and returns the result and the base name of its
-// output files. The flags --out, --dry-run, --force (and
-// --prometheus-url for SLO sources) are the same for every source.
+// reads the source; base names its output files. The flags --out,
+// --dry-run and --force are the same for every source: run sees the
+// directory's people and names through nm, the result is printed as
+// warnings and written (or shown) with a summary line.
 func importCmd(g *globals, use, short string, args cobra.PositionalArgs, base func(args []string) string,
-	run func(args []string, nm *importer.Namer, o importer.SLOOptions) (*importer.Result, error)) *cobra.Command {
-	var out, promURL string
+	run func(args []string, nm *importer.Namer) (*importer.Result, error)) *cobra.Command {
+	var out string
 	var dryRun, force bool
 	cmd := &cobra.Command{
 		Use:   use,
@@ -123,7 +149,7 @@ func importCmd(g *globals, use, short string, args cobra.PositionalArgs, base fu
 			if err != nil {
 				return err
 			}
-			res, err := run(a, importer.NewNamer(ex), importer.SLOOptions{PrometheusURL: promURL})
+			res, err := run(a, importer.NewNamer(ex))
 			if err != nil {
 				return err
 			}
@@ -148,9 +174,6 @@ func importCmd(g *globals, use, short string, args cobra.PositionalArgs, base fu
 	cmd.Flags().StringVar(&out, "out", "", "the tandem.d directory to write into (required)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the files instead of writing them")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite output files that exist")
-	if strings.HasPrefix(use, "sloth") || strings.HasPrefix(use, "pyrra") {
-		cmd.Flags().StringVar(&promURL, "prometheus-url", "", "Prometheus the SLOs query (default: slo_settings.prometheus_url of --out, else "+importer.DefaultPrometheusURL+")")
-	}
 	return cmd
 }
 

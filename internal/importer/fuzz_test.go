@@ -53,7 +53,7 @@ func FuzzGrafanaOnCall(f *testing.F) {
 func FuzzSloth(f *testing.F) {
 	seed(f, "testdata/sloth/*.yaml")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = Sloth("slos.yaml", b, 0, NewNamer(nil), SLOOptions{})
+		_, _ = Sloth("slos.yaml", b, slothGoogle(SlothPeriod), NewNamer(nil), SLOOptions{})
 	})
 }
 

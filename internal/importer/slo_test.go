@@ -21,6 +21,16 @@ type wantRule struct {
 	long, short time.Duration
 }
 
+// def returns the SLO definition of that name.
+func def(defs []*slo.Definition, name string) (*slo.Definition, bool) {
+	for _, d := range defs {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
 // checkRules checks that tandem's generated rules for the SLO alert on
 // exactly these conditions, with the objective and window given.
 func checkRules(t *testing.T, defs []*slo.Definition, name string, objective float64, window time.Duration, want []wantRule) {
@@ -57,20 +67,28 @@ func checkRules(t *testing.T, defs []*slo.Definition, name string, objective flo
 	}
 }
 
-// slothWindows are Sloth's google-30d.yaml and google-28d.yaml: the budget
-// share each condition stands for over its windows. Sloth's factor is
-// share × period / long window.
+// slothGoogleShares are Sloth's google-30d.yaml and google-28d.yaml: the
+// budget share each condition stands for over its windows.
+var slothGoogleShares = []slothShare{
+	{"page", 0.02, time.Hour, 5 * time.Minute},
+	{"page", 0.05, 6 * time.Hour, 30 * time.Minute},
+	{"ticket", 0.10, 24 * time.Hour, 2 * time.Hour},
+	{"ticket", 0.10, 72 * time.Hour, 6 * time.Hour},
+}
+
+type slothShare struct {
+	sev         string
+	share       float64
+	long, short time.Duration
+}
+
+// slothWant is what Sloth alerts on over period with the google windows.
 func slothWant(period time.Duration, page, ticket bool) []wantRule {
-	table := []struct {
-		sev         string
-		share       float64
-		long, short time.Duration
-	}{
-		{"page", 0.02, time.Hour, 5 * time.Minute},
-		{"page", 0.05, 6 * time.Hour, 30 * time.Minute},
-		{"ticket", 0.10, 24 * time.Hour, 2 * time.Hour},
-		{"ticket", 0.10, 72 * time.Hour, 6 * time.Hour},
-	}
+	return slothWantShares(slothGoogleShares, period, page, ticket)
+}
+
+// slothWantShares computes Sloth's factors: share × period / long window.
+func slothWantShares(table []slothShare, period time.Duration, page, ticket bool) []wantRule {
 	var out []wantRule
 	for _, r := range table {
 		if (r.sev == "page" && !page) || (r.sev == "ticket" && !ticket) {
@@ -87,7 +105,11 @@ func TestSlothRulesEquivalence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Sloth("slos.yaml", b, 0, NewNamer(nil), SLOOptions{})
+	w30, err := SlothWindowsFor(30*24*time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Sloth("slos.yaml", b, w30, NewNamer(nil), SLOOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,15 +132,48 @@ func TestSlothRulesEquivalence(t *testing.T) {
 	for _, w := range r.Warnings {
 		warned[w.Path] = true
 	}
-	for _, p := range []string{"slos.yaml: slos[1].sli.events", "slos.yaml: slos[2].sli.raw"} {
+	for _, p := range []string{"slos.yaml: slos[1].sli.events", "slos.yaml: slos[2].sli.raw", "slos.yaml: slo_plugins", "slos.yaml: slos[3].sli.plugin",
+		"slos.yaml: slos[4].plugins", "slos.yaml: slos[0].alerting.name", "slos.yaml: slos[0].alerting.labels", "slos.yaml: slos[0].alerting.annotations",
+		"slos.yaml: slos[0].alerting.page_alert.labels", "slos.yaml: slos[0].alerting.ticket_alert.labels", "slos.yaml: slos[4].alerting"} {
 		if !warned[p] {
 			t.Errorf("no warning at %s: %v", p, r.Warnings)
 		}
 	}
+	// Both alerts disabled: tandem still alerts, with its defaults.
+	if d, ok := def(cfg.SLO.Definitions, "myservice-with-plugins"); !ok || len(d.Alerting.Page) == 0 {
+		t.Errorf("myservice-with-plugins: %+v", d)
+	}
+
+	// A period other than Sloth's built-in 28 and 30 days needs the
+	// AlertWindows Sloth runs with; without them the import refuses, as
+	// Sloth does.
+	if _, err := SlothWindowsFor(7*24*time.Hour, nil); err == nil || !strings.Contains(err.Error(), "--slo-period-windows") {
+		t.Errorf("7d without windows: %v", err)
+	}
+	custom, err := SlothWindowsPath("testdata/sloth/windows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w7, err := SlothWindowsFor(7*24*time.Hour, custom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = Sloth("slos.yaml", b, w7, NewNamer(nil), SLOOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 7d.yaml's shares (8 %, 12.5 %, 20 %, 42 %): 13.44, 3.5, 1.4, 0.98.
+	want7 := slothWantShares([]slothShare{{"page", 0.08, time.Hour, 5 * time.Minute}, {"page", 0.125, 6 * time.Hour, 30 * time.Minute},
+		{"ticket", 0.20, 24 * time.Hour, 2 * time.Hour}, {"ticket", 0.42, 72 * time.Hour, 6 * time.Hour}}, 7*24*time.Hour, true, true)
+	if want7[0].factor != 13.44 || want7[1].factor != 3.5 || want7[2].factor != 1.4 || want7[3].factor != 0.98 {
+		t.Fatalf("7d factors by hand: %v", want7)
+	}
+	checkRules(t, load(t, r).SLO.Definitions, "myservice-requests-availability", 0.999, 7*24*time.Hour, want7)
 
 	// The Kubernetes form, with a 28-day period: 13.44, 5.6, 2.8, 0.933….
 	b, _ = os.ReadFile("testdata/sloth/k8s.yaml")
-	r, err = Sloth("k8s.yaml", b, 28*24*time.Hour, NewNamer(nil), SLOOptions{PrometheusURL: "http://prom:9090"})
+	w28, _ := SlothWindowsFor(28*24*time.Hour, nil)
+	r, err = Sloth("k8s.yaml", b, w28, NewNamer(nil), SLOOptions{PrometheusURL: "http://prom:9090"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,29 +21,142 @@ var windowTmpl = regexp.MustCompile(`\{\{\s*\.window\s*\}\}`)
 // --default-slo-period).
 const SlothPeriod = 30 * 24 * time.Hour
 
-// SlothBurns returns the conditions Sloth generates for an SLO period:
-// its Google windows (internal/alert/windows/google-30d.yaml and
-// google-28d.yaml), each factor being the share of the error budget the
-// condition stands for times the period over the long window: 2 % in 1 h
-// and 5 % in 6 h page, 10 % in 1 d and 10 % in 3 d ticket.
-func SlothBurns(period time.Duration) []Burn {
-	f := func(share float64, long time.Duration) float64 {
-		return math.Round(share*float64(period)/float64(long)*1e9) / 1e9
+// SlothWindows are Sloth's alert windows for one SLO period (a
+// sloth.slok.dev/v1 AlertWindows document): for each of its four alerts,
+// the share of the error budget it stands for and its long and short
+// windows.
+type SlothWindows struct {
+	Period                                       time.Duration
+	PageQuick, PageSlow, TicketQuick, TicketSlow SlothWindow
+}
+
+// SlothWindow is one alert's windows.
+type SlothWindow struct {
+	BudgetPercent float64
+	Short, Long   time.Duration
+}
+
+// slothGoogle are Sloth's built-in windows (internal/alert/windows/
+// google-28d.yaml and google-30d.yaml, from the SRE workbook): 2 % of the
+// budget in 1 h and 5 % in 6 h page, 10 % in 1 d and 10 % in 3 d ticket.
+func slothGoogle(period time.Duration) SlothWindows {
+	return SlothWindows{Period: period,
+		PageQuick: SlothWindow{2, 5 * time.Minute, time.Hour}, PageSlow: SlothWindow{5, 30 * time.Minute, 6 * time.Hour},
+		TicketQuick: SlothWindow{10, 2 * time.Hour, 24 * time.Hour}, TicketSlow: SlothWindow{10, 6 * time.Hour, 72 * time.Hour}}
+}
+
+// SlothWindowsFor returns the windows Sloth uses for an SLO period: those
+// of custom (its --slo-period-windows-path) when given, else its built-in
+// ones, which exist for 28 and 30 days only; Sloth refuses any other
+// period, and so does the import.
+func SlothWindowsFor(period time.Duration, custom []SlothWindows) (SlothWindows, error) {
+	if custom == nil {
+		custom = []SlothWindows{slothGoogle(28 * 24 * time.Hour), slothGoogle(30 * 24 * time.Hour)}
+	}
+	var have []string
+	for _, w := range custom {
+		if w.Period == period {
+			return w, nil
+		}
+		have = append(have, model.Duration(w.Period).String())
+	}
+	return SlothWindows{}, fmt.Errorf("no Sloth alert windows for an SLO period of %s (have %s); give the AlertWindows files Sloth runs with (--slo-period-windows-path) with --slo-period-windows",
+		model.Duration(period), strings.Join(have, ", "))
+}
+
+// ParseSlothWindows reads sloth.slok.dev/v1 AlertWindows documents.
+func ParseSlothWindows(file string, b []byte) ([]SlothWindows, error) {
+	docs, err := decodeYAMLDocs(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var out []SlothWindows
+	res := &Result{}
+	for i, d := range docs {
+		o := newObj(res, file, fmt.Sprintf("documents[%d]", i), d)
+		if av, kind := o.str("apiVersion"), o.str("kind"); !strings.HasPrefix(av, "sloth.slok.dev/") || kind != "AlertWindows" {
+			return nil, fmt.Errorf("%s: %s %s is not a Sloth AlertWindows document", o.where(), av, kind)
+		}
+		spec := o.sub("spec")
+		var w SlothWindows
+		period, err := parsePromDuration(spec.str("sloPeriod"))
+		if err != nil || period <= 0 {
+			return nil, fmt.Errorf("%s: sloPeriod %q is not a duration", spec.at("sloPeriod"), spec.str("sloPeriod"))
+		}
+		w.Period = period
+		for _, a := range []struct {
+			sev, speed string
+			dst        *SlothWindow
+		}{{"page", "quick", &w.PageQuick}, {"page", "slow", &w.PageSlow}, {"ticket", "quick", &w.TicketQuick}, {"ticket", "slow", &w.TicketSlow}} {
+			ao := spec.sub(a.sev).sub(a.speed)
+			pct, ok := ao.num("errorBudgetPercent")
+			short, err1 := parsePromDuration(ao.str("shortWindow"))
+			long, err2 := parsePromDuration(ao.str("longWindow"))
+			if !ok || pct <= 0 || pct > 100 || err1 != nil || err2 != nil || short <= 0 || long <= short {
+				return nil, fmt.Errorf("%s: expected errorBudgetPercent (above 0, at most 100) and shortWindow shorter than longWindow", ao.where())
+			}
+			*a.dst = SlothWindow{pct, short, long}
+		}
+		out = append(out, w)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no AlertWindows document", file)
+	}
+	return out, nil
+}
+
+// SlothWindowsPath reads the AlertWindows of a file, or of every YAML file
+// in a directory (Sloth's --slo-period-windows-path).
+func SlothWindowsPath(path string) ([]SlothWindows, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	if st.IsDir() {
+		if files, err = readDir(path, "*.y*ml"); err != nil {
+			return nil, err
+		}
+	} else {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.Base(path)] = b
+	}
+	var out []SlothWindows
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		ws, err := ParseSlothWindows(name, files[name])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ws...)
+	}
+	return out, nil
+}
+
+// Burns returns the four conditions Sloth alerts on: each factor is the
+// share of the budget times the period over the long window (Sloth's
+// getBurnRateFactor), 14.4, 6, 3 and 1 for 30 days.
+func (w SlothWindows) Burns() []Burn {
+	f := func(a SlothWindow) float64 {
+		return math.Round(a.BudgetPercent/100*float64(w.Period)/float64(a.Long)*1e9) / 1e9
 	}
 	return []Burn{
-		{"page", f(0.02, time.Hour), time.Hour, 5 * time.Minute},
-		{"page", f(0.05, 6*time.Hour), 6 * time.Hour, 30 * time.Minute},
-		{"ticket", f(0.10, 24*time.Hour), 24 * time.Hour, 2 * time.Hour},
-		{"ticket", f(0.10, 72*time.Hour), 72 * time.Hour, 6 * time.Hour},
+		{"page", f(w.PageQuick), w.PageQuick.Long, w.PageQuick.Short},
+		{"page", f(w.PageSlow), w.PageSlow.Long, w.PageSlow.Short},
+		{"ticket", f(w.TicketQuick), w.TicketQuick.Long, w.TicketQuick.Short},
+		{"ticket", f(w.TicketSlow), w.TicketSlow.Long, w.TicketSlow.Short},
 	}
 }
 
 // Sloth reads a Sloth spec: the prometheus/v1 file format or Kubernetes
 // sloth.slok.dev/v1 PrometheusServiceLevel documents (one or several in a
 // YAML stream), and writes one OpenSLO SLO per Sloth SLO with the same
-// objective, period (period; Sloth's default is 30 days) and the same
-// four burn-rate conditions Sloth's rules would alert on.
-func Sloth(file string, b []byte, period time.Duration, nm *Namer, opts SLOOptions) (*Result, error) {
+// objective, the period of windows (Sloth's is set when it runs, 30 days
+// unless told otherwise) and the four burn-rate conditions Sloth's rules
+// alert on with those windows.
+func Sloth(file string, b []byte, windows SlothWindows, nm *Namer, opts SLOOptions) (*Result, error) {
 	docs, err := decodeYAMLDocs(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
@@ -49,8 +164,8 @@ func Sloth(file string, b []byte, period time.Duration, nm *Namer, opts SLOOptio
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("%s: no document", file)
 	}
-	if period <= 0 {
-		period = SlothPeriod
+	if windows.Period <= 0 {
+		return nil, fmt.Errorf("no Sloth alert windows given")
 	}
 	sb := newSLOBuilder("sloth", nm, opts)
 	for di, d := range docs {
@@ -61,7 +176,7 @@ func Sloth(file string, b []byte, period time.Duration, nm *Namer, opts SLOOptio
 		o := newObj(sb.res, file, path, d)
 		switch {
 		case o.str("version") == "prometheus/v1":
-			sb.slothSpec(o, period, false)
+			sb.slothSpec(o, windows, false)
 		case o.has("apiVersion"):
 			av, kind := o.str("apiVersion"), o.str("kind")
 			if !strings.HasPrefix(av, "sloth.slok.dev/") || kind != "PrometheusServiceLevel" {
@@ -73,7 +188,7 @@ func Sloth(file string, b []byte, period time.Duration, nm *Namer, opts SLOOptio
 			md.done()
 			o.ignore("status")
 			spec := o.sub("spec")
-			sb.slothSpec(spec, period, true)
+			sb.slothSpec(spec, windows, true)
 			o.done()
 		default:
 			return nil, fmt.Errorf("%s: neither a Sloth prometheus/v1 spec (version: prometheus/v1) nor a sloth.slok.dev/v1 PrometheusServiceLevel", loc(file, path))
@@ -83,7 +198,7 @@ func Sloth(file string, b []byte, period time.Duration, nm *Namer, opts SLOOptio
 }
 
 // slothSpec reads a spec; k8s selects the CRD's camelCase field names.
-func (sb *sloBuilder) slothSpec(o *obj, period time.Duration, k8s bool) {
+func (sb *sloBuilder) slothSpec(o *obj, windows SlothWindows, k8s bool) {
 	key := func(snake, camel string) string {
 		if k8s {
 			return camel
@@ -109,12 +224,12 @@ func (sb *sloBuilder) slothSpec(o *obj, period time.Duration, k8s bool) {
 		team = labels["team"]
 	}
 	for _, s := range o.objs("slos") {
-		sb.slothSLO(s, svcName, team, pos, period, labels, key)
+		sb.slothSLO(s, svcName, team, pos, windows, labels, key)
 	}
 	o.done()
 }
 
-func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, period time.Duration, specLabels map[string]string, key func(string, string) string) {
+func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, windows SlothWindows, specLabels map[string]string, key func(string, string) string) {
 	name := s.str("name")
 	desc := s.str("description")
 	objPct, ok := s.num("objective")
@@ -170,21 +285,27 @@ func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, period time
 	sli.done()
 
 	al := s.sub("alerting")
-	al.ignore("name", "labels", "annotations")
 	page, ticket := al.sub(key("page_alert", "pageAlert")), al.sub(key("ticket_alert", "ticketAlert"))
 	pageOff, _ := page.boolean("disable")
 	ticketOff, _ := ticket.boolean("disable")
-	page.ignore("labels", "annotations")
-	ticket.ignore("labels", "annotations")
-	page.done()
-	ticket.done()
+	for _, a := range []*obj{al, page, ticket} {
+		for _, k := range []string{"name", "labels", "annotations"} {
+			if a.has(k) && !empty(a.m[k]) {
+				a.warn(k, "not imported: tandem's alerts are SLOBurnRatePage and SLOBurnRateTicket with labels slo, service and severity; route on those in Alertmanager")
+			}
+			a.ignore(k)
+		}
+		if a != al {
+			a.done()
+		}
+	}
 	al.done()
 	s.done()
 	if skip {
 		return
 	}
 	var burns []Burn
-	for _, b := range SlothBurns(period) {
+	for _, b := range windows.Burns() {
 		if (b.Severity == "page" && pageOff) || (b.Severity == "ticket" && ticketOff) {
 			continue
 		}
@@ -195,7 +316,7 @@ func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, period time
 	}
 	svc := sb.service(svcName, team, svcPos)
 	sloName := sb.nm.SLO("slo", svcName+"-"+name)
-	sb.add(sloName, name, desc, svc, objPct/100, period, bad, false, total, burns, labels)
+	sb.add(sloName, name, desc, svc, objPct/100, windows.Period, bad, false, total, burns, labels)
 }
 
 // stringMap reads an object of string values.
