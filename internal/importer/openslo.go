@@ -145,13 +145,14 @@ type sloBuilder struct {
 	nm       *Namer
 	opts     SLOOptions
 	services map[string]string // source service → tandem name
+	teams    map[string]string // source team → tandem name
 	unowned  bool
 	source   string
 }
 
 func newSLOBuilder(source string, nm *Namer, opts SLOOptions) *sloBuilder {
 	res := &Result{Source: source}
-	b := &sloBuilder{res: res, nm: nm, opts: opts, services: map[string]string{}, source: source}
+	b := &sloBuilder{res: res, nm: nm, opts: opts, services: map[string]string{}, teams: map[string]string{}, source: source}
 	switch {
 	case opts.PrometheusURL != "":
 		res.DataSource = promDS(opts.PrometheusURL)
@@ -182,13 +183,12 @@ func (b *sloBuilder) service(name, team, pos string) string {
 	}
 	svc := catalog.Service{Name: s}
 	if team != "" {
-		tn, existingTeam := b.nm.TeamFor(team, "team")
-		if !existingTeam {
-			found := false
-			for _, t := range b.res.Teams {
-				found = found || t.Name == tn
-			}
-			if !found {
+		tn, ok := b.teams[team]
+		if !ok {
+			var existingTeam bool
+			tn, existingTeam = b.nm.TeamFor(team, "team")
+			b.teams[team] = tn
+			if !existingTeam {
 				b.res.Teams = append(b.res.Teams, catalog.Team{Name: tn, DisplayName: team})
 			}
 		}

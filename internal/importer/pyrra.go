@@ -119,13 +119,18 @@ func (sb *sloBuilder) pyrraSLO(o *obj) {
 	al := spec.sub("alerting")
 	disabled, _ := al.boolean("disabled")
 	burnrates, hasBR := al.boolean("burnrates")
-	if al.has("absent") || al.has("absentName") {
-		al.warn("absent", "absent-metric alerts are not imported: tandem reports missing data as no_data")
+	if absent, ok := al.boolean("absent"); !ok || absent {
+		al.warn("absent", "Pyrra alerts when the SLO's metrics are absent (absent defaults to true); tandem does not: it reports missing data as no_data")
+	}
+	for _, k := range []string{"name", "absentName"} {
+		if al.has(k) {
+			al.warn(k, "alert name not imported: tandem's alerts are SLOBurnRatePage and SLOBurnRateTicket")
+		}
 	}
 	if al.has("severities") {
 		al.warn("severities", "severity names are not imported: tandem's severities are page and ticket")
 	}
-	al.ignore("absent", "absentName", "severities", "name")
+	al.ignore("absentName", "severities", "name")
 	al.done()
 	spec.done()
 	o.done()

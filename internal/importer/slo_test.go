@@ -214,16 +214,38 @@ func TestPyrraRulesEquivalence(t *testing.T) {
 		t.Fatalf("two-week windows by hand: %v", w)
 	}
 	checkRules(t, cfg.SLO.Definitions, "apiserver-read-latency", 0.995, 14*24*time.Hour, w)
-	if len(cfg.SLO.Definitions) != 2 {
-		t.Errorf("bool_gauge should be skipped: %d SLOs", len(cfg.SLO.Definitions))
+	// Burn-rate alerts off (burnrates: false, or the deprecated disabled):
+	// the same objective and window, with tandem's default alerts.
+	for _, c := range []struct {
+		name      string
+		objective float64
+		window    time.Duration
+	}{{"thanos-query-errors", 0.9995, 7 * 24 * time.Hour}, {"grpc-errors", 0.999, 28 * 24 * time.Hour}} {
+		d, ok := def(cfg.SLO.Definitions, c.name)
+		if !ok || math.Abs(d.Objective-c.objective) > 1e-12 || d.Window.Rolling != c.window || len(d.Alerting.Page) == 0 {
+			t.Errorf("%s: %+v", c.name, d)
+		}
+	}
+	if len(cfg.SLO.Definitions) != 4 {
+		t.Errorf("bool_gauge and latencyNative should be skipped: %d SLOs", len(cfg.SLO.Definitions))
+	}
+	if s, ok := cfg.Catalog.Service("thanos-query"); !ok || s.Team != "observability" {
+		t.Errorf("thanos-query service %+v (labels service and owner)", s)
 	}
 	warned := strings.Builder{}
 	for _, w := range r.Warnings {
 		warned.WriteString(w.String() + "\n")
 	}
-	for _, p := range []string{"documents[2].spec.indicator.bool_gauge", "documents[1].spec.indicator.grouping", "documents[1].spec.alerting.absent"} {
+	for _, p := range []string{"documents[2].spec.indicator.bool_gauge", "documents[3].spec.indicator.latencyNative",
+		"documents[1].spec.indicator.grouping", "documents[4].spec.indicator.grouping", "documents[0].spec.alerting.absent",
+		"documents[4].spec.partial_response_strategy", "documents[4].spec.performanceOverAccuracy", "documents[4].spec.ruleOutput",
+		"documents[4].spec.alerting.name", "documents[4].spec.alerting.absentName", "documents[4].spec.alerting.severities",
+		"documents[4].spec.alerting.absent", "documents[4].spec.alerting: burn-rate alerts are disabled", "documents[5].spec.alerting: burn-rate alerts are disabled"} {
 		if !strings.Contains(warned.String(), p) {
 			t.Errorf("no warning at %s:\n%s", p, warned.String())
 		}
+	}
+	if strings.Contains(warned.String(), "documents[1].spec.alerting.absent") {
+		t.Errorf("absent: false is warned about:\n%s", warned.String())
 	}
 }
