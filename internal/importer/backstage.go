@@ -299,7 +299,13 @@ func Backstage(files map[string][]byte, nm *Namer) (*Result, error) {
 				ann.warn(k, "annotation not imported")
 			}
 		}
-		e.spec.ignore("type", "system", "subcomponentOf", "providesApis", "consumesApis", "dependencyOf")
+		e.spec.ignore("type", "system")
+		for _, k := range []string{"subcomponentOf", "providesApis", "consumesApis", "dependencyOf"} {
+			if e.spec.has(k) && !empty(e.spec.m[k]) {
+				e.spec.warn(k, "not imported: tandem records a service's dependencies (dependsOn) only")
+			}
+			e.spec.ignore(k)
+		}
 		if e.spec.has("system") {
 			e.spec.warn("system", "systems become tools in tandem; the service does not record its system")
 		}
@@ -329,7 +335,7 @@ func Backstage(files map[string][]byte, nm *Namer) (*Result, error) {
 	for _, e := range ents {
 		switch strings.ToLower(e.kind) {
 		case "user", "group", "component", "resource", "system":
-			e.md.ignore("name", "namespace", "title", "description", "tags", "uid", "etag", "labels", "annotations", "links")
+			e.md.ignore("name", "namespace", "title", "description", "uid", "etag", "annotations", "links")
 			e.md.done()
 			e.spec.done()
 			e.o.done()
