@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/tandemhq/tandem/internal/catalog"
@@ -346,7 +345,7 @@ func Backstage(files map[string][]byte, nm *Namer) (*Result, error) {
 	if unowned {
 		addUnownedTeam(nm, res)
 	}
-	sort.SliceStable(res.Warnings, func(i, j int) bool { return res.Warnings[i].Path < res.Warnings[j].Path })
+	sortWarnings(res.Warnings)
 	return res, nil
 }
 

@@ -113,10 +113,43 @@ func (s Summary) String() string {
 		s.Source, s.Users, s.Teams, s.Schedules, s.Policies, s.Services, s.SLOs, s.Tools, s.Warnings)
 }
 
-// sortWarnings orders warnings by path, keeping the source order of
-// warnings on one path.
+// sortWarnings orders warnings by path, numbers by value (main.tf:9
+// before main.tf:10, results[2] before results[10]), keeping the source
+// order of warnings on one path.
 func sortWarnings(ws []Warning) {
-	sort.SliceStable(ws, func(i, j int) bool { return ws[i].Path < ws[j].Path })
+	sort.SliceStable(ws, func(i, j int) bool { return naturalLess(ws[i].Path, ws[j].Path) })
+}
+
+// naturalLess compares strings with runs of digits compared as numbers.
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+// digits is the length of the run of ASCII digits s starts with.
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // joinPath builds "a.b[2].c" style paths.

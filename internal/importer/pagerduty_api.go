@@ -77,7 +77,7 @@ func readPagerDutyJSON(files map[string][]byte, res *Result) (*PDData, error) {
 					}
 				case "teams", "team":
 					t := PDTeam{ID: it.str("id"), Name: it.str("name"), Description: it.str("description"), Pos: it.where()}
-					it.ignore("type", "summary", "self", "html_url", "parent", "default_role")
+					it.ignore("type", "summary", "self", "html_url")
 					it.done()
 					if !dup("team", t.ID, t.Pos) {
 						d.Teams = append(d.Teams, t)
@@ -137,8 +137,7 @@ func refIDs(o *obj, key string) []string {
 func pdAPIUser(o *obj) (PDUser, []string) {
 	u := PDUser{ID: o.str("id"), Name: o.str("name"), Email: o.str("email"), Role: o.str("role"), TimeZone: o.str("time_zone"), Pos: o.where()}
 	teams := refIDs(o, "teams")
-	o.ignore("type", "summary", "self", "html_url", "avatar_url", "color", "description", "invitation_sent", "job_title",
-		"contact_methods", "notification_rules", "coordinated_incidents", "license")
+	o.ignore("type", "summary", "self", "html_url", "avatar_url", "invitation_sent", "coordinated_incidents")
 	o.done()
 	return u, teams
 }
@@ -162,7 +161,9 @@ func pdAPITime(o *obj, key string, required bool) (t time.Time, ok bool) {
 
 func pdAPISchedule(o *obj) PDSchedule {
 	s := PDSchedule{ID: o.str("id"), Name: o.str("name"), Description: o.str("description"), TimeZone: o.str("time_zone"), Pos: o.where()}
-	o.ignore("type", "summary", "self", "html_url", "users", "escalation_policies", "teams", "final_schedule", "web_cal_url", "http_cal_url")
+	// users, escalation_policies and final_schedule are computed from the
+	// rest; the calendar URLs are PagerDuty's own.
+	o.ignore("type", "summary", "self", "html_url", "users", "escalation_policies", "final_schedule", "web_cal_url", "http_cal_url")
 	layers := o.objs("schedule_layers")
 	// GET returns the layers highest priority first, the reverse of the
 	// order POST takes (and the UI numbers) them in.
@@ -260,8 +261,13 @@ func pdAPIService(o *obj) PDService {
 	if o.has("auto_resolve_timeout") {
 		o.warn("auto_resolve_timeout", "not imported: tandem resolves an incident when its alerts resolve")
 	}
-	o.ignore("type", "summary", "self", "html_url", "status", "created_at", "last_incident_timestamp", "integrations",
-		"addons", "alert_creation", "auto_resolve_timeout", "response_play")
+	if len(o.list("integrations")) > 0 {
+		o.warn("integrations", "not imported: send alerts to tandem with tandem alertmanager config, or its webhooks")
+	}
+	if st := o.str("status"); st != "" && st != "active" {
+		o.warn("status", "status %q not imported: tandem pages for every service that has an escalation policy", st)
+	}
+	o.ignore("type", "summary", "self", "html_url", "created_at", "last_incident_timestamp", "alert_creation", "auto_resolve_timeout")
 	o.done()
 	return s
 }

@@ -371,7 +371,6 @@ func (t *tfReader) read() *PDData {
 						d.Teams = appendMember(d.Teams, teamIdx, tm, addr)
 					}
 				}
-				b.ignore("color", "description", "job_title", "license")
 				d.Users = append(d.Users, u)
 			case "pagerduty_team":
 				tm := PDTeam{ID: addr, Pos: b.pos()}
@@ -380,7 +379,6 @@ func (t *tfReader) read() *PDData {
 				if tm.Description == "Managed by Terraform" {
 					tm.Description = ""
 				}
-				b.ignore("default_role")
 				if i, ok := teamIdx[addr]; ok {
 					members := d.Teams[i].Members
 					d.Teams[i] = tm
@@ -392,7 +390,6 @@ func (t *tfReader) read() *PDData {
 			case "pagerduty_team_membership":
 				user, ok1 := b.str("user_id")
 				team, ok2 := b.str("team_id")
-				b.ignore("role")
 				if ok1 && ok2 {
 					d.Teams = appendMember(d.Teams, teamIdx, team, user)
 				}
@@ -438,7 +435,7 @@ func (t *tfReader) schedule(b *tfBlock, addr string) PDSchedule {
 	if s.Description == "Managed by Terraform" {
 		s.Description = ""
 	}
-	b.ignore("overflow", "teams")
+	b.ignore("overflow") // shapes the API's answers, not the schedule
 	for _, lb := range b.blocks("layer") {
 		l := PDLayer{Pos: lb.pos()}
 		l.Name, _ = lb.str("name")

@@ -204,8 +204,11 @@ func reverse(r *Result) map[string]string {
 }
 
 func TestPagerDutyTerraformEquivalence(t *testing.T) {
-	files := fixtures(t, "testdata/pagerduty-terraform", "*.tf")
-	r, err := PagerDutyHCL(files, NewNamer(nil))
+	files, err := readDir("testdata/pagerduty-terraform", "*.tf", "terraform.tfvars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := PagerDutyTerraform("testdata/pagerduty-terraform", NewNamer(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +266,17 @@ func TestPagerDutyTerraformEquivalence(t *testing.T) {
 	}
 
 	wantWarn := []string{
-		`main.tf:149: cannot evaluate "data.pagerduty_user.external.id"`,
+		`: cannot evaluate "data.pagerduty_user.external.id" from the files alone`,
+		`main.tf:17: cannot evaluate "upper(\"payments\")"`,
+		"(pagerduty_service.checkout.incident_urgency_rule): block not imported",
+		"(pagerduty_service.checkout.alert_grouping_parameters): block not imported",
+		"(pagerduty_user.interns.count): count is not evaluated",
+		"(pagerduty_user.contractors.for_each): for_each is not evaluated",
+		"(pagerduty_escalation_policy.generated.dynamic): dynamic blocks are not evaluated",
+		"(pagerduty_service_dependency.checkout_reports): resource type pagerduty_service_dependency not imported",
+		"(pagerduty_team.payments.parent)", "(pagerduty_team_membership.alice.role)", "(pagerduty_schedule.primary.teams)",
+		"(pagerduty_user.dev1.job_title)", "(pagerduty_user.sre1.color)",
+		"(pagerduty_schedule.primary.layer[2]): the source does not document how turns counted in hours",
 		"pagerduty_escalation_policy.legacy.rule[0].escalation_rule_assignment_strategy[0]",
 		"pagerduty_service.checkout.auto_resolve_timeout",
 		`role "admin"`,
@@ -278,8 +291,8 @@ func TestPagerDutyTerraformEquivalence(t *testing.T) {
 		}
 	}
 	s := r.Summary()
-	if s.Users != 3 || s.Teams != 2 || s.Schedules != 1 || s.Policies != 2 || s.Services != 3 {
-		t.Errorf("summary %v (teams: payments and unowned)", s)
+	if s.Users != 3 || s.Teams != 3 || s.Schedules != 1 || s.Policies != 2 || s.Services != 3 || s.Warnings != len(r.Warnings) {
+		t.Errorf("summary %v (teams: engineering, payments and unowned)", s)
 	}
 	if cfg.Oncall.ServiceAckTimeouts["checkout-api"] != 10 || cfg.Oncall.ServiceAckTimeouts["reports"] != 30 {
 		t.Errorf("ack timeouts %v: want checkout-api 10 (600 s), reports 30 (the provider's default 1800 s), none for nightly-batch", cfg.Oncall.ServiceAckTimeouts)
@@ -310,8 +323,9 @@ func TestPagerDutyAPIEquivalence(t *testing.T) {
 	checkPDEquivalence(t, d, r, cfg, at)
 	back := reverse(r)
 	for _, p := range d.Policies {
-		if got, want := tandemPages(cfg.Oncall.Policies[0], back), pdPages(p); !reflect.DeepEqual(got, want) {
-			t.Errorf("pages %v, PagerDuty %v", got, want)
+		pol := policy(t, cfg, r.IDs["pagerduty_escalation_policy"][p.ID])
+		if got, want := tandemPages(pol, back), pdPages(p); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s pages %v, PagerDuty %v", pol.Name, got, want)
 		}
 	}
 	if p, ok := cfg.Catalog.Person("niaj"); !ok || p.Team != "sre" || p.TimeZone != "Europe/London" {
@@ -320,11 +334,16 @@ func TestPagerDutyAPIEquivalence(t *testing.T) {
 	if s, _ := cfg.Catalog.Service("search-api"); s.Team != "sre" || s.EscalationPolicy != "SRE Escalation" {
 		t.Errorf("search-api = %+v", s)
 	}
-	found := false
-	for _, w := range r.Warnings {
-		found = found || strings.Contains(w.Path, "services.json: services[0].alert_grouping_parameters")
+	w := warnings(r)
+	for _, p := range []string{"services.json: services[0].alert_grouping_parameters", "services.json: services[1].integrations",
+		"services.json: services[1].status", "services.json: services[1].auto_resolve_timeout", "services.json: services[1].incident_urgency_rule",
+		"users.json: users[1].contact_methods", "users.json: users[1].job_title", "teams.json: teams[0].parent"} {
+		if !strings.Contains(w, p) {
+			t.Errorf("no warning for %s:\n%s", p, w)
+		}
 	}
-	if !found {
-		t.Errorf("no warning for alert_grouping_parameters: %v", r.Warnings)
+	// acknowledgement_timeout null: no ack timeout.
+	if _, ok := cfg.Oncall.ServiceAckTimeouts["search-indexer"]; ok || cfg.Oncall.ServiceAckTimeouts["search-api"] != 30 {
+		t.Errorf("ack timeouts %v: want search-api 30, none for search-indexer", cfg.Oncall.ServiceAckTimeouts)
 	}
 }

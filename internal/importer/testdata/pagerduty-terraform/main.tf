@@ -6,19 +6,23 @@ variable "zone" {
 }
 
 variable "sre_delay" {
-  default = 15
+  default = 20 # terraform.tfvars sets 15
 }
 
 locals {
   weekly      = 7 * 86400
   domain      = "example.com"
   handoff_day = "2026-02-02T09:00:00-05:00"
+  start_day   = local.handoff_day # a local of a local
+  shouting    = upper("payments") # a function: not evaluated from the files alone
 }
 
 resource "pagerduty_user" "dev1" {
-  name  = "Alice Kowalski"
-  email = "alice@${local.domain}"
-  role  = "user"
+  name        = "Alice Kowalski"
+  email       = "alice@${local.domain}"
+  role        = "user"
+  job_title   = "Developer"
+  description = "Checkout"
 }
 
 resource "pagerduty_user" "dev2" {
@@ -34,9 +38,14 @@ resource "pagerduty_user" "sre1" {
   color = "green"
 }
 
+resource "pagerduty_team" "engineering" {
+  name = "Engineering"
+}
+
 resource "pagerduty_team" "payments" {
   name        = "Payments Team"
   description = "Checkout and invoicing"
+  parent      = pagerduty_team.engineering.id
 }
 
 resource "pagerduty_team_membership" "alice" {
@@ -51,13 +60,16 @@ resource "pagerduty_team_membership" "bob" {
 }
 
 resource "pagerduty_schedule" "primary" {
-  name      = "Payments Primary"
-  time_zone = var.zone
+  name        = "Payments Primary"
+  time_zone   = var.zone
+  description = "Payments on call"
+  teams       = [pagerduty_team.payments.id]
+  overflow    = true
 
   # Layer 1: weekly, Monday 09:00 New York.
   layer {
     name                         = "Weekly"
-    start                        = local.handoff_day
+    start                        = local.start_day
     rotation_virtual_start       = local.handoff_day
     rotation_turn_length_seconds = local.weekly
     users                        = [pagerduty_user.dev1.id, pagerduty_user.dev2.id, pagerduty_user.sre1.id]
@@ -153,10 +165,63 @@ resource "pagerduty_escalation_policy" "legacy" {
 
 resource "pagerduty_service" "checkout" {
   name                    = "Checkout API"
+  description             = local.shouting
   auto_resolve_timeout    = 14400
   acknowledgement_timeout = 600
   escalation_policy       = pagerduty_escalation_policy.payments.id
   alert_creation          = "create_alerts_and_incidents"
+
+  incident_urgency_rule {
+    type    = "constant"
+    urgency = "high"
+  }
+
+  alert_grouping_parameters {
+    type = "time"
+    config {
+      timeout = 2
+    }
+  }
+}
+
+# Not read: a resource made several times, a dynamic block, and resource
+# types tandem has no equivalent for; each is a warning.
+resource "pagerduty_user" "interns" {
+  count = 2
+  name  = "Intern ${count.index}"
+  email = "intern${count.index}@example.com"
+}
+
+resource "pagerduty_user" "contractors" {
+  for_each = toset(["x", "y"])
+  name     = each.key
+  email    = "${each.key}@example.com"
+}
+
+resource "pagerduty_escalation_policy" "generated" {
+  name = "Generated"
+  dynamic "rule" {
+    for_each = [5, 10]
+    content {
+      escalation_delay_in_minutes = rule.value
+      target {
+        id = pagerduty_user.dev1.id
+      }
+    }
+  }
+}
+
+resource "pagerduty_service_dependency" "checkout_reports" {
+  dependency {
+    dependent_service {
+      id   = pagerduty_service.checkout.id
+      type = "service"
+    }
+    supporting_service {
+      id   = pagerduty_service.reports.id
+      type = "service"
+    }
+  }
 }
 
 resource "pagerduty_service" "batch" {
