@@ -6,6 +6,9 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,18 +30,34 @@ func run(t *testing.T, args ...string) (string, string, int) {
 func TestImportEachSource(t *testing.T) {
 	td := "../testdata/"
 	for _, c := range []struct {
-		name     string
-		args     []string
-		schedule string // asked with oncall who; empty: slo rules
-		want     string
+		name string
+		args []string
+		// schedule is asked with oncall who at at, and want is on call
+		// then (worked out by hand from the fixtures; the equivalence
+		// tests in the importer compare every instant); without a
+		// schedule, want is in the output of slo rules, or else a service
+		// the server lists.
+		schedule, at, want string
 	}{
-		{"pagerduty-terraform", []string{"import", "pagerduty", "--terraform", td + "pagerduty-terraform"}, "payments-primary", "payments-primary"},
-		{"pagerduty-api", []string{"import", "pagerduty", "--api-export", td + "pagerduty-api"}, "sre-primary", "sre-primary"},
-		{"opsgenie", []string{"import", "opsgenie", "--export", td + "opsgenie"}, "ops_schedule", "ops_schedule"},
-		{"grafana-oncall", []string{"import", "grafana-oncall", "--export", td + "grafana-oncall"}, "demo-schedule-calendar", "demo-schedule-calendar"},
-		{"backstage", []string{"import", "backstage", td + "backstage"}, "", ""},
-		{"sloth", []string{"import", "sloth", td + "sloth/slos.yaml"}, "", `slo:sli_error:ratio_rate1h{slo=\"myservice-requests-availability\"} > (14.4 * 0.001`},
-		{"pyrra", []string{"import", "pyrra", td + "pyrra/slos.yaml"}, "", `slo:sli_error:ratio_rate1h{slo=\"prometheus-http-errors\"} > (14 * 0.01`},
+		// Weekly from Monday 2 February 09:00 New York (alice, bob,
+		// carol): Tuesday 10 March is in week 5, carol's.
+		{"pagerduty-terraform", []string{"import", "pagerduty", "--terraform", td + "pagerduty-terraform"}, "payments-primary", "2026-03-10T12:00:00-04:00", "carol"},
+		// Europe day, daily from 2 March (niaj, alice), 09:00-18:00:
+		// day 8, niaj's.
+		{"pagerduty-api", []string{"import", "pagerduty", "--api-export", td + "pagerduty-api"}, "sre-primary", "2026-03-10T12:00:00+01:00", "niaj"},
+		// Business hours, weekly from Monday 2 March 09:00 Berlin (bob,
+		// alice, carol): week 1, alice's.
+		{"opsgenie", []string{"import", "opsgenie", "--export", td + "opsgenie"}, "ops_schedule", "2026-03-10T10:00:00+01:00", "alice"},
+		// Weekly rotation from 2 March 09:00 Berlin starting at the second
+		// of alex, bob, cara: week 1, cara's.
+		{"grafana-oncall", []string{"import", "grafana-oncall", "--export", td + "grafana-oncall"}, "demo-schedule-calendar", "2026-03-10T12:00:00+01:00", "cara"},
+		{"backstage", []string{"import", "backstage", td + "backstage"}, "", "", "checkout"},
+		{"sloth", []string{"import", "sloth", td + "sloth/slos.yaml"}, "", "", `slo:sli_error:ratio_rate1h{slo=\"myservice-requests-availability\"} > (14.4 * 0.001`},
+		// 28 days: 2 % of the budget in 1 h is a factor of 13.44.
+		{"sloth-28d", []string{"import", "sloth", td + "sloth/slos.yaml", "--slo-period", "28d"}, "", "", `slo:sli_error:ratio_rate1h{slo=\"myservice-requests-availability\"} > (13.44 * 0.001`},
+		// 7 days with the AlertWindows Sloth runs with: 8 % in 1 h, 13.44.
+		{"sloth-7d", []string{"import", "sloth", td + "sloth/slos.yaml", "--slo-period", "7d", "--slo-period-windows", td + "sloth/windows"}, "", "", `slo:sli_error:ratio_rate1h{slo=\"myservice-requests-availability\"} > (13.44 * 0.001`},
+		{"pyrra", []string{"import", "pyrra", td + "pyrra/slos.yaml"}, "", "", `slo:sli_error:ratio_rate1h{slo=\"prometheus-http-errors\"} > (14 * 0.01`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "tandem.d")
@@ -51,15 +70,20 @@ func TestImportEachSource(t *testing.T) {
 				t.Fatal("dry run created the directory")
 			}
 			out, errOut, code = run(t, append(c.args, "--out", dir)...)
-			if code != 0 || !strings.Contains(out, "imported ") {
+			if code != 0 || !strings.Contains(out, "imported ") || !strings.Contains(out, " warnings") {
 				t.Fatalf("import: %d\n%s\n%s", code, out, errOut)
 			}
 			if !strings.Contains(errOut, "warning: ") {
 				t.Errorf("no warnings printed:\n%s", errOut)
 			}
-			// A second run refuses to overwrite without --force.
+			// A second run refuses to overwrite without --force, and changes
+			// nothing.
+			before := readAll(t, dir)
 			if _, errOut, code := run(t, append(c.args, "--out", dir)...); code == 0 || !strings.Contains(errOut, "--force") {
 				t.Errorf("second run without --force: %d %s", code, errOut)
+			}
+			if after := readAll(t, dir); after != before {
+				t.Errorf("a refused import changed the directory")
 			}
 			if out, errOut, code := run(t, append(c.args, "--out", dir, "--force")...); code != 0 {
 				t.Fatalf("--force: %d\n%s\n%s", code, out, errOut)
@@ -70,23 +94,55 @@ func TestImportEachSource(t *testing.T) {
 			srv := apptest.Start(t, apptest.Options{ConfigDir: dir})
 			switch {
 			case c.schedule != "":
-				out, errOut, code := run(t, "oncall", "who", "--schedule", c.schedule, "--url", srv.URL, "--token", srv.AdminToken, "--format", "json")
-				if code != 0 || !strings.Contains(out, c.want) {
-					t.Errorf("oncall who: %d %s %s", code, out, errOut)
+				out, errOut, code := run(t, "oncall", "who", "--schedule", c.schedule, "--at", c.at, "--url", srv.URL, "--token", srv.AdminToken, "--format", "json")
+				var r struct{ OnCall []string }
+				if code != 0 || json.Unmarshal([]byte(out), &r) != nil || len(r.OnCall) != 1 || r.OnCall[0] != c.want {
+					t.Errorf("oncall who at %s: %d %s %s, want %s", c.at, code, out, errOut, c.want)
 				}
-			case c.want != "":
+			case strings.HasPrefix(c.name, "sloth") || c.name == "pyrra":
 				out, errOut, code := run(t, "slo", "rules", "--config", dir)
 				if code != 0 || !strings.Contains(out, c.want) {
 					t.Errorf("slo rules: %d %s\n%s", code, errOut, out)
 				}
 			default:
 				out, errOut, code := run(t, "services", "--url", srv.URL, "--token", srv.AdminToken)
-				if code != 0 || !strings.Contains(out, "checkout") {
+				if code != 0 || !strings.Contains(out, c.want) {
 					t.Errorf("services: %d %s %s", code, out, errOut)
 				}
 			}
 		})
 	}
+}
+
+// TestSlothPeriodWithoutWindows: a period Sloth has no windows for is
+// refused, as Sloth refuses it, and nothing is written.
+func TestSlothPeriodWithoutWindows(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tandem.d")
+	_, errOut, code := run(t, "import", "sloth", "../testdata/sloth/slos.yaml", "--slo-period", "14d", "--out", dir)
+	if code == 0 || !strings.Contains(errOut, "no Sloth alert windows for an SLO period of 2w") {
+		t.Errorf("14d: %d %s", code, errOut)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("a refused import created the directory")
+	}
+}
+
+// readAll returns every file of dir, for comparing before and after.
+func readAll(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		fmt.Fprintf(&b, "%s\n%s\n", p, data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // TestImportsShareOneDirectory imports PagerDuty and then Backstage into
