@@ -132,16 +132,14 @@ func Backstage(files map[string][]byte, nm *Namer) (*Result, error) {
 		if !strings.EqualFold(e.kind, "User") {
 			continue
 		}
-		res.Users++
 		prof := e.spec.sub("profile")
 		email, display := prof.str("email"), prof.str("displayName")
 		prof.ignore("picture")
 		prof.done()
-		name, existing := nm.PersonFor(email, display, e.name)
+		name, i := res.addPerson(nm, catalog.Person{FullName: display, Email: email}, e.name, e.spec.at("profile.email"), e.spec.at("profile"))
 		names[e.ref()] = name
-		if !existing {
-			people[e.ref()] = len(res.People)
-			res.People = append(res.People, catalog.Person{Name: name, FullName: display, Email: email})
+		if i >= 0 {
+			people[e.ref()] = i
 		}
 	}
 	for _, e := range ents {
@@ -259,6 +257,10 @@ func Backstage(files map[string][]byte, nm *Namer) (*Result, error) {
 				break
 			}
 			ref := parseRef(d, "component", e.ns)
+			if ref == e.ref() {
+				res.warn(e.spec.at("dependsOn"), "%s depends on itself; left out", d)
+				continue
+			}
 			dep, ok := byRef[ref]
 			if !ok || (strings.ToLower(dep.kind) != "component" && strings.ToLower(dep.kind) != "resource") {
 				res.warn(e.spec.at("dependsOn"), "%s is not a component or resource of the import; dependency left out", d)

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -64,11 +65,7 @@ func GrafanaOnCall(files map[string][]byte, nm *Namer) (*Result, error) {
 		teams[t.str("id")] = &res.Teams[len(res.Teams)-1]
 	}
 	for _, u := range byKind["users"] {
-		res.Users++
-		email := u.str("email")
-		name, existing := nm.PersonFor(email, u.str("username"), "user")
-		r.users[u.str("id")] = name
-		p := catalog.Person{Name: name, Email: email}
+		p := catalog.Person{Email: u.str("email"), FullName: u.str("name"), TimeZone: u.str("timezone")}
 		for _, s := range u.objs("slack") {
 			if id, ok := notify.SlackMemberID(s.str("user_id")); ok && p.Slack == "" {
 				p.Slack = id
@@ -78,31 +75,24 @@ func GrafanaOnCall(files map[string][]byte, nm *Namer) (*Result, error) {
 			s.ignore("team_id")
 			s.done()
 		}
-		if tz := u.str("timezone"); tz != "" {
-			if _, err := time.LoadLocation(tz); err == nil {
-				p.TimeZone = tz
-			} else {
-				u.warn("timezone", "%q is not an IANA zone; left out", tz)
-			}
-		}
+		fallback := cmp.Or(Sanitize(u.str("username")), "user")
+		name, i := res.addPerson(nm, p, fallback, u.at("email"), u.at("timezone"))
+		r.users[u.str("id")] = name
 		if role := u.str("role"); role != "" && role != "user" {
 			u.warn("role", "role %q not imported: tandem people have no roles (API access goes by token scope)", role)
 		}
 		for _, id := range u.strs("teams") {
 			if t, ok := teams[id]; ok {
 				t.Members = append(t.Members, name)
-				if p.Team == "" {
-					p.Team = t.Name
+				if i >= 0 && res.People[i].Team == "" {
+					res.People[i].Team = t.Name
 				}
 			} else if len(byKind["teams"]) == 0 {
 				u.warn("teams", "team %s not imported: save GET /api/v1/teams/ as teams.json to import teams", id)
 			}
 		}
-		u.ignore("grafana_id", "username", "is_phone_number_verified", "name")
+		u.ignore("grafana_id", "username", "is_phone_number_verified")
 		u.done()
-		if !existing {
-			res.People = append(res.People, p)
-		}
 	}
 
 	shifts := map[string]*obj{}
@@ -297,7 +287,10 @@ func (r *gfReader) shift(sh *obj, zone string, loc *time.Location, names map[str
 		}
 		sh.done()
 		if typ == "override" {
-			return g, &config.OverrideSpec{Person: ps[0], Start: start.Format(time.RFC3339), End: start.Add(d).Format(time.RFC3339), Reason: "Grafana OnCall override"}, false
+			if ov, ok := override(ps[0], start, start.Add(d), "Grafana OnCall override", sh.where(), res); ok {
+				return g, &ov, false
+			}
+			return g, nil, false
 		}
 		rot := rotation{Name: name, Users: ps, Rotation: oncall.Rotation{Days: 1}, Anchor: start, Start: start, End: start.Add(d), Loc: loc, TimeZone: zone, Pos: sh.where()}
 		return r.layersOf(g, rot, names)

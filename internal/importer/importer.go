@@ -21,6 +21,7 @@ package importer
 
 import (
 	"fmt"
+	"time"
 	"sort"
 	"strings"
 
@@ -73,6 +74,35 @@ type Result struct {
 // warn records a warning.
 func (r *Result) warn(path, format string, args ...any) {
 	r.Warnings = append(r.Warnings, Warning{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// addPerson adds a person of the source (p without a name): matched by
+// email with the people the output directory and the import already
+// have, else a new person with a valid, unique name made from the email or
+// the full name (fallback when neither gives one). An email without "@"
+// or a time zone that is not an IANA one is a warning (at emailAt, tzAt)
+// and left out.
+// It returns the person's name and, when the person is new, their index in
+// r.People (else -1: already defined, not written again).
+func (r *Result) addPerson(nm *Namer, p catalog.Person, fallback, emailAt, tzAt string) (string, int) {
+	r.Users++
+	if p.Email != "" && !strings.Contains(p.Email, "@") {
+		r.warn(emailAt, "email %q is not an email address; left out", p.Email)
+		p.Email = ""
+	}
+	name, existing := nm.PersonFor(p.Email, p.FullName, fallback)
+	if existing {
+		return name, -1
+	}
+	if p.TimeZone != "" {
+		if _, err := time.LoadLocation(p.TimeZone); err != nil {
+			r.warn(tzAt, "time zone %q is not an IANA zone; left out", p.TimeZone)
+			p.TimeZone = ""
+		}
+	}
+	p.Name = name
+	r.People = append(r.People, p)
+	return name, len(r.People) - 1
 }
 
 // remember records that source id of kind became name.

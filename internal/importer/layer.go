@@ -58,23 +58,30 @@ type rotation struct {
 }
 
 // boundary returns the start of turn k.
-func (r rotation) boundary(k int) time.Time {
+func (r rotation) boundary(k int64) time.Time {
 	if r.Rotation.Days > 0 {
 		a := r.Anchor.In(r.Loc)
 		y, m, d := a.Date()
 		hh, mm, ss := a.Clock()
-		return time.Date(y, m, d+k*r.Rotation.Days, hh, mm, ss, a.Nanosecond(), r.Loc)
+		return time.Date(y, m, d+int(k)*r.Rotation.Days, hh, mm, ss, a.Nanosecond(), r.Loc)
 	}
-	return r.Anchor.Add(time.Duration(k*r.Rotation.Hours) * time.Hour)
+	// Seconds, not a Duration, which overflows after 292 years.
+	return time.Unix(r.Anchor.Unix()+k*int64(r.Rotation.Hours)*3600, int64(r.Anchor.Nanosecond()))
 }
 
 // turn returns the k whose turn holds t.
-func (r rotation) turn(t time.Time) int {
-	length := time.Duration(r.Rotation.Hours) * time.Hour
+func (r rotation) turn(t time.Time) int64 {
+	var k int64
 	if r.Rotation.Days > 0 {
-		length = time.Duration(r.Rotation.Days) * 24 * time.Hour
+		day := func(t time.Time) int64 {
+			l := t.In(r.Loc)
+			return time.Date(l.Year(), l.Month(), l.Day(), 12, 0, 0, 0, time.UTC).Unix() / 86400
+		}
+		k = floorDiv(day(t)-day(r.Anchor), int64(r.Rotation.Days))
+	} else {
+		k = floorDiv(t.Unix()-r.Anchor.Unix(), int64(r.Rotation.Hours)*3600)
 	}
-	k := int(t.Sub(r.Anchor) / length)
+	// The estimate is off by a turn at most (the anchor's time of day).
 	for r.boundary(k).After(t) {
 		k--
 	}
@@ -82,6 +89,45 @@ func (r rotation) turn(t time.Time) int {
 		k++
 	}
 	return k
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// minTime and maxTime bound the times an import writes: tandem's
+// schedules are for the years people are on call in, and outside input
+// with a year 1 or 9999 is a mistake.
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// inRange reports whether every non-zero t is within minTime and maxTime.
+func inRange(ts ...time.Time) bool {
+	for _, t := range ts {
+		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+			return false
+		}
+	}
+	return true
+}
+
+// override writes an override, or warns at pos why it cannot.
+func override(person string, start, end time.Time, reason, pos string, res *Result) (config.OverrideSpec, bool) {
+	switch {
+	case !end.After(start):
+		res.warn(pos, "the override ends before it starts; left out")
+		return config.OverrideSpec{}, false
+	case !inRange(start, end):
+		res.warn(pos, "the override's times are outside 1970 to 2200; left out")
+		return config.OverrideSpec{}, false
+	}
+	return config.OverrideSpec{Person: person, Start: start.Format(time.RFC3339), End: end.Format(time.RFC3339), Reason: reason}, true
 }
 
 // layers writes the rotation as tandem layers: one that starts at the
@@ -94,11 +140,19 @@ func (r rotation) layers(res *Result) (out []config.LayerSpec, ok bool) {
 		res.warn(r.Pos, "the rotation ends before it starts; left out")
 		return nil, false
 	}
+	if r.Rotation.Days > 365 || r.Rotation.Hours > 8760 || (r.Rotation.Days <= 0 && r.Rotation.Hours <= 0) {
+		res.warn(r.Pos, "a turn of %s is not between an hour and a year, tandem's limits; left out", r.Rotation)
+		return nil, false
+	}
+	if !inRange(r.Anchor, r.Start, r.End) {
+		res.warn(r.Pos, "the rotation's times are outside 1970 to 2200; left out")
+		return nil, false
+	}
 	if r.Rotation.Hours > 0 && observesDST(r.Loc, r.Start) {
 		res.warn(r.Pos, "the source does not document how turns counted in hours meet a daylight-saving change in %s; tandem counts elapsed hours, so the wall-clock handoff moves by an hour at each change: check this layer's handoffs after the next one", r.Loc)
 	}
-	rotated := func(k int) []string {
-		n := len(r.Users)
+	rotated := func(k int64) []string {
+		n := int64(len(r.Users))
 		i := ((k % n) + n) % n
 		return append(append([]string(nil), r.Users[i:]...), r.Users[:i]...)
 	}

@@ -56,11 +56,9 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 	r := &ogReader{res: res, nm: nm, users: map[string]string{}, schedules: map[string]int{}, rotations: map[int][]string{}}
 	people := map[string]int{} // person → index in res.People
 	for _, u := range byKind["users"] {
-		res.Users++
 		email := u.str("username")
-		name, existing := nm.PersonFor(email, u.str("fullName"), "user")
+		name, i := res.addPerson(nm, catalog.Person{FullName: u.str("fullName"), Email: email, TimeZone: u.str("timeZone")}, "user", u.at("username"), u.at("timeZone"))
 		r.users[u.str("id")], r.users[strings.ToLower(email)] = name, name
-		tz := u.str("timeZone")
 		if role := u.sub("role"); role.m != nil {
 			if n := role.str("name"); n != "" && n != "User" {
 				role.warn("name", "role %q not imported: tandem people have no roles (API access goes by token scope)", n)
@@ -68,21 +66,11 @@ func Opsgenie(files map[string][]byte, nm *Namer) (*Result, error) {
 			role.ignore("id", "name")
 			role.done()
 		}
-		u.ignore("fullName", "blocked", "verified", "createdAt", "locale", "timeZone")
+		u.ignore("blocked", "verified", "createdAt", "locale")
 		u.done()
-		if existing {
-			continue
+		if i >= 0 {
+			people[name] = i
 		}
-		p := catalog.Person{Name: name, FullName: u.str("fullName"), Email: email}
-		if tz != "" {
-			if _, err := time.LoadLocation(tz); err == nil {
-				p.TimeZone = tz
-			} else {
-				u.warn("timeZone", "%q is not an IANA zone; left out", tz)
-			}
-		}
-		people[name] = len(res.People)
-		res.People = append(res.People, p)
 	}
 	for _, t := range byKind["teams"] {
 		name, existing := nm.TeamFor(t.str("name"), "team")
@@ -375,8 +363,8 @@ func (r *ogReader) override(o *obj) {
 		res.warn(o.where(), "schedule of the override is not in the export (or not imported); left out")
 	case !pok:
 		res.warn(o.where(), "user of the override is not a user of the export; left out")
-	case err1 != nil || err2 != nil || !en.After(st):
-		res.warn(o.where(), "startDate and endDate must be RFC 3339 times, end after start; left out")
+	case err1 != nil || err2 != nil:
+		res.warn(o.where(), "startDate and endDate must be RFC 3339 times; left out")
 	default:
 		for _, id := range r.rotations[si] {
 			if len(limited) > 0 && !slices.Contains(limited, id) {
@@ -384,8 +372,9 @@ func (r *ogReader) override(o *obj) {
 				break
 			}
 		}
-		s := &res.Schedules[si]
-		s.Overrides = append(s.Overrides, config.OverrideSpec{Person: p, Start: st.Format(time.RFC3339), End: en.Format(time.RFC3339), Reason: "Opsgenie override"})
+		if ov, ok := override(p, st, en, "Opsgenie override", o.where(), res); ok {
+			res.Schedules[si].Overrides = append(res.Schedules[si].Overrides, ov)
+		}
 	}
 }
 

@@ -100,26 +100,15 @@ func convertPagerDuty(d *PDData, nm *Namer, res *Result) {
 	users := map[string]string{}
 	people := map[string]int{}
 	for _, u := range d.Users {
-		res.Users++
-		name, existing := nm.PersonFor(u.Email, u.Name, "user")
+		name, i := res.addPerson(nm, catalog.Person{FullName: u.Name, Email: u.Email, TimeZone: u.TimeZone}, "user", u.Pos, u.Pos)
 		users[u.ID] = name
 		res.remember("pagerduty_user", u.ID, name)
 		if u.Role != "" && u.Role != "user" {
 			res.warn(u.Pos, "role %q not imported: tandem people have no roles (API access goes by token scope)", u.Role)
 		}
-		if existing {
-			continue
+		if i >= 0 {
+			people[u.ID] = i
 		}
-		p := catalog.Person{Name: name, FullName: u.Name, Email: u.Email}
-		if u.TimeZone != "" {
-			if _, err := time.LoadLocation(u.TimeZone); err != nil {
-				res.warn(u.Pos, "time zone %q is not an IANA zone; left out", u.TimeZone)
-			} else {
-				p.TimeZone = u.TimeZone
-			}
-		}
-		people[u.ID] = len(res.People)
-		res.People = append(res.People, p)
 	}
 	teams := map[string]string{}
 	for _, t := range d.Teams {
@@ -353,11 +342,9 @@ func convertPDSchedule(s PDSchedule, name string, users map[string]string, res *
 			res.warn(o.Pos, "override user %s is not a user of the import; override left out", o.User)
 			continue
 		}
-		if !o.End.After(o.Start) {
-			res.warn(o.Pos, "override ends before it starts; left out")
-			continue
+		if ov, ok := override(p, o.Start, o.End, "", o.Pos, res); ok {
+			out.Overrides = append(out.Overrides, ov)
 		}
-		out.Overrides = append(out.Overrides, config.OverrideSpec{Person: p, Start: o.Start.Format(time.RFC3339), End: o.End.Format(time.RFC3339)})
 	}
 	return out, true
 }

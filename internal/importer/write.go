@@ -203,34 +203,31 @@ func Render(r *Result, base, header string) ([]File, error) {
 	for _, line := range strings.Split(strings.TrimSpace(header), "\n") {
 		buf.WriteString("# " + line + "\n")
 	}
+	var docs []any
 	doc := tandemDoc{Teams: r.Teams, People: r.People, Services: r.Services, Tools: r.Tools,
 		Schedules: r.Schedules, EscalationPolicies: r.Policies, AckTimeouts: r.AckTimeouts}
-	docs := 0
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
 	if len(doc.Teams)+len(doc.People)+len(doc.Services)+len(doc.Tools)+len(doc.Schedules)+len(doc.EscalationPolicies)+len(doc.AckTimeouts) > 0 {
-		if err := enc.Encode(doc); err != nil {
-			return nil, err
-		}
-		docs++
+		docs = append(docs, doc)
 	}
 	if r.DataSource != nil {
-		if err := enc.Encode(r.DataSource); err != nil {
-			return nil, err
-		}
-		docs++
+		docs = append(docs, r.DataSource)
 	}
 	for _, s := range r.SLOs {
-		if err := enc.Encode(s); err != nil {
+		docs = append(docs, s)
+	}
+	if len(docs) == 0 {
+		buf.WriteString("{}\n") // nothing imported: an empty document, which loads
+	} else {
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		for _, d := range docs {
+			if err := enc.Encode(d); err != nil {
+				return nil, err
+			}
+		}
+		if err := enc.Close(); err != nil {
 			return nil, err
 		}
-		docs++
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	if docs == 0 {
-		buf.WriteString("{}\n")
 	}
 	files := []File{{Name: base + ".yaml", Data: buf.Bytes()}}
 	if len(r.IDs) > 0 {
