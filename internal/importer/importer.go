@@ -21,9 +21,9 @@ package importer
 
 import (
 	"fmt"
-	"time"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/config"
