@@ -303,6 +303,16 @@ func (b *tfBlock) blocks(typ string) []*tfBlock {
 	return out
 }
 
+// description reads the description attribute, which the provider sets
+// to "Managed by Terraform" when none is given: that is no description.
+func (b *tfBlock) description() string {
+	d, _ := b.str("description")
+	if d == "Managed by Terraform" {
+		return ""
+	}
+	return d
+}
+
 func (b *tfBlock) ignore(names ...string) {
 	for _, n := range names {
 		b.used[n] = true
@@ -375,10 +385,7 @@ func (t *tfReader) read() *PDData {
 			case "pagerduty_team":
 				tm := PDTeam{ID: addr, Pos: b.pos()}
 				tm.Name, _ = b.str("name")
-				tm.Description, _ = b.str("description")
-				if tm.Description == "Managed by Terraform" {
-					tm.Description = ""
-				}
+				tm.Description = b.description()
 				if i, ok := teamIdx[addr]; ok {
 					members := d.Teams[i].Members
 					d.Teams[i] = tm
@@ -431,10 +438,7 @@ func (t *tfReader) schedule(b *tfBlock, addr string) PDSchedule {
 	s := PDSchedule{ID: addr, Pos: b.pos()}
 	s.Name, _ = b.str("name")
 	s.TimeZone, _ = b.str("time_zone")
-	s.Description, _ = b.str("description")
-	if s.Description == "Managed by Terraform" {
-		s.Description = ""
-	}
+	s.Description = b.description()
 	b.ignore("overflow") // shapes the API's answers, not the schedule
 	for _, lb := range b.blocks("layer") {
 		l := PDLayer{Pos: lb.pos()}
@@ -488,10 +492,7 @@ func (t *tfReader) schedule(b *tfBlock, addr string) PDSchedule {
 func (t *tfReader) policy(b *tfBlock, addr string) PDPolicy {
 	p := PDPolicy{ID: addr, Pos: b.pos()}
 	p.Name, _ = b.str("name")
-	p.Description, _ = b.str("description")
-	if p.Description == "Managed by Terraform" {
-		p.Description = ""
-	}
+	p.Description = b.description()
 	p.NumLoops, _ = b.integer("num_loops")
 	p.Teams, _ = b.strs("teams")
 	for _, rb := range b.blocks("rule") {
@@ -526,10 +527,7 @@ func (t *tfReader) policy(b *tfBlock, addr string) PDPolicy {
 func (t *tfReader) service(b *tfBlock, addr string) PDService {
 	s := PDService{ID: addr, Pos: b.pos()}
 	s.Name, _ = b.str("name")
-	s.Description, _ = b.str("description")
-	if s.Description == "Managed by Terraform" {
-		s.Description = ""
-	}
+	s.Description = b.description()
 	s.Policy, _ = b.str("escalation_policy")
 	// The provider sends 1800 when acknowledgement_timeout is not set, and
 	// "null" disables it.

@@ -1,9 +1,7 @@
 package importer
 
 import (
-	"math/rand"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -11,42 +9,6 @@ import (
 	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
-
-// fixtures reads the test files of dir matching pattern.
-func fixtures(t *testing.T, dir, pattern string) map[string][]byte {
-	t.Helper()
-	files, err := readDir(dir, pattern)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// load renders a result and loads it as tandem does.
-func load(t *testing.T, r *Result) *config.Config {
-	t.Helper()
-	files, err := Render(r, r.Source, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(map[string][]byte{files[0].Name: files[0].Data}, time.Now())
-	if err != nil {
-		t.Fatalf("output does not validate: %v\n%s", err, files[0].Data)
-	}
-	return cfg
-}
-
-// instants returns 50 instants over the 8 weeks from start: a fixed
-// pseudo-random spread plus the given ones (DST changes, handoffs,
-// overrides).
-func instants(start time.Time, must ...time.Time) []time.Time {
-	rng := rand.New(rand.NewSource(15))
-	out := append([]time.Time(nil), must...)
-	for len(out) < 50 {
-		out = append(out, start.Add(time.Duration(rng.Int63n(int64(56*24*time.Hour)))).Truncate(time.Minute))
-	}
-	return out
-}
 
 // pdWho is PagerDuty's own rule for who is on call, computed straight from
 // the source data: an override wins; otherwise the highest layer (the last
@@ -170,11 +132,6 @@ func pdPages(p PDPolicy) []string {
 		}
 	}
 	return out
-}
-
-func pageKey(minute int, targets []string) string {
-	sort.Strings(targets)
-	return time.Duration(minute*int(time.Minute)).String() + " " + strings.Join(targets, ",")
 }
 
 // tandemPages is what oncall.Plan pages for a policy, targets mapped back

@@ -4,71 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/tandemhq/tandem/internal/config"
-	"github.com/tandemhq/tandem/internal/oncall"
 )
-
-func who(t *testing.T, cfg *config.Config, schedule string, at time.Time) string {
-	t.Helper()
-	for _, s := range cfg.Oncall.Schedules {
-		if s.Name == schedule {
-			if w := s.Who(at); len(w) > 0 {
-				return w[0]
-			}
-			return ""
-		}
-	}
-	t.Fatalf("no schedule %s", schedule)
-	return ""
-}
-
-// schedule returns the loaded schedule of that name.
-func schedule(t *testing.T, cfg *config.Config, name string) *oncall.Schedule {
-	t.Helper()
-	for _, s := range cfg.Oncall.Schedules {
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no schedule %s", name)
-	return nil
-}
-
-// policy returns the loaded escalation policy of that name.
-func policy(t *testing.T, cfg *config.Config, name string) oncall.Policy {
-	t.Helper()
-	for _, p := range cfg.Oncall.Policies {
-		if p.Name == name {
-			return p
-		}
-	}
-	t.Fatalf("no escalation policy %s", name)
-	return oncall.Policy{}
-}
-
-// pages lists minute and targets of every step of a policy.
-func pages(p oncall.Policy) []string {
-	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	var out []string
-	for _, st := range oncall.Plan(p, t0, time.Time{}) {
-		var ts []string
-		for _, tg := range st.Targets {
-			ts = append(ts, tg.ID)
-		}
-		out = append(out, pageKey(int(st.At.Sub(t0)/time.Minute), ts))
-	}
-	return out
-}
-
-func warnings(r *Result) string {
-	var b strings.Builder
-	for _, w := range r.Warnings {
-		b.WriteString(w.String() + "\n")
-	}
-	return b.String()
-}
 
 func TestBackstage(t *testing.T) {
 	files := fixtures(t, "testdata/backstage", "*.yaml")
