@@ -52,7 +52,7 @@ func GrafanaOnCall(files map[string][]byte, nm *Namer) (*Result, error) {
 		return nil, err
 	}
 	r := &gfReader{res: res, nm: nm, users: map[string]string{}, schedules: map[string]string{}}
-	teams := map[string]*catalog.Team{} // OnCall team id → team, when teams*.json is given
+	teams := map[string]int{} // OnCall team id → index in res.Teams, when teams*.json is given
 	for _, t := range byKind["teams"] {
 		name, existing := nm.TeamFor(t.str("name"), "team")
 		t.ignore("id", "email", "avatar_url")
@@ -62,7 +62,7 @@ func GrafanaOnCall(files map[string][]byte, nm *Namer) (*Result, error) {
 			continue
 		}
 		res.Teams = append(res.Teams, catalog.Team{Name: name, DisplayName: t.str("name")})
-		teams[t.str("id")] = &res.Teams[len(res.Teams)-1]
+		teams[t.str("id")] = len(res.Teams) - 1
 	}
 	for _, u := range byKind["users"] {
 		p := catalog.Person{Email: u.str("email"), FullName: u.str("name"), TimeZone: u.str("timezone")}
@@ -82,7 +82,8 @@ func GrafanaOnCall(files map[string][]byte, nm *Namer) (*Result, error) {
 			u.warn("role", "role %q not imported: tandem people have no roles (API access goes by token scope)", role)
 		}
 		for _, id := range u.strs("teams") {
-			if t, ok := teams[id]; ok {
+			if ti, ok := teams[id]; ok {
+				t := &res.Teams[ti]
 				t.Members = append(t.Members, name)
 				if i >= 0 && res.People[i].Team == "" {
 					res.People[i].Team = t.Name

@@ -381,11 +381,17 @@ func TestGrafanaOnCallEquivalence(t *testing.T) {
 	if p, _ := cfg.Catalog.Person("alex"); p.Slack != "UALEXSLACKD" || p.Team != "sre" {
 		t.Errorf("alex = %+v", p)
 	}
-	if tm, _ := cfg.Catalog.Team("sre"); !reflect.DeepEqual(tm.Members, []string{"alex", "cara"}) {
+	if tm, _ := cfg.Catalog.Team("sre"); !reflect.DeepEqual(tm.Members, []string{"alex", "bob", "cara"}) {
 		t.Errorf("team sre = %+v", tm)
 	}
+	if tm, _ := cfg.Catalog.Team("platform"); !reflect.DeepEqual(tm.Members, []string{"bob"}) {
+		t.Errorf("team platform = %+v", tm)
+	}
+	if p, _ := cfg.Catalog.Person("bob"); p.Team != "platform" {
+		t.Errorf("bob = %+v (first team listed)", p)
+	}
 	s := r.Summary()
-	if s.Users != 4 || s.Teams != 1 || s.Schedules != 2 || s.Policies != 2 || s.Warnings != len(r.Warnings) {
+	if s.Users != 4 || s.Teams != 2 || s.Schedules != 2 || s.Policies != 2 || s.Warnings != len(r.Warnings) {
 		t.Errorf("summary %+v", s)
 	}
 }
