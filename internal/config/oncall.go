@@ -27,33 +27,33 @@ type OncallSection struct {
 // ScheduleSpec is a schedule as written in YAML.
 type ScheduleSpec struct {
 	Name        string         `yaml:"name"`
-	Description string         `yaml:"description"`
-	TimeZone    string         `yaml:"time_zone"` // IANA name; default UTC
+	Description string         `yaml:"description,omitempty"`
+	TimeZone    string         `yaml:"time_zone,omitempty"` // IANA name; default UTC
 	Layers      []LayerSpec    `yaml:"layers"`
-	Overrides   []OverrideSpec `yaml:"overrides"`
+	Overrides   []OverrideSpec `yaml:"overrides,omitempty"`
 }
 
 // LayerSpec is one rotation layer as written in YAML. Later layers win.
 type LayerSpec struct {
 	Name         string            `yaml:"name"`
-	Users        []string          `yaml:"users"`
-	Rotation     string            `yaml:"rotation"` // daily, weekly, 12h, 3d, 2w
-	Handoff      string            `yaml:"handoff"`  // HH:MM local; default 00:00
-	Start        string            `yaml:"start"`    // YYYY-MM-DD local: the first turn starts then at handoff
-	End          string            `yaml:"end"`      // optional local date-time or date
-	TimeZone     string            `yaml:"time_zone"`
-	Restrictions []RestrictionSpec `yaml:"restrictions"`
+	Users        []string          `yaml:"users,flow"`
+	Rotation     string            `yaml:"rotation"`          // daily, weekly, 12h, 3d, 2w
+	Handoff      string            `yaml:"handoff,omitempty"` // HH:MM local; default 00:00
+	Start        string            `yaml:"start"`             // YYYY-MM-DD local: the first turn starts then at handoff
+	End          string            `yaml:"end,omitempty"`     // optional local date-time or date
+	TimeZone     string            `yaml:"time_zone,omitempty"`
+	Restrictions []RestrictionSpec `yaml:"restrictions,omitempty"`
 }
 
 // RestrictionSpec is a layer restriction in PagerDuty's vocabulary, with
 // days as a shorthand for daily restrictions on some weekdays only.
 type RestrictionSpec struct {
-	Type            string   `yaml:"type"`              // daily_restriction or weekly_restriction
-	StartTimeOfDay  string   `yaml:"start_time_of_day"` // HH:MM or HH:MM:SS
-	StartDayOfWeek  string   `yaml:"start_day_of_week"` // weekly: mon…sun or 1…7
-	Duration        string   `yaml:"duration"`          // 8h, 64h
-	DurationSeconds int      `yaml:"duration_seconds"`  // PagerDuty's form of duration
-	Days            []string `yaml:"days"`              // daily: mon-fri, weekdays, …
+	Type            string   `yaml:"type"`                        // daily_restriction or weekly_restriction
+	StartTimeOfDay  string   `yaml:"start_time_of_day"`           // HH:MM or HH:MM:SS
+	StartDayOfWeek  string   `yaml:"start_day_of_week,omitempty"` // weekly: mon…sun or 1…7
+	Duration        string   `yaml:"duration,omitempty"`          // 8h, 64h
+	DurationSeconds int      `yaml:"duration_seconds,omitempty"`  // PagerDuty's form of duration
+	Days            []string `yaml:"days,omitempty,flow"`         // daily: mon-fri, weekdays, …
 }
 
 // OverrideSpec puts a person on call for a span, in place of every layer.
@@ -61,7 +61,7 @@ type OverrideSpec struct {
 	Person string `yaml:"person"`
 	Start  string `yaml:"start"` // RFC 3339, or local "2026-12-24T18:00" in the schedule's zone
 	End    string `yaml:"end"`
-	Reason string `yaml:"reason"`
+	Reason string `yaml:"reason,omitempty"`
 }
 
 // ServiceAckTimeout sets a service's ack timeout, over its policy's.

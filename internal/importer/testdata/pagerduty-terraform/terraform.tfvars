@@ -1,0 +1,2 @@
+# Variable values, as terraform plan reads them.
+sre_delay = 15
