@@ -1,5 +1,28 @@
 package config
 
+// The reference part of docs/config.md is generated here from the Go types
+// the loader decodes tandem documents into, so that it cannot drift from
+// them: TestConfigReference fails when the file and the types disagree, and
+// rewrites the part with -update.
+//
+// What the reference says about a key comes from its Go field's doc
+// comment, written in Go style and read by these conventions:
+//
+//   - The comment starts with the field's Go name ("Window is the rolling
+//     window …"); the reference drops the name (and a following "is" or
+//     "are") and keeps the rest: "The rolling window …".
+//   - "(default X)" states the default; the reference moves X to the
+//     default column. "(required)" marks a key that must be given.
+//   - A string that holds something other than free text says which with
+//     one of the phrases of valueForms ("a duration", "a date", …); the
+//     reference names that form in the type column.
+//   - A key ending in _env names an environment variable. Its comment says
+//     when tandem reads the variable; the reference lists every such key
+//     with the variable the examples name.
+//
+// Example values come from examples/tandem.d, then from the starting
+// tandem.d of `tandem config example` (internal/config/example).
+
 import (
 	"bytes"
 	"flag"
@@ -7,11 +30,13 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -27,6 +52,9 @@ const (
 	refEnd   = "<!-- reference:end -->"
 )
 
+// module is the import path that the packages holding config types share.
+const module = "github.com/tandemhq/tandem"
+
 // repoRoot is the module's root directory.
 func repoRoot(t *testing.T) string {
 	t.Helper()
@@ -37,213 +65,341 @@ func repoRoot(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// fieldDocs reads the doc comment of every struct field of every package
-// of the module, keyed "import/path.Type.Field".
-type fieldDocs struct {
+// docIndex holds the doc comment of every struct field of the module's
+// packages it has parsed, keyed "import/path.Type.Field". A field of an
+// anonymous struct type is keyed under its outer field:
+// "import/path.Type.Field.Inner".
+type docIndex struct {
 	root   string
-	module string
 	parsed map[string]bool
 	docs   map[string]string
-	types  map[string]string // "import/path.Type" → the type's doc comment
 }
 
-func (d *fieldDocs) load(t *testing.T, pkgPath string) {
+func newDocIndex(t *testing.T) *docIndex {
+	return &docIndex{root: repoRoot(t), parsed: map[string]bool{}, docs: map[string]string{}}
+}
+
+// load parses the package pkgPath once; packages outside the module (the
+// standard library, dependencies) hold no config field and are skipped.
+func (d *docIndex) load(t *testing.T, pkgPath string) {
 	t.Helper()
 	if d.parsed[pkgPath] {
 		return
 	}
 	d.parsed[pkgPath] = true
-	rel, ok := strings.CutPrefix(pkgPath, d.module)
+	rel, ok := strings.CutPrefix(pkgPath, module)
 	if !ok {
-		return // the standard library or a dependency: no field is documented here
+		return
 	}
 	dir := filepath.Join(d.root, filepath.FromSlash(strings.TrimPrefix(rel, "/")))
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	notTest := func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }
+	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, notTest, parser.ParseComments)
 	if err != nil {
 		t.Fatalf("parse %s: %v", dir, err)
 	}
 	for _, p := range pkgs {
 		for _, f := range p.Files {
-			ast.Inspect(f, func(n ast.Node) bool {
-				gd, ok := n.(*ast.GenDecl)
+			for _, decl := range f.Decls {
+				gd, ok := decl.(*ast.GenDecl)
 				if !ok || gd.Tok != token.TYPE {
-					return true
+					continue
 				}
 				for _, spec := range gd.Specs {
 					ts := spec.(*ast.TypeSpec)
-					tdoc := ts.Doc
-					if tdoc == nil && len(gd.Specs) == 1 {
-						tdoc = gd.Doc
-					}
-					d.types[pkgPath+"."+ts.Name.Name] = tdoc.Text()
-					st, ok := ts.Type.(*ast.StructType)
-					if !ok {
-						continue
-					}
-					for _, fld := range st.Fields.List {
-						text := fld.Doc.Text()
-						if text == "" {
-							text = fld.Comment.Text()
-						}
-						for _, name := range fld.Names {
-							d.docs[pkgPath+"."+ts.Name.Name+"."+name.Name] = text
-						}
+					if st, ok := ts.Type.(*ast.StructType); ok {
+						d.addFields(pkgPath+"."+ts.Name.Name, st)
 					}
 				}
-				return false
-			})
+			}
 		}
 	}
 }
 
-// refRow is one key of the reference.
-type refRow struct {
-	path, typ, def, doc, example string
+// addFields records the doc comments of st's fields under prefix, and of
+// the fields of any anonymous struct a field holds.
+func (d *docIndex) addFields(prefix string, st *ast.StructType) {
+	for _, fld := range st.Fields.List {
+		text := fld.Doc.Text()
+		if text == "" {
+			text = fld.Comment.Text()
+		}
+		for _, name := range fld.Names {
+			key := prefix + "." + name.Name
+			d.docs[key] = text
+			if inner := anonStruct(fld.Type); inner != nil {
+				d.addFields(key, inner)
+			}
+		}
+	}
+}
+
+// anonStruct returns the anonymous struct type that e is, or points to,
+// lists or maps to; nil when there is none.
+func anonStruct(e ast.Expr) *ast.StructType {
+	for {
+		switch x := e.(type) {
+		case *ast.StructType:
+			return x
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.ArrayType:
+			e = x.Elt
+		case *ast.MapType:
+			e = x.Value
+		default:
+			return nil
+		}
+	}
+}
+
+// valueForms are the phrases by which a string field's comment says what
+// the string holds, and the type the reference then gives it. The phrase
+// that comes first in the comment wins ("a time of day" over "a time").
+var valueForms = []struct {
+	phrase *regexp.Regexp
+	typ    string
+}{
+	{regexp.MustCompile(`\ba duration\b`), "duration (e.g. 15m)"},
+	{regexp.MustCompile(`\ba date\b`), "date (YYYY-MM-DD)"},
+	{regexp.MustCompile(`\ba time of day\b`), "time of day (HH:MM)"},
+	{regexp.MustCompile(`\ba time\b`), "time"},
+	{regexp.MustCompile(`\ba percentage\b`), "percentage (e.g. 80%)"},
+	{regexp.MustCompile(`\bIANA (?:time )?zone\b`), "IANA time zone"},
+}
+
+// valueForm returns the type named by the earliest phrase of valueForms in
+// text, the longest at equal positions; "" when there is none.
+func valueForm(text string) string {
+	best, bestAt, bestLen := "", len(text)+1, 0
+	for _, f := range valueForms {
+		loc := f.phrase.FindStringIndex(text)
+		if loc == nil {
+			continue
+		}
+		if n := loc[1] - loc[0]; loc[0] < bestAt || (loc[0] == bestAt && n > bestLen) {
+			best, bestAt, bestLen = f.typ, loc[0], n
+		}
+	}
+	return best
 }
 
 var (
-	defaultRe = regexp.MustCompile(`\((?:the )?default:? ([^)]+)\)`)
-	docName   = regexp.MustCompile(`^[A-Z][A-Za-z0-9]* (is|are|names|says|holds|lists|sets|gives|makes|turns|marks|overrides|keeps|bounds|decides|maps|is the|:)\s*`)
+	defaultRe  = regexp.MustCompile(`\s*\(default:? ([^)]+)\)`)
+	requiredRe = regexp.MustCompile(`\s*\(required\)`)
 )
 
-// describe turns a field's doc comment into the reference's text: one
-// paragraph, without the field's Go name in front, and its default.
-func describe(doc string) (text, def string) {
-	text = strings.Join(strings.Fields(doc), " ")
-	if m := defaultRe.FindStringSubmatch(text); m != nil {
-		def = strings.TrimSpace(m[1])
-		text = strings.TrimSpace(strings.Replace(text, m[0], "", 1))
-		text = strings.ReplaceAll(text, " .", ".")
-	}
-	if loc := docName.FindStringIndex(text); loc != nil {
-		rest := text[loc[1]:]
-		verb := strings.TrimSpace(strings.SplitN(text[:loc[1]], " ", 2)[1])
-		switch verb {
-		case "is", "are", ":", "is the":
-			text = rest
-		default:
-			text = verb + " " + rest
-		}
-	}
-	if text != "" {
-		text = strings.ToUpper(text[:1]) + text[1:]
-	}
-	return text, def
+// keyDoc is what a field's doc comment says about its key.
+type keyDoc struct {
+	text     string // the comment without the Go name, default and required marks
+	def      string // from "(default X)"
+	required bool   // from "(required)"
+	form     string // from valueForms
 }
 
-// typeName says what a YAML value of Go type t looks like.
+// describe reads a field's doc comment by the conventions above. It
+// reports a comment that does not start with the Go name, so that the text
+// never starts with a name the user does not write.
+func describe(goName, comment string) (keyDoc, error) {
+	var k keyDoc
+	text := strings.Join(strings.Fields(comment), " ")
+	if text == "" {
+		return k, fmt.Errorf("no doc comment")
+	}
+	k.form = valueForm(text)
+	if m := defaultRe.FindStringSubmatch(text); m != nil {
+		k.def = strings.TrimSpace(m[1])
+		text = strings.Replace(text, m[0], "", 1)
+	}
+	if requiredRe.MatchString(text) {
+		k.required = true
+		text = requiredRe.ReplaceAllString(text, "")
+	}
+	rest, ok := strings.CutPrefix(text, goName+" ")
+	if !ok {
+		return k, fmt.Errorf("the doc comment does not start with the field's name %s", goName)
+	}
+	for _, verb := range []string{"is ", "are "} {
+		rest = strings.TrimPrefix(rest, verb)
+	}
+	k.text = strings.ToUpper(rest[:1]) + rest[1:]
+	return k, nil
+}
+
+// typeName says what the YAML value of a Go type looks like.
 func typeName(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Pointer:
 		return typeName(t.Elem())
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "integer"
-	case reflect.Float32, reflect.Float64:
-		return "number"
 	case reflect.Slice, reflect.Array:
-		if e := typeName(t.Elem()); e != "mapping" {
-			return "list of " + e + "s"
-		}
-		return "list of mappings"
+		return "list of " + plural(t.Elem())
 	case reflect.Map:
-		return "mapping of " + typeName(t.Elem()) + "s by name"
+		return "mapping of string to " + typeName(t.Elem())
 	case reflect.Struct:
 		return "mapping"
 	}
-	return t.Kind().String()
+	return strings.TrimSuffix(plural(t), "s")
 }
 
-// yamlFields lists a struct's YAML keys in declaration order with their
-// Go field, flattening inline fields.
-func yamlFields(t reflect.Type) []reflect.StructField {
-	var out []reflect.StructField
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("yaml")
-		name, opts, _ := strings.Cut(tag, ",")
+// plural names the values of a Go type in the plural.
+func plural(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return plural(t.Elem())
+	case reflect.String:
+		return "strings"
+	case reflect.Bool:
+		return "booleans"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integers"
+	case reflect.Float32, reflect.Float64:
+		return "numbers"
+	case reflect.Slice, reflect.Array:
+		return "lists"
+	case reflect.Struct, reflect.Map:
+		return "mappings"
+	}
+	return t.Kind().String() + "s"
+}
+
+// yamlField is one YAML key of a struct: its Go field, and the doc key of
+// that field (which, for fields of an inline struct, names the inline type).
+type yamlField struct {
+	reflect.StructField
+	key    string // the YAML key
+	docKey string
+}
+
+// yamlFields lists the YAML keys of st in declaration order, flattening
+// inline fields. docPrefix is st's own doc key: "import/path.Type", or the
+// outer field's key for an anonymous struct.
+func yamlFields(st reflect.Type, docPrefix string) []yamlField {
+	var out []yamlField
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "-" || !f.IsExported() {
 			continue
 		}
 		if strings.Contains(opts, "inline") {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			out = append(out, yamlFields(ft)...)
+			ft := derefType(f.Type)
+			out = append(out, yamlFields(ft, ft.PkgPath()+"."+ft.Name())...)
 			continue
 		}
-		out = append(out, f)
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out = append(out, yamlField{StructField: f, key: name, docKey: docPrefix + "." + f.Name})
 	}
 	return out
 }
 
-func yamlKey(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	if name == "" {
-		return strings.ToLower(f.Name)
+func derefType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return name
+	return t
 }
 
-// walk appends a row for every key under the struct type t, whose keys are
-// written at prefix.
-func walk(t *testing.T, d *fieldDocs, st reflect.Type, prefix string, examples map[string]string, rows *[]refRow, undocumented *[]string) {
-	d.load(t, st.PkgPath())
-	for _, f := range yamlFields(st) {
-		key := yamlKey(f)
-		path := key
-		if prefix != "" {
-			path = prefix + "." + key
+// refRow is one key of the reference.
+type refRow struct {
+	path, typ, example string
+	keyDoc
+}
+
+// refWalker collects the rows of the reference and the problems found on
+// the way (a missing or misshapen comment, an undeclared value form).
+type refWalker struct {
+	t        *testing.T
+	docs     *docIndex
+	examples map[string]string
+	problems []string
+}
+
+func (w *refWalker) problem(format string, args ...any) {
+	w.problems = append(w.problems, fmt.Sprintf(format, args...))
+}
+
+// looksLike are example values whose shape gives their form away: an
+// example of one of these in a key without that form means the field's
+// comment forgot its phrase.
+var looksLike = []struct {
+	re   *regexp.Regexp
+	form string
+}{
+	{regexp.MustCompile(`^\d+(\.\d+)?(ms|s|m|h|d|w)$`), "a duration"},
+	{regexp.MustCompile(`^\d\d:\d\d(:\d\d)?$`), "a time of day"},
+	{regexp.MustCompile(`^\d{4}-\d\d-\d\d$`), "a date"},
+}
+
+// row describes the key f, written at path.
+func (w *refWalker) row(f yamlField, path string) refRow {
+	k, err := describe(f.Name, w.docs.docs[f.docKey])
+	if err != nil {
+		w.problem("%s (%s): %v", f.docKey, path, err)
+	}
+	r := refRow{path: path, typ: typeName(f.Type), example: w.examples[path], keyDoc: k}
+	isString := derefType(f.Type).Kind() == reflect.String
+	switch {
+	case strings.HasSuffix(f.key, "_env"):
+		if !isString {
+			w.problem("%s (%s): a key ending in _env must be a string", f.docKey, path)
 		}
-		doc := d.docs[st.PkgPath()+"."+st.Name()+"."+f.Name]
-		text, def := describe(doc)
-		if text == "" {
-			*undocumented = append(*undocumented, st.PkgPath()+"."+st.Name()+"."+f.Name+" ("+path+")")
-		}
-		typ := typeName(f.Type)
-		if strings.HasSuffix(key, "_env") {
-			typ = "environment variable name"
-			text += " The value is the variable's name; tandem reads the secret from the environment at start and on reload, so it is never written in tandem.d."
-		}
-		*rows = append(*rows, refRow{path: path, typ: typ, def: def, doc: strings.TrimSpace(text), example: examples[path]})
-		inner := f.Type
-		for inner.Kind() == reflect.Pointer || inner.Kind() == reflect.Slice || inner.Kind() == reflect.Array {
-			if inner.Kind() != reflect.Pointer {
-				path += "[]"
+		r.typ = "environment variable name"
+	case isString && k.form != "":
+		r.typ = k.form
+	case isString && r.example != "":
+		for _, l := range looksLike {
+			if l.re.MatchString(r.example) {
+				w.problem("%s (%s): the example %q looks like %s; say so in the doc comment (see valueForms)", f.docKey, path, r.example, l.form)
 			}
-			inner = inner.Elem()
 		}
-		if inner.Kind() == reflect.Map {
-			path += ".<name>"
-			inner = inner.Elem()
-			for inner.Kind() == reflect.Pointer {
-				inner = inner.Elem()
+	}
+	return r
+}
+
+// walk appends a row for every key of the struct st, whose keys are
+// written under prefix, and recurses into the keys that hold structs.
+func (w *refWalker) walk(st reflect.Type, docPrefix, prefix string, rows *[]refRow) {
+	w.docs.load(w.t, st.PkgPath())
+	for _, f := range yamlFields(st, docPrefix) {
+		path := prefix + "." + f.key
+		*rows = append(*rows, w.row(f, path))
+		if inner, innerPath := element(f.Type, path); inner.Kind() == reflect.Struct {
+			innerPrefix := f.docKey // an anonymous struct: its fields are keyed under f
+			if inner.Name() != "" {
+				innerPrefix = inner.PkgPath() + "." + inner.Name()
 			}
-		}
-		if inner.Kind() == reflect.Struct {
-			walk(t, d, inner, path, examples, rows, undocumented)
+			w.walk(inner, innerPrefix, innerPath, rows)
 		}
 	}
 }
 
-// exampleValues collects, per key path, the first scalar value the example
-// configuration gives it, so the reference shows real values.
-func exampleValues(t *testing.T, dir string) map[string]string {
+// element returns the type of the values under a key of type t, and the
+// path they are written at: "[]" for a list's items, ".<name>" for a
+// mapping's values.
+func element(t reflect.Type, path string) (reflect.Type, string) {
+	for {
+		switch t.Kind() {
+		case reflect.Pointer:
+			t = t.Elem()
+		case reflect.Slice, reflect.Array:
+			t, path = t.Elem(), path+"[]"
+		case reflect.Map:
+			t, path = t.Elem(), path+".<name>"
+		default:
+			return t, path
+		}
+	}
+}
+
+// exampleValues collects, per key path, the first scalar value (or list of
+// scalars) the YAML files under fsys give it; OpenSLO documents are skipped.
+func exampleValues(t *testing.T, fsys fs.FS, out map[string]string) {
 	t.Helper()
-	out := map[string]string{}
 	var visit func(n *yaml.Node, path string)
 	visit = func(n *yaml.Node, path string) {
 		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				visit(c, path)
-			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				p := n.Content[i].Value
@@ -253,22 +409,20 @@ func exampleValues(t *testing.T, dir string) map[string]string {
 				visit(n.Content[i+1], p)
 			}
 		case yaml.SequenceNode:
-			scalars := true
+			var vals []string
 			for _, c := range n.Content {
-				scalars = scalars && c.Kind == yaml.ScalarNode
-			}
-			if scalars && len(n.Content) > 0 {
-				if _, ok := out[path]; !ok {
-					vals := make([]string, len(n.Content))
-					for i, c := range n.Content {
-						vals[i] = c.Value
-					}
-					out[path] = "[" + strings.Join(vals, ", ") + "]"
+				if c.Kind != yaml.ScalarNode {
+					vals = nil
+					break
 				}
-				return
+				vals = append(vals, c.Value)
 			}
-			for _, c := range n.Content {
-				visit(c, path+"[]")
+			if vals == nil {
+				for _, c := range n.Content {
+					visit(c, path+"[]")
+				}
+			} else if _, ok := out[path]; !ok {
+				out[path] = "[" + strings.Join(vals, ", ") + "]"
 			}
 		case yaml.ScalarNode:
 			if _, ok := out[path]; !ok && n.Value != "" {
@@ -276,42 +430,41 @@ func exampleValues(t *testing.T, dir string) map[string]string {
 			}
 		}
 	}
-	err := filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() || (filepath.Ext(p) != ".yaml" && filepath.Ext(p) != ".yml") {
 			return err
 		}
-		b, err := os.ReadFile(p)
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		for {
-			var n yaml.Node
-			if err := dec.Decode(&n); err != nil {
-				break
+			var doc yaml.Node
+			if dec.Decode(&doc) != nil {
+				return nil
 			}
-			if len(n.Content) == 1 && n.Content[0].Kind == yaml.MappingNode {
-				if isOpenSLO(n.Content[0]) {
-					continue
-				}
+			if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode && at(doc.Content[0], "apiVersion") == nil {
+				visit(doc.Content[0], "")
 			}
-			visit(&n, "")
 		}
-		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
 }
 
-func isOpenSLO(m *yaml.Node) bool {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "apiVersion" {
-			return true
-		}
+// allExamples are the example values of examples/tandem.d, then of the
+// starting tandem.d for keys that one leaves out.
+func allExamples(t *testing.T) map[string]string {
+	out := map[string]string{}
+	exampleValues(t, os.DirFS(filepath.Join(repoRoot(t), "examples", "tandem.d")), out)
+	sub, err := fs.Sub(exampleFS, "example")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
+	exampleValues(t, sub, out)
+	return out
 }
 
 func cell(s string) string {
@@ -319,104 +472,224 @@ func cell(s string) string {
 	return strings.ReplaceAll(s, "\n", " ")
 }
 
-// reference renders the generated part of docs/config.md.
-func reference(t *testing.T) (string, []string) {
+func code(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + cell(s) + "`"
+}
+
+// section is one top-level key of a tandem document with its rows.
+type section struct {
+	key, intro string
+	rows       []refRow
+}
+
+// reference renders the generated part of docs/config.md from the doc
+// comments in docs, and returns the problems that keep it from being
+// complete.
+func reference(t *testing.T, docs *docIndex, examples map[string]string) (string, []string) {
 	t.Helper()
-	root := repoRoot(t)
-	d := &fieldDocs{root: root, module: "github.com/tandemhq/tandem", parsed: map[string]bool{}, docs: map[string]string{}, types: map[string]string{}}
-	examples := exampleValues(t, filepath.Join(root, "examples", "tandem.d"))
-	var b strings.Builder
-	var undocumented []string
+	w := &refWalker{t: t, docs: docs, examples: examples}
 	doc := reflect.TypeOf(document{})
-	d.load(t, doc.PkgPath())
-	for _, f := range yamlFields(doc) {
-		var rows []refRow
-		// The section's own row, then its keys.
-		key := yamlKey(f)
-		owner := ownerOf(doc, f.Name)
-		text, def := describe(d.docs[owner.PkgPath()+"."+owner.Name()+"."+f.Name])
-		if text == "" {
-			undocumented = append(undocumented, owner.PkgPath()+"."+owner.Name()+"."+f.Name+" ("+key+")")
+	docs.load(t, doc.PkgPath())
+	var sections []section
+	for _, f := range yamlFields(doc, doc.PkgPath()+"."+doc.Name()) {
+		s := section{key: f.key}
+		k, err := describe(f.Name, docs.docs[f.docKey])
+		if err != nil {
+			w.problem("%s (%s): %v", f.docKey, f.key, err)
 		}
-		fmt.Fprintf(&b, "### `%s`\n\n%s", key, text)
-		if def != "" {
-			fmt.Fprintf(&b, " Default: %s.", def)
+		// The intro keeps the comment's sentence whole, the key in place of
+		// the Go name: "`teams` are the groups of people …".
+		if rest, ok := strings.CutPrefix(strings.Join(strings.Fields(docs.docs[f.docKey]), " "), f.Name+" "); ok {
+			s.intro = "`" + f.key + "` " + defaultRe.ReplaceAllString(rest, "")
 		}
-		fmt.Fprintf(&b, " A %s.\n\n", typeName(f.Type))
-		inner := f.Type
-		prefix := key
-		for inner.Kind() == reflect.Pointer || inner.Kind() == reflect.Slice {
-			if inner.Kind() == reflect.Slice {
-				prefix += "[]"
-			}
-			inner = inner.Elem()
+		if k.def != "" {
+			s.intro += " Default: " + k.def + "."
 		}
-		if inner.Kind() != reflect.Struct {
+		inner, path := element(f.Type, f.key)
+		switch {
+		case inner.Kind() != reflect.Struct:
+			s.intro += " Its value is a " + typeName(f.Type) + "."
+		case path != f.key:
+			s.intro += " Its value is a list; each item is a mapping with these keys:"
+		default:
+			s.intro += " Its value is a mapping with these keys:"
+		}
+		if inner.Kind() == reflect.Struct {
+			w.walk(inner, inner.PkgPath()+"."+inner.Name(), path, &s.rows)
+		}
+		sections = append(sections, s)
+	}
+
+	var b strings.Builder
+	b.WriteString("Sections: ")
+	for i, s := range sections {
+		if i > 0 {
+			b.WriteString(" · ")
+		}
+		fmt.Fprintf(&b, "[`%s`](#%s)", s.key, s.key)
+	}
+	b.WriteString("\n\n")
+	writeEnv(&b, sections)
+	for _, s := range sections {
+		fmt.Fprintf(&b, "### `%s`\n\n%s\n\n", s.key, s.intro)
+		if len(s.rows) == 0 {
 			continue
 		}
-		walk(t, d, inner, prefix, examples, &rows, &undocumented)
 		b.WriteString("| key | type | default | meaning | example |\n|---|---|---|---|---|\n")
-		for _, r := range rows {
-			ex := ""
-			if r.example != "" {
-				ex = "`" + cell(r.example) + "`"
+		for _, r := range s.rows {
+			def := cell(r.def)
+			if r.required {
+				def = "required"
 			}
-			def := r.def
-			if def != "" {
-				def = cell(def)
-			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.path, r.typ, def, cell(r.doc), ex)
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.path, r.typ, def, cell(r.text), code(r.example))
 		}
 		b.WriteString("\n")
 	}
-	sort.Strings(undocumented)
-	return b.String(), undocumented
+	sort.Strings(w.problems)
+	return b.String(), w.problems
 }
 
-// ownerOf returns the struct type (document or one of its inline
-// sections) that declares the field named name.
-func ownerOf(t reflect.Type, name string) reflect.Type {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Name == name && !strings.Contains(f.Tag.Get("yaml"), "inline") {
-			return t
-		}
-		if strings.Contains(f.Tag.Get("yaml"), "inline") {
-			if o := ownerOf(f.Type, name); o != nil {
-				return o
+// writeEnv renders the list of keys ending in _env.
+func writeEnv(b *strings.Builder, sections []section) {
+	b.WriteString("### Environment variables\n\n" +
+		"A key ending in `_env` holds the *name* of an environment variable, never " +
+		"the secret itself, so that no secret is written in tandem.d or kept in Git. " +
+		"Each key's meaning says when tandem reads its variable: a variable read " +
+		"at load must be set wherever the directory is loaded, `tandem config validate` " +
+		"included, or the config is invalid.\n\n" +
+		"| key | variable in the examples | meaning |\n|---|---|---|\n")
+	for _, s := range sections {
+		for _, r := range s.rows {
+			if !strings.HasSuffix(r.path, "_env") {
+				continue
 			}
+			v := code(r.example)
+			switch {
+			case v == "" && r.def != "":
+				v = code(r.def) + " (the default)"
+			case v == "":
+				v = "none"
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s |\n", r.path, v, cell(r.text))
 		}
 	}
-	return nil
+	b.WriteString("\n")
 }
 
-// docs/config.md's reference part is what the config types say today:
-// every key of every section, its type, default, meaning and an example
-// from examples/tandem.d. A key without a doc comment fails the test, so
-// a new key cannot reach users undocumented.
-func TestConfigReference(t *testing.T) {
-	got, undocumented := reference(t)
-	if len(undocumented) > 0 {
-		t.Errorf("%d config keys have no doc comment on their Go field:\n  %s", len(undocumented), strings.Join(undocumented, "\n  "))
+// current returns file with its generated part replaced by part, and
+// whether that changes nothing, which is what make test requires.
+func current(file, part string) (string, bool, error) {
+	i, j := strings.Index(file, refBegin), strings.Index(file, refEnd)
+	if i < 0 || j < i {
+		return "", false, fmt.Errorf("docs/config.md has no %q … %q region", refBegin, refEnd)
 	}
+	want := file[:i+len(refBegin)] + "\n\n" + part + file[j:]
+	return want, want == file, nil
+}
+
+func configMD(t *testing.T) (string, string) {
+	t.Helper()
 	path := filepath.Join(repoRoot(t), "docs", "config.md")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(b)
-	i, j := strings.Index(text, refBegin), strings.Index(text, refEnd)
-	if i < 0 || j < i {
-		t.Fatalf("docs/config.md has no %q … %q region", refBegin, refEnd)
+	return path, string(b)
+}
+
+// docs/config.md's reference part is what the config types say today:
+// every key of every section, its type, default, meaning and an example.
+// A key whose Go field has no doc comment fails the test, so a new key
+// cannot reach users undocumented; -update rewrites the part.
+func TestConfigReference(t *testing.T) {
+	part, problems := reference(t, newDocIndex(t), allExamples(t))
+	for _, p := range problems {
+		t.Error(p)
 	}
-	want := text[:i+len(refBegin)] + "\n\n" + got + text[j:]
+	path, file := configMD(t)
+	want, ok, err := current(file, part)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if *update {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	if want != text {
+	if !ok {
 		t.Errorf("docs/config.md is not current with the config types; run go test ./internal/config -run TestConfigReference -update")
+	}
+}
+
+// The freshness check catches drift both ways: a field comment changed
+// after the file was generated, a generated line edited by hand, and a
+// field left without a comment.
+func TestConfigReferenceDetectsDrift(t *testing.T) {
+	docs, examples := newDocIndex(t), allExamples(t)
+	part, _ := reference(t, docs, examples)
+	_, md := configMD(t)
+	file, _, err := current(md, part) // current by construction
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := current(file, part); !ok {
+		t.Fatal("a file just generated is not current")
+	}
+
+	key := module + "/internal/catalog.Team.DisplayName"
+	orig := docs.docs[key]
+	docs.docs[key] = "DisplayName is what the dashboard calls the team."
+	changed, _ := reference(t, docs, examples)
+	if _, ok, _ := current(file, changed); ok {
+		t.Error("a changed field comment leaves the file current")
+	}
+	if !strings.Contains(changed, "| What the dashboard calls the team. |") {
+		t.Errorf("the changed comment is not in the reference:\n%s", changed)
+	}
+	docs.docs[key] = orig
+
+	edited := strings.Replace(file, "| `teams[].name` |", "| `teams[].nom` |", 1)
+	if edited == file {
+		t.Fatal("teams[].name is not in the reference")
+	}
+	if _, ok, _ := current(edited, part); ok {
+		t.Error("a hand-edited reference line is current")
+	}
+
+	docs.docs[key] = ""
+	if _, problems := reference(t, docs, examples); !slices.ContainsFunc(problems, func(p string) bool {
+		return strings.HasPrefix(p, key+" (teams[].display_name): no doc comment")
+	}) {
+		t.Errorf("a field without a comment is not reported: %q", problems)
+	}
+}
+
+// describe and valueForm read the comment conventions.
+func TestDescribe(t *testing.T) {
+	for _, c := range []struct {
+		name, comment string
+		want          keyDoc
+		err           bool
+	}{
+		{"Window", "Window is the rolling window, a duration of at least 1h\nsuch as 28d (required).",
+			keyDoc{text: "The rolling window, a duration of at least 1h such as 28d.", required: true, form: "duration (e.g. 15m)"}, false},
+		{"Members", "Members are the names of the team's people.", keyDoc{text: "The names of the team's people."}, false},
+		{"AutoResolve", "AutoResolve resolves an incident (default true).", keyDoc{text: "Resolves an incident.", def: "true"}, false},
+		{"Title", "Title is how it is shown (default: its name).", keyDoc{text: "How it is shown.", def: "its name"}, false},
+		{"Handoff", "Handoff is a time of day, HH:MM (default 00:00).",
+			keyDoc{text: "A time of day, HH:MM.", def: "00:00", form: "time of day (HH:MM)"}, false},
+		{"Start", "Start is a time: a local date-time, a date, or RFC 3339.",
+			keyDoc{text: "A time: a local date-time, a date, or RFC 3339.", form: "time"}, false},
+		{"Name", "the id used everywhere else", keyDoc{}, true},
+		{"Name", "", keyDoc{}, true},
+	} {
+		got, err := describe(c.name, c.comment)
+		if (err != nil) != c.err || (!c.err && got != c.want) {
+			t.Errorf("describe(%q, %q) = %+v, %v; want %+v (error %v)", c.name, c.comment, got, err, c.want, c.err)
+		}
 	}
 }
