@@ -40,6 +40,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -92,23 +94,29 @@ func (d *docIndex) load(t *testing.T, pkgPath string) {
 		return
 	}
 	dir := filepath.Join(d.root, filepath.FromSlash(strings.TrimPrefix(rel, "/")))
-	notTest := func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }
-	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, notTest, parser.ParseComments)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
-		t.Fatalf("parse %s: %v", dir, err)
+		t.Fatal(err)
 	}
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, decl := range f.Decls {
-				gd, ok := decl.(*ast.GenDecl)
-				if !ok || gd.Tok != token.TYPE {
-					continue
-				}
-				for _, spec := range gd.Specs {
-					ts := spec.(*ast.TypeSpec)
-					if st, ok := ts.Type.(*ast.StructType); ok {
-						d.addFields(pkgPath+"."+ts.Name.Name, st)
-					}
+	fset := token.NewFileSet()
+	for _, e := range ents {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
+		if err != nil {
+			t.Fatalf("parse %s: %v", name, err)
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				if st, ok := ts.Type.(*ast.StructType); ok {
+					d.addFields(pkgPath+"."+ts.Name.Name, st)
 				}
 			}
 		}
@@ -214,14 +222,18 @@ func describe(goName, comment string) (keyDoc, error) {
 		k.required = true
 		text = requiredRe.ReplaceAllString(text, "")
 	}
-	rest, ok := strings.CutPrefix(text, goName+" ")
-	if !ok {
+	first, rest, _ := strings.Cut(text, " ")
+	if first != goName {
 		return k, fmt.Errorf("the doc comment does not start with the field's name %s", goName)
 	}
-	for _, verb := range []string{"is ", "are "} {
-		rest = strings.TrimPrefix(rest, verb)
+	if verb, after, _ := strings.Cut(rest, " "); verb == "is" || verb == "are" {
+		rest = after
 	}
-	k.text = strings.ToUpper(rest[:1]) + rest[1:]
+	if rest == "" {
+		return k, fmt.Errorf("the doc comment says nothing after the field's name")
+	}
+	r, size := utf8.DecodeRuneInString(rest)
+	k.text = string(unicode.ToUpper(r)) + rest[size:]
 	return k, nil
 }
 
@@ -685,6 +697,7 @@ func TestDescribe(t *testing.T) {
 		{"Start", "Start is a time: a local date-time, a date, or RFC 3339.",
 			keyDoc{text: "A time: a local date-time, a date, or RFC 3339.", form: "time"}, false},
 		{"Name", "the id used everywhere else", keyDoc{}, true},
+		{"Name", "Name is", keyDoc{}, true},
 		{"Name", "", keyDoc{}, true},
 	} {
 		got, err := describe(c.name, c.comment)
