@@ -10,47 +10,88 @@ import (
 
 // Team is a group of people that owns services and tools.
 type Team struct {
-	Name         string   `yaml:"name" json:"name"`
-	DisplayName  string   `yaml:"display_name,omitempty" json:"display_name,omitempty"`
-	Description  string   `yaml:"description,omitempty" json:"description,omitempty"`
-	SlackChannel string   `yaml:"slack_channel,omitempty" json:"slack_channel,omitempty"`
-	Members      []string `yaml:"members,omitempty" json:"members"`
+	// Name identifies the team (required): services, people and tool
+	// owners refer to it. At most 63 letters, digits, '.', '_' or '-',
+	// starting with a letter or digit; no person may have the same name.
+	Name string `yaml:"name" json:"name"`
+	// DisplayName is how the team is shown, as in the tool-ownership
+	// export (default: its name).
+	DisplayName string `yaml:"display_name,omitempty" json:"display_name,omitempty"`
+	// Description is free text about the team.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// SlackChannel is the team's Slack channel, shown as the team's
+	// contact in the tool-ownership export.
+	SlackChannel string `yaml:"slack_channel,omitempty" json:"slack_channel,omitempty"`
+	// Members are the names of the team's people; each must be in people.
+	Members []string `yaml:"members,omitempty" json:"members"`
 }
 
 // Person is someone who can own things and be paged.
 type Person struct {
-	Name     string `yaml:"name" json:"name"` // the id used everywhere else
+	// Name identifies the person (required): teams, schedules, escalation
+	// policies, notification rules and tool owners refer to it. Written
+	// as a team's name is; no team may have the same name.
+	Name string `yaml:"name" json:"name"`
+	// FullName is how the person is shown, as in the tool-ownership
+	// export (default: their name).
 	FullName string `yaml:"full_name,omitempty" json:"full_name,omitempty"`
-	Email    string `yaml:"email,omitempty" json:"email,omitempty"`
-	Slack    string `yaml:"slack,omitempty" json:"slack,omitempty"`
+	// Email is the person's address: their email contact method, and where
+	// reminders of their overdue action items go.
+	Email string `yaml:"email,omitempty" json:"email,omitempty"`
+	// Slack is the person's Slack member ID such as U012AB3CD (not a
+	// @handle, which Slack does not notify): their slack contact method.
+	Slack string `yaml:"slack,omitempty" json:"slack,omitempty"`
+	// TimeZone is the person's IANA time zone such as Europe/Berlin, for
+	// reference; schedules keep their own time_zone.
 	TimeZone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`
-	Team     string `yaml:"team,omitempty" json:"team,omitempty"`
+	// Team names the person's team; toil they log on no service counts
+	// for it.
+	Team string `yaml:"team,omitempty" json:"team,omitempty"`
 }
 
 // Service is something that runs in production.
 type Service struct {
-	Name         string   `yaml:"name" json:"name"`
-	Description  string   `yaml:"description,omitempty" json:"description,omitempty"`
-	Team         string   `yaml:"team" json:"team"`
-	Tier         int      `yaml:"tier,omitempty" json:"tier"`
-	Repository   string   `yaml:"repository,omitempty" json:"repository,omitempty"`
+	// Name identifies the service (required): SLOs, changes, incidents
+	// and gates refer to it. Written as a team's name is.
+	Name string `yaml:"name" json:"name"`
+	// Description is free text about the service.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Team names the team that owns the service (required).
+	Team string `yaml:"team" json:"team"`
+	// Tier is the service's criticality from 1 (most critical) to 4,
+	// shown and filtered on the dashboard (default 0: none).
+	Tier int `yaml:"tier,omitempty" json:"tier"`
+	// Repository is the service's repository URL: GitHub webhook
+	// deliveries from that repository are recorded for the service.
+	Repository string `yaml:"repository,omitempty" json:"repository,omitempty"`
+	// Environments lists where the service runs (default [production]).
 	Environments []string `yaml:"environments,omitempty" json:"environments"`
-	DependsOn    []string `yaml:"depends_on,omitempty" json:"depends_on"`
-	// EscalationPolicy names the policy that pages for this service.
+	// DependsOn names the services this one depends on; their changes are
+	// suspects of this service's incidents too.
+	DependsOn []string `yaml:"depends_on,omitempty" json:"depends_on"`
+	// EscalationPolicy names the escalation policy paged for the service's
+	// incidents; without one, incidents.fallback_escalation_policy is.
 	EscalationPolicy string `yaml:"escalation_policy,omitempty" json:"escalation_policy,omitempty"`
-	// RevenuePerMinute estimates what a minute of full outage costs, for
-	// postmortem impact when an incident does not say.
+	// RevenuePerMinute estimates what a minute of full outage costs, not
+	// negative; postmortems use it when an incident gives no estimate.
 	RevenuePerMinute float64 `yaml:"revenue_per_minute,omitempty" json:"revenue_per_minute,omitempty"`
 }
 
 // Tool is something a team relies on (CI, Terraform, a dashboard) with a
 // primary and a backup owner, each a team or a person.
 type Tool struct {
-	Name         string `yaml:"name" json:"name"`
-	Description  string `yaml:"description,omitempty" json:"description,omitempty"`
-	URL          string `yaml:"url,omitempty" json:"url,omitempty"`
+	// Name is the tool's name (required), any text, unique regardless of
+	// case.
+	Name string `yaml:"name" json:"name"`
+	// Description is free text about the tool.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// URL is where the tool is found, shown in the tool-ownership export.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+	// PrimaryOwner names the team or person who owns the tool (required).
 	PrimaryOwner string `yaml:"primary_owner" json:"primary_owner"`
-	BackupOwner  string `yaml:"backup_owner,omitempty" json:"backup_owner,omitempty"`
+	// BackupOwner names a second owner, a team or person other than the
+	// primary one.
+	BackupOwner string `yaml:"backup_owner,omitempty" json:"backup_owner,omitempty"`
 }
 
 // DefaultEnvironment is the environment a service runs in when none is named.

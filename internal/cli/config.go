@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,6 +45,52 @@ func newConfigCmd(g *globals) *cobra.Command {
 		},
 	}
 	validate.Flags().StringVar(&format, "format", "text", "output: text or json")
-	cmd.AddCommand(validate)
+	cmd.AddCommand(validate, newConfigExampleCmd(g))
 	return cmd
+}
+
+// newConfigExampleCmd prints or writes the starting tandem.d.
+func newConfigExampleCmd(g *globals) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "example",
+		Short: "Print a small, commented starting tandem.d, or write it into a directory with --out",
+		Long: `Print a small, commented starting tandem.d: a team, two people, a service,
+an SLO, an on-call schedule, an escalation policy and notification settings.
+
+Printed, each file starts with a line "--- # NAME"; the whole output is
+also a valid config file on its own. With --out DIR the files are written
+into DIR (created when missing); an existing file is never overwritten, and
+then nothing is written.
+
+Every key is described in docs/config.md.`,
+		Example: `  tandem config example --out tandem.d
+  tandem config example > tandem.d/tandem.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return config.WriteExample(g.stdout)
+			}
+			written, err := config.WriteExampleDir(out)
+			for _, p := range written {
+				fmt.Fprintln(g.stdout, "wrote", p)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "Set %s (the *_env keys name them), then check the directory with: tandem config validate %s\n",
+				andList(config.ExampleEnv()), out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "write the files into this directory instead of printing them; never overwrites a file")
+	return cmd
+}
+
+// andList joins words as prose does: "a", "a and b", "a, b and c".
+func andList(words []string) string {
+	if len(words) <= 1 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }

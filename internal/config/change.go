@@ -27,24 +27,46 @@ import (
 //
 // Each key may appear in one document only.
 type ChangeSection struct {
+	// GitHub configures the GitHub webhook, POST /api/v1/webhooks/github,
+	// that records deploys and commits. At most one document may set it.
 	GitHub *GitHubSection `yaml:"github"`
-	DORA   *DORASection   `yaml:"dora"`
+	// DORA tunes how DORA metrics count failed deploys and rework. At most
+	// one document may set it.
+	DORA *DORASection `yaml:"dora"`
 }
 
 // GitHubSection is the github: key as written.
 type GitHubSection struct {
-	WebhookSecretEnv    string            `yaml:"webhook_secret_env"`
-	WebhookSecret       string            `yaml:"webhook_secret"`
-	DeployWorkflows     []string          `yaml:"deploy_workflows"`
-	WorkflowEnvironment string            `yaml:"workflow_environment"`
-	Environments        map[string]string `yaml:"environments"`
-	Repositories        map[string]string `yaml:"repositories"`
+	// WebhookSecretEnv names the environment variable holding the webhook
+	// secret, read when a delivery arrives; unset, every delivery is
+	// refused. One of webhook_secret_env and webhook_secret is required.
+	WebhookSecretEnv string `yaml:"webhook_secret_env"`
+	// WebhookSecret is the secret itself, for tests only (config is kept in
+	// Git); set it or webhook_secret_env, not both.
+	WebhookSecret string `yaml:"webhook_secret"`
+	// DeployWorkflows names the GitHub Actions workflows whose runs are
+	// deploys; workflow_run events of others are ignored.
+	DeployWorkflows []string `yaml:"deploy_workflows"`
+	// WorkflowEnvironment is the environment of workflow-run deploys
+	// (default production).
+	WorkflowEnvironment string `yaml:"workflow_environment"`
+	// Environments renames GitHub deployment environments to tandem's, as
+	// in prod: production.
+	Environments map[string]string `yaml:"environments"`
+	// Repositories are the services of owner/name repositories that no
+	// service's repository URL names.
+	Repositories map[string]string `yaml:"repositories"`
 }
 
 // DORASection is the dora: key as written.
 type DORASection struct {
+	// IncidentWindow is how long after a service's last deploy an incident
+	// on the service counts that deploy as failed, a duration up to 90d
+	// (default 24h).
 	IncidentWindow string `yaml:"incident_window"`
-	ReworkWindow   string `yaml:"rework_window"`
+	// ReworkWindow is how long after a failed deploy another deploy of the
+	// same service counts as rework, a duration up to 90d (default 24h).
+	ReworkWindow string `yaml:"rework_window"`
 }
 
 // ChangeConfig is the validated config for change events, GitHub deploy

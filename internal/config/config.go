@@ -56,10 +56,15 @@ type Config struct {
 // document is one tandem YAML document. Each capability adds its section
 // here and validates it in its own file of this package.
 type document struct {
-	Teams    []catalog.Team    `yaml:"teams"`
-	People   []catalog.Person  `yaml:"people"`
+	// Teams are the groups of people that own services and tools.
+	Teams []catalog.Team `yaml:"teams"`
+	// People are everyone who owns something or can be paged.
+	People []catalog.Person `yaml:"people"`
+	// Services are what runs in production, each owned by a team.
 	Services []catalog.Service `yaml:"services"`
-	Tools    []catalog.Tool    `yaml:"tools"`
+	// Tools are what teams rely on (CI, Terraform, dashboards), each with a
+	// primary owner and perhaps a backup, a team or a person.
+	Tools []catalog.Tool `yaml:"tools"`
 
 	ChangeSection   `yaml:",inline"`
 	SLOSection      `yaml:",inline"`

@@ -33,33 +33,62 @@ import (
 //
 // The key may appear in one document only.
 type GateSection struct {
+	// Gates configures the CI/CD gates: where failing gate results are sent
+	// and the defaults of post-deploy verification. At most one document
+	// may set it.
 	Gates *GatesSpec `yaml:"gates"`
 }
 
 // GatesSpec is the gates: key as written.
 type GatesSpec struct {
-	Notify       []GateChannelSpec `yaml:"notify"`
+	// Notify lists the channels every failing gate result is sent to.
+	Notify []GateChannelSpec `yaml:"notify"`
+	// Verification holds the defaults of post-deploy verification;
+	// tandem verify deploy --window and --baseline override them.
 	Verification *VerificationSpec `yaml:"verification"`
 }
 
 // GateChannelSpec is one notification channel as written.
 type GateChannelSpec struct {
-	Type      string `yaml:"type"`
-	URL       string `yaml:"url"`
-	URLEnv    string `yaml:"url_env"`
+	// Type is the channel's kind (required): slack, webhook or email.
+	Type string `yaml:"type"`
+	// URL is the Slack incoming webhook or the webhook's http(s) URL; a
+	// slack or webhook channel needs url or url_env, not both.
+	URL string `yaml:"url"`
+	// URLEnv names the environment variable holding the URL instead, read
+	// when a message is sent.
+	URLEnv string `yaml:"url_env"`
+	// SecretEnv names the environment variable holding the key that signs
+	// a webhook channel's messages, read when a message is sent.
 	SecretEnv string `yaml:"secret_env"`
-	To        string `yaml:"to"`
+	// To is the recipient of an email channel (required for email), sent
+	// through notifications.email.
+	To string `yaml:"to"`
 }
 
 // VerificationSpec is gates.verification as written.
 type VerificationSpec struct {
-	Window                string   `yaml:"window"`
-	Baseline              string   `yaml:"baseline"`
-	MinEvents             *float64 `yaml:"min_events"`
-	Alpha                 *float64 `yaml:"alpha"`
+	// Window is how long after a deploy is measured, a duration up to 7d
+	// (default 15m).
+	Window string `yaml:"window"`
+	// Baseline is how long before the deploy the window is compared with,
+	// a duration up to 7d (default 1h).
+	Baseline string `yaml:"baseline"`
+	// MinEvents is the least number of events each window needs for a check
+	// to decide, above 0 (default 100); fewer make it inconclusive.
+	MinEvents *float64 `yaml:"min_events"`
+	// Alpha is the significance level of the one-sided tests, above 0 and
+	// at most 0.5 (default 0.01).
+	Alpha *float64 `yaml:"alpha"`
+	// MaxErrorRatioIncrease is the rise of the error ratio tolerated even
+	// when significant, above 0 and at most 1 (default 0.005).
 	MaxErrorRatioIncrease *float64 `yaml:"max_error_ratio_increase"`
-	MaxLatencyIncrease    *float64 `yaml:"max_latency_increase"`
-	MaxBurnRate           *float64 `yaml:"max_burn_rate"`
+	// MaxLatencyIncrease is the relative rise of p95 latency tolerated even
+	// when significant, above 0 and at most 100 (default 0.2).
+	MaxLatencyIncrease *float64 `yaml:"max_latency_increase"`
+	// MaxBurnRate is the highest burn rate allowed in the window after the
+	// deploy, above 0 (default 10).
+	MaxBurnRate *float64 `yaml:"max_burn_rate"`
 }
 
 // GateConfig is the validated config for CI/CD gates, post-deploy

@@ -17,13 +17,22 @@ import (
 )
 
 // IncidentSection holds the top-level keys of a tandem document for
-// incidents, inbound alerts, notifications and the job engine. The fields
-// are documented in docs/incidents.md.
+// incidents, inbound alerts, notifications and the job engine
+// (docs/incidents.md and docs/webhooks.md explain them in use).
 type IncidentSection struct {
-	Incidents          *IncidentsSpec    `yaml:"incidents"`
-	Notifications      *NotificationSpec `yaml:"notifications"`
+	// Incidents configures how alerts and inbound webhooks open, map and
+	// resolve incidents. At most one document may set it.
+	Incidents *IncidentsSpec `yaml:"incidents"`
+	// Notifications configures the channels pages go out through: Slack,
+	// webhooks and email. At most one document may set it.
+	Notifications *NotificationSpec `yaml:"notifications"`
+	// MaintenanceWindows are planned spans in which a service's alerts are
+	// recorded but page nobody.
 	MaintenanceWindows []MaintenanceSpec `yaml:"maintenance_windows"`
-	Heartbeats         []HeartbeatSpec   `yaml:"heartbeats"`
+	// Heartbeats are dead man's switches: a job calls
+	// POST /api/v1/heartbeats/NAME every run, and a missed call opens an
+	// incident.
+	Heartbeats []HeartbeatSpec `yaml:"heartbeats"`
 }
 
 // IncidentsSpec is the incidents: key as written.
@@ -31,101 +40,164 @@ type IncidentsSpec struct {
 	// AutoResolve resolves an alert-opened incident when all its alerts
 	// are resolved (default true).
 	AutoResolve *bool `yaml:"auto_resolve"`
-	// BaseURL is tandem's public URL, used in links in pages.
-	BaseURL      string           `yaml:"base_url"`
-	AlertMapping *AlertMapSpec    `yaml:"alert_mapping"`
-	GitHub       *IncidentGitHub  `yaml:"github_issues"`
-	Webhook      *IncidentWebhook `yaml:"webhook"`
-	// FallbackEscalationPolicy is paged for an incident none of whose
-	// services names a policy: a service missing from the catalog, or an
-	// Alertmanager alert without a service label (which would otherwise
-	// page nobody: Alertmanager does not retry a refused delivery).
+	// BaseURL is the public http(s) URL of tandem; without it pages carry
+	// no link to the incident and no acknowledge or resolve links.
+	BaseURL string `yaml:"base_url"`
+	// AlertMapping says how the labels of Alertmanager alerts and generic
+	// webhook deliveries give an incident's service and severity.
+	AlertMapping *AlertMapSpec `yaml:"alert_mapping"`
+	// GitHub configures the GitHub issues webhook,
+	// POST /api/v1/webhooks/github/issues: an issue labelled sev1…sev4
+	// opens an incident, and closing it closes the incident.
+	GitHub *IncidentGitHub `yaml:"github_issues"`
+	// Webhook configures the generic inbound webhook,
+	// POST /api/v1/webhooks/generic.
+	Webhook *IncidentWebhook `yaml:"webhook"`
+	// FallbackEscalationPolicy names the policy paged for an incident none
+	// of whose services names one (a service missing from the catalog, an
+	// alert without a service label); without it such incidents page nobody.
 	FallbackEscalationPolicy string `yaml:"fallback_escalation_policy"`
 }
 
 // AlertMapSpec maps alert labels to service and severity.
 type AlertMapSpec struct {
-	ServiceLabel    string            `yaml:"service_label"`
-	SeverityLabel   string            `yaml:"severity_label"`
-	Severities      map[string]string `yaml:"severities"`
-	DefaultSeverity string            `yaml:"default_severity"`
-	DefaultService  string            `yaml:"default_service"`
+	// ServiceLabel is the label that names the service (default service).
+	ServiceLabel string `yaml:"service_label"`
+	// SeverityLabel is the label that gives the severity (default
+	// severity).
+	SeverityLabel string `yaml:"severity_label"`
+	// Severities are a mapping from values of the severity label, ignoring
+	// case, to sev1…sev4; sev1…sev4 themselves need no entry (default
+	// page: sev2, critical: sev1).
+	Severities map[string]string `yaml:"severities"`
+	// DefaultSeverity is the severity, sev1…sev4, of an alert whose label
+	// maps to none (default sev3).
+	DefaultSeverity string `yaml:"default_severity"`
+	// DefaultService names the service of an alert without the service
+	// label; without it such an alert opens under the service unknown.
+	DefaultService string `yaml:"default_service"`
 }
 
 // IncidentGitHub configures the GitHub issues webhook.
 type IncidentGitHub struct {
-	// SecretEnv names the environment variable holding the webhook secret.
-	SecretEnv      string `yaml:"secret_env"`
+	// SecretEnv names the environment variable holding the webhook secret,
+	// read at load (unset, the config is invalid); without it the webhook
+	// refuses every delivery.
+	SecretEnv string `yaml:"secret_env"`
+	// DefaultService names the service of an issue without a service:NAME
+	// label.
 	DefaultService string `yaml:"default_service"`
 }
 
 // IncidentWebhook configures the generic inbound webhook (authenticated by
 // an API token with write scope; nothing to configure but its mapping).
 type IncidentWebhook struct {
+	// DefaultService names the service of a delivery that names none,
+	// neither in its service field nor by label.
 	DefaultService string `yaml:"default_service"`
 }
 
 // NotificationSpec is the notifications: key as written.
 type NotificationSpec struct {
-	Slack       *SlackSpec           `yaml:"slack"`
-	Webhook     *WebhookSpec         `yaml:"webhook"`
-	Email       *EmailSpec           `yaml:"email"`
-	ActionLinks *ActionLinkSpec      `yaml:"action_links"`
-	RateLimits  map[string]RateLimit `yaml:"rate_limits"`
+	// Slack configures Slack pages, posted to one incoming webhook that
+	// mentions each person by member ID.
+	Slack *SlackSpec `yaml:"slack"`
+	// Webhook configures pages to people's webhook contact methods.
+	Webhook *WebhookSpec `yaml:"webhook"`
+	// Email configures the SMTP server for email pages, failing-gate emails
+	// and action-item reminders.
+	Email *EmailSpec `yaml:"email"`
+	// ActionLinks configures the one-click acknowledge and resolve links in
+	// pages.
+	ActionLinks *ActionLinkSpec `yaml:"action_links"`
+	// RateLimits are the send rates of the channels slack, webhook and
+	// email, keyed by channel (default slack 1/s, webhook 100/s in bursts
+	// of 50, email 10/s).
+	RateLimits map[string]RateLimit `yaml:"rate_limits"`
 }
 
 // SlackSpec configures Slack pages.
 type SlackSpec struct {
 	// WebhookURLEnv names the environment variable holding the incoming
-	// webhook URL (a secret).
+	// webhook URL (a secret), read at load; unset, the config is invalid.
 	WebhookURLEnv string `yaml:"webhook_url_env"`
 }
 
 // WebhookSpec configures outbound webhook pages.
 type WebhookSpec struct {
-	// SecretEnv names the environment variable holding the HMAC secret.
+	// SecretEnv names the environment variable holding the key that signs
+	// each page (X-Tandem-Signature-256), read at load; unset, the config is
+	// invalid.
 	SecretEnv string `yaml:"secret_env"`
 }
 
 // EmailSpec configures SMTP.
 type EmailSpec struct {
-	SMTP        string `yaml:"smtp"` // host:port
-	From        string `yaml:"from"`
-	Username    string `yaml:"username"`
+	// SMTP is the server's host:port (required).
+	SMTP string `yaml:"smtp"`
+	// From is the sender's email address (required).
+	From string `yaml:"from"`
+	// Username turns on AUTH PLAIN as this user, never over an unencrypted
+	// connection to a remote host.
+	Username string `yaml:"username"`
+	// PasswordEnv names the environment variable holding the SMTP password,
+	// read at load; unset, the config is invalid.
 	PasswordEnv string `yaml:"password_env"`
-	StartTLS    *bool  `yaml:"starttls"` // default true
+	// StartTLS requires STARTTLS before anything is sent (default true);
+	// false suits a relay on the same host only.
+	StartTLS *bool `yaml:"starttls"`
 }
 
 // ActionLinkSpec configures one-click ack/resolve links.
 type ActionLinkSpec struct {
+	// KeyEnv names the environment variable holding the key, at least 16
+	// bytes, that signs the links; read at load, and unset the config is
+	// invalid. Without key_env, pages carry no action links.
 	KeyEnv string `yaml:"key_env"`
-	TTL    string `yaml:"ttl"` // default 24h
+	// TTL is how long a link works after the page, a duration (default
+	// 24h).
+	TTL string `yaml:"ttl"`
 }
 
 // RateLimit is a per-channel rate: one message every Every, bursts of Burst.
 type RateLimit struct {
+	// Every is the time between two messages, a duration such as 1s
+	// (required).
 	Every string `yaml:"every"`
-	Burst int    `yaml:"burst"`
+	// Burst is how many messages may go at once (default 1).
+	Burst int `yaml:"burst"`
 }
 
 // MaintenanceSpec is a maintenance window as written.
 type MaintenanceSpec struct {
+	// Service names the service under maintenance (required).
 	Service string `yaml:"service"`
-	Start   string `yaml:"start"` // RFC 3339
-	End     string `yaml:"end"`
-	Reason  string `yaml:"reason"`
+	// Start is a time, RFC 3339, at which the window opens (required).
+	Start string `yaml:"start"`
+	// End is a time, RFC 3339, after the start, at which the window closes
+	// (required).
+	End string `yaml:"end"`
+	// Reason says what the work is (required).
+	Reason string `yaml:"reason"`
 }
 
 // HeartbeatSpec is a heartbeat monitor as written.
 type HeartbeatSpec struct {
-	Name     string `yaml:"name"`
-	Service  string `yaml:"service"`
-	Interval string `yaml:"interval"` // 5m, 1h, 1d
-	// Grace is how late a call may come before it counts as missed.
-	// Default: a tenth of the interval, at least 1m (incident.DefaultGrace);
-	// 0 turns it off.
-	Grace    string `yaml:"grace"`
-	Severity string `yaml:"severity"` // default sev3
+	// Name identifies the heartbeat in its URL (required): no spaces or
+	// /?#, unique.
+	Name string `yaml:"name"`
+	// Service names the service a missed heartbeat opens an incident on
+	// (required).
+	Service string `yaml:"service"`
+	// Interval is how often the job runs, a duration of at least 1m
+	// (required).
+	Interval string `yaml:"interval"`
+	// Grace is how late a call may come before it counts as missed, a
+	// duration from 0 (none) to 7d (default a tenth of the interval, at
+	// least 1m).
+	Grace string `yaml:"grace"`
+	// Severity is the incident's severity, sev1…sev4 (default sev3).
+	Severity string `yaml:"severity"`
 }
 
 // IncidentConfig is the validated config for incidents, inbound alerts,

@@ -29,80 +29,145 @@ import (
 // Postmortem templates are files in tandem.d/templates/: default.md
 // replaces the built-in template, <team>.md is that team's.
 type LearningSection struct {
+	// Postmortems configures which closed incidents get a postmortem, what
+	// it lists and where it is published. At most one document may set it.
 	Postmortems *PostmortemsYAML `yaml:"postmortems"`
-	ToilGoals   []ToilGoalYAML   `yaml:"toil_goals"`
-	Objectives  []ObjectiveYAML  `yaml:"objectives"`
+	// ToilGoals are toil reduction goals, measured against the toil log.
+	ToilGoals []ToilGoalYAML `yaml:"toil_goals"`
+	// Objectives are reliability OKRs: each key result is bound to a metric
+	// tandem computes.
+	Objectives []ObjectiveYAML `yaml:"objectives"`
 }
 
 // PostmortemsYAML is the postmortems section.
 type PostmortemsYAML struct {
-	// MinSeverity: the least severe closed incident that gets a postmortem
-	// (default sev1).
+	// MinSeverity is the least severe closed incident that gets a
+	// postmortem, sev1…sev4 (default sev1).
 	MinSeverity string `yaml:"min_severity"`
-	// Services overrides min_severity per service.
+	// Services are the min_severity of single services, as in checkout:
+	// sev2; an incident on several services takes the most inclusive.
 	Services map[string]string `yaml:"services"`
-	// Lookback: how long before an incident changes are listed (default 6h).
+	// Lookback is how long before an incident's start its changes are
+	// listed, a duration up to 30d (default 6h).
 	Lookback string `yaml:"lookback"`
-	// Fields are extra template data per team; key "*" is every team.
+	// Fields are extra template data per team, as .Extra.<name> in the
+	// template; the team "*" is every team.
 	Fields map[string]map[string]string `yaml:"fields"`
-	// RemindEvery: how often overdue action items are checked (default 1h).
-	RemindEvery string      `yaml:"remind_every"`
-	Publish     PublishYAML `yaml:"publish"`
+	// RemindEvery is how often overdue action items are looked for, a
+	// duration of at least 1m (default 1h).
+	RemindEvery string `yaml:"remind_every"`
+	// Publish says where published postmortems go.
+	Publish PublishYAML `yaml:"publish"`
 }
 
 // PublishYAML says where published postmortems go.
 type PublishYAML struct {
-	// Directory, relative to the config directory unless absolute.
-	Directory string      `yaml:"directory"`
-	GitHub    *GitHubYAML `yaml:"github"`
+	// Directory receives each published postmortem as a Markdown file;
+	// relative to the config directory unless absolute.
+	Directory string `yaml:"directory"`
+	// GitHub files each published postmortem as a GitHub issue, and
+	// updates that issue when it is published again.
+	GitHub *GitHubYAML `yaml:"github"`
 }
 
 // GitHubYAML configures GitHub issue publishing.
 type GitHubYAML struct {
-	Repository string   `yaml:"repository"` // owner/name
-	APIURL     string   `yaml:"api_url"`    // default https://api.github.com
-	TokenEnv   string   `yaml:"token_env"`  // default GITHUB_TOKEN
-	Labels     []string `yaml:"labels"`
+	// Repository is the owner/name repository the issues are filed in
+	// (required).
+	Repository string `yaml:"repository"`
+	// APIURL is GitHub's API URL, https://HOST/api/v3 for GitHub Enterprise
+	// Server (default https://api.github.com).
+	APIURL string `yaml:"api_url"`
+	// TokenEnv names the environment variable holding the API token, read
+	// when publishing (default GITHUB_TOKEN).
+	TokenEnv string `yaml:"token_env"`
+	// Labels are the labels every issue gets.
+	Labels []string `yaml:"labels"`
 }
 
 // ToilGoalYAML is one toil reduction goal.
 type ToilGoalYAML struct {
-	Name          string  `yaml:"name"`
-	Description   string  `yaml:"description"`
-	Category      string  `yaml:"category"`
-	Service       string  `yaml:"service"`
-	Team          string  `yaml:"team"`
-	Person        string  `yaml:"person"`
+	// Name identifies the goal (required), unique.
+	Name string `yaml:"name"`
+	// Description is free text about the goal.
+	Description string `yaml:"description"`
+	// Category counts only toil of this category (lowercased, spaces
+	// become dashes).
+	Category string `yaml:"category"`
+	// Service counts only toil logged on this service.
+	Service string `yaml:"service"`
+	// Team counts only toil of this team.
+	Team string `yaml:"team"`
+	// Person counts only toil this person logged.
+	Person string `yaml:"person"`
+	// BaselineHours is the hours of toil per window before the goal, not
+	// negative (default: measured in the window before start).
 	BaselineHours float64 `yaml:"baseline_hours"`
-	ReduceBy      string  `yaml:"reduce_by"` // "80%"
-	TargetHours   float64 `yaml:"target_hours"`
-	Window        string  `yaml:"window"` // default 30d
-	Start         string  `yaml:"start"`
-	Deadline      string  `yaml:"deadline"`
+	// ReduceBy is the planned cut, a percentage between 0 and 100 such as
+	// 80%. Give reduce_by or target_hours (one is required).
+	ReduceBy string `yaml:"reduce_by"`
+	// TargetHours is the goal as hours of toil per window, in place of
+	// reduce_by.
+	TargetHours float64 `yaml:"target_hours"`
+	// Window is the span toil is measured over, a duration of at least 1d
+	// (default 30d).
+	Window string `yaml:"window"`
+	// Start is a date, YYYY-MM-DD, on which the goal begins (required).
+	Start string `yaml:"start"`
+	// Deadline is a date, YYYY-MM-DD after start, by which the goal is due
+	// (required).
+	Deadline string `yaml:"deadline"`
 }
 
 // ObjectiveYAML is one objective.
 type ObjectiveYAML struct {
-	Name        string          `yaml:"name"`
-	Title       string          `yaml:"title"`
-	Description string          `yaml:"description"`
-	Team        string          `yaml:"team"` // empty: shared
-	Quarter     string          `yaml:"quarter"`
-	KeyResults  []KeyResultYAML `yaml:"key_results"`
+	// Name identifies the objective (required), unique.
+	Name string `yaml:"name"`
+	// Title is how the objective is shown (default: its name).
+	Title string `yaml:"title"`
+	// Description is free text about the objective.
+	Description string `yaml:"description"`
+	// Team names the team the objective belongs to; without it the
+	// objective is shared across teams.
+	Team string `yaml:"team"`
+	// Quarter is the objective's quarter, YYYYQn such as 2026Q4 (required).
+	Quarter string `yaml:"quarter"`
+	// KeyResults are how the objective is measured (required): at least
+	// one.
+	KeyResults []KeyResultYAML `yaml:"key_results"`
 }
 
 // KeyResultYAML is one key result.
 type KeyResultYAML struct {
-	Name            string   `yaml:"name"`
-	Title           string   `yaml:"title"`
-	Kind            string   `yaml:"kind"`
-	Target          string   `yaml:"target"`
-	Start           string   `yaml:"start"`
-	SLO             string   `yaml:"slo"`
-	Services        []string `yaml:"services"`
-	BudgetThreshold string   `yaml:"budget_threshold"` // "5%"
-	Label           string   `yaml:"label"`
-	Category        string   `yaml:"category"`
+	// Name identifies the key result within its objective (default krN, N
+	// its position from 1).
+	Name string `yaml:"name"`
+	// Title is how the key result is shown (default: its name).
+	Title string `yaml:"title"`
+	// Kind is the metric (required): slo_attainment, change_failure_rate,
+	// recovery_time, time_to_detect, deploy_frequency, safe_launches or
+	// toil_hours.
+	Kind string `yaml:"kind"`
+	// Target is the bound to reach in the kind's unit (required), such as
+	// "> 99.95%", "< 30m", ">= 3/day", "< 40h", or "reduce 30%".
+	Target string `yaml:"target"`
+	// Start is the value the quarter started from, in the target's unit;
+	// the score then runs linearly from start to target.
+	Start string `yaml:"start"`
+	// SLO names the one SLO a slo_attainment or safe_launches key result
+	// measures (default: every SLO in scope, the worst counting).
+	SLO string `yaml:"slo"`
+	// Services are the key result's scope (default: the objective's team's
+	// services, or every service for a shared objective).
+	Services []string `yaml:"services"`
+	// BudgetThreshold is the share of error budget a launch may spend in
+	// 24h and count as safe, a percentage (default 5%); safe_launches only.
+	BudgetThreshold string `yaml:"budget_threshold"`
+	// Label marks the deploys that are launches (default feature);
+	// safe_launches only.
+	Label string `yaml:"label"`
+	// Category counts only toil of this category; toil_hours only.
+	Category string `yaml:"category"`
 }
 
 // LearningConfig is the validated config for postmortems, action items,

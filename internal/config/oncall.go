@@ -14,60 +14,118 @@ import (
 )
 
 // OncallSection holds the top-level keys of a tandem document for on-call
-// schedules, escalation policies and notification rules. The fields are
-// documented in docs/oncall-schedules.md.
+// schedules, escalation policies and notification rules
+// (docs/oncall-schedules.md explains how they work together).
 type OncallSection struct {
-	Schedules            []ScheduleSpec            `yaml:"schedules"`
-	EscalationPolicies   []oncall.Policy           `yaml:"escalation_policies"`
-	NotificationRules    []oncall.PersonRules      `yaml:"notification_rules"`
+	// Schedules say who is on call when: rotations in layers, with
+	// overrides.
+	Schedules []ScheduleSpec `yaml:"schedules"`
+	// EscalationPolicies say whom an incident pages, in which order and
+	// how often, in PagerDuty's vocabulary.
+	EscalationPolicies []oncall.Policy `yaml:"escalation_policies"`
+	// NotificationRules give people more contact methods and their own
+	// rules for when to use which.
+	NotificationRules []oncall.PersonRules `yaml:"notification_rules"`
+	// NotificationDefaults are the rules for people without rules of their
+	// own (default slack at once, email after 5 minutes). At most one
+	// document may set them.
 	NotificationDefaults []oncall.NotificationRule `yaml:"notification_defaults"`
-	AckTimeouts          []ServiceAckTimeout       `yaml:"ack_timeouts"`
+	// AckTimeouts set a service's ack timeout, over its escalation
+	// policy's.
+	AckTimeouts []ServiceAckTimeout `yaml:"ack_timeouts"`
 }
 
 // ScheduleSpec is a schedule as written in YAML.
 type ScheduleSpec struct {
-	Name        string         `yaml:"name"`
-	Description string         `yaml:"description,omitempty"`
-	TimeZone    string         `yaml:"time_zone,omitempty"` // IANA name; default UTC
-	Layers      []LayerSpec    `yaml:"layers"`
-	Overrides   []OverrideSpec `yaml:"overrides,omitempty"`
+	// Name identifies the schedule (required): escalation targets, the API
+	// and the CLI refer to it. Written as a team's name is.
+	Name string `yaml:"name"`
+	// Description is free text about the schedule.
+	Description string `yaml:"description,omitempty"`
+	// TimeZone is the IANA zone the schedule's times are in (default UTC);
+	// layers inherit it.
+	TimeZone string `yaml:"time_zone,omitempty"`
+	// Layers are the rotations, lowest priority first (required): at any
+	// moment the last layer that has someone on call wins.
+	Layers []LayerSpec `yaml:"layers"`
+	// Overrides are spans in which a person is on call over every layer.
+	Overrides []OverrideSpec `yaml:"overrides,omitempty"`
 }
 
 // LayerSpec is one rotation layer as written in YAML. Later layers win.
 type LayerSpec struct {
-	Name         string            `yaml:"name"`
-	Users        []string          `yaml:"users,flow"`
-	Rotation     string            `yaml:"rotation"`          // daily, weekly, 12h, 3d, 2w
-	Handoff      string            `yaml:"handoff,omitempty"` // HH:MM local; default 00:00
-	Start        string            `yaml:"start"`             // YYYY-MM-DD local: the first turn starts then at handoff
-	End          string            `yaml:"end,omitempty"`     // optional local date-time or date
-	TimeZone     string            `yaml:"time_zone,omitempty"`
+	// Name identifies the layer within its schedule (default layer-N, N
+	// its position from 1).
+	Name string `yaml:"name"`
+	// Users are the people who take turns, in order (required): turn k,
+	// counted from 0 at the start, is users[k mod len(users)].
+	Users []string `yaml:"users,flow"`
+	// Rotation is the length of one turn (required): daily, weekly, or a
+	// whole number of hours (12h), days (3d) or weeks (2w), up to a year.
+	Rotation string `yaml:"rotation"`
+	// Handoff is a time of day, HH:MM in the layer's zone, at which turns
+	// change (default 00:00); hour-based rotations use it for the first
+	// handoff only.
+	Handoff string `yaml:"handoff,omitempty"`
+	// Start is a date, YYYY-MM-DD in the layer's zone, of the first handoff
+	// (required); before it the layer has nobody on call.
+	Start string `yaml:"start"`
+	// End is a time after the start at which the layer stops: a local date
+	// or date-time in the layer's zone, or RFC 3339.
+	End string `yaml:"end,omitempty"`
+	// TimeZone is the layer's IANA zone (default: the schedule's).
+	TimeZone string `yaml:"time_zone,omitempty"`
+	// Restrictions are windows in which the layer is on call; outside them
+	// it has nobody and lower layers show through.
 	Restrictions []RestrictionSpec `yaml:"restrictions,omitempty"`
 }
 
 // RestrictionSpec is a layer restriction in PagerDuty's vocabulary, with
 // days as a shorthand for daily restrictions on some weekdays only.
 type RestrictionSpec struct {
-	Type            string   `yaml:"type"`                        // daily_restriction or weekly_restriction
-	StartTimeOfDay  string   `yaml:"start_time_of_day"`           // HH:MM or HH:MM:SS
-	StartDayOfWeek  string   `yaml:"start_day_of_week,omitempty"` // weekly: mon…sun or 1…7
-	Duration        string   `yaml:"duration,omitempty"`          // 8h, 64h
-	DurationSeconds int      `yaml:"duration_seconds,omitempty"`  // PagerDuty's form of duration
-	Days            []string `yaml:"days,omitempty,flow"`         // daily: mon-fri, weekdays, …
+	// Type is the kind of window (required): daily_restriction opens every
+	// day (or on days), weekly_restriction once a week on
+	// start_day_of_week.
+	Type string `yaml:"type"`
+	// StartTimeOfDay is a time of day, HH:MM or HH:MM:SS in the layer's
+	// zone, at which the window opens (required).
+	StartTimeOfDay string `yaml:"start_time_of_day"`
+	// StartDayOfWeek is the day a weekly window opens, mon…sun or 1
+	// (Monday) to 7 (Sunday); for weekly_restriction only, and required
+	// there.
+	StartDayOfWeek string `yaml:"start_day_of_week,omitempty"`
+	// Duration is how long the window stays open, a duration in hours and
+	// minutes (8h, 90m): at most 24h for a daily window, 168h for a weekly
+	// one. Give duration or duration_seconds (one is required).
+	Duration string `yaml:"duration,omitempty"`
+	// DurationSeconds is the same in seconds, PagerDuty's form.
+	DurationSeconds int `yaml:"duration_seconds,omitempty"`
+	// Days are the days a daily window opens (default every day): mon…sun,
+	// ranges such as mon-fri, weekdays or weekends; daily_restriction only.
+	Days []string `yaml:"days,omitempty,flow"`
 }
 
 // OverrideSpec puts a person on call for a span, in place of every layer.
 type OverrideSpec struct {
+	// Person names who is on call during the override (required).
 	Person string `yaml:"person"`
-	Start  string `yaml:"start"` // RFC 3339, or local "2026-12-24T18:00" in the schedule's zone
-	End    string `yaml:"end"`
+	// Start is a time at which the override begins (required): a local
+	// date-time such as 2026-12-24T18:00 in the schedule's zone, a date, or
+	// RFC 3339.
+	Start string `yaml:"start"`
+	// End is a time after the start, written the same way (required).
+	End string `yaml:"end"`
+	// Reason is free text, shown with the override.
 	Reason string `yaml:"reason,omitempty"`
 }
 
 // ServiceAckTimeout sets a service's ack timeout, over its policy's.
 type ServiceAckTimeout struct {
-	Service           string `yaml:"service"`
-	AckTimeoutMinutes int    `yaml:"ack_timeout_minutes"`
+	// Service names the service (required), once in all ack_timeouts.
+	Service string `yaml:"service"`
+	// AckTimeoutMinutes re-triggers the service's incidents that stay
+	// acknowledged and unresolved this many minutes, at least 1 (required).
+	AckTimeoutMinutes int `yaml:"ack_timeout_minutes"`
 }
 
 // OncallConfig is the validated on-call config: schedules, escalation

@@ -17,9 +17,12 @@ import (
 // settings of SLO evaluation. The SLOs themselves are OpenSLO v1 documents
 // (see openslo.go).
 type SLOSection struct {
+	// SLOSettings configures SLO evaluation for the whole installation. At
+	// most one document may set it.
 	SLOSettings *SLOSettings `yaml:"slo_settings"`
-	// SLOs is tandem's short form for a rolling-window, occurrences-based
-	// SLO, in addition to OpenSLO documents.
+	// SLOs are SLOs in tandem's short form: a rolling window, budgeting by
+	// occurrences and the workbook's alerts. Anything else is written in
+	// OpenSLO; names are unique across both.
 	SLOs []ShortSLO `yaml:"slos"`
 }
 
@@ -27,24 +30,56 @@ type SLOSection struct {
 // occurrences, the workbook's alerts, and exactly one of Prometheus, Ingest
 // or Migrations as the source. Anything else is written in OpenSLO.
 type ShortSLO struct {
-	Name        string   `yaml:"name"`
-	Service     string   `yaml:"service"`
-	Description string   `yaml:"description"`
-	Objective   float64  `yaml:"objective"`
-	Window      string   `yaml:"window"`
+	// Name identifies the SLO (required): a DNS label of lowercase letters,
+	// digits and '-', at most 63.
+	Name string `yaml:"name"`
+	// Service names the catalog service the SLO is for (required).
+	Service string `yaml:"service"`
+	// Description is free text about the SLO.
+	Description string `yaml:"description"`
+	// Objective is the share of events that must be good, a ratio above 0
+	// and below 1 such as 0.999 (required).
+	Objective float64 `yaml:"objective"`
+	// Window is the rolling window, a duration of at least 1h such as 28d
+	// (required).
+	Window string `yaml:"window"`
+	// FreezeBelow is the remaining-budget ratio, from 0 to below 1, under
+	// which the service enters release freeze (default
+	// slo_settings.freeze_below).
 	FreezeBelow *float64 `yaml:"freeze_below"`
-	MinEvents   *float64 `yaml:"min_events"`
-	Prometheus  *struct {
-		URL   string `yaml:"url"`
-		Good  string `yaml:"good"`
-		Bad   string `yaml:"bad"`
+	// MinEvents is the least number of events an alert's long window needs
+	// for the alert to fire, 0 for no minimum (default
+	// slo_settings.min_events).
+	MinEvents *float64 `yaml:"min_events"`
+	// Prometheus makes the SLI a ratio of Prometheus counters. Set exactly
+	// one of prometheus, ingest and migrations.
+	Prometheus *struct {
+		// URL is the Prometheus base URL (default
+		// slo_settings.prometheus_url); one of the two is required.
+		URL string `yaml:"url"`
+		// Good is a counter selector of good events such as
+		// http_requests_total{code!~"5.."}; set good or bad, not both.
+		Good string `yaml:"good"`
+		// Bad is a counter selector of bad events, in place of good.
+		Bad string `yaml:"bad"`
+		// Total is a counter selector of all events (required).
 		Total string `yaml:"total"`
 	} `yaml:"prometheus"`
+	// Ingest makes the SLI the events posted to
+	// POST /api/v1/slos/{name}/events.
 	Ingest *struct {
-		MaxStatus    int     `yaml:"max_status"`
+		// MaxStatus is the HTTP status from which a raw observation is bad,
+		// up to 600 (default 500).
+		MaxStatus int `yaml:"max_status"`
+		// LatencyMaxMs makes raw observations slower than this many
+		// milliseconds bad (default 0: latency is not judged).
 		LatencyMaxMs float64 `yaml:"latency_max_ms"`
 	} `yaml:"ingest"`
+	// Migrations makes the SLI the outcome of migration change events:
+	// failed and rolled-back migrations are bad.
 	Migrations *struct {
+		// Environment counts the migrations of one environment only
+		// (default: every environment).
 		Environment string `yaml:"environment"`
 	} `yaml:"migrations"`
 }
@@ -52,20 +87,22 @@ type ShortSLO struct {
 // SLOSettings configures SLO evaluation for the whole installation. At most
 // one document may set it.
 type SLOSettings struct {
-	// EvaluateEvery is how often the server evaluates every SLO (default 1m).
+	// EvaluateEvery is how often the server evaluates every SLO, a duration
+	// of at least 1s (default 1m).
 	EvaluateEvery string `yaml:"evaluate_every"`
 	// PrometheusURL is the Prometheus (or Thanos, Mimir, VictoriaMetrics)
 	// base URL for metric sources that name no DataSource.
 	PrometheusURL string `yaml:"prometheus_url"`
-	// QueryTimeout bounds one evaluation's queries (default 10s).
+	// QueryTimeout bounds one evaluation's queries, a duration of at least
+	// 1s (default 10s).
 	QueryTimeout string `yaml:"query_timeout"`
-	// FreezeBelow is the default remaining-budget ratio under which a
-	// service enters release freeze (default 0: only when exhausted). An
-	// SLO's annotation tandem.dev/freeze-below overrides it.
+	// FreezeBelow is the remaining-budget ratio, from 0 to below 1, under
+	// which a service enters release freeze (default 0: only when
+	// exhausted). An SLO's own freeze_below or tandem.dev/freeze-below wins.
 	FreezeBelow *float64 `yaml:"freeze_below"`
-	// MinEvents is the default minimum number of events in an alert's long
-	// window for it to fire (default 20). Annotation tandem.dev/min-events
-	// overrides it.
+	// MinEvents is the least number of events an alert's long window needs
+	// for the alert to fire, 0 for no minimum (default 20). An SLO's own
+	// min_events or tandem.dev/min-events wins.
 	MinEvents *float64 `yaml:"min_events"`
 	// Evaluator says who raises the burn-rate alerts of Prometheus-backed
 	// SLOs: tandem (default: tandem's evaluator opens the incidents; the

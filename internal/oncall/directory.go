@@ -18,16 +18,27 @@ const (
 // ContactMethod is one way to reach a person. Name is what notification
 // rules refer to; it defaults to the type.
 type ContactMethod struct {
-	Name    string `yaml:"name,omitempty" json:"name"`
-	Type    string `yaml:"type" json:"type"`
+	// Name is what notification rules call the method (default: its
+	// type). A method named slack or email replaces the one taken from
+	// the person's catalog entry.
+	Name string `yaml:"name,omitempty" json:"name"`
+	// Type is the kind of method (required): slack, email or webhook.
+	Type string `yaml:"type" json:"type"`
+	// Address is where the method reaches the person (required): by type,
+	// a Slack member ID such as U012AB3CD, an email address, or an http(s)
+	// URL that receives a signed JSON POST.
 	Address string `yaml:"address" json:"address"`
 }
 
 // NotificationRule says: StartDelayInMinutes after a person is paged, use
 // the contact method named ContactMethod (PagerDuty's field names).
 type NotificationRule struct {
-	StartDelayInMinutes int    `yaml:"start_delay_in_minutes" json:"start_delay_in_minutes"`
-	ContactMethod       string `yaml:"contact_method" json:"contact_method"`
+	// StartDelayInMinutes is how many minutes after the person is paged
+	// the rule reaches them, not negative (default 0: at once).
+	StartDelayInMinutes int `yaml:"start_delay_in_minutes" json:"start_delay_in_minutes"`
+	// ContactMethod names the contact method to use (required): slack,
+	// email, or a name from the person's contact_methods.
+	ContactMethod string `yaml:"contact_method" json:"contact_method"`
 }
 
 // PersonRules are one person's contact methods and notification rules.
@@ -35,9 +46,16 @@ type NotificationRule struct {
 // methods taken from the person's catalog entry; rules, when given, replace
 // the default rules.
 type PersonRules struct {
-	Person         string             `yaml:"person" json:"person"`
-	ContactMethods []ContactMethod    `yaml:"contact_methods,omitempty" json:"contact_methods"`
-	Rules          []NotificationRule `yaml:"rules,omitempty" json:"rules"`
+	// Person names the person these methods and rules are for (required),
+	// once per person.
+	Person string `yaml:"person" json:"person"`
+	// ContactMethods are more ways to reach the person, besides the slack
+	// and email of their catalog entry.
+	ContactMethods []ContactMethod `yaml:"contact_methods,omitempty" json:"contact_methods"`
+	// Rules are the person's own notification rules: which contact method,
+	// how long after the page. When given, they replace
+	// notification_defaults for this person.
+	Rules []NotificationRule `yaml:"rules,omitempty" json:"rules"`
 }
 
 // Config is the validated on-call config: what config.OncallConfig holds.

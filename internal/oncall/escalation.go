@@ -12,16 +12,23 @@ const (
 // the person's name) or whoever is on call in a schedule
 // (schedule_reference, ID is the schedule's name).
 type Target struct {
+	// Type is what ID names (required): user_reference for a person,
+	// schedule_reference for whoever is on call in that schedule when the
+	// rule fires.
 	Type string `yaml:"type" json:"type"`
-	ID   string `yaml:"id" json:"id"`
+	// ID is the person's or the schedule's name (required).
+	ID string `yaml:"id" json:"id"`
 }
 
 // Rule is one level of an escalation policy: its targets are paged, and
 // when nobody acknowledges within EscalationDelayInMinutes the next rule
 // fires.
 type Rule struct {
-	EscalationDelayInMinutes int      `yaml:"escalation_delay_in_minutes" json:"escalation_delay_in_minutes"`
-	Targets                  []Target `yaml:"targets" json:"targets"`
+	// EscalationDelayInMinutes is how many minutes, at least 1, the rule
+	// waits for an acknowledgement before the next rule fires (required).
+	EscalationDelayInMinutes int `yaml:"escalation_delay_in_minutes" json:"escalation_delay_in_minutes"`
+	// Targets are whom the rule pages (required): at least one.
+	Targets []Target `yaml:"targets" json:"targets"`
 }
 
 // Policy is an escalation policy in PagerDuty's vocabulary. NumLoops is the
@@ -29,11 +36,22 @@ type Rule struct {
 // AckTimeoutMinutes (tandem's addition, 0: none) re-triggers an incident
 // that stays acknowledged and unresolved that long.
 type Policy struct {
-	Name              string `yaml:"name" json:"name"`
-	Description       string `yaml:"description,omitempty" json:"description,omitempty"`
-	NumLoops          int    `yaml:"num_loops,omitempty" json:"num_loops"`
-	Rules             []Rule `yaml:"rules" json:"rules"`
-	AckTimeoutMinutes int    `yaml:"ack_timeout_minutes,omitempty" json:"ack_timeout_minutes,omitempty"`
+	// Name identifies the policy (required): services and
+	// incidents.fallback_escalation_policy refer to it. Any text, spaces
+	// included; unique regardless of case.
+	Name string `yaml:"name" json:"name"`
+	// Description is free text about the policy.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// NumLoops is how many times the rules repeat after the first pass,
+	// 0 to 9 (default 0: once through).
+	NumLoops int `yaml:"num_loops,omitempty" json:"num_loops"`
+	// Rules are the policy's levels, paged in order (required): at least
+	// one.
+	Rules []Rule `yaml:"rules" json:"rules"`
+	// AckTimeoutMinutes re-triggers an incident that stays acknowledged and
+	// unresolved this many minutes (default 0: never); a service's entry in
+	// ack_timeouts wins.
+	AckTimeoutMinutes int `yaml:"ack_timeout_minutes,omitempty" json:"ack_timeout_minutes,omitempty"`
 }
 
 // Step is one firing of a rule: at At (Offset after the trigger), rule Rule
