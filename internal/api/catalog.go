@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -255,7 +254,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) error {
 				details[i] = e.String()
 			}
 			return &tandem.Error{Code: tandem.EInvalid, Details: details,
-				Message: fmt.Sprintf("config rejected with %d errors; the previous config keeps serving", len(errs))}
+				Message: "config rejected with " + errs.Count() + "; the previous config keeps serving"}
 		}
 		return tandem.Errorf(tandem.EInvalid, "config rejected, the previous config keeps serving: %v", err)
 	}

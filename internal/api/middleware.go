@@ -199,6 +199,10 @@ func BearerToken(r *http.Request) string {
 	return ""
 }
 
+// headerTokenIgnored is set on a public read whose token the server did
+// not accept, so a client can tell its token was not used.
+const headerTokenIgnored = "X-Tandem-Token-Ignored"
+
 // authorize checks the request's token against the scope the route needs.
 // Reads pass without a token when the server runs with public reads.
 func (s *Server) authorize(need auth.Scope, next http.Handler) http.Handler {
@@ -217,6 +221,14 @@ func (s *Server) authorize(need auth.Scope, next http.Handler) http.Handler {
 		}
 		tok, err := s.Tokens.Verify(r.Context(), secret)
 		if err != nil {
+			// With public reads a read needs no token, so a token the server
+			// does not know does not stop it: the read is served as to
+			// anyone, and the response says the token was not used.
+			if need == auth.ScopeRead && s.PublicRead && tandem.ErrorCode(err) == tandem.EUnauthorized {
+				w.Header().Set(headerTokenIgnored, "the token is not known to this server; served as a public read")
+				next.ServeHTTP(w, r)
+				return
+			}
 			s.writeError(w, r, err)
 			return
 		}

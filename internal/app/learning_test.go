@@ -87,7 +87,7 @@ func learningEndToEnd(t *testing.T, o apptest.Options) {
 	if err != nil || lessToil == nil {
 		t.Fatalf("okrs for platform: %+v %v", objs, err)
 	}
-	if kr := lessToil.KeyResults[0]; kr.Status != "ok" || *kr.Current != 1.5 || kr.Score != 1 || !kr.Met {
+	if kr := lessToil.KeyResults[0]; kr.Status != "ok" || *kr.Current != 1.5 || kr.Score == nil || *kr.Score != 1 || !kr.Met {
 		t.Errorf("toil-hours = %+v", kr)
 	}
 	if kr := lessToil.KeyResults[1]; kr.Status != "no_data" && kr.Status != "no_baseline" {

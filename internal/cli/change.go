@@ -6,12 +6,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -350,6 +352,9 @@ progress.`,
 			if err != nil {
 				return err
 			}
+			if len(res.Deploys) == 0 {
+				return noTagMatches(r, repo, pattern)
+			}
 			ctx := cmd.Context()
 			newCommits := 0
 			for i := 0; i < len(res.Commits); i += 4000 {
@@ -392,8 +397,9 @@ progress.`,
 			if err := flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%d tags, %d commits read: %d new deploys (%d already recorded), %d new commits\n",
-				len(res.Deploys), len(res.Commits), created, existing, newCommits)
+			fmt.Fprintf(g.stdout, "%s, %s read: %s (%d already recorded), %s\n",
+				plural(len(res.Deploys), "tag", "tags"), plural(len(res.Commits), "commit", "commits"),
+				plural(created, "new deploy", "new deploys"), existing, plural(newCommits, "new commit", "new commits"))
 			return nil
 		},
 	}
@@ -603,12 +609,13 @@ func doraTable(w io.Writer, r dora.Report) error {
 		r.From.Format("2006-01-02 15:04"), r.To.Format("2006-01-02 15:04"), math.Round(r.Days))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "METRIC\tVALUE\tTIER\tFROM")
-	fmt.Fprintf(tw, "deployment frequency\t%.2f/day (%.1f/week)\t%s\t%d successful of %d deploys\n",
-		r.DeploymentFrequencyPerDay, r.DeploymentFrequencyPerWeek, r.DeploymentFrequencyTier, r.SuccessfulDeploys, r.Deploys)
-	fmt.Fprintf(tw, "lead time (median, p90)\t%s, %s\t%s\t%d commits\n", human(r.LeadTimeMedianSeconds), human(r.LeadTimeP90Seconds), r.LeadTimeTier, r.LeadTimeCommits)
-	fmt.Fprintf(tw, "change failure rate\t%s\t%s\t%d of %d deploys\n", pct(r.ChangeFailureRate), r.ChangeFailureRateTier, r.FailedDeploys, r.Deploys)
-	fmt.Fprintf(tw, "recovery time (median, p90)\t%s, %s\t%s\t%d recoveries, %d open\n", human(r.RecoveryTimeMedianSeconds), human(r.RecoveryTimeP90Seconds), r.RecoveryTimeTier, r.Recoveries, r.OpenFailures)
-	fmt.Fprintf(tw, "rework rate\t%s\t(no tiers)\t%d of %d deploys\n", pct(r.ReworkRate), r.ReworkDeploys, r.Deploys)
+	deploys := plural(r.Deploys, "deploy", "deploys")
+	fmt.Fprintf(tw, "deployment frequency\t%.2f/day (%.1f/week)\t%s\t%d successful of %s\n",
+		r.DeploymentFrequencyPerDay, r.DeploymentFrequencyPerWeek, r.DeploymentFrequencyTier, r.SuccessfulDeploys, deploys)
+	fmt.Fprintf(tw, "lead time (median, p90)\t%s, %s\t%s\t%s\n", human(r.LeadTimeMedianSeconds), human(r.LeadTimeP90Seconds), r.LeadTimeTier, plural(r.LeadTimeCommits, "commit", "commits"))
+	fmt.Fprintf(tw, "change failure rate\t%s\t%s\t%d of %s\n", pct(r.ChangeFailureRate), r.ChangeFailureRateTier, r.FailedDeploys, deploys)
+	fmt.Fprintf(tw, "recovery time (median, p90)\t%s, %s\t%s\t%s, %d open\n", human(r.RecoveryTimeMedianSeconds), human(r.RecoveryTimeP90Seconds), r.RecoveryTimeTier, plural(r.Recoveries, "recovery", "recoveries"), r.OpenFailures)
+	fmt.Fprintf(tw, "rework rate\t%s\t(no tiers)\t%d of %s\n", pct(r.ReworkRate), r.ReworkDeploys, deploys)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -661,4 +668,23 @@ func doraCSV(w io.Writer, r dora.Report) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// noTagMatches explains an import that found no tag to read: which pattern
+// matched nothing, and which tags the repository does have.
+func noTagMatches(r *git.Repository, repo, pattern string) error {
+	var names []string
+	if iter, err := r.Tags(); err == nil {
+		_ = iter.ForEach(func(ref *plumbing.Reference) error {
+			names = append(names, ref.Name().Short())
+			return nil
+		})
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("repository %s has no tags; nothing recorded", repo)
+	}
+	sort.Strings(names)
+	shown := names[max(0, len(names)-5):]
+	return tandem.FieldErrorf("--pattern", "no tag of %s matches %q; nothing recorded (it has %s, such as %s)",
+		repo, pattern, plural(len(names), "tag", "tags"), strings.Join(shown, ", "))
 }

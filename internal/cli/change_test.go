@@ -128,6 +128,11 @@ func TestImportTagsAndDORA(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "0 new deploys (3 already recorded), 0 new commits") {
 		t.Fatalf("second import: %d %q", code, out)
 	}
+	// A pattern that matches nothing says so, and what the tags are.
+	code, out, errOut = runCLI(t, append([]string{"deploy", "import-tags", "--repo", dir, "--service", "checkout", "--pattern", "deploy-chekout-*"}, conn...)...)
+	if code != 1 || !strings.Contains(errOut, `--pattern: no tag of `+dir+` matches "deploy-chekout-*"; nothing recorded (it has 4 tags, such as`) || !strings.Contains(errOut, "v1.0.0") {
+		t.Errorf("import with a pattern that matches nothing: %d %q %q", code, out, errOut)
+	}
 
 	// Lead times: c2 1h (baseline tag: head only); c3 30h-24h = 6h, c4 4h;
 	// c5 1h. Sorted 1 1 4 6 (h), n=4: median h=1.5 -> 1 + 0.5*(4-1) = 2.5h = 9000 s;

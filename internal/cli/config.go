@@ -29,7 +29,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 					for _, e := range errs {
 						fmt.Fprintln(g.stderr, e.String())
 					}
-					fmt.Fprintf(g.stderr, "%d errors\n", len(errs))
+					fmt.Fprintln(g.stderr, errs.Count())
 				}
 				return &ExitError{Code: 1}
 			}
@@ -40,7 +40,8 @@ func newConfigCmd(g *globals) *cobra.Command {
 			if format == "json" {
 				return json.NewEncoder(g.stdout).Encode(map[string]any{"valid": true, "teams": len(c.Teams), "people": len(c.People), "services": len(c.Services), "tools": len(c.Tools)})
 			}
-			fmt.Fprintf(g.stdout, "%s: valid (%d teams, %d people, %d services, %d tools)\n", args[0], len(c.Teams), len(c.People), len(c.Services), len(c.Tools))
+			fmt.Fprintf(g.stdout, "%s: valid (%s, %s, %s, %s)\n", args[0], plural(len(c.Teams), "team", "teams"),
+				plural(len(c.People), "person", "people"), plural(len(c.Services), "service", "services"), plural(len(c.Tools), "tool", "tools"))
 			return nil
 		},
 	}

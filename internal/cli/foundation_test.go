@@ -91,10 +91,12 @@ func TestConfigValidateBroken(t *testing.T) {
 		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	// Files are named as the directory was given, so they open from here.
+	file := regexp.QuoteMeta(filepath.Join(dir, "services.yaml"))
 	want := []*regexp.Regexp{
-		regexp.MustCompile(`^tandem\.d/services\.yaml:\d+:5: services\[2\]\.owner_email: unknown field "owner_email"`),
-		regexp.MustCompile(`^tandem\.d/services\.yaml:\d+:11: services\.search-api\.team: team "serch" does not exist; did you mean "search"\?`),
-		regexp.MustCompile(`^tandem\.d/services\.yaml:\d+:11: services\.checkout: duplicate name "checkout"; first defined at tandem\.d/services\.yaml:3:11`),
+		regexp.MustCompile(`^` + file + `:\d+:5: services\[2\]\.owner_email: unknown field "owner_email"`),
+		regexp.MustCompile(`^` + file + `:\d+:11: services\.search-api\.team: team "serch" does not exist; did you mean "search"\?`),
+		regexp.MustCompile(`^` + file + `:\d+:11: services\.checkout: duplicate name "checkout"; first defined at ` + file + `:3:11`),
 		regexp.MustCompile(`^3 errors$`),
 	}
 	if len(lines) != len(want) {
@@ -254,5 +256,31 @@ func TestTokenCommands(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "token", "revoke", "nope"); code != 1 || !strings.Contains(errOut, "[not_found]") {
 		t.Errorf("revoke unknown: exit %d %s", code, errOut)
+	}
+}
+
+// One error is "1 error", and a file is named by the path the directory
+// was given with, relative as given.
+func TestConfigValidateOneErrorRelative(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "tandem.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "tandem.d", "teams.yaml"), []byte("teams:\n  - name: core\n    colour: red\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	code, _, errOut := run(t, "config", "validate", "tandem.d")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if code != 1 || len(lines) != 2 || !strings.HasPrefix(lines[0], "tandem.d/teams.yaml:3:5: ") || lines[1] != "1 error" {
+		t.Errorf("exit %d, stderr:\n%s\nwant tandem.d/teams.yaml:3:5: … then \"1 error\"", code, errOut)
+	}
+}
+
+// A missing required flag is named the way it is typed.
+func TestRequiredFlagMessage(t *testing.T) {
+	code, _, errOut := run(t, "deploy", "record", "--url", "http://127.0.0.1:1", "--version", "1.0")
+	if code != 2 && code != 1 || strings.TrimSpace(errOut) != "error: --service: required" {
+		t.Errorf("exit %d, stderr %q; want \"error: --service: required\"", code, errOut)
 	}
 }

@@ -306,7 +306,7 @@ func newToilCmd(g *globals) *cobra.Command {
 			if at != "" {
 				t, err := tandem.ParseTime(at, time.Now())
 				if err != nil {
-					return tandem.FieldErrorf("at", "%v", err)
+					return tandem.FieldErrorf("--at", "%v", err)
 				}
 				in.At = &t
 			}
@@ -486,15 +486,23 @@ func newOKRCmd(g *globals) *cobra.Command {
 				if owner == "" {
 					owner = "shared"
 				}
-				fmt.Fprintf(g.stdout, "%s  %s (%s, %s)  score %.2f\n", o.Name, o.Title, owner, o.Quarter, o.Score)
+				score := "no score yet (no key result could be measured)"
+				if o.Score != nil {
+					score = fmt.Sprintf("score %.2f (%d of %d key results measured)", *o.Score, o.Scored, len(o.KeyResults))
+				}
+				fmt.Fprintf(g.stdout, "%s  %s (%s, %s)  %s\n", o.Name, o.Title, owner, o.Quarter, score)
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "  KEY RESULT\tKIND\tCURRENT\tTARGET\tSCORE\tTREND\tSTATUS")
+				fmt.Fprintln(tw, "  KEY RESULT\tKIND\tCURRENT\tTARGET\tSCORE\tTREND\tSTATE")
 				for _, k := range o.KeyResults {
 					trend := k.Trend
 					if trend == "" {
 						trend = "-"
 					}
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%.2f\t%s\t%s\n", k.Title, k.Kind, fmtValue(k.Kind, k.Current), k.Target.Text, k.Score, trend, k.Status)
+					score := "-"
+					if k.Score != nil {
+						score = fmt.Sprintf("%.2f", *k.Score)
+					}
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Title, k.Kind, fmtValue(k.Kind, k.Current), k.Target.Text, score, trend, krState(k))
 				}
 				tw.Flush()
 			}
@@ -523,4 +531,23 @@ func fmtValue(k okr.Kind, v *float64) string {
 		return strconv.FormatFloat(*v, 'f', 1, 64) + "h"
 	}
 	return strconv.FormatFloat(*v, 'f', 2, 64)
+}
+
+// krState says in words where a key result stands, as the dashboard does:
+// met or not met yet when it has a score, else why it has none.
+func krState(k okr.KRStatus) string {
+	switch k.Status {
+	case "ok":
+		if k.Met {
+			return "met"
+		}
+		return "not met yet"
+	case "no_data":
+		return "no data yet"
+	case "no_baseline":
+		return "no baseline (no previous quarter)"
+	case "unavailable":
+		return "unavailable (no source for this kind)"
+	}
+	return k.Status
 }

@@ -131,7 +131,7 @@ func oncallShiftsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if schedule == "" {
-				return tandem.FieldErrorf("schedule", "required: --schedule NAME")
+				return tandem.FieldErrorf("--schedule", "required: the schedule's name")
 			}
 			f, err := oncallFlagTime("from", from)
 			if err != nil {
@@ -214,7 +214,7 @@ func oncallOverrideCmd(g *globals) *cobra.Command {
 	cmd.PersistentFlags().StringVar(&schedule, "schedule", "", "the schedule (required)")
 	need := func() error {
 		if schedule == "" {
-			return tandem.FieldErrorf("schedule", "required: --schedule NAME")
+			return tandem.FieldErrorf("--schedule", "required: the schedule's name")
 		}
 		return checkFormat(format, "table", "json")
 	}
@@ -239,7 +239,7 @@ func oncallOverrideCmd(g *globals) *cobra.Command {
 				s = time.Now()
 			}
 			if e.IsZero() {
-				return tandem.FieldErrorf("end", "required: --end TIME (RFC 3339, or \"+4h\" ahead)")
+				return tandem.FieldErrorf("--end", "required: a time (RFC 3339, or \"+4h\" ahead)")
 			}
 			c, err := g.client()
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,16 +62,23 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 1
 }
 
+// errorText writes an error for a person at a terminal: the field first,
+// as config errors and flags read ("--service: required",
+// "events[3].time: …"), then the message, and the error's code when it
+// says more than "the input is wrong" ("[not_found]", "[unauthorized]").
 func errorText(err error) string {
 	var te *tandem.Error
-	if errors.As(err, &te) {
-		s := te.Message
-		if te.Field != "" {
-			s += " (field " + te.Field + ")"
-		}
-		return s + " [" + te.Code + "]"
+	if !errors.As(err, &te) {
+		return err.Error()
 	}
-	return err.Error()
+	s := te.Message
+	if te.Field != "" && !strings.HasPrefix(s, te.Field) {
+		s = te.Field + ": " + s
+	}
+	if te.Code != tandem.EInvalid {
+		s += " [" + te.Code + "]"
+	}
+	return s
 }
 
 func newRoot(g *globals) *cobra.Command {
@@ -172,5 +180,14 @@ func checkFormat(format string, allowed ...string) error {
 			return nil
 		}
 	}
-	return tandem.FieldErrorf("format", "want %s, got %q", strings.Join(allowed, " or "), format)
+	return tandem.FieldErrorf("--format", "want %s, got %q", strings.Join(allowed, " or "), format)
+}
+
+// plural writes a count with the noun in the right number: "1 error",
+// "3 errors".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

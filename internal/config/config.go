@@ -114,10 +114,10 @@ func Load(dir string, now time.Time) (*Config, error) {
 	for _, f := range files {
 		b, err := readLimited(f)
 		if err != nil {
-			l.errs = append(l.errs, Error{File: l.rel(f), Message: err.Error()})
+			l.errs = append(l.errs, Error{File: f, Message: err.Error()})
 			continue
 		}
-		l.parseFile(l.rel(f), b)
+		l.parseFile(f, b)
 	}
 	l.build()
 	if len(l.errs) > 0 {
@@ -171,16 +171,6 @@ func (l *loader) files() ([]string, error) {
 	}
 	sort.Strings(files)
 	return files, nil
-}
-
-func (l *loader) rel(path string) string {
-	if l.dir == "" {
-		return path
-	}
-	if r, err := filepath.Rel(filepath.Dir(filepath.Clean(l.dir)), path); err == nil {
-		return r
-	}
-	return path
 }
 
 func readLimited(path string) ([]byte, error) {

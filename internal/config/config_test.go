@@ -157,7 +157,9 @@ func TestLoadAcrossFiles(t *testing.T) {
 		"services/multi-doc.yaml":  "---\nservices:\n  - {name: web, team: core}\n---\n",
 		"services/unknownkey.yaml": "servces: []\n",
 	})
-	_, err := Load(dir, now)
+	// Files are named as the directory is given: relative here.
+	t.Chdir(filepath.Dir(dir))
+	_, err := Load(filepath.Base(dir), now)
 	var errs Errors
 	if !errors.As(err, &errs) {
 		t.Fatalf("want Errors, got %v", err)

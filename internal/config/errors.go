@@ -41,7 +41,15 @@ func (es Errors) Error() string {
 	for i, e := range es {
 		lines[i] = e.String()
 	}
-	return fmt.Sprintf("invalid config (%d errors):\n  %s", len(es), strings.Join(lines, "\n  "))
+	return fmt.Sprintf("invalid config (%s):\n  %s", es.Count(), strings.Join(lines, "\n  "))
+}
+
+// Count says how many errors there are: "1 error", "3 errors".
+func (es Errors) Count() string {
+	if len(es) == 1 {
+		return "1 error"
+	}
+	return fmt.Sprintf("%d errors", len(es))
 }
 
 func (es Errors) sorted() Errors {

@@ -521,32 +521,31 @@ func (l *loader) loadTemplates(pc *PostmortemConfig) {
 			continue
 		}
 		path := filepath.Join(dir, de.Name())
-		rel := l.rel(path)
 		if stem != "default" {
 			if _, ok := l.cfg.Catalog.Team(stem); !ok {
-				l.knownTeam(rel, nil, "", "templates."+stem, stem)
+				l.knownTeam(path, nil, "", "templates."+stem, stem)
 				continue
 			}
 		}
 		if prev, dup := pc.TemplateFiles[stem]; dup {
-			l.errs = append(l.errs, Error{File: rel, Message: fmt.Sprintf("a second template for %q; the first is %s", stem, prev)})
+			l.errs = append(l.errs, Error{File: path, Message: fmt.Sprintf("a second template for %q; the first is %s", stem, prev)})
 			continue
 		}
 		b, err := readLimited(path)
 		if err != nil {
-			l.errs = append(l.errs, Error{File: rel, Message: err.Error()})
+			l.errs = append(l.errs, Error{File: path, Message: err.Error()})
 			continue
 		}
 		t, err := postmortem.ParseTemplate(de.Name(), string(b))
 		if err != nil {
-			e := Error{File: rel, Field: "template", Message: err.Error()}
+			e := Error{File: path, Field: "template", Message: err.Error()}
 			if te, ok := err.(*postmortem.TemplateError); ok {
 				e.Line, e.Message = te.Line, te.Message
 			}
 			l.errs = append(l.errs, e)
 			continue
 		}
-		pc.TemplateFiles[stem] = rel
+		pc.TemplateFiles[stem] = path
 		if stem == "default" {
 			pc.Templates.Default = t
 		} else {

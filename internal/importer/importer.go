@@ -139,8 +139,15 @@ func (r *Result) Summary() Summary {
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("%s: %d users, %d teams, %d schedules, %d escalation policies, %d services, %d SLOs, %d tools; %d warnings",
-		s.Source, s.Users, s.Teams, s.Schedules, s.Policies, s.Services, s.SLOs, s.Tools, s.Warnings)
+	n := func(c int, one, many string) string {
+		if c == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", c, many)
+	}
+	return fmt.Sprintf("%s: %s, %s, %s, %s, %s, %s, %s; %s", s.Source, n(s.Users, "user", "users"), n(s.Teams, "team", "teams"),
+		n(s.Schedules, "schedule", "schedules"), n(s.Policies, "escalation policy", "escalation policies"), n(s.Services, "service", "services"),
+		n(s.SLOs, "SLO", "SLOs"), n(s.Tools, "tool", "tools"), n(s.Warnings, "warning", "warnings"))
 }
 
 // sortWarnings orders warnings by path, numbers by value (main.tf:9

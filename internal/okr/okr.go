@@ -364,13 +364,16 @@ type KRStatus struct {
 	Current     *float64 `json:"current,omitempty"`
 	Previous    *float64 `json:"previous,omitempty"`
 	TargetValue *float64 `json:"target_value,omitempty"`
-	Score       float64  `json:"score"`
-	Met         bool     `json:"met"`
-	Trend       string   `json:"trend,omitempty"`
+	// Score is 0..1 when Status is ok, and null otherwise: a key result
+	// that cannot be measured has no score, not a score of 0.
+	Score *float64 `json:"score"`
+	Met   bool     `json:"met"`
+	Trend string   `json:"trend,omitempty"`
 }
 
 // ObjectiveStatus is an objective with its key results' states; Score is
-// the mean of the key results' scores (those without a score count 0).
+// the mean of the key results' scores (those without a score count 0),
+// and null when none of them has a score. Scored says how many have one.
 type ObjectiveStatus struct {
 	Name        string     `json:"name"`
 	Title       string     `json:"title"`
@@ -379,7 +382,8 @@ type ObjectiveStatus struct {
 	Quarter     Quarter    `json:"quarter"`
 	From        time.Time  `json:"from"`
 	To          time.Time  `json:"to"`
-	Score       float64    `json:"score"`
+	Score       *float64   `json:"score"`
+	Scored      int        `json:"scored"`
 	KeyResults  []KRStatus `json:"key_results"`
 }
 
@@ -446,17 +450,19 @@ func Evaluate(ctx context.Context, objs []Objective, q Quarter, team string, m M
 				ks.Status = "no_baseline"
 			} else {
 				ks.Status = "ok"
-				ks.Score = score
+				ks.Score = &score
 				ks.Met = kr.Target.Met(cur, prev)
+				sum += score
+				st.Scored++
 			}
 			if okPrev {
 				ks.Trend = Trend(kr.Kind, cur, prev)
 			}
-			sum += ks.Score
 			st.KeyResults = append(st.KeyResults, ks)
 		}
-		if n := len(o.KeyResults); n > 0 {
-			st.Score = round4(sum / float64(n))
+		if n := len(o.KeyResults); n > 0 && st.Scored > 0 {
+			v := round4(sum / float64(n))
+			st.Score = &v
 		}
 		out = append(out, st)
 	}

@@ -193,20 +193,21 @@ func TestEvaluate(t *testing.T) {
 	}
 	fr := got[0]
 	// (0.6667 + 0.5 + 0 unavailable) / 3 = 0.3889
-	if fr.Score != 0.3889 {
-		t.Errorf("objective score = %v", fr.Score)
+	if fr.Score == nil || *fr.Score != 0.3889 || fr.Scored != 2 {
+		t.Errorf("objective score = %v of %d scored, want 0.3889 of 2", fr.Score, fr.Scored)
 	}
 	mttr, ttd, launches := fr.KeyResults[0], fr.KeyResults[1], fr.KeyResults[2]
-	if mttr.Status != "ok" || *mttr.Current != 45 || *mttr.Previous != 60 || mttr.Score != 0.6667 || mttr.Trend != "improving" || mttr.Met {
+	if mttr.Status != "ok" || *mttr.Current != 45 || *mttr.Previous != 60 || mttr.Score == nil || *mttr.Score != 0.6667 || mttr.Trend != "improving" || mttr.Met {
 		t.Errorf("mttr = %+v", mttr)
 	}
-	if ttd.Score != 0.5 || *ttd.TargetValue != 14 || ttd.Trend != "improving" {
+	if ttd.Score == nil || *ttd.Score != 0.5 || *ttd.TargetValue != 14 || ttd.Trend != "improving" {
 		t.Errorf("ttd = %+v", ttd)
 	}
-	if launches.Status != "unavailable" {
+	if launches.Status != "unavailable" || launches.Score != nil {
 		t.Errorf("launches = %+v", launches)
 	}
-	if got[1].KeyResults[0].Status != "no_data" || got[1].Score != 0 {
+	// Nothing measured: no score at all, not a score of 0.
+	if got[1].KeyResults[0].Status != "no_data" || got[1].KeyResults[0].Score != nil || got[1].Score != nil || got[1].Scored != 0 {
 		t.Errorf("shared = %+v", got[1])
 	}
 	if len(seen) == 0 || len(seen[0].Services) != 2 || seen[0].Team != "payments" {
