@@ -105,9 +105,9 @@ type SLOSettings struct {
 	// min_events or tandem.dev/min-events wins.
 	MinEvents *float64 `yaml:"min_events"`
 	// Evaluator says who raises the burn-rate alerts of Prometheus-backed
-	// SLOs: tandem (default: tandem's evaluator opens the incidents; the
-	// generated rules may run too, their alerts join the same incidents)
-	// or prometheus (the rules of `tandem slo rules`, through
+	// SLOs (default tandem): tandem (its evaluator opens the incidents; the
+	// generated rules may run too, and their alerts join the same
+	// incidents) or prometheus (the rules of `tandem slo rules`, through
 	// Alertmanager; tandem still computes statuses, budgets and alert
 	// state, and raises nothing). SLOs only tandem computes (ingest,
 	// changes) always alert through tandem.
