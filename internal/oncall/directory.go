@@ -13,6 +13,16 @@ const (
 	ContactSlack   = "slack"   // Address is a Slack member ID (U012AB3CD): only IDs ping
 	ContactEmail   = "email"   // Address is an email address
 	ContactWebhook = "webhook" // Address is an http(s) URL that receives a signed JSON POST
+	// ContactSMS and ContactVoice reach a phone through Twilio: Address is
+	// an E.164 number (+15551234567).
+	ContactSMS   = "sms"
+	ContactVoice = "voice"
+	// ContactTeams posts to the configured Microsoft Teams webhook and
+	// mentions Address, the person's Teams sign-in (alice@example.com).
+	ContactTeams = "teams"
+	// ContactMattermost posts to the configured Mattermost webhook and
+	// mentions Address, the person's Mattermost username.
+	ContactMattermost = "mattermost"
 )
 
 // ContactMethod is one way to reach a person. Name is what notification
