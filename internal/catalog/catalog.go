@@ -23,6 +23,9 @@ type Person struct {
 	FullName string `yaml:"full_name,omitempty" json:"full_name,omitempty"`
 	Email    string `yaml:"email,omitempty" json:"email,omitempty"`
 	Slack    string `yaml:"slack,omitempty" json:"slack,omitempty"`
+	// Phone is an E.164 number (+15551234567): the person's "sms" and
+	// "voice" contact methods.
+	Phone    string `yaml:"phone,omitempty" json:"phone,omitempty"`
 	TimeZone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`
 	Team     string `yaml:"team,omitempty" json:"team,omitempty"`
 }

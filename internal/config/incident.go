@@ -72,13 +72,31 @@ type NotificationSpec struct {
 	Email       *EmailSpec           `yaml:"email"`
 	ActionLinks *ActionLinkSpec      `yaml:"action_links"`
 	RateLimits  map[string]RateLimit `yaml:"rate_limits"`
+	// The Slack app's keys sit in Slack; phones, Teams, Mattermost and
+	// status pages are validated in chatops.go.
+	Twilio     *TwilioSpec     `yaml:"twilio"`
+	Teams      *TeamsSpec      `yaml:"teams"`
+	Mattermost *MattermostSpec `yaml:"mattermost"`
+	StatusPage *StatusPageSpec `yaml:"status_page"`
 }
 
-// SlackSpec configures Slack pages.
+// SlackSpec configures Slack pages: an incoming webhook, or the Slack app
+// (a bot token and the signing secret) with buttons, /tandem, incident
+// channels and link previews.
 type SlackSpec struct {
 	// WebhookURLEnv names the environment variable holding the incoming
 	// webhook URL (a secret).
 	WebhookURLEnv string `yaml:"webhook_url_env"`
+	// BotTokenEnv and SigningSecretEnv name the variables holding the
+	// app's bot token (xoxb-…) and signing secret.
+	BotTokenEnv      string `yaml:"bot_token_env"`
+	SigningSecretEnv string `yaml:"signing_secret_env"`
+	// Channel is the ID of the channel pages are posted to (empty: each
+	// person's direct message with the app).
+	Channel string `yaml:"channel"`
+	// APIURL replaces https://slack.com/api (a proxy, or tests).
+	APIURL           string                 `yaml:"api_url"`
+	IncidentChannels *SlackIncidentChannels `yaml:"incident_channels"`
 }
 
 // WebhookSpec configures outbound webhook pages.
@@ -374,8 +392,8 @@ func (l *loader) buildIncident() {
 			rn := at(e.node, "rate_limits")
 			for k, v := range n.RateLimits {
 				path := "notifications.rate_limits." + k
-				if k != "slack" && k != "webhook" && k != "email" {
-					l.errAt(e.file, rn, k, path, "expected slack, webhook or email")
+				if k != "slack" && k != "webhook" && k != "email" && k != "teams" && k != "mattermost" {
+					l.errAt(e.file, rn, k, path, "expected slack, webhook, email, teams or mattermost")
 					continue
 				}
 				d, err := tandem.ParseDuration(v.Every)

@@ -207,8 +207,8 @@ func (d *Directory) ResolveAll(ts []Target, at time.Time) []string {
 	return out
 }
 
-// ContactMethods returns the person's contact methods: "email" and "slack"
-// from the catalog when set, then the configured ones (a configured method
+// ContactMethods returns the person's contact methods: "email", "slack",
+// and "sms" and "voice" for a phone, from the catalog when set, then the configured ones (a configured method
 // with the same name replaces the catalog's).
 func (d *Directory) ContactMethods(person string) []ContactMethod {
 	var out []ContactMethod
@@ -218,6 +218,10 @@ func (d *Directory) ContactMethods(person string) []ContactMethod {
 		}
 		if p.Email != "" {
 			out = append(out, ContactMethod{Name: ContactEmail, Type: ContactEmail, Address: p.Email})
+		}
+		if p.Phone != "" {
+			out = append(out, ContactMethod{Name: ContactSMS, Type: ContactSMS, Address: p.Phone},
+				ContactMethod{Name: ContactVoice, Type: ContactVoice, Address: p.Phone})
 		}
 	}
 	if i, ok := d.people[person]; ok {
