@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	tandem "github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/engine"
 	"github.com/tandemhq/tandem/internal/notify"
@@ -449,4 +450,92 @@ func (m *Manager) runAckTimeout(ctx context.Context, tx *db.Tx, j engine.Job) er
 		return err
 	}
 	return m.startEscalation(ctx, tx, inc, now)
+}
+
+// Escalate pages the next rule of the incident's escalation policy now,
+// as PagerDuty's "escalate" does: the current escalation stops (a new
+// trigger generation starts), an acknowledged incident becomes triggered
+// again, and the rule after the last one that fired pages at once, the
+// later rules keeping their delays from now. A resolved or closed incident,
+// one without a policy, and one whose policy has no rule left are a
+// conflict.
+func (m *Manager) Escalate(ctx context.Context, id int64, actor string) (Incident, error) {
+	now := m.clock.Now()
+	if m.Directories == nil {
+		return Incident{}, tandem.Errorf(tandem.EConflict, "no on-call directory: nothing to escalate to")
+	}
+	dir, err := m.Directories.DirectoryAt(ctx, now)
+	if err != nil {
+		return Incident{}, fmt.Errorf("on-call directory: %w", err)
+	}
+	err = m.db.InTx(ctx, func(tx *db.Tx) error {
+		inc, err := getTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if inc.Status != Triggered && inc.Status != Acknowledged {
+			return tandem.Errorf(tandem.EConflict, "incident #%d is %s: nothing to escalate", id, inc.Status)
+		}
+		pol, ok := dir.Policy(inc.Policy)
+		if inc.Policy == "" || !ok {
+			return tandem.Errorf(tandem.EConflict, "incident #%d has no escalation policy to escalate along", id)
+		}
+		next := 0
+		if last, ok, err := lastStep(ctx, tx, id); err != nil {
+			return err
+		} else if ok {
+			next = last.Loop*len(pol.Rules) + last.Rule + 1
+		}
+		set := m.settings()
+		steps := set.plan(pol, now)
+		if next >= len(steps) {
+			return tandem.Errorf(tandem.EConflict, "incident #%d has paged every rule of %s: no rule left to escalate to", id, pol.Name)
+		}
+		inc.generation++
+		ms := db.Millis(now)
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET status = ?, generation = ?, triggered_at = ?, acknowledged_at = 0, updated_at = ? WHERE id = ?`,
+			Triggered, inc.generation, ms, ms, id); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("escalated by %s: paging loop %d rule %d now", actor, steps[next].Loop+1, steps[next].Rule+1)
+		if inc.Status == Acknowledged {
+			msg = fmt.Sprintf("acknowledged → triggered: escalated by %s: paging loop %d rule %d now", actor, steps[next].Loop+1, steps[next].Rule+1)
+		}
+		if err := m.addEvent(ctx, tx, id, now, EvStatus, actor, msg, map[string]any{"from": inc.Status, "to": Triggered, "escalated": true}); err != nil {
+			return err
+		}
+		_, err = engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobEscalate, Key: stepKey(id, inc.generation, next),
+			Payload: stepPayload{Incident: id, Generation: inc.generation, Index: next, TriggeredAt: now, Ahead: steps[next].Offset},
+			RunAt:   now})
+		return err
+	})
+	if err != nil {
+		return Incident{}, err
+	}
+	m.engine.Wake()
+	return m.Get(ctx, id)
+}
+
+// lastStep returns the loop and rule of the incident's latest escalation
+// step on the timeline.
+func lastStep(ctx context.Context, tx *db.Tx, id int64) (oncall.Step, bool, error) {
+	rows, err := tx.Query(ctx, `SELECT data FROM incident_events WHERE incident_id = ? AND kind = ? ORDER BY id DESC LIMIT 50`, id, EvEscalation)
+	if err != nil {
+		return oncall.Step{}, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return oncall.Step{}, false, err
+		}
+		var d struct {
+			Loop *int `json:"loop"`
+			Rule *int `json:"rule"`
+		}
+		if json.Unmarshal([]byte(data), &d) == nil && d.Loop != nil && d.Rule != nil {
+			return oncall.Step{Loop: *d.Loop, Rule: *d.Rule}, true, nil
+		}
+	}
+	return oncall.Step{}, false, rows.Err()
 }
