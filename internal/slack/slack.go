@@ -6,7 +6,7 @@
 // payloads, slash commands, Events API callbacks).
 //
 // It calls the Web API directly rather than through a general client: tandem
-// uses eight methods, and what the durable job engine needs from a failure —
+// uses nine methods, and what the durable job engine needs from a failure —
 // is it worth a retry, and when may it come back (Slack's Retry-After on a
 // 429) — is what Error says. Every call takes a context and makes one
 // attempt; retries belong to the caller's job.
@@ -285,6 +285,12 @@ func (c *Client) LookupByEmail(ctx context.Context, email string) (string, error
 // unfurls maps each URL to an attachment such as {"blocks": [...]}.
 func (c *Client) Unfurl(ctx context.Context, channel, ts string, unfurls map[string]any) error {
 	return c.call(ctx, "chat.unfurl", map[string]any{"channel": channel, "ts": ts, "unfurls": unfurls}, nil)
+}
+
+// PostEphemeral shows text to one user in a channel, visible to them only
+// (chat.postEphemeral).
+func (c *Client) PostEphemeral(ctx context.Context, channel, user, text string) error {
+	return c.call(ctx, "chat.postEphemeral", map[string]any{"channel": channel, "user": user, "text": text}, nil)
 }
 
 // Identity is who the token is (auth.test).

@@ -97,6 +97,7 @@ var required = map[string]struct {
 	"chat.postMessage":      {[]string{"channel"}, true},
 	"chat.update":           {[]string{"channel", "ts"}, true},
 	"chat.unfurl":           {[]string{"channel", "ts", "unfurls"}, true},
+	"chat.postEphemeral":    {[]string{"channel", "user", "text"}, true},
 	"conversations.create":  {[]string{"name"}, true},
 	"conversations.invite":  {[]string{"channel", "users"}, true},
 	"conversations.archive": {[]string{"channel"}, true},
