@@ -29,6 +29,8 @@ type Call struct {
 	// Args are the call's fields: the JSON object, or the form values
 	// (first value of each).
 	Args map[string]any
+	// Answer is what the fake answered (for chat.postMessage, its ts).
+	Answer map[string]any
 }
 
 // Str returns a string argument ("" when absent or not a string).
@@ -160,6 +162,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Method: method, Args: args})
+	i := len(s.calls) - 1
 	s.counts[method]++
 	n := s.counts[method]
 	s.mu.Unlock()
@@ -173,8 +176,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	ans := s.answer(method, args)
+	s.mu.Lock()
+	s.calls[i].Answer = ans
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(s.answer(method, args))
+	_ = json.NewEncoder(w).Encode(ans)
 }
 
 func (s *Server) answer(method string, args map[string]any) map[string]any {
