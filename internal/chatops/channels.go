@@ -140,8 +140,8 @@ func (s *Service) createChannel(ctx context.Context, cl *slack.Client, set Setti
 	c := channel{Incident: inc.ID, ID: conv.ID, Name: conv.Name, URL: slack.ChannelURL(ident.URL, conv.ID)}
 	now := s.Clock.Now()
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
-		// Entries stored before now are summed up by the introduction;
-		// those stored while the channel was being created are mirrored.
+		// Entries stored until the channel is recorded are summed up by the
+		// introduction; every later one is mirrored.
 		if c.MirroredThrough, err = maxEventID(ctx, tx, inc.ID); err != nil {
 			return err
 		}

@@ -91,24 +91,6 @@ func (s *Service) markArchived(ctx context.Context, incident int64, now time.Tim
 	return err
 }
 
-// eventsAfter returns the ids of an incident's timeline entries after id.
-func eventsAfter(ctx context.Context, tx *db.Tx, incident, id int64) ([]int64, error) {
-	rows, err := tx.Query(ctx, `SELECT id FROM incident_events WHERE incident_id = ? AND id > ? ORDER BY id`, incident, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 func maxEventID(ctx context.Context, q querier, incident int64) (int64, error) {
 	var id int64
 	err := q.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM incident_events WHERE incident_id = ?`, incident).Scan(&id)

@@ -13,19 +13,19 @@ import (
 // team's template may use any of it; Extra holds the fields a team adds in
 // config (severity rating, customer communications, chat log link…).
 type Data struct {
-	Incident    IncidentData
-	Team        string
-	Timeline    []TimelineEntry
-	Deploys     []Change // changes on the incident's services in the lookback before it and during it
-	Pages       []Page
+	Incident IncidentData
+	Team     string
+	Timeline []TimelineEntry
+	Deploys  []Change // changes on the incident's services in the lookback before it and during it
+	Pages    []Page
 	// StatusUpdates are the updates posted to the status page and the
 	// incident channel (tandem incident update), in order.
 	StatusUpdates []StatusUpdate
 	Impact        Impact
-	Metrics     Metrics
-	ActionItems []ActionItem
-	GeneratedAt time.Time
-	Extra       map[string]string
+	Metrics       Metrics
+	ActionItems   []ActionItem
+	GeneratedAt   time.Time
+	Extra         map[string]string
 }
 
 // IncidentData is the incident as a template sees it; times are UTC and
