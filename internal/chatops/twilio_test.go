@@ -142,6 +142,33 @@ notifications:
 	if got := fake.Sent(); len(got) != 4 || got[2].Kind != "sms" || got[3].Kind != "call" {
 		t.Fatalf("sent = %+v", got)
 	}
+
+	// Two more incidents at once: alice's number takes one SMS a minute,
+	// so the second waits for its place, and says so on its timeline.
+	start := clk.Now()
+	var ids []int64
+	for _, title := range []string{"Search down", "Search still down"} {
+		inc, err := srv.Client.OpenIncident(ctx, incident.OpenInput{Title: title, Services: []string{"checkout"}, Severity: "sev2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, inc.ID)
+	}
+	walk(t, srv, clk, 90*time.Second, 15*time.Second)
+	got := fake.Sent()
+	if len(got) != 6 || got[4].Kind != "sms" || got[5].Kind != "sms" || got[4].At != start || got[5].At.Sub(start) < time.Minute || got[5].At.Sub(start) > 75*time.Second {
+		t.Fatalf("sent = %+v", got[4:])
+	}
+	held := false
+	for _, id := range ids {
+		tl, _ := srv.Client.IncidentTimeline(ctx, id)
+		for _, e := range tl {
+			held = held || strings.Contains(e.Message, "waits for the sms rate limit")
+		}
+	}
+	if !held {
+		t.Fatal("the held-back SMS is not on the timeline")
+	}
 	if !twilio.ValidNumber(aliceNumber) {
 		t.Fatal("test number")
 	}
