@@ -18,6 +18,7 @@ import (
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/notify"
+	"github.com/tandemhq/tandem/internal/slack"
 	"github.com/tandemhq/tandem/internal/slack/slacktest"
 )
 
@@ -216,6 +217,7 @@ notifications:
 		t.Fatalf("incidents = %+v", list)
 	}
 	id := strconv.FormatInt(list[0].ID, 10)
+	runDue(t, srv) // rule 1 pages alice
 	if out := cmd("UNOBODY01", "ack "+id); !strings.Contains(strOf(out["text"]), "nothing was changed") {
 		t.Fatalf("ack by a stranger = %v", out)
 	}
@@ -224,6 +226,22 @@ notifications:
 	}
 	if out := cmd("UCAROL001", "ack "+id); !strings.Contains(strOf(out["text"]), "already acknowledged") {
 		t.Fatalf("second ack = %v", out)
+	}
+	// Escalate from a page's button: the next rule (bob) is paged now.
+	st, _ := slacktest.Post(t, srv.URL+"/api/v1/webhooks/slack/interactions", signingSecret, "application/x-www-form-urlencoded",
+		slacktest.ButtonClick("UCAROL001", "T0TEST", "CGENERAL1", "1700000000.000001", "tandem_escalate", id), clk.Now())
+	if st != 200 {
+		t.Fatalf("escalate click: %d", st)
+	}
+	runDue(t, srv)
+	tl, _ := srv.Client.IncidentTimeline(context.Background(), list[0].ID)
+	escalated, pagedBob := false, false
+	for _, e := range tl {
+		escalated = escalated || (e.Kind == incident.EvStatus && e.Actor == "carol (slack)" && strings.Contains(e.Message, "escalated by carol (slack): paging loop 1 rule 2 now"))
+		pagedBob = pagedBob || (e.Kind == incident.EvEscalation && strings.Contains(e.Message, "loop 1 rule 2: paging bob"))
+	}
+	if !escalated || !pagedBob {
+		t.Fatalf("escalate: %+v", tl)
 	}
 	if out := cmd("UCAROL001", "bogus"); !strings.Contains(strOf(out["text"]), "Unknown command") {
 		t.Fatalf("bogus = %v", out)
@@ -341,3 +359,41 @@ notifications:
 }
 
 func clientQuery() client.IncidentQuery { return client.IncidentQuery{} }
+
+// TestSlackDirectPagesAndTakenNames: without a pages channel a Slack page
+// goes to the person's direct message with the app; an incident channel
+// whose name is taken gets a suffix.
+func TestSlackDirectPagesAndTakenNames(t *testing.T) {
+	fake := slacktest.New(t, botToken)
+	t.Setenv("TEST_SLACK_BOT_TOKEN", botToken)
+	t.Setenv("TEST_SLACK_SIGNING_SECRET", signingSecret)
+	dir := writeConfig(t, map[string]string{"catalog.yaml": catalogYAML, "incidents.yaml": `incidents: {base_url: https://tandem.example}
+notifications:
+  slack:
+    bot_token_env: TEST_SLACK_BOT_TOKEN
+    signing_secret_env: TEST_SLACK_SIGNING_SECRET
+    api_url: ` + fake.URL() + `
+    incident_channels: {min_severity: sev2}
+`})
+	if _, err := (&slack.Client{BaseURL: fake.URL(), Token: botToken}).CreateConversation(context.Background(), "inc-1-checkout", false); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(t0)
+	srv := apptest.Start(t, apptest.Options{ConfigDir: dir, Clock: clk, Manual: true})
+	inc, err := srv.Client.OpenIncident(context.Background(), incident.OpenInput{Title: "Checkout slow", Services: []string{"checkout"}, Severity: "sev2"})
+	if err != nil || inc.ID != 1 {
+		t.Fatalf("open = %+v, %v", inc, err)
+	}
+	runDue(t, srv)
+	dm := false
+	for _, c := range fake.Calls("chat.postMessage") {
+		dm = dm || (c.Str("channel") == "UALICE001" && len(buttons(c.Args["blocks"])) == 4)
+	}
+	if !dm {
+		t.Fatalf("no page to alice's DM: %+v", fake.Calls("chat.postMessage"))
+	}
+	creates := fake.Calls("conversations.create")
+	if len(creates) != 3 || creates[1].Str("name") != "inc-1-checkout" || creates[2].Str("name") != "inc-1-checkout-2" {
+		t.Fatalf("creates = %+v", creates)
+	}
+}
