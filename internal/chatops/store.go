@@ -133,13 +133,23 @@ func (s *Service) storeSlackUser(ctx context.Context, person, email, id string, 
 }
 
 // firstDelivery records an Events API event id; false when it was seen.
+// Slack retries a delivery for about an hour, so ids older than a day are
+// forgotten.
 func (s *Service) firstDelivery(ctx context.Context, eventID string, now time.Time) (bool, error) {
-	res, err := s.DB.Exec(ctx, `INSERT INTO slack_events (event_id, at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING`, eventID, db.Millis(now))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	var first bool
+	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM slack_events WHERE at < ?`, db.Millis(now.Add(-24*time.Hour))); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `INSERT INTO slack_events (event_id, at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING`, eventID, db.Millis(now))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		first = n == 1
+		return err
+	})
+	return first, err
 }
 
 // reservePhone books one send to number for the delivery under the
@@ -160,6 +170,11 @@ func (s *Service) reservePhone(ctx context.Context, number, kind, delivery strin
 		}
 		if n > 0 {
 			return nil // a retry of a send already counted
+		}
+		// Sends older than every window (config allows at most 7 days)
+		// count for nothing any more.
+		if _, err := tx.Exec(ctx, `DELETE FROM phone_sends WHERE at < ?`, db.Millis(now.Add(-MaxLimitWindow-24*time.Hour))); err != nil {
+			return err
 		}
 		if dailyCap > 0 {
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM phone_sends WHERE at > ?`, db.Millis(now.Add(-24*time.Hour))).Scan(&n); err != nil {
@@ -233,3 +248,6 @@ func (s *Service) releaseStatuspage(ctx context.Context, incident int64) error {
 	_, err := s.DB.Exec(ctx, `UPDATE statuspage_incidents SET busy_until = 0 WHERE incident_id = ?`, incident)
 	return err
 }
+
+// MaxLimitWindow is the longest per-number limit window config accepts.
+const MaxLimitWindow = 7 * 24 * time.Hour

@@ -292,8 +292,8 @@ func (l *loader) buildChatops() {
 			var out []PhoneLimit
 			for i, s := range specs {
 				d, err := tandem.ParseDuration(s.Per)
-				if err != nil || d <= 0 || s.Count < 1 {
-					l.errAt(e.file, item(at(tn, field), i), "", fmt.Sprintf("%s.%s[%d]", path, field, i), "expected {count: N ≥ 1, per: duration}, got {count: %d, per: %q}", s.Count, s.Per)
+				if err != nil || d <= 0 || d > 7*24*time.Hour || s.Count < 1 {
+					l.errAt(e.file, item(at(tn, field), i), "", fmt.Sprintf("%s.%s[%d]", path, field, i), "expected {count: N ≥ 1, per: a duration up to 7d}, got {count: %d, per: %q}", s.Count, s.Per)
 					continue
 				}
 				out = append(out, PhoneLimit{Count: s.Count, Per: d})

@@ -62,6 +62,7 @@ CREATE TABLE slack_events (
     event_id TEXT PRIMARY KEY,
     at BIGINT NOT NULL
 );
+CREATE INDEX slack_events_at ON slack_events (at);
 
 -- +goose Down
 DROP TABLE slack_events;
