@@ -78,6 +78,16 @@ func (c *Client) IncidentAction(ctx context.Context, id int64, action, note stri
 	return out, err
 }
 
+// PostIncidentUpdate posts a status update (investigating, identified,
+// monitoring or resolved) with a message: it goes on the timeline, to the
+// incident channel and to the configured status page.
+func (c *Client) PostIncidentUpdate(ctx context.Context, id int64, status, message string) (incident.Event, error) {
+	var out incident.Event
+	err := c.Do(ctx, http.MethodPost, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/updates", nil,
+		map[string]string{"status": status, "message": message}, &out)
+	return out, err
+}
+
 // AddIncidentNote adds a note to an incident's timeline.
 func (c *Client) AddIncidentNote(ctx context.Context, id int64, text string) (incident.Event, error) {
 	var out incident.Event

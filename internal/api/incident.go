@@ -36,6 +36,7 @@ func (s *Server) incidentRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST /api/v1/incidents/{id}/resolve", auth.ScopeWrite, s.incidentAction(incident.Resolved))
 	s.handle(mux, "POST /api/v1/incidents/{id}/close", auth.ScopeWrite, s.incidentAction(incident.Closed))
 	s.handle(mux, "POST /api/v1/incidents/{id}/notes", auth.ScopeWrite, s.addIncidentNote)
+	s.handle(mux, "POST /api/v1/incidents/{id}/updates", auth.ScopeWrite, s.postIncidentUpdate)
 	s.handle(mux, "GET /api/v1/incidents/{id}/timeline", auth.ScopeRead, s.incidentTimeline)
 
 	s.handle(mux, "POST /api/v1/webhooks/alertmanager", auth.ScopeWrite, s.alertmanagerWebhook)
@@ -191,6 +192,28 @@ func (s *Server) addIncidentNote(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ev, err := s.Incident.Manager.AddNote(r.Context(), id, actor(r), body.Text)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, ev)
+	return nil
+}
+
+// postIncidentUpdate records a status update ({"status", "message"}); the
+// incident channel and the status page get it through their jobs.
+func (s *Server) postIncidentUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Status  string `json:"status"`
+		Message string `json:"message"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	ev, err := s.Incident.Manager.PostUpdate(r.Context(), id, actor(r), body.Status, body.Message)
 	if err != nil {
 		return err
 	}

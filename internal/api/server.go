@@ -40,6 +40,7 @@ type Server struct {
 	SLO      SLODeps
 	Oncall   OncallDeps
 	Incident IncidentDeps
+	Chatops  ChatopsDeps
 	Gate     GateDeps
 	Learning LearningDeps
 
@@ -91,6 +92,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.sloRoutes(mux)
 	s.oncallRoutes(mux)
 	s.incidentRoutes(mux)
+	s.chatopsRoutes(mux)
 	s.gateRoutes(mux)
 	s.learningRoutes(mux)
 

@@ -43,7 +43,13 @@ func (m *Main) wireIncident(ctx context.Context) error {
 		mgr.Changes = m.API.Change.Store
 	}
 	mgr.Catalog = func() *catalog.Catalog { return m.Config.Get().Catalog }
-	settings := func() incident.Settings { return incidentSettings(m.Config.Get().Incident, scale) }
+	settings := func() incident.Settings {
+		c := m.Config.Get()
+		s := incidentSettings(c.Incident, scale)
+		s.TeamsWebhookURL = c.Chatops.TeamsWebhookURL
+		s.MattermostWebhookURL, s.MattermostActionSecret = c.Chatops.MattermostWebhookURL, c.Chatops.MattermostActionSecret
+		return s
+	}
 	mgr.Settings = settings
 	m.API.Incident = api.IncidentDeps{Manager: mgr, Engine: m.Engine, Settings: settings}
 	if m.API.Change.DORA != nil {

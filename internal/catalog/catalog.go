@@ -41,6 +41,9 @@ type Person struct {
 	// Slack is the person's Slack member ID such as U012AB3CD (not a
 	// @handle, which Slack does not notify): their slack contact method.
 	Slack string `yaml:"slack,omitempty" json:"slack,omitempty"`
+	// Phone is an E.164 number such as +15551234567: the person's sms and
+	// voice contact methods.
+	Phone string `yaml:"phone,omitempty" json:"phone,omitempty"`
 	// TimeZone is the person's IANA time zone such as Europe/Berlin, for
 	// reference; schedules keep their own time_zone.
 	TimeZone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`

@@ -26,7 +26,7 @@ func incidentCommands(g *globals) []*cobra.Command {
 		newIncidentActionCmd(g, "ack", "Acknowledge an incident: escalation stops"),
 		newIncidentActionCmd(g, "resolve", "Resolve an incident: every pending page stops"),
 		newIncidentActionCmd(g, "close", "Close a resolved incident (starts its postmortem)"),
-		newIncidentNoteCmd(g))
+		newIncidentNoteCmd(g), newIncidentUpdateCmd(g))
 	return []*cobra.Command{cmd, newMaintenanceCmd(g), newHeartbeatCmd(g), newJobsCmd(g)}
 }
 
@@ -289,6 +289,50 @@ func newIncidentNoteCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}
+
+func newIncidentUpdateCmd(g *globals) *cobra.Command {
+	var format, status, message string
+	cmd := &cobra.Command{
+		Use:   "update ID --status investigating|identified|monitoring|resolved --message TEXT",
+		Short: "Post a status update to the timeline, the incident channel and the status page",
+		Example: `  tandem incident update 42 --status identified --message "A bad deploy of checkout; rolling back"
+  tandem incident update 42 --status resolved --message "Checkout is healthy again"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			id, err := parseIncidentID(args[0])
+			if err != nil {
+				return err
+			}
+			if status == "" {
+				return tandem.FieldErrorf("--status", "required: investigating, identified, monitoring or resolved")
+			}
+			if strings.TrimSpace(message) == "" {
+				return tandem.FieldErrorf("--message", "required")
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ev, err := c.PostIncidentUpdate(cmd.Context(), id, status, message)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSON(cmd.OutOrStdout(), ev)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "#%d %s\n", id, ev.Message)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&status, "status", "", "investigating, identified, monitoring or resolved (resolved also resolves the incident)")
+	fl.StringVar(&message, "message", "", "what to tell people")
+	fl.StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
 

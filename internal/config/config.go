@@ -49,6 +49,7 @@ type Config struct {
 	SLO      SLOConfig
 	Oncall   OncallConfig
 	Incident IncidentConfig
+	Chatops  ChatopsConfig
 	Gate     GateConfig
 	Learning LearningConfig
 }
@@ -489,6 +490,7 @@ func (l *loader) build() {
 	l.buildSLO()
 	l.buildOncall()
 	l.buildIncident()
+	l.buildChatops()
 	l.buildGate()
 	l.buildLearning()
 }

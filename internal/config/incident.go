@@ -114,13 +114,36 @@ type NotificationSpec struct {
 	// email, keyed by channel (default slack 1/s, webhook 100/s in bursts
 	// of 50, email 10/s).
 	RateLimits map[string]RateLimit `yaml:"rate_limits"`
+	// Twilio configures SMS and voice pages through Twilio, and the
+	// webhooks its replies and keypresses arrive on.
+	Twilio *TwilioSpec `yaml:"twilio"`
+	// Teams configures Microsoft Teams pages (a Workflows webhook posting
+	// an Adaptive Card).
+	Teams *TeamsSpec `yaml:"teams"`
+	// Mattermost configures Mattermost pages with interactive buttons.
+	Mattermost *MattermostSpec `yaml:"mattermost"`
+	// StatusPage configures where incident status updates are posted: a
+	// generic JSON webhook and/or Atlassian Statuspage.
+	StatusPage *StatusPageSpec `yaml:"status_page"`
 }
 
-// SlackSpec configures Slack pages.
+// SlackSpec configures Slack pages: an incoming webhook, or the Slack app
+// (a bot token and the signing secret) with buttons, /tandem, incident
+// channels and link previews.
 type SlackSpec struct {
 	// WebhookURLEnv names the environment variable holding the incoming
 	// webhook URL (a secret), read at load; unset, the config is invalid.
 	WebhookURLEnv string `yaml:"webhook_url_env"`
+	// BotTokenEnv and SigningSecretEnv name the variables holding the
+	// app's bot token (xoxb-…) and signing secret.
+	BotTokenEnv      string `yaml:"bot_token_env"`
+	SigningSecretEnv string `yaml:"signing_secret_env"`
+	// Channel is the ID of the channel pages are posted to (empty: each
+	// person's direct message with the app).
+	Channel string `yaml:"channel"`
+	// APIURL replaces https://slack.com/api (a proxy, or tests).
+	APIURL           string                 `yaml:"api_url"`
+	IncidentChannels *SlackIncidentChannels `yaml:"incident_channels"`
 }
 
 // WebhookSpec configures outbound webhook pages.
@@ -446,8 +469,8 @@ func (l *loader) buildIncident() {
 			rn := at(e.node, "rate_limits")
 			for k, v := range n.RateLimits {
 				path := "notifications.rate_limits." + k
-				if k != "slack" && k != "webhook" && k != "email" {
-					l.errAt(e.file, rn, k, path, "expected slack, webhook or email")
+				if k != "slack" && k != "webhook" && k != "email" && k != "teams" && k != "mattermost" {
+					l.errAt(e.file, rn, k, path, "expected slack, webhook, email, teams or mattermost")
 					continue
 				}
 				d, err := tandem.ParseDuration(v.Every)

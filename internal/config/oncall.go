@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tandemhq/tandem/internal/notify"
 	"github.com/tandemhq/tandem/internal/oncall"
+	"github.com/tandemhq/tandem/internal/twilio"
 )
 
 // OncallSection holds the top-level keys of a tandem document for on-call
@@ -287,6 +289,9 @@ func (l *loader) buildOncall() {
 		if p.Email != "" {
 			methods[oncall.ContactEmail] = true
 		}
+		if p.Phone != "" {
+			methods[oncall.ContactSMS], methods[oncall.ContactVoice] = true, true
+		}
 		for mi, m := range pr.ContactMethods {
 			mn := item(at(e.node, "contact_methods"), mi)
 			mpath := fmt.Sprintf("%s.contact_methods[%d]", path, mi)
@@ -360,10 +365,29 @@ func (l *loader) checkContact(file string, node *yaml.Node, path string, m oncal
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			l.errAt(file, node, "address", path+".address", "expected an http(s) URL, got %q", m.Address)
 		}
+	case oncall.ContactSMS, oncall.ContactVoice:
+		if !twilio.ValidNumber(m.Address) {
+			l.errAt(file, node, "address", path+".address", "expected a phone number in E.164 form such as +15551234567, got %q", m.Address)
+		}
+	case oncall.ContactTeams:
+		if !strings.Contains(m.Address, "@") {
+			l.errAt(file, node, "address", path+".address", "expected the person's Teams sign-in (alice@example.com), got %q", m.Address)
+		}
+	case oncall.ContactMattermost:
+		if !mattermostUser.MatchString(strings.TrimPrefix(m.Address, "@")) {
+			l.errAt(file, node, "address", path+".address", "expected a Mattermost username (letters, digits, '.', '-', '_'), got %q", m.Address)
+		}
 	default:
-		l.errAt(file, node, "type", path+".type", "expected slack, email or webhook, got %q", m.Type)
+		l.errAt(file, node, "type", path+".type", "expected slack, email, webhook, sms, voice, teams or mattermost, got %q", m.Type)
 	}
 }
+
+// mattermostUser is what a Mattermost username may hold.
+var mattermostUser = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// slackMemberIDPattern is the shape of a member ID (notify.SlackMemberID
+// without its other written forms).
+var slackMemberIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{8,}$`)
 
 // slackMemberIDHint says what a Slack address must be, why, and where to
 // find one, since Slack's UI shows people by name and hides the ID.

@@ -411,7 +411,7 @@ func (m *Manager) updateFromGroup(ctx context.Context, tx *db.Tx, id int64, g Al
 	if len(changed) == 0 {
 		return nil // only the group's own record moved
 	}
-	return addEvent(ctx, tx, id, now, EvUpdate, g.Source, "updated from "+g.Source+": "+strings.Join(changed, ", "), nil)
+	return m.addEvent(ctx, tx, id, now, EvUpdate, g.Source, "updated from "+g.Source+": "+strings.Join(changed, ", "), nil)
 }
 
 func earliest(as []GroupAlert, now time.Time) time.Time {
@@ -464,7 +464,7 @@ func (m *Manager) recordAlerts(ctx context.Context, tx *db.Tx, id int64, g Alert
 		if d := labelText(a.Labels); d != "" {
 			msg += " {" + d + "}"
 		}
-		if err := addEvent(ctx, tx, id, now, kind, g.Source, msg, map[string]any{"fingerprint": a.Fingerprint}); err != nil {
+		if err := m.addEvent(ctx, tx, id, now, kind, g.Source, msg, map[string]any{"fingerprint": a.Fingerprint}); err != nil {
 			return false, err
 		}
 	}

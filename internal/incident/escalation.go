@@ -9,11 +9,15 @@ import (
 	"strings"
 	"time"
 
+	tandem "github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/engine"
 	"github.com/tandemhq/tandem/internal/notify"
 	"github.com/tandemhq/tandem/internal/oncall"
 )
+
+// MattermostActionPath is where Mattermost buttons post, under the base URL.
+const MattermostActionPath = "/api/v1/webhooks/mattermost/actions"
 
 // Job kinds the manager registers.
 const (
@@ -41,6 +45,13 @@ type Settings struct {
 	SlackWebhookURL string
 	// WebhookSecret signs pages sent to people's webhook contact methods.
 	WebhookSecret string
+	// TeamsWebhookURL is the Microsoft Teams webhook pages by Teams are
+	// posted to.
+	TeamsWebhookURL string
+	// MattermostWebhookURL is the incoming webhook pages by Mattermost are
+	// posted to; MattermostActionSecret signs their buttons (empty: no
+	// buttons).
+	MattermostWebhookURL, MattermostActionSecret string
 	// FallbackPolicy is the escalation policy paged for an incident none of
 	// whose services names one (a service missing from the catalog, an
 	// alert without a service label): without it such an incident pages
@@ -104,13 +115,13 @@ func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, 
 	if inc.Policy == "" {
 		m.log.Warn("incident: nobody paged: no escalation policy for its services and no incidents.fallback_escalation_policy",
 			"incident", inc.ID, "services", inc.Services)
-		return addEvent(ctx, tx, inc.ID, now, EvEscalation, "", "no escalation policy for "+strings.Join(inc.Services, ", ")+
+		return m.addEvent(ctx, tx, inc.ID, now, EvEscalation, "", "no escalation policy for "+strings.Join(inc.Services, ", ")+
 			" and no fallback policy (incidents.fallback_escalation_policy): nobody paged", nil)
 	}
 	if w, ok, err := activeWindow(ctx, tx, inc.Services, now); err != nil {
 		return err
 	} else if ok {
-		return addEvent(ctx, tx, inc.ID, now, EvMaintenance,
+		return m.addEvent(ctx, tx, inc.ID, now, EvMaintenance,
 			"", fmt.Sprintf("%s is in maintenance window #%d until %s (%s): nobody paged", w.Service, w.ID, w.End().UTC().Format(time.RFC3339), w.Reason),
 			heldBy(w.ID))
 	}
@@ -160,7 +171,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 	}
 	pol, ok := dir.Policy(inc.Policy)
 	if !ok {
-		return addEvent(ctx, tx, inc.ID, j.RunAt, EvEscalation, "", "escalation policy "+inc.Policy+" no longer exists: escalation stopped", nil)
+		return m.addEvent(ctx, tx, inc.ID, j.RunAt, EvEscalation, "", "escalation policy "+inc.Policy+" no longer exists: escalation stopped", nil)
 	}
 	steps := set.plan(pol, p.TriggeredAt)
 	if p.Index >= len(steps) {
@@ -171,7 +182,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 	if w, ok, err := activeWindow(ctx, tx, inc.Services, st.At); err != nil {
 		return err
 	} else if ok {
-		return addEvent(ctx, tx, inc.ID, st.At, EvMaintenance, "",
+		return m.addEvent(ctx, tx, inc.ID, st.At, EvMaintenance, "",
 			fmt.Sprintf("escalation stopped: %s entered maintenance window #%d (%s)", w.Service, w.ID, w.Reason), heldBy(w.ID))
 	}
 	people := dir.ResolveAll(st.Targets, st.At)
@@ -181,7 +192,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 	} else {
 		msg += "paging " + strings.Join(people, ", ")
 	}
-	if err := addEvent(ctx, tx, inc.ID, st.At, EvEscalation, "", msg,
+	if err := m.addEvent(ctx, tx, inc.ID, st.At, EvEscalation, "", msg,
 		map[string]any{"loop": st.Loop, "rule": st.Rule, "people": people}); err != nil {
 		return err
 	}
@@ -189,7 +200,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 	for _, person := range people {
 		ns := dir.Notifications(person, st.At)
 		if len(ns) == 0 {
-			if err := addEvent(ctx, tx, inc.ID, st.At, EvPageFailed, "", person+" has no contact method for their notification rules", nil); err != nil {
+			if err := m.addEvent(ctx, tx, inc.ID, st.At, EvPageFailed, "", person+" has no contact method for their notification rules", nil); err != nil {
 				return err
 			}
 		}
@@ -212,7 +223,7 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 			// delay the next rule's page.
 			next.Ahead += at.Sub(st.At)
 			at = st.At
-			if err := addEvent(ctx, tx, inc.ID, st.At, EvEscalation, "",
+			if err := m.addEvent(ctx, tx, inc.ID, st.At, EvEscalation, "",
 				fmt.Sprintf("rule %d paged nobody: escalating to the next rule now", st.Rule+1), map[string]any{"loop": st.Loop, "rule": st.Rule}); err != nil {
 				return err
 			}
@@ -250,12 +261,27 @@ func (m *Manager) runPage(ctx context.Context, j engine.Job) error {
 		return nil
 	}
 	set := m.settings()
+	msg := m.message(set, inc, p.Person, j)
+	if pg := m.pager(p.Method.Type); pg != nil {
+		err = pg.Page(ctx, Page{Incident: inc, Person: p.Person, Method: p.Method, Message: msg, DeliveryID: j.Key, Attempt: j.Attempts, RunAt: j.RunAt})
+		if !errors.Is(err, ErrNotHandled) {
+			m.recordPage(ctx, inc.ID, p, j, err)
+			if err != nil {
+				var ne *notify.Error
+				if engine.IsPermanent(err) || (errors.As(err, &ne) && ne.Permanent) {
+					return engine.Permanent(err)
+				}
+				return err
+			}
+			m.pageSent(inc.ID, p)
+			return nil
+		}
+	}
 	ch, err := channelFor(set, p.Method)
 	if err != nil {
 		m.recordPage(ctx, inc.ID, p, j, err)
 		return engine.Permanent(err)
 	}
-	msg := m.message(set, inc, p.Person, j)
 	err = m.sender.Send(ctx, ch, msg)
 	m.recordPage(ctx, inc.ID, p, j, err)
 	if err != nil {
@@ -265,13 +291,17 @@ func (m *Manager) runPage(ctx context.Context, j engine.Job) error {
 		}
 		return err // a held-back send is requeued for its turn (engine.Deferral)
 	}
+	m.pageSent(inc.ID, p)
+	return nil
+}
+
+func (m *Manager) pageSent(id int64, p pagePayload) {
 	m.mu.RLock()
 	sent := m.sent
 	m.mu.RUnlock()
 	if sent != nil {
-		sent(inc.ID, p.Person, p.Method.Name)
+		sent(id, p.Person, p.Method.Name)
 	}
-	return nil
 }
 
 func channelFor(set Settings, cm oncall.ContactMethod) (notify.Channel, error) {
@@ -285,6 +315,22 @@ func channelFor(set Settings, cm oncall.ContactMethod) (notify.Channel, error) {
 		return notify.Channel{Type: notify.Email, To: cm.Address}, nil
 	case oncall.ContactWebhook:
 		return notify.Channel{Type: notify.Webhook, URL: cm.Address, Secret: set.WebhookSecret}, nil
+	case oncall.ContactTeams:
+		if set.TeamsWebhookURL == "" {
+			return notify.Channel{}, errors.New("no Microsoft Teams webhook configured (notifications.teams.webhook_url_env)")
+		}
+		return notify.Channel{Type: notify.Teams, URL: set.TeamsWebhookURL, Mention: cm.Address}, nil
+	case oncall.ContactMattermost:
+		if set.MattermostWebhookURL == "" {
+			return notify.Channel{}, errors.New("no Mattermost webhook configured (notifications.mattermost.webhook_url_env)")
+		}
+		ch := notify.Channel{Type: notify.Mattermost, URL: set.MattermostWebhookURL, Mention: cm.Address}
+		if set.MattermostActionSecret != "" && set.BaseURL != "" {
+			ch.Secret, ch.ActionURL, ch.ActionTTL = set.MattermostActionSecret, strings.TrimRight(set.BaseURL, "/")+MattermostActionPath, set.ActionTTL
+		}
+		return ch, nil
+	case oncall.ContactSMS, oncall.ContactVoice:
+		return notify.Channel{}, errors.New("no Twilio account configured (notifications.twilio)")
 	}
 	return notify.Channel{}, fmt.Errorf("unknown contact method type %q", cm.Type)
 }
@@ -334,7 +380,7 @@ func (m *Manager) recordPage(ctx context.Context, id int64, p pagePayload, j eng
 	case sendErr != nil:
 		kind, msg = EvPageFailed, fmt.Sprintf("page to %s by %s failed (attempt %d): %v", p.Person, p.Method.Name, j.Attempts, sendErr)
 	}
-	write := func(ctx context.Context, tx *db.Tx) error { return addEvent(ctx, tx, id, now, kind, "", msg, data) }
+	write := func(ctx context.Context, tx *db.Tx) error { return m.addEvent(ctx, tx, id, now, kind, "", msg, data) }
 	if engine.OnFinish(ctx, write) {
 		return // committed with the job's outcome
 	}
@@ -399,9 +445,97 @@ func (m *Manager) runAckTimeout(ctx context.Context, tx *db.Tx, j engine.Job) er
 		Triggered, inc.generation, db.Millis(now), db.Millis(now), inc.ID); err != nil {
 		return err
 	}
-	if err := addEvent(ctx, tx, inc.ID, now, EvStatus, "", "acknowledged → triggered: not resolved within the ack timeout; escalating again",
+	if err := m.addEvent(ctx, tx, inc.ID, now, EvStatus, "", "acknowledged → triggered: not resolved within the ack timeout; escalating again",
 		map[string]any{"from": Acknowledged, "to": Triggered}); err != nil {
 		return err
 	}
 	return m.startEscalation(ctx, tx, inc, now)
+}
+
+// Escalate pages the next rule of the incident's escalation policy now,
+// as PagerDuty's "escalate" does: the current escalation stops (a new
+// trigger generation starts), an acknowledged incident becomes triggered
+// again, and the rule after the last one that fired pages at once, the
+// later rules keeping their delays from now. A resolved or closed incident,
+// one without a policy, and one whose policy has no rule left are a
+// conflict.
+func (m *Manager) Escalate(ctx context.Context, id int64, actor string) (Incident, error) {
+	now := m.clock.Now()
+	if m.Directories == nil {
+		return Incident{}, tandem.Errorf(tandem.EConflict, "no on-call directory: nothing to escalate to")
+	}
+	dir, err := m.Directories.DirectoryAt(ctx, now)
+	if err != nil {
+		return Incident{}, fmt.Errorf("on-call directory: %w", err)
+	}
+	err = m.db.InTx(ctx, func(tx *db.Tx) error {
+		inc, err := getTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if inc.Status != Triggered && inc.Status != Acknowledged {
+			return tandem.Errorf(tandem.EConflict, "incident #%d is %s: nothing to escalate", id, inc.Status)
+		}
+		pol, ok := dir.Policy(inc.Policy)
+		if inc.Policy == "" || !ok {
+			return tandem.Errorf(tandem.EConflict, "incident #%d has no escalation policy to escalate along", id)
+		}
+		next := 0
+		if last, ok, err := lastStep(ctx, tx, id); err != nil {
+			return err
+		} else if ok {
+			next = last.Loop*len(pol.Rules) + last.Rule + 1
+		}
+		set := m.settings()
+		steps := set.plan(pol, now)
+		if next >= len(steps) {
+			return tandem.Errorf(tandem.EConflict, "incident #%d has paged every rule of %s: no rule left to escalate to", id, pol.Name)
+		}
+		inc.generation++
+		ms := db.Millis(now)
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET status = ?, generation = ?, triggered_at = ?, acknowledged_at = 0, updated_at = ? WHERE id = ?`,
+			Triggered, inc.generation, ms, ms, id); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("escalated by %s: paging loop %d rule %d now", actor, steps[next].Loop+1, steps[next].Rule+1)
+		if inc.Status == Acknowledged {
+			msg = fmt.Sprintf("acknowledged → triggered: escalated by %s: paging loop %d rule %d now", actor, steps[next].Loop+1, steps[next].Rule+1)
+		}
+		if err := m.addEvent(ctx, tx, id, now, EvStatus, actor, msg, map[string]any{"from": inc.Status, "to": Triggered, "escalated": true}); err != nil {
+			return err
+		}
+		_, err = engine.Enqueue(ctx, tx, engine.NewJob{Kind: jobEscalate, Key: stepKey(id, inc.generation, next),
+			Payload: stepPayload{Incident: id, Generation: inc.generation, Index: next, TriggeredAt: now, Ahead: steps[next].Offset},
+			RunAt:   now})
+		return err
+	})
+	if err != nil {
+		return Incident{}, err
+	}
+	m.engine.Wake()
+	return m.Get(ctx, id)
+}
+
+// lastStep returns the loop and rule of the incident's latest escalation
+// step on the timeline.
+func lastStep(ctx context.Context, tx *db.Tx, id int64) (oncall.Step, bool, error) {
+	rows, err := tx.Query(ctx, `SELECT data FROM incident_events WHERE incident_id = ? AND kind = ? ORDER BY id DESC LIMIT 50`, id, EvEscalation)
+	if err != nil {
+		return oncall.Step{}, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return oncall.Step{}, false, err
+		}
+		var d struct {
+			Loop *int `json:"loop"`
+			Rule *int `json:"rule"`
+		}
+		if json.Unmarshal([]byte(data), &d) == nil && d.Loop != nil && d.Rule != nil {
+			return oncall.Step{Loop: *d.Loop, Rule: *d.Rule}, true, nil
+		}
+	}
+	return oncall.Step{}, false, rows.Err()
 }

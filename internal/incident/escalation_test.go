@@ -545,3 +545,37 @@ func TestSuspects(t *testing.T) {
 		}
 	})
 }
+
+// TestEscalateNow: escalating pages the next rule at once and keeps the
+// later rules' delays from then; an acknowledged incident is triggered
+// again; past the last rule there is nothing to escalate to.
+func TestEscalateNow(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		inc, err := h.m.Open(ctx, incident.OpenInput{Title: "x", Services: []string{"checkout"}, Severity: "sev2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 2*time.Minute, time.Minute) // dev1 paged at 0
+		if _, err := h.m.Ack(ctx, inc.ID, "dev1"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := h.m.Escalate(ctx, inc.ID, "dev1 (slack)")
+		if err != nil || got.Status != incident.Triggered {
+			t.Fatalf("escalate = %+v, %v", got, err)
+		}
+		h.walk(t, 11*time.Minute, time.Minute)
+		// 0: dev1; 2m: escalated to rule 2 (alice on call); 12m: rule 1 of loop 2 (dev1).
+		want := []string{"0s:dev1", "2m0s:alice", "12m0s:dev1"}
+		if g := minutes(h.rcv.got()); !slices.Equal(g, want) {
+			t.Fatalf("pages = %v, want %v", g, want)
+		}
+		if _, err := h.m.Resolve(ctx, inc.ID, "dev1", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.m.Escalate(ctx, inc.ID, "dev1"); tandem.ErrorCode(err) != tandem.EConflict {
+			t.Fatalf("escalating a resolved incident = %v, want a conflict", err)
+		}
+	})
+}

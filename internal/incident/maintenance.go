@@ -236,7 +236,7 @@ func (m *Manager) runMaintenanceEnd(ctx context.Context, tx *db.Tx, j engine.Job
 		return err
 	}
 	for _, id := range ids {
-		if err := addEvent(ctx, tx, id, end, EvMaintenance, w.EndedBy, msg, map[string]any{"window": w.ID}); err != nil {
+		if err := m.addEvent(ctx, tx, id, end, EvMaintenance, w.EndedBy, msg, map[string]any{"window": w.ID}); err != nil {
 			return err
 		}
 	}
@@ -297,7 +297,7 @@ func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Windo
 			inc.generation, db.Millis(at), db.Millis(at), inc.ID); err != nil {
 			return err
 		}
-		if err := addEvent(ctx, tx, inc.ID, at, EvEscalation, "",
+		if err := m.addEvent(ctx, tx, inc.ID, at, EvEscalation, "",
 			fmt.Sprintf("maintenance window #%d on %s is over and the incident is still triggered: escalating", w.ID, w.Service), map[string]any{"window": w.ID}); err != nil {
 			return err
 		}

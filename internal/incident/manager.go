@@ -58,8 +58,10 @@ type Manager struct {
 	engine *engine.Engine
 	sender *notify.Sender
 
-	mu    sync.RWMutex
-	hooks []CloseHook
+	mu         sync.RWMutex
+	hooks      []CloseHook
+	eventHooks []EventHook
+	pagers     map[string]Pager
 	// sent, when set, is called after each page is handed to the sender
 	// and accepted (benchmarks measure latency with it).
 	sent func(inc int64, person, method string)
@@ -305,17 +307,50 @@ func (m *Manager) Timeline(ctx context.Context, id int64) ([]Event, error) {
 	return m.withRelated(ctx, inc, out), nil
 }
 
-func addEvent(ctx context.Context, tx *db.Tx, id int64, at time.Time, kind, actor, msg string, data map[string]any) error {
+// addEvent puts an entry on an incident's timeline in tx and runs the
+// event hooks in the same transaction.
+func (m *Manager) addEvent(ctx context.Context, tx *db.Tx, id int64, at time.Time, kind, actor, msg string, data map[string]any) error {
 	d := "{}"
 	if len(data) > 0 {
 		d = jsonText(data)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO incident_events (incident_id, at, kind, actor, message, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, db.Millis(at), kind, actor, msg, d)
+	var evID int64
+	err := tx.QueryRow(ctx, `INSERT INTO incident_events (incident_id, at, kind, actor, message, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		id, db.Millis(at), kind, actor, msg, d).Scan(&evID)
 	if err != nil {
 		return fmt.Errorf("timeline: %w", err)
 	}
+	m.mu.RLock()
+	hooks := m.eventHooks
+	m.mu.RUnlock()
+	if len(hooks) == 0 {
+		return nil
+	}
+	ev := Event{ID: evID, IncidentID: id, At: at.UTC(), Kind: kind, Actor: actor, Message: msg, Data: data}
+	for _, h := range hooks {
+		if err := h(ctx, tx, ev); err != nil {
+			return fmt.Errorf("event hook: %w", err)
+		}
+	}
 	return nil
+}
+
+// EventHook runs in the transaction that puts an entry on an incident's
+// timeline; its error aborts that transaction (and whatever caused the
+// entry). Hooks enqueue jobs; they must not call out.
+type EventHook func(ctx context.Context, tx *db.Tx, ev Event) error
+
+// OnEvent registers a hook run for every timeline entry stored.
+func (m *Manager) OnEvent(h EventHook) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.eventHooks = append(slices.Clone(m.eventHooks), h)
+}
+
+// GetTx reads an incident in tx (locking its row on PostgreSQL), for
+// hooks that run in the incident's transactions.
+func (m *Manager) GetTx(ctx context.Context, tx *db.Tx, id int64) (Incident, error) {
+	return getTx(ctx, tx, id)
 }
 
 // AddNote adds a manual note to the timeline.
@@ -332,7 +367,7 @@ func (m *Manager) AddNote(ctx context.Context, id int64, actor, text string) (Ev
 		if _, err := getTx(ctx, tx, id); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, id, now, EvNote, actor, text, nil)
+		return m.addEvent(ctx, tx, id, now, EvNote, actor, text, nil)
 	})
 	if err != nil {
 		return Event{}, err
@@ -441,14 +476,14 @@ func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup str
 		return 0, err
 	}
 	msg := fmt.Sprintf("incident opened (%s) on %s", in.Severity, strings.Join(in.Services, ", "))
-	if err := addEvent(ctx, tx, id, now, EvOpened, in.Actor, msg, map[string]any{"source": in.Source}); err != nil {
+	if err := m.addEvent(ctx, tx, id, now, EvOpened, in.Actor, msg, map[string]any{"source": in.Source}); err != nil {
 		return 0, err
 	}
-	if err := attachSuspects(ctx, tx, id, plan.suspects, in.StartedAt); err != nil {
+	if err := m.attachSuspects(ctx, tx, id, plan.suspects, in.StartedAt); err != nil {
 		return 0, err
 	}
 	if plan.fallback && !in.NoPage {
-		if err := addEvent(ctx, tx, id, now, EvEscalation, "", fmt.Sprintf("no escalation policy for %s: paging the fallback policy %s",
+		if err := m.addEvent(ctx, tx, id, now, EvEscalation, "", fmt.Sprintf("no escalation policy for %s: paging the fallback policy %s",
 			strings.Join(in.Services, ", "), policy), map[string]any{"fallback": true}); err != nil {
 			return 0, err
 		}
@@ -491,7 +526,7 @@ func (m *Manager) findSuspects(ctx context.Context, services []string, start tim
 }
 
 // attachSuspects records the suspects and puts them on the timeline.
-func attachSuspects(ctx context.Context, tx *db.Tx, id int64, evs []change.Event, start time.Time) error {
+func (m *Manager) attachSuspects(ctx context.Context, tx *db.Tx, id int64, evs []change.Event, start time.Time) error {
 	for _, ev := range evs {
 		at := ev.At()
 		if at.After(start) {
@@ -506,7 +541,7 @@ func attachSuspects(ctx context.Context, tx *db.Tx, id int64, evs []change.Event
 			msg += " (" + ev.Status + ")"
 		}
 		msg += fmt.Sprintf(" %s before impact", start.Sub(at).Round(time.Minute))
-		if err := addEvent(ctx, tx, id, at, EvChange, "", strings.Join(strings.Fields(msg), " "), map[string]any{"change_id": ev.ID}); err != nil {
+		if err := m.addEvent(ctx, tx, id, at, EvChange, "", strings.Join(strings.Fields(msg), " "), map[string]any{"change_id": ev.ID}); err != nil {
 			return err
 		}
 	}
@@ -580,7 +615,7 @@ func (m *Manager) transitionTx(ctx context.Context, tx *db.Tx, inc Incident, act
 	if note != "" {
 		msg += ": " + note
 	}
-	if err := addEvent(ctx, tx, inc.ID, now, EvStatus, actor, msg, map[string]any{"from": inc.Status, "to": to}); err != nil {
+	if err := m.addEvent(ctx, tx, inc.ID, now, EvStatus, actor, msg, map[string]any{"from": inc.Status, "to": to}); err != nil {
 		return err
 	}
 	switch to {
@@ -683,7 +718,7 @@ func (m *Manager) Update(ctx context.Context, id int64, actor string, u Update) 
 			jsonText(inc.Links), jsonText(inc.Labels), db.Millis(now), id); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, id, now, EvUpdate, actor, "updated "+strings.Join(changed, ", "), nil)
+		return m.addEvent(ctx, tx, id, now, EvUpdate, actor, "updated "+strings.Join(changed, ", "), nil)
 	})
 	if err != nil {
 		return Incident{}, err
@@ -707,6 +742,6 @@ func (m *Manager) RecordEvent(ctx context.Context, id int64, e Event) error {
 		if _, err := getTx(ctx, tx, id); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, id, e.At, e.Kind, e.Actor, e.Message, e.Data)
+		return m.addEvent(ctx, tx, id, e.At, e.Kind, e.Actor, e.Message, e.Data)
 	})
 }

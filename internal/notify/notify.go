@@ -1,6 +1,8 @@
 // Package notify delivers messages to people: Slack incoming webhooks (Block
-// Kit), generic JSON webhooks signed with HMAC-SHA256, and email over SMTP
-// with STARTTLS and authentication. It also signs the one-click
+// Kit), Microsoft Teams webhooks (Adaptive Cards), Mattermost incoming
+// webhooks (attachments with interactive buttons), generic JSON webhooks
+// signed with HMAC-SHA256, and email over SMTP with STARTTLS and
+// authentication. It also signs the one-click
 // acknowledge/resolve links that messages carry.
 //
 // A Sender makes one delivery attempt per Send call and returns its error;
@@ -39,21 +41,30 @@ import (
 
 // Channel types.
 const (
-	Slack   = "slack"
-	Webhook = "webhook"
-	Email   = "email"
+	Slack      = "slack"
+	Webhook    = "webhook"
+	Email      = "email"
+	Teams      = "teams"      // a Microsoft Teams Workflows or incoming webhook
+	Mattermost = "mattermost" // a Mattermost incoming webhook
 )
 
 // Channel is one destination.
 type Channel struct {
-	// Type is slack, webhook or email.
+	// Type is slack, webhook, email, teams or mattermost.
 	Type string `json:"type"`
-	// URL is the Slack incoming webhook or the generic webhook URL.
+	// URL is the Slack, Teams or Mattermost incoming webhook or the generic
+	// webhook URL.
 	URL string `json:"url,omitempty"`
-	// Secret signs generic webhook bodies (X-Tandem-Signature-256).
+	// Secret signs generic webhook bodies (X-Tandem-Signature-256) and the
+	// tokens of Mattermost buttons.
 	Secret string `json:"-"`
-	// To is the email address; Mention the Slack member ID (U012AB3CD) of
-	// the person to ping.
+	// ActionURL is where Mattermost buttons post (empty: no buttons);
+	// ActionTTL is how long they work.
+	ActionURL string        `json:"-"`
+	ActionTTL time.Duration `json:"-"`
+	// To is the email address; Mention the person to ping: a Slack member
+	// ID (U012AB3CD), a Teams sign-in (alice@example.com) or a Mattermost
+	// username.
 	To      string `json:"to,omitempty"`
 	Mention string `json:"mention,omitempty"`
 }
@@ -102,6 +113,9 @@ var DefaultLimits = map[string]Limit{
 	Slack:   {Every: time.Second, Burst: 1},
 	Webhook: {Every: 10 * time.Millisecond, Burst: 50},
 	Email:   {Every: 100 * time.Millisecond, Burst: 10},
+	// Teams throttles a webhook beyond a few messages per second.
+	Teams:      {Every: time.Second, Burst: 4},
+	Mattermost: {Every: 100 * time.Millisecond, Burst: 10},
 }
 
 // SMTP configures email delivery.
@@ -255,6 +269,18 @@ func (s *Sender) Send(ctx context.Context, c Channel, m Message) error {
 		return s.post(ctx, c, body, h)
 	case Email:
 		return s.sendEmail(ctx, c, m)
+	case Teams:
+		body, err := marshal(TeamsPayload(m, c.Mention))
+		if err != nil {
+			return err
+		}
+		return s.post(ctx, c, body, nil)
+	case Mattermost:
+		body, err := marshal(MattermostPayload(m, c.Mention, c.ActionURL, []byte(c.Secret), c.ActionTTL))
+		if err != nil {
+			return err
+		}
+		return s.post(ctx, c, body, nil)
 	}
 	return &Error{Channel: c.Type, Message: "unknown channel type", Permanent: true}
 }

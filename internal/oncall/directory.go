@@ -13,6 +13,16 @@ const (
 	ContactSlack   = "slack"   // Address is a Slack member ID (U012AB3CD): only IDs ping
 	ContactEmail   = "email"   // Address is an email address
 	ContactWebhook = "webhook" // Address is an http(s) URL that receives a signed JSON POST
+	// ContactSMS and ContactVoice reach a phone through Twilio: Address is
+	// an E.164 number (+15551234567).
+	ContactSMS   = "sms"
+	ContactVoice = "voice"
+	// ContactTeams posts to the configured Microsoft Teams webhook and
+	// mentions Address, the person's Teams sign-in (alice@example.com).
+	ContactTeams = "teams"
+	// ContactMattermost posts to the configured Mattermost webhook and
+	// mentions Address, the person's Mattermost username.
+	ContactMattermost = "mattermost"
 )
 
 // ContactMethod is one way to reach a person. Name is what notification
@@ -215,8 +225,8 @@ func (d *Directory) ResolveAll(ts []Target, at time.Time) []string {
 	return out
 }
 
-// ContactMethods returns the person's contact methods: "email" and "slack"
-// from the catalog when set, then the configured ones (a configured method
+// ContactMethods returns the person's contact methods: "email", "slack",
+// and "sms" and "voice" for a phone, from the catalog when set, then the configured ones (a configured method
 // with the same name replaces the catalog's).
 func (d *Directory) ContactMethods(person string) []ContactMethod {
 	var out []ContactMethod
@@ -226,6 +236,10 @@ func (d *Directory) ContactMethods(person string) []ContactMethod {
 		}
 		if p.Email != "" {
 			out = append(out, ContactMethod{Name: ContactEmail, Type: ContactEmail, Address: p.Email})
+		}
+		if p.Phone != "" {
+			out = append(out, ContactMethod{Name: ContactSMS, Type: ContactSMS, Address: p.Phone},
+				ContactMethod{Name: ContactVoice, Type: ContactVoice, Address: p.Phone})
 		}
 	}
 	if i, ok := d.people[person]; ok {

@@ -13,16 +13,19 @@ import (
 // team's template may use any of it; Extra holds the fields a team adds in
 // config (severity rating, customer communications, chat log link…).
 type Data struct {
-	Incident    IncidentData
-	Team        string
-	Timeline    []TimelineEntry
-	Deploys     []Change // changes on the incident's services in the lookback before it and during it
-	Pages       []Page
-	Impact      Impact
-	Metrics     Metrics
-	ActionItems []ActionItem
-	GeneratedAt time.Time
-	Extra       map[string]string
+	Incident IncidentData
+	Team     string
+	Timeline []TimelineEntry
+	Deploys  []Change // changes on the incident's services in the lookback before it and during it
+	Pages    []Page
+	// StatusUpdates are the updates posted to the status page and the
+	// incident channel (tandem incident update), in order.
+	StatusUpdates []StatusUpdate
+	Impact        Impact
+	Metrics       Metrics
+	ActionItems   []ActionItem
+	GeneratedAt   time.Time
+	Extra         map[string]string
 }
 
 // IncidentData is the incident as a template sees it; times are UTC and
@@ -70,6 +73,15 @@ type Page struct {
 	Person string
 	Method string
 	Failed bool
+}
+
+// StatusUpdate is one status update: investigating, identified,
+// monitoring or resolved, with its message.
+type StatusUpdate struct {
+	At      time.Time
+	Status  string
+	Message string
+	Actor   string
 }
 
 // SLOImpact is the error budget one SLO spent during the incident.
@@ -202,6 +214,10 @@ func BuildData(in Inputs) Data {
 				p.Method = v
 			}
 			d.Pages = append(d.Pages, p)
+		case incident.EvStatusUpdate:
+			if u, ok := incident.StatusUpdateOf(e); ok {
+				d.StatusUpdates = append(d.StatusUpdates, StatusUpdate{At: e.At.UTC(), Status: u.Status, Message: u.Message, Actor: e.Actor})
+			}
 		case incident.EvStatus:
 			to, _ := e.Data["to"].(string)
 			switch to {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/incident"
 )
 
 func TestParseTemplateErrorLine(t *testing.T) {
@@ -104,4 +106,29 @@ func FuzzTemplate(f *testing.F) {
 			t.Fatalf("failure not marked: %q", md)
 		}
 	})
+}
+
+// TestDraftHasStatusUpdatesAndChannel: the default draft lists the status
+// updates posted during the incident and links its Slack channel's
+// history.
+func TestDraftHasStatusUpdatesAndChannel(t *testing.T) {
+	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	d := BuildData(Inputs{
+		Incident: incident.Incident{ID: 12, Title: "Checkout down", Severity: "sev1", Services: []string{"checkout"}, StartedAt: at,
+			Links: map[string]string{"slack_channel": "https://example.slack.com/archives/C0123ABCD"}},
+		Events: []incident.Event{{ID: 5, At: at.Add(10 * time.Minute), Kind: incident.EvStatusUpdate, Actor: "alice",
+			Message: "identified: a bad deploy", Data: map[string]any{"status": "identified", "message": "a bad deploy"}}},
+		Now: at.Add(time.Hour),
+	})
+	md, err := Render(DefaultTemplate(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Status updates\n\n- 2026-03-02 08:10:00 **identified** (alice): a bad deploy",
+		"## Links\n\n- Incident channel (Slack history): https://example.slack.com/archives/C0123ABCD",
+		"**status_update** (alice): identified: a bad deploy"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("draft lacks %q:\n%s", want, md)
+		}
+	}
 }
