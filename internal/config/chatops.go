@@ -43,15 +43,23 @@ type SlackIncidentChannels struct {
 
 // TwilioSpec configures SMS and voice pages.
 type TwilioSpec struct {
-	AccountSID   string `yaml:"account_sid"`
+	// AccountSID is the Twilio account's SID, starting with AC
+	// (required); with the auth token it authenticates every request.
+	AccountSID string `yaml:"account_sid"`
+	// AuthTokenEnv names the environment variable holding the account's
+	// auth token (required), read at load; unset, the config is invalid.
+	// It signs Twilio's webhooks too (X-Twilio-Signature).
 	AuthTokenEnv string `yaml:"auth_token_env"`
 	// From is the Twilio number messages and calls come from (E.164).
 	From string `yaml:"from"`
 	// APIURL replaces https://api.twilio.com (a proxy, or tests).
 	APIURL string `yaml:"api_url"`
-	// SMSLimits and VoiceLimits cap the messages (calls) one number gets:
-	// at most Count in any Per. Defaults: GoAlert's.
-	SMSLimits   []PhoneLimitSpec `yaml:"sms_limits"`
+	// SMSLimits cap the messages one number gets, each at most count in
+	// any per (default GoAlert's: 1 a minute, 5 in 15 minutes, 11 an hour,
+	// 21 in 3 hours). A message over a limit waits for its turn.
+	SMSLimits []PhoneLimitSpec `yaml:"sms_limits"`
+	// VoiceLimits cap the calls one number gets, the same way (default 1 a
+	// minute, 3 in 15 minutes, 7 an hour, 15 in 3 hours).
 	VoiceLimits []PhoneLimitSpec `yaml:"voice_limits"`
 	// DailyCap bounds all SMS and calls together in any 24 hours (default
 	// 200), so an alert storm cannot run up a bill.
@@ -60,17 +68,26 @@ type TwilioSpec struct {
 
 // PhoneLimitSpec is at most Count messages to one number in any Per.
 type PhoneLimitSpec struct {
-	Count int    `yaml:"count"`
-	Per   string `yaml:"per"`
+	// Count is how many messages or calls a number may get in per, at
+	// least 1 (required).
+	Count int `yaml:"count"`
+	// Per is the span count applies to, a duration up to 7d (required).
+	Per string `yaml:"per"`
 }
 
 // TeamsSpec configures Microsoft Teams pages.
 type TeamsSpec struct {
+	// WebhookURLEnv names the environment variable holding the Workflows
+	// (or incoming) webhook URL that pages are posted to (required), read
+	// at load; unset, the config is invalid.
 	WebhookURLEnv string `yaml:"webhook_url_env"`
 }
 
 // MattermostSpec configures Mattermost pages and their buttons.
 type MattermostSpec struct {
+	// WebhookURLEnv names the environment variable holding the incoming
+	// webhook URL that pages are posted to (required), read at load;
+	// unset, the config is invalid.
 	WebhookURLEnv string `yaml:"webhook_url_env"`
 	// ActionSecretEnv names the variable holding the secret that signs
 	// the buttons' context (empty: no buttons).
@@ -80,20 +97,31 @@ type MattermostSpec struct {
 // StatusPageSpec configures where status updates go besides the incident
 // channel.
 type StatusPageSpec struct {
-	Webhook    *StatusWebhookSpec `yaml:"webhook"`
-	Statuspage *StatuspageSpec    `yaml:"statuspage"`
+	// Webhook posts each status update as signed JSON to a URL of yours.
+	Webhook *StatusWebhookSpec `yaml:"webhook"`
+	// Statuspage creates an Atlassian Statuspage incident on the first
+	// update of an incident and updates it on the next ones.
+	Statuspage *StatuspageSpec `yaml:"statuspage"`
 }
 
 // StatusWebhookSpec is a generic JSON webhook for status updates.
 type StatusWebhookSpec struct {
-	URLEnv    string `yaml:"url_env"`
+	// URLEnv names the environment variable holding the URL updates are
+	// posted to (required), read at load; unset, the config is invalid.
+	URLEnv string `yaml:"url_env"`
+	// SecretEnv names the environment variable holding the key that signs
+	// each update (X-Tandem-Signature-256), read at load.
 	SecretEnv string `yaml:"secret_env"`
 }
 
 // StatuspageSpec is an Atlassian Statuspage page.
 type StatuspageSpec struct {
-	PageID       string   `yaml:"page_id"`
-	APIKeyEnv    string   `yaml:"api_key_env"`
+	// PageID is the Statuspage page's ID (required), as in its API URLs.
+	PageID string `yaml:"page_id"`
+	// APIKeyEnv names the environment variable holding the Statuspage API
+	// key (required), sent as Authorization: OAuth; read at load.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// ComponentIDs are the page's components an incident affects.
 	ComponentIDs []string `yaml:"component_ids"`
 	// APIURL replaces https://api.statuspage.io (tests).
 	APIURL string `yaml:"api_url"`

@@ -134,15 +134,21 @@ type SlackSpec struct {
 	// WebhookURLEnv names the environment variable holding the incoming
 	// webhook URL (a secret), read at load; unset, the config is invalid.
 	WebhookURLEnv string `yaml:"webhook_url_env"`
-	// BotTokenEnv and SigningSecretEnv name the variables holding the
-	// app's bot token (xoxb-…) and signing secret.
-	BotTokenEnv      string `yaml:"bot_token_env"`
+	// BotTokenEnv names the environment variable holding the Slack app's
+	// bot token (xoxb-…), read at load: with it pages are app messages
+	// with buttons, and incident channels can open.
+	BotTokenEnv string `yaml:"bot_token_env"`
+	// SigningSecretEnv names the environment variable holding the app's
+	// signing secret, read at load, which checks every request Slack sends
+	// (required with bot_token_env).
 	SigningSecretEnv string `yaml:"signing_secret_env"`
 	// Channel is the ID of the channel pages are posted to (empty: each
 	// person's direct message with the app).
 	Channel string `yaml:"channel"`
 	// APIURL replaces https://slack.com/api (a proxy, or tests).
-	APIURL           string                 `yaml:"api_url"`
+	APIURL string `yaml:"api_url"`
+	// IncidentChannels opens a Slack channel for each incident at or
+	// above a severity (needs the bot token).
 	IncidentChannels *SlackIncidentChannels `yaml:"incident_channels"`
 }
 
