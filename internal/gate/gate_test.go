@@ -18,11 +18,11 @@ func f64(v float64) *float64 { return &v }
 func TestEvaluateSLO(t *testing.T) {
 	p95 := 620.0
 	healthy := slo.Status{Name: "api-availability", Service: "api", Status: slo.StatusHealthy,
-		ErrorBudget: slo.Budget{Remaining: 0.42}, BurnRates: map[string]float64{"1h": 0.8, "5m": 3}, P95Ms: &p95}
+		ErrorBudget: slo.Budget{Remaining: f64(0.42)}, BurnRates: map[string]*float64{"1h": f64(0.8), "5m": f64(3)}, P95Ms: &p95}
 	exhausted := slo.Status{Name: "api-latency", Service: "api", Status: slo.StatusExhausted,
-		ErrorBudget: slo.Budget{Remaining: -0.1}, BurnRates: map[string]float64{"1h": 4},
+		ErrorBudget: slo.Budget{Remaining: f64(-0.1)}, BurnRates: map[string]*float64{"1h": f64(4)},
 		Freeze: slo.Freeze{Active: true, Reason: "SLO api-latency has -10% of its error budget left"}}
-	noData := slo.Status{Name: "api-new", Service: "api", Status: slo.StatusNoData, BurnRates: map[string]float64{"1h": 0}}
+	noData := slo.Status{Name: "api-new", Service: "api", Status: slo.StatusNoData, Reason: slo.ReasonNoEvents, BurnRates: map[string]*float64{"1h": nil}}
 	cases := []struct {
 		name     string
 		statuses []slo.Status

@@ -65,7 +65,12 @@ func EvaluateSLO(service string, statuses []slo.Status, t SLOThresholds) []Check
 			out = append(out, c)
 		}
 		if v := t.MinBudgetRemaining; v != nil {
-			val := st.ErrorBudget.Remaining
+			val := 0.0
+			if st.ErrorBudget.Remaining == nil && noData == "" {
+				noData = "no data in the SLO window"
+			} else if st.ErrorBudget.Remaining != nil {
+				val = *st.ErrorBudget.Remaining
+			}
 			c := Check{Name: "budget_remaining " + st.Name, Value: val, Op: ">=", Threshold: *v, Unit: "ratio"}
 			if !Holds(val, ">=", *v) {
 				c.Detail = fmt.Sprintf("%s of the error budget left, the gate wants at least %s", pct(val), pct(*v))
@@ -73,12 +78,17 @@ func EvaluateSLO(service string, statuses []slo.Status, t SLOThresholds) []Check
 			add(c, Holds(val, ">=", *v))
 		}
 		if v := t.MaxBurnRate; v != nil {
-			val, ok := st.BurnRates[t.BurnWindow]
-			c := Check{Name: "burn_rate_" + t.BurnWindow + " " + st.Name, Value: val, Op: "<=", Threshold: *v}
-			if !ok {
+			rate, ok := st.BurnRates[t.BurnWindow]
+			c := Check{Name: "burn_rate_" + t.BurnWindow + " " + st.Name, Op: "<=", Threshold: *v}
+			if !ok || rate == nil {
 				c.Verdict, c.Detail = Inconclusive, "no burn rate over "+t.BurnWindow
+				if ok {
+					c.Detail += " (no events in that window)"
+				}
 				out = append(out, c)
 			} else {
+				val := *rate
+				c.Value = val
 				if !Holds(val, "<=", *v) {
 					c.Detail = fmt.Sprintf("budget burning %.4gx over %s", val, t.BurnWindow)
 				}

@@ -87,7 +87,7 @@ type Service struct {
 	lastErr map[string]string // the last read error per SLO, to log changes only
 
 	sli, remaining, objective, freeze *prometheus.GaugeVec
-	burn, firing                      *prometheus.GaugeVec
+	burn, firing, status              *prometheus.GaugeVec
 }
 
 // NewService builds a Service and registers its gauges.
@@ -115,8 +115,9 @@ func NewService(o Options) (*Service, error) {
 	s.burn = g("tandem_slo_burn_rate", "Error budget burn rate over a window (1 spends the budget exactly over the SLO window).", []string{"slo", "service", "window"})
 	s.freeze = g("tandem_slo_release_freeze", "1 while the SLO puts its service in release freeze.", lbl)
 	s.firing = g("tandem_slo_alert_firing", "1 while a burn-rate alert fires.", []string{"slo", "service", "severity"})
+	s.status = g("tandem_slo_status", "1 for the SLO's current status (healthy, warning, critical, exhausted, no_data), 0 for the others. A no_data SLO has no SLI, budget or burn-rate series.", []string{"slo", "service", "status"})
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing} {
+		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing, s.status} {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("register SLO metrics: %w", err)
 			}
@@ -181,8 +182,7 @@ func (s *Service) evaluate(ctx context.Context, def *Definition, now time.Time) 
 	}
 	if err != nil {
 		ser := NewSeries(now, now, nil, nil)
-		st := Evaluate(def, &ser, now)
-		st.Error = "reading the SLI failed: " + err.Error()
+		st := Unreadable(Evaluate(def, &ser, now), err)
 		s.mu.Lock()
 		changed := s.lastErr[def.Name] != err.Error()
 		s.lastErr[def.Name] = err.Error()
@@ -323,28 +323,52 @@ func (s *Service) EvaluateOnce(ctx context.Context, now time.Time) ([]Status, er
 		}
 	}
 	s.mu.Unlock()
-	for _, g := range []*prometheus.GaugeVec{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing} {
-		g.Reset()
-	}
-	b := map[bool]float64{true: 1, false: 0}
-	for _, st := range sts {
-		if st.Error != "" {
-			continue // no gauge is better than a made-up one
-		}
-		s.sli.WithLabelValues(st.Name, st.Service).Set(st.SLI)
-		s.remaining.WithLabelValues(st.Name, st.Service).Set(st.ErrorBudget.Remaining)
-		s.objective.WithLabelValues(st.Name, st.Service).Set(st.Objective)
-		s.freeze.WithLabelValues(st.Name, st.Service).Set(b[st.Freeze.Active])
-		s.firing.WithLabelValues(st.Name, st.Service, "page").Set(b[st.Alerts.Page.Firing])
-		s.firing.WithLabelValues(st.Name, st.Service, "ticket").Set(b[st.Alerts.Ticket.Firing])
-		for w, v := range st.BurnRates {
-			s.burn.WithLabelValues(st.Name, st.Service, w).Set(v)
-		}
-	}
+	s.setGauges(sts)
 	if err := s.syncAlerts(ctx, sts, now); err != nil {
 		return sts, err
 	}
 	return sts, nil
+}
+
+// statuses are the values of tandem_slo_status's status label.
+var statuses = []string{StatusHealthy, StatusWarning, StatusCritical, StatusExhausted, StatusNoData}
+
+// setGauges replaces the gauges with sts. A number the status does not
+// have (nil) has no series: an SLO without data exports its status and
+// objective, never an SLI, budget or burn rate; a burn-rate window without
+// events exports nothing for that window; an unreadable source exports no
+// alert or freeze state either, since they are unknown.
+func (s *Service) setGauges(sts []Status) {
+	for _, g := range []*prometheus.GaugeVec{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing, s.status} {
+		g.Reset()
+	}
+	b := map[bool]float64{true: 1, false: 0}
+	for _, st := range sts {
+		s.objective.WithLabelValues(st.Name, st.Service).Set(st.Objective)
+		for _, v := range statuses {
+			s.status.WithLabelValues(st.Name, st.Service, v).Set(b[st.Status == v])
+		}
+		if st.Error != "" {
+			continue // no gauge is better than a made-up one
+		}
+		s.freeze.WithLabelValues(st.Name, st.Service).Set(b[st.Freeze.Active])
+		s.firing.WithLabelValues(st.Name, st.Service, "page").Set(b[st.Alerts.Page.Firing])
+		s.firing.WithLabelValues(st.Name, st.Service, "ticket").Set(b[st.Alerts.Ticket.Firing])
+		if st.Status == StatusNoData {
+			continue
+		}
+		if st.SLI != nil {
+			s.sli.WithLabelValues(st.Name, st.Service).Set(*st.SLI)
+		}
+		if st.ErrorBudget.Remaining != nil {
+			s.remaining.WithLabelValues(st.Name, st.Service).Set(*st.ErrorBudget.Remaining)
+		}
+		for w, v := range st.BurnRates {
+			if v != nil {
+				s.burn.WithLabelValues(st.Name, st.Service, w).Set(*v)
+			}
+		}
+	}
 }
 
 // syncAlerts sends a firing event for each page that fires and was not
@@ -371,7 +395,7 @@ func (s *Service) syncAlerts(ctx context.Context, sts []Status, now time.Time) e
 		case st.Alerts.Page.Firing && !was:
 			ev := AlertEvent{SLO: st.Name, Service: st.Service, Severity: "page", Status: "firing", StartsAt: now,
 				Title:   fmt.Sprintf("SLO %s is burning its error budget fast", st.Name),
-				Summary: fmt.Sprintf("%s. %s of the error budget is left (status %s).", st.Alerts.Page.Reason, formatPercent(st.ErrorBudget.Remaining), st.Status),
+				Summary: fmt.Sprintf("%s. %s of the error budget is left (status %s).", st.Alerts.Page.Reason, formatPercentOf(st.ErrorBudget.Remaining), st.Status),
 				Labels:  map[string]string{"slo": st.Name, "service": st.Service, "severity": "page"}}
 			if err := s.o.Sink.Send(ctx, ev); err != nil {
 				errs = append(errs, fmt.Errorf("raise alert for %s: %w", st.Name, err))
