@@ -1,8 +1,8 @@
 package sli
 
 import (
-	"math"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"

@@ -74,7 +74,7 @@ func TestEvaluateHandComputed(t *testing.T) {
 	near(t, "attainment", val(st.Attainment), 99.9973958, 1e-6)       // percent
 	near(t, "consumed", val(st.ErrorBudget.Consumed), 0.026042, 1e-6) // 105/4032000/0.001
 	near(t, "remaining", val(st.ErrorBudget.Remaining), 0.973958, 1e-6)
-	near(t, "total minutes", st.ErrorBudget.TotalMinutes, 40.32, 1e-9)          // 40320 min × 0.001
+	near(t, "total minutes", st.ErrorBudget.TotalMinutes, 40.32, 1e-9)               // 40320 min × 0.001
 	near(t, "remaining minutes", val(st.ErrorBudget.RemainingMinutes), 39.27, 0.006) // 0.973958 × 40.32
 	if st.Status != StatusHealthy {
 		t.Errorf("status = %s, want healthy", st.Status)

@@ -18,7 +18,7 @@ import (
 // sloCell is one SLO of a service as the overview shows it.
 type sloCell struct {
 	Name      string
-	Status    string // healthy, warning, critical, exhausted, no_data
+	Status    string  // healthy, warning, critical, exhausted, no_data
 	Remaining float64 // NaN without data
 	NoData    bool
 	Burn1h    float64 // NaN when the last hour holds no events
