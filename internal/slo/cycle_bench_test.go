@@ -43,7 +43,7 @@ func benchCycle(b *testing.B, d *db.DB, n int) {
 		q := fmt.Sprintf(`INSERT INTO slo_buckets (slo, res, start_ms, good, total)
 WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %d),
 t(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM t WHERE j < %d)
-SELECT 'slo-' || i, %d, %d + j * %d, %s, %s FROM s, t`, n-1, steps-1, res, db.Millis(from), res*1000, good, total)
+SELECT 'slo-' || i, %d, CAST(%d AS BIGINT) + j * CAST(%d AS BIGINT), %s, %s FROM s, t`, n-1, steps-1, res, db.Millis(from), res*1000, good, total)
 		if _, err := d.Exec(ctx, q); err != nil {
 			b.Fatalf("seed: %v", err)
 		}
