@@ -80,7 +80,7 @@ type Options struct {
 // checks and /metrics. It is safe for concurrent use.
 type Service struct {
 	o      Options
-	native Source
+	native *nativeSource
 
 	mu      sync.RWMutex
 	last    map[string]Status
@@ -104,7 +104,7 @@ func NewService(o Options) (*Service, error) {
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = 10 * time.Second
 	}
-	s := &Service{o: o, native: nativeSource{o.Store}, last: map[string]Status{}, lastErr: map[string]string{}}
+	s := &Service{o: o, native: newNativeSource(o.Store), last: map[string]Status{}, lastErr: map[string]string{}}
 	lbl := []string{"slo", "service"}
 	g := func(name, help string, labels []string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
@@ -215,8 +215,20 @@ func (s *Service) Status(ctx context.Context, name string, now time.Time) (Statu
 }
 
 // StatusAll evaluates every SLO at now, sorted by name, four at a time.
+// The native SLOs' data is brought up to date first, in two queries for
+// all of them (see nativeSource.sync).
 func (s *Service) StatusAll(ctx context.Context, now time.Time) ([]Status, error) {
 	defs := s.Definitions()
+	var native []*Definition
+	for _, d := range defs {
+		if d.Indicator.Source == SourceNative {
+			native = append(native, d)
+		}
+	}
+	if err := s.native.sync(ctx, native, now); err != nil && ctx.Err() == nil {
+		// Each SLO then reads its own data, and reports its own error.
+		s.o.Log.Warn("SLO evaluation: native data sync failed", "err", err)
+	}
 	out := make([]Status, len(defs))
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
@@ -323,6 +335,7 @@ func (s *Service) EvaluateOnce(ctx context.Context, now time.Time) ([]Status, er
 		}
 	}
 	s.mu.Unlock()
+	s.native.forget(keep)
 	s.setGauges(sts)
 	if err := s.syncAlerts(ctx, sts, now); err != nil {
 		return sts, err
@@ -462,28 +475,6 @@ func (s *Service) cycle(ctx context.Context, now time.Time) {
 	if _, err := s.EvaluateOnce(cctx, now); err != nil && ctx.Err() == nil {
 		s.o.Log.Warn("SLO evaluation failed", "err", err)
 	}
-}
-
-// nativeSource reads native buckets from the store.
-type nativeSource struct{ st *Store }
-
-func (n nativeSource) Data(ctx context.Context, def *Definition, now time.Time) (Data, error) {
-	if n.st == nil {
-		return nil, errors.New("no store")
-	}
-	from, _ := def.Window.Bounds(now)
-	ser, err := n.st.Load(ctx, def, from, now)
-	if err != nil {
-		return nil, err
-	}
-	return &ser, nil
-}
-
-func (n nativeSource) Hours(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error) {
-	if n.st == nil {
-		return nil, errors.New("no store")
-	}
-	return n.st.Hours(ctx, def, from, to)
 }
 
 // changeSource counts migration outcomes: a success is a good event, every

@@ -114,16 +114,30 @@ func BatchHash(buckets []NativeBucket) string {
 // was; on PostgreSQL the upsert locks the row, so the read-merge-write of
 // the sketch that follows cannot lose a concurrent batch's observations
 // (SQLite has one writer at a time).
-const upsertCounts = `INSERT INTO slo_buckets (slo, res, start_ms, good, total) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (slo, res, start_ms) DO UPDATE SET good = slo_buckets.good + excluded.good, total = slo_buckets.total + excluded.total
+const upsertCounts = `INSERT INTO slo_buckets (slo, res, start_ms, good, total, version) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (slo, res, start_ms) DO UPDATE SET good = slo_buckets.good + excluded.good, total = slo_buckets.total + excluded.total,
+version = excluded.version
 RETURNING latency`
+
+// nextVersion takes SLO slo's next data version for the transaction: the
+// upsert locks the SLO's version row until the transaction ends, so the
+// versions of one SLO commit in order (SQLite has one writer at a time).
+func nextVersion(ctx context.Context, tx *db.Tx, slo string) (int64, error) {
+	var v int64
+	err := tx.QueryRow(ctx, `INSERT INTO slo_native_versions (slo, version) VALUES (?, 1)
+ON CONFLICT (slo) DO UPDATE SET version = slo_native_versions.version + 1 RETURNING version`, slo).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("next data version of %s: %w", slo, err)
+	}
+	return v, nil
+}
 
 const setLatency = `UPDATE slo_buckets SET latency = ? WHERE slo = ? AND res = ? AND start_ms = ?`
 
-// addBuckets adds buckets at resolution res: counts in SQL, latency
-// sketches merged with the stored ones. Keys are visited in order, a fixed
-// lock order between concurrent batches.
-func addBuckets(ctx context.Context, tx *db.Tx, slo string, res int, m map[int64]*NativeBucket) error {
+// addBuckets adds buckets at resolution res, stamped with version: counts
+// in SQL, latency sketches merged with the stored ones. Keys are visited in
+// order, a fixed lock order between concurrent batches.
+func addBuckets(ctx context.Context, tx *db.Tx, slo string, res int, m map[int64]*NativeBucket, version int64) error {
 	up, err := tx.Prepare(ctx, tx.Dialect().Rebind(upsertCounts))
 	if err != nil {
 		return fmt.Errorf("prepare bucket upsert: %w", err)
@@ -138,7 +152,7 @@ func addBuckets(ctx context.Context, tx *db.Tx, slo string, res int, m map[int64
 	for _, k := range keys {
 		b := m[k]
 		var old []byte
-		if err := up.QueryRowContext(ctx, slo, res, k, b.Good, b.Total).Scan(&old); err != nil {
+		if err := up.QueryRowContext(ctx, slo, res, k, b.Good, b.Total, version).Scan(&old); err != nil {
 			return fmt.Errorf("upsert bucket: %w", err)
 		}
 		if b.Latency.Count() == 0 {
@@ -186,17 +200,20 @@ func writeBuckets(ctx context.Context, tx *db.Tx, slo string, buckets []NativeBu
 		add(minutes, db.Millis(b.Start.UTC().Truncate(time.Minute)), b)
 		add(hours, db.Millis(b.Start.UTC().Truncate(time.Hour)), b)
 	}
+	version, err := nextVersion(ctx, tx, slo)
+	if err != nil {
+		return err
+	}
 	var deltas map[int64]Counts
 	if sliceWindow > 0 {
-		var err error
 		if deltas, err = sliceDeltas(ctx, tx, slo, minutes, sliceWindow, sliceTarget, now); err != nil {
 			return err
 		}
 	}
-	if err := addBuckets(ctx, tx, slo, resMinute, minutes); err != nil {
+	if err := addBuckets(ctx, tx, slo, resMinute, minutes, version); err != nil {
 		return err
 	}
-	if err := addBuckets(ctx, tx, slo, resHour, hours); err != nil {
+	if err := addBuckets(ctx, tx, slo, resHour, hours, version); err != nil {
 		return err
 	}
 	for h, d := range deltas {
@@ -447,7 +464,11 @@ func (s *Store) WriteRollups(ctx context.Context, slo string, hours []NativeBuck
 		}
 	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := addBuckets(ctx, tx, slo, resHour, m); err != nil {
+		version, err := nextVersion(ctx, tx, slo)
+		if err != nil {
+			return err
+		}
+		if err := addBuckets(ctx, tx, slo, resHour, m, version); err != nil {
 			return fmt.Errorf("write rollup: %w", err)
 		}
 		return nil
