@@ -64,9 +64,8 @@ type cacheEntry struct {
 	latency bool
 	p95     float64
 	p95Key  [4]int64
-	// synced is the evaluation instant the entry was last brought up to
-	// date for by a cycle's sync.
-	synced time.Time
+	// synced is the cycle whose sync last brought the entry up to date.
+	synced uint64
 }
 
 const (
@@ -80,7 +79,7 @@ func (e *cacheEntry) reset(hs, ms time.Time) {
 	e.loaded, e.version, e.latency = true, 0, false
 	e.hourBase, e.hours = db.Millis(hs)/msHour, nil
 	e.minuteBase, e.minutes = db.Millis(ms)/msMinute, nil
-	e.p95, e.p95Key, e.synced = -1, [4]int64{}, time.Time{}
+	e.p95, e.p95Key, e.synced = -1, [4]int64{}, 0
 }
 
 // covers reports whether the entry holds everything a layout needs.
@@ -126,6 +125,49 @@ func (e *cacheEntry) apply(r bucketRow) {
 	}
 }
 
+// sumsData is an SLO's data as the sums of the windows Evaluate reads.
+type sumsData struct {
+	end  time.Time
+	sums map[time.Duration]Counts
+	p95  float64
+}
+
+func (d *sumsData) WindowEnd() time.Time { return d.end }
+func (d *sumsData) P95Ms() float64       { return d.p95 }
+func (d *sumsData) Sums(ds []time.Duration) []Counts {
+	out := make([]Counts, len(ds))
+	for i, w := range ds {
+		out[i] = d.sums[w]
+	}
+	return out
+}
+
+// data returns def's data for the window from, evaluated at now: the sums
+// of every window Evaluate reads, computed over the entry as Series would
+// lay it out (the layout Store.Load reads), without copying it.
+func (e *cacheEntry) data(def *Definition, from, now time.Time) Data {
+	if def.Method == Timeslices {
+		ser := e.series(def, from, now)
+		return &ser
+	}
+	hs, ms, end := SeriesLayout(from, now)
+	h0, m0 := int(db.Millis(hs)/msHour-e.hourBase), int(db.Millis(ms)/msMinute-e.minuteBase)
+	nh, nm := int(ms.Sub(hs)/time.Hour), int(end.Sub(ms)/time.Minute)
+	need := Windows(def, end)
+	sums := windowSums(need, nm, func(i int) Counts {
+		r := e.minutes[m0+i]
+		return Counts{float64(r.good), float64(r.total), float64(r.total)}
+	}, nh, func(i int) Counts {
+		r := e.hours[h0+i]
+		return Counts{float64(r.good), float64(r.total), float64(r.total)}
+	}, int64(end.Sub(hs)/time.Minute))
+	d := &sumsData{end: end, sums: make(map[time.Duration]Counts, len(need)), p95: -1}
+	for i, w := range need {
+		d.sums[w] = sums[i]
+	}
+	return d
+}
+
 // series lays the entry's data out for def's window from, evaluated at
 // now (the layout Store.Load reads).
 func (e *cacheEntry) series(def *Definition, from, now time.Time) Series {
@@ -164,6 +206,7 @@ type nativeSource struct {
 
 	mu      sync.Mutex
 	entries map[string]*cacheEntry
+	cycles  uint64 // syncs so far
 }
 
 func newNativeSource(st *Store) *nativeSource {
@@ -194,15 +237,21 @@ func (n *nativeSource) forget(keep map[string]bool) {
 
 // sync brings the entries of defs up to date for an evaluation at now in
 // two queries: every SLO's version, then the buckets written since the
-// version each entry holds. Entries not loaded yet (or whose window now
-// starts before what they hold) are left to Data, which loads them.
-func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Time) error {
+// version each entry holds. It returns the cycle's number, which data
+// takes to know an entry needs no read of its own. Entries not loaded yet
+// (or whose window now starts before what they hold) are left to data,
+// which loads them.
+func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Time) (uint64, error) {
 	if n.st == nil {
-		return nil
+		return 0, nil
 	}
+	n.mu.Lock()
+	n.cycles++
+	cycle := n.cycles
+	n.mu.Unlock()
 	versions, err := n.st.versions(ctx, "")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	since := map[string]int64{}
 	ready := map[string]*cacheEntry{}
@@ -222,7 +271,7 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 	}
 	rows, err := n.st.changed(ctx, since)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, r := range rows {
 		e := ready[r.slo]
@@ -233,15 +282,21 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 	for name, e := range ready {
 		e.mu.Lock()
 		e.version = max(e.version, versions[name])
-		e.synced = now
+		e.synced = cycle
 		e.mu.Unlock()
 	}
-	return nil
+	return cycle, nil
 }
 
-// Data returns def's data at now from its entry: as the cycle's sync left
-// it, or brought up to date here (loaded whole when it was not yet).
+// Data returns def's data at now from its entry, brought up to date first
+// (loaded whole when it was not yet).
 func (n *nativeSource) Data(ctx context.Context, def *Definition, now time.Time) (Data, error) {
+	return n.data(ctx, def, now, 0)
+}
+
+// data is Data within a cycle: an entry that the cycle's sync brought up
+// to date is used as it is.
+func (n *nativeSource) data(ctx context.Context, def *Definition, now time.Time, cycle uint64) (Data, error) {
 	if n.st == nil {
 		return nil, errors.New("no store")
 	}
@@ -250,7 +305,7 @@ func (n *nativeSource) Data(ctx context.Context, def *Definition, now time.Time)
 	e := n.entry(def.Name)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.synced.Equal(now) || !e.covers(hs, ms) {
+	if cycle == 0 || e.synced != cycle || !e.covers(hs, ms) {
 		vs, err := n.st.versions(ctx, def.Name)
 		if err != nil {
 			return nil, err
@@ -276,7 +331,8 @@ func (n *nativeSource) Data(ctx context.Context, def *Definition, now time.Time)
 		}
 		e.version = max(e.version, v)
 	}
-	ser := e.series(def, from, now)
+	data := e.data(def, from, now)
+	p95 := -1.0
 	if e.latency {
 		key := [4]int64{e.version, db.Millis(hs), db.Millis(ms), db.Millis(end)}
 		if key != e.p95Key {
@@ -289,9 +345,15 @@ func (n *nativeSource) Data(ctx context.Context, def *Definition, now time.Time)
 				e.p95 = p
 			}
 		}
-		ser.LatencyP95Ms = e.p95
+		p95 = e.p95
 	}
-	return &ser, nil
+	switch d := data.(type) {
+	case *sumsData:
+		d.p95 = p95
+	case *Series:
+		d.LatencyP95Ms = p95
+	}
+	return data, nil
 }
 
 func (n *nativeSource) Hours(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error) {

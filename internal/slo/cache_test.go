@@ -101,6 +101,27 @@ func TestCacheMatchesStore(t *testing.T) {
 			if step%3 == 0 {
 				check(b, "replica")
 			}
+			if step%5 == 0 {
+				// A write, then the same instant again: one SLO, then all.
+				more := []NativeBucket{{Start: now.Add(-time.Minute).Truncate(time.Minute), Good: 1, Total: 9}}
+				if _, err := st.Ingest(ctx, "occ", "edge", fmt.Sprint("again", step), more, 0, 0, now); err != nil {
+					t.Fatal(err)
+				}
+				got, err := a.Status(ctx, "occ", now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				from, _ := occ.Window.Bounds(now)
+				ser, err := st.Load(ctx, occ, from, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := Evaluate(occ, &ser, now)
+				if g, w := fmt.Sprint(val(got.Good), val(got.Total)), fmt.Sprint(val(want.Good), val(want.Total)); g != w {
+					t.Fatalf("step %d, status after a write: %s, want %s", step, g, w)
+				}
+				check(a, "evaluator at the same instant")
+			}
 		}
 	})
 }

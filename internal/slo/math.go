@@ -140,6 +140,14 @@ func (s *Series) Sum(from time.Time) Counts {
 // be sorted ascending. It works in whole minutes before End, without time
 // arithmetic in the loops.
 func (s *Series) windowSums(ds []time.Duration) []Counts {
+	return windowSums(ds, len(s.Minutes), func(i int) Counts { return s.Minutes[i] },
+		len(s.Hours), func(i int) Counts { return s.Hours[i] }, int64(s.End.Sub(s.HourStart)/time.Minute))
+}
+
+// windowSums is Series.windowSums over nm minutes and nh hours read
+// through minute(i) and hour(i); base is the number of minutes from the
+// first hour's start to the end.
+func windowSums(ds []time.Duration, nm int, minute func(int) Counts, nh int, hour func(int) Counts, base int64) []Counts {
 	out := make([]Counts, len(ds))
 	lim := make([]int64, len(ds)) // the oldest minute offset before End each window holds
 	for i, d := range ds {
@@ -147,24 +155,23 @@ func (s *Series) windowSums(ds []time.Duration) []Counts {
 	}
 	var acc Counts
 	j := 0
-	// Minute i starts len-i minutes before End.
-	n := int64(len(s.Minutes))
+	// Minute i starts n-i minutes before End.
+	n := int64(nm)
 	for i := n - 1; i >= 0 && j < len(ds); i-- {
 		for j < len(ds) && n-i > lim[j] {
 			out[j] = acc
 			j++
 		}
-		acc = acc.Add(s.Minutes[i])
+		acc = acc.Add(minute(int(i)))
 	}
 	// Hour i starts base-60i minutes before End; it counts while its middle
 	// (30 minutes later) is inside the window.
-	base := int64(s.End.Sub(s.HourStart) / time.Minute)
-	for i := int64(len(s.Hours)) - 1; i >= 0 && j < len(ds); i-- {
+	for i := int64(nh) - 1; i >= 0 && j < len(ds); i-- {
 		for j < len(ds) && base-60*i-30 > lim[j] {
 			out[j] = acc
 			j++
 		}
-		acc = acc.Add(s.Hours[i])
+		acc = acc.Add(hour(int(i)))
 	}
 	for ; j < len(ds); j++ {
 		out[j] = acc

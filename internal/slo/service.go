@@ -85,9 +85,8 @@ type Service struct {
 	mu      sync.RWMutex
 	last    map[string]Status
 	lastErr map[string]string // the last read error per SLO, to log changes only
-
-	sli, remaining, objective, freeze *prometheus.GaugeVec
-	burn, firing, status              *prometheus.GaugeVec
+	// exported is the latest cycle's statuses, which /metrics reports.
+	exported []Status
 }
 
 // NewService builds a Service and registers its gauges.
@@ -105,22 +104,9 @@ func NewService(o Options) (*Service, error) {
 		o.QueryTimeout = 10 * time.Second
 	}
 	s := &Service{o: o, native: newNativeSource(o.Store), last: map[string]Status{}, lastErr: map[string]string{}}
-	lbl := []string{"slo", "service"}
-	g := func(name, help string, labels []string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-	}
-	s.sli = g("tandem_slo_sli_ratio", "SLI over the SLO window: good over total events (or time slices).", lbl)
-	s.remaining = g("tandem_slo_error_budget_remaining_ratio", "Share of the error budget left over the SLO window (negative when overspent).", lbl)
-	s.objective = g("tandem_slo_objective_ratio", "The SLO's target ratio.", lbl)
-	s.burn = g("tandem_slo_burn_rate", "Error budget burn rate over a window (1 spends the budget exactly over the SLO window).", []string{"slo", "service", "window"})
-	s.freeze = g("tandem_slo_release_freeze", "1 while the SLO puts its service in release freeze.", lbl)
-	s.firing = g("tandem_slo_alert_firing", "1 while a burn-rate alert fires.", []string{"slo", "service", "severity"})
-	s.status = g("tandem_slo_status", "1 for the SLO's current status (healthy, warning, critical, exhausted, no_data), 0 for the others. A no_data SLO has no SLI, budget or burn-rate series.", []string{"slo", "service", "status"})
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing, s.status} {
-			if err := o.Registry.Register(c); err != nil {
-				return nil, fmt.Errorf("register SLO metrics: %w", err)
-			}
+		if err := o.Registry.Register(collector{s}); err != nil {
+			return nil, fmt.Errorf("register SLO metrics: %w", err)
 		}
 	}
 	return s, nil
@@ -173,12 +159,22 @@ func (s *Service) source(def *Definition) (Source, error) {
 // read gives a no_data Status with Error set, not an error: one broken
 // Prometheus must not hide the other SLOs.
 func (s *Service) evaluate(ctx context.Context, def *Definition, now time.Time) Status {
+	return s.evaluateSynced(ctx, def, now, 0)
+}
+
+// evaluateSynced is evaluate within a cycle whose native sync was cycle
+// (0: none).
+func (s *Service) evaluateSynced(ctx context.Context, def *Definition, now time.Time, cycle uint64) Status {
 	ctx, cancel := context.WithTimeout(ctx, s.o.QueryTimeout)
 	defer cancel()
 	src, err := s.source(def)
 	var data Data
 	if err == nil {
-		data, err = src.Data(ctx, def, now)
+		if def.Indicator.Source == SourceNative {
+			data, err = s.native.data(ctx, def, now, cycle)
+		} else {
+			data, err = src.Data(ctx, def, now)
+		}
 	}
 	if err != nil {
 		ser := NewSeries(now, now, nil, nil)
@@ -225,7 +221,8 @@ func (s *Service) StatusAll(ctx context.Context, now time.Time) ([]Status, error
 			native = append(native, d)
 		}
 	}
-	if err := s.native.sync(ctx, native, now); err != nil && ctx.Err() == nil {
+	cycle, err := s.native.sync(ctx, native, now)
+	if err != nil && ctx.Err() == nil {
 		// Each SLO then reads its own data, and reports its own error.
 		s.o.Log.Warn("SLO evaluation: native data sync failed", "err", err)
 	}
@@ -238,7 +235,7 @@ func (s *Service) StatusAll(ctx context.Context, now time.Time) ([]Status, error
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = s.evaluate(ctx, d, now)
+			out[i] = s.evaluateSynced(ctx, d, now, cycle)
 		}()
 	}
 	wg.Wait()
@@ -343,45 +340,11 @@ func (s *Service) EvaluateOnce(ctx context.Context, now time.Time) ([]Status, er
 	return sts, nil
 }
 
-// statuses are the values of tandem_slo_status's status label.
-var statuses = []string{StatusHealthy, StatusWarning, StatusCritical, StatusExhausted, StatusNoData}
-
-// setGauges replaces the gauges with sts. A number the status does not
-// have (nil) has no series: an SLO without data exports its status and
-// objective, never an SLI, budget or burn rate; a burn-rate window without
-// events exports nothing for that window; an unreadable source exports no
-// alert or freeze state either, since they are unknown.
+// setGauges makes sts what /metrics reports (see collector).
 func (s *Service) setGauges(sts []Status) {
-	for _, g := range []*prometheus.GaugeVec{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing, s.status} {
-		g.Reset()
-	}
-	b := map[bool]float64{true: 1, false: 0}
-	for _, st := range sts {
-		s.objective.WithLabelValues(st.Name, st.Service).Set(st.Objective)
-		for _, v := range statuses {
-			s.status.WithLabelValues(st.Name, st.Service, v).Set(b[st.Status == v])
-		}
-		if st.Error != "" {
-			continue // no gauge is better than a made-up one
-		}
-		s.freeze.WithLabelValues(st.Name, st.Service).Set(b[st.Freeze.Active])
-		s.firing.WithLabelValues(st.Name, st.Service, "page").Set(b[st.Alerts.Page.Firing])
-		s.firing.WithLabelValues(st.Name, st.Service, "ticket").Set(b[st.Alerts.Ticket.Firing])
-		if st.Status == StatusNoData {
-			continue
-		}
-		if st.SLI != nil {
-			s.sli.WithLabelValues(st.Name, st.Service).Set(*st.SLI)
-		}
-		if st.ErrorBudget.Remaining != nil {
-			s.remaining.WithLabelValues(st.Name, st.Service).Set(*st.ErrorBudget.Remaining)
-		}
-		for w, v := range st.BurnRates {
-			if v != nil {
-				s.burn.WithLabelValues(st.Name, st.Service, w).Set(*v)
-			}
-		}
-	}
+	s.mu.Lock()
+	s.exported = sts
+	s.mu.Unlock()
 }
 
 // syncAlerts sends a firing event for each page that fires and was not
