@@ -2,9 +2,9 @@ package slo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -405,44 +405,23 @@ func scanBuckets(rows interface {
 	return out, rows.Err()
 }
 
-// changedChunk bounds the SLOs of one changed query (two parameters each,
-// well under both engines' limits).
-const changedChunk = 2000
-
 // changed reads the buckets of each SLO in since stamped after its
-// version there, one query per changedChunk SLOs (the index on (slo,
-// version) finds them).
+// version there, in one query (the index on (slo, version) finds them).
 func (s *Store) changed(ctx context.Context, since map[string]int64) ([]bucketRow, error) {
-	names := make([]string, 0, len(since))
-	for n := range since {
-		names = append(names, n)
+	if len(since) == 0 {
+		return nil, nil
 	}
-	var out []bucketRow
-	for len(names) > 0 {
-		chunk := names[:min(changedChunk, len(names))]
-		names = names[len(chunk):]
-		var vals strings.Builder
-		args := make([]any, 0, 2*len(chunk))
-		for i, n := range chunk {
-			if i > 0 {
-				vals.WriteString(", ")
-			}
-			vals.WriteString("(?, CAST(? AS BIGINT))")
-			args = append(args, n, since[n])
-		}
-		rows, err := s.db.Query(ctx, `WITH w (slo, version) AS (VALUES `+vals.String()+`)
-SELECT `+bucketCols+` FROM w JOIN slo_buckets b ON b.slo = w.slo AND b.version > w.version`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("read changed buckets: %w", err)
-		}
-		rs, err := scanBuckets(rows)
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
+	arg, err := json.Marshal(since)
+	if err != nil {
+		return nil, fmt.Errorf("read changed buckets: %w", err)
 	}
-	return out, nil
+	rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM `+s.db.Dialect().JSONObjectPairs()+` w
+JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT)`, string(arg))
+	if err != nil {
+		return nil, fmt.Errorf("read changed buckets: %w", err)
+	}
+	defer rows.Close()
+	return scanBuckets(rows)
 }
 
 // window reads slo's hour rollups in [hs, to) and minutes in [ms, to).
