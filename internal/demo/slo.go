@@ -84,18 +84,18 @@ func seedSLOs(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, d
 				}
 			}
 			n := int64(total)
-			b := slo.NativeBucket{Start: t, Total: n, Good: n - int64(math.Round(float64(n)*ratio))}
-			// Latency: most near the median, a slow tail.
-			b.Latency = slo.NewLatency()
+			return slo.NativeBucket{Start: t, Total: n, Good: n - int64(math.Round(float64(n)*ratio))}
+		}
+		// Latency: most near the median, a slow tail.
+		addLatency := func(l *slo.Latency, n int64) {
 			for _, p := range []struct {
 				ms float64
 				n  int64
 			}{{d.latency * 0.5, n * 30 / 100}, {d.latency, n * 50 / 100}, {d.latency * 3, n * 17 / 100}, {d.latency * 12, n - n*97/100}} {
-				if err := b.Latency.AddN(p.ms, p.n); err != nil {
+				if err := l.AddN(p.ms, p.n); err != nil {
 					panic(err) // constant, valid latencies
 				}
 			}
-			return b
 		}
 		var hours []slo.NativeBucket
 		for h := from; h.Before(minuteFrom); h = h.Add(time.Hour) {
@@ -104,7 +104,7 @@ func seedSLOs(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, d
 				b := minute(h.Add(time.Duration(i) * time.Minute))
 				hb.Good += b.Good
 				hb.Total += b.Total
-				hb.Latency.Merge(b.Latency)
+				addLatency(hb.Latency, b.Total)
 			}
 			hours = append(hours, hb)
 		}
@@ -113,7 +113,10 @@ func seedSLOs(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, d
 		}
 		var mins []slo.NativeBucket
 		for t := minuteFrom; t.Before(end); t = t.Add(time.Minute) {
-			mins = append(mins, minute(t))
+			b := minute(t)
+			b.Latency = slo.NewLatency()
+			addLatency(b.Latency, b.Total)
+			mins = append(mins, b)
 		}
 		var sliceWindow time.Duration
 		if def.Method == slo.Timeslices {
