@@ -227,10 +227,10 @@ func TestTrustedProxies(t *testing.T) {
 		peer, xff string
 		want      seen
 	}{
-		{"203.0.113.9:4000", "198.51.100.1", seen{"", "203.0.113.9:4000"}},           // not a proxy: headers dropped
-		{"10.1.2.3:4000", "198.51.100.1", seen{"https", "198.51.100.1:0"}},             // trusted: the client it names
+		{"203.0.113.9:4000", "198.51.100.1", seen{"", "203.0.113.9:4000"}},            // not a proxy: headers dropped
+		{"10.1.2.3:4000", "198.51.100.1", seen{"https", "198.51.100.1:0"}},            // trusted: the client it names
 		{"192.0.2.7:4000", "198.51.100.1, 10.9.9.9", seen{"https", "198.51.100.1:0"}}, // through two trusted hops
-		{"10.1.2.3:4000", "", seen{"https", "10.1.2.3:4000"}},                          // trusted, no client named
+		{"10.1.2.3:4000", "", seen{"https", "10.1.2.3:4000"}},                         // trusted, no client named
 	} {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.RemoteAddr = tc.peer
