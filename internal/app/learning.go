@@ -210,7 +210,11 @@ func budgetSpent(ctx context.Context, svc *slo.Service, d *slo.Definition, from,
 	if err != nil || len(pts) < 2 {
 		return 0, false
 	}
-	spent := pts[0].Remaining - pts[len(pts)-1].Remaining
+	before, after := pts[0].Remaining, pts[len(pts)-1].Remaining
+	if before == nil || after == nil {
+		return 0, false // a window without events has no budget to compare
+	}
+	spent := *before - *after
 	return max(spent, 0), true
 }
 

@@ -52,7 +52,11 @@ func newSLOListCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SLO\tSERVICE\tOBJECTIVE\tWINDOW\tSLI\tBUDGET LEFT\tSTATUS")
 			for _, s := range sts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Service, sloPct(s.Objective, 3), s.Window, sloPct(s.SLI, 4), sloPct(s.ErrorBudget.Remaining, 1), s.Status)
+				status := s.Status
+				if s.Reason != "" {
+					status += " (" + s.Reason + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Service, sloPct(s.Objective, 3), s.Window, sloPctOf(s.SLI, 4), sloPctOf(s.ErrorBudget.Remaining, 1), status)
 			}
 			return tw.Flush()
 		},
@@ -109,15 +113,34 @@ func sloWriteStatus(w io.Writer, s slo.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "SLO\t%s (service %s)\n", s.Name, s.Service)
 	fmt.Fprintf(tw, "Objective\t%s over %s (since %s)\n", sloPct(s.Objective, 3), s.Window, s.WindowStart.UTC().Format("2006-01-02 15:04"))
-	fmt.Fprintf(tw, "Attainment\t%s (%g good of %g)\n", sloPct(s.SLI, 4), s.Good, s.Total)
-	fmt.Fprintf(tw, "Error budget\t%s left, %.1f of %.1f minutes (consumed %s)\n", sloPct(s.ErrorBudget.Remaining, 1), s.ErrorBudget.RemainingMinutes, s.ErrorBudget.TotalMinutes, sloPct(s.ErrorBudget.Consumed, 1))
+	switch {
+	case s.SLI != nil:
+		fmt.Fprintf(tw, "Attainment\t%s (%g good of %g)\n", sloPctOf(s.SLI, 4), sloNum(s.Good), sloNum(s.Total))
+	case s.Total != nil:
+		fmt.Fprintf(tw, "Attainment\tno data (%g events)\n", *s.Total)
+	default:
+		fmt.Fprintf(tw, "Attainment\tno data\n")
+	}
+	if b := s.ErrorBudget; b.Remaining != nil {
+		fmt.Fprintf(tw, "Error budget\t%s left, %.1f of %.1f minutes (consumed %s)\n", sloPctOf(b.Remaining, 1), sloNum(b.RemainingMinutes), b.TotalMinutes, sloPctOf(b.Consumed, 1))
+	} else {
+		fmt.Fprintf(tw, "Error budget\tno data (%.1f minutes over the window)\n", b.TotalMinutes)
+	}
 	ws := make([]string, 0, len(s.BurnRates))
 	for _, d := range slo.BurnWindows {
 		k := slo.FormatDuration(d)
-		ws = append(ws, fmt.Sprintf("%s %.2f", k, s.BurnRates[k]))
+		if v := s.BurnRates[k]; v != nil {
+			ws = append(ws, fmt.Sprintf("%s %.2f", k, *v))
+		} else {
+			ws = append(ws, k+" no data")
+		}
 	}
 	fmt.Fprintf(tw, "Burn rates\t%s\n", strings.Join(ws, "  "))
-	fmt.Fprintf(tw, "Status\t%s\n", s.Status)
+	if s.Reason != "" {
+		fmt.Fprintf(tw, "Status\t%s: %s\n", s.Status, s.Reason)
+	} else {
+		fmt.Fprintf(tw, "Status\t%s\n", s.Status)
+	}
 	fmt.Fprintf(tw, "Alerts\tpage %s, ticket %s\n", sloAlertText(s.Alerts.Page), sloAlertText(s.Alerts.Ticket))
 	fz := "no"
 	if s.Freeze.Active {
@@ -126,9 +149,6 @@ func sloWriteStatus(w io.Writer, s slo.Status) {
 	fmt.Fprintf(tw, "Release freeze\t%s\n", fz)
 	if s.P95Ms != nil {
 		fmt.Fprintf(tw, "p95 latency\t%.1f ms\n", *s.P95Ms)
-	}
-	if s.Error != "" {
-		fmt.Fprintf(tw, "Error\t%s\n", s.Error)
 	}
 	tw.Flush()
 }
@@ -141,6 +161,22 @@ func sloAlertText(a slo.Alert) string {
 }
 
 func sloPct(v float64, digits int) string { return fmt.Sprintf("%.*f%%", digits, v*100) }
+
+// sloPctOf is sloPct of *v, or "no data" for nil: no data is never a number.
+func sloPctOf(v *float64, digits int) string {
+	if v == nil {
+		return "no data"
+	}
+	return sloPct(*v, digits)
+}
+
+// sloNum is *v for a number printed only when the status has data.
+func sloNum(v *float64) float64 {
+	if v == nil {
+		return 0
+	}
+	return *v
+}
 
 // loadSLOs loads the config directory for the local generators.
 func loadSLOs(dir string) ([]*slo.Definition, error) {

@@ -167,6 +167,10 @@ const (
 	annotationMinEvents        = "tandem.dev/min-events"
 	annotationLatencyHistogram = "tandem.dev/latency-histogram"
 	annotationLatencyUnit      = "tandem.dev/latency-unit"
+	// annotationShortWindow, on an AlertCondition, sets the condition's
+	// short window (default: a twelfth of lookbackWindow). Importers write
+	// it to keep the short windows of Sloth's and Pyrra's alerts.
+	annotationShortWindow = "tandem.dev/short-window"
 )
 
 // Prometheus-compatible data source types.
@@ -279,7 +283,7 @@ func (l *loader) loadOpenSLO() {
 		l.checkDataSource(e)
 	}
 	for _, e := range set.conditions {
-		l.checkCondition(e.file, e.node, "spec", e.doc.Spec)
+		l.checkCondition(e.file, e.node, "spec", e.doc.Metadata, e.doc.Spec)
 	}
 	seen := map[string]osEntry[osSLOSpec]{}
 	for _, e := range set.slos {
@@ -327,7 +331,7 @@ func checkHTTPURL(s string) string {
 
 // checkCondition validates a burn-rate condition and returns it; ok false
 // when it is not usable.
-func (l *loader) checkCondition(file string, node *yaml.Node, path string, s osAlertConditionSpec) (c slo.BurnCondition, severity string, ok bool) {
+func (l *loader) checkCondition(file string, node *yaml.Node, path string, meta osMetadata, s osAlertConditionSpec) (c slo.BurnCondition, severity string, ok bool) {
 	spec := at(node, "spec")
 	if spec == nil {
 		spec = node
@@ -370,6 +374,26 @@ func (l *loader) checkCondition(file string, node *yaml.Node, path string, s osA
 	c.Long, c.Short = long, (long / 12).Truncate(time.Minute)
 	if c.Short < time.Minute && long > 0 {
 		c.Short = time.Minute
+	}
+	// The tandem.dev/short-window annotation sets it instead.
+	annotations := at(at(node, "metadata"), "annotations")
+	for _, k := range keys(meta.Annotations) {
+		if !strings.HasPrefix(k, "tandem.dev/") {
+			continue
+		}
+		if k != annotationShortWindow {
+			l.errAt(file, annotations, k, "metadata.annotations."+k, "unknown tandem annotation of an AlertCondition; expected %s", annotationShortWindow)
+			continue
+		}
+		short, err := parseOSDuration(meta.Annotations[k], "mhdw")
+		switch {
+		case err != nil:
+			l.errAt(file, annotations, k, "metadata.annotations."+k, "%v", err)
+		case long > 0 && short >= long:
+			l.errAt(file, annotations, k, "metadata.annotations."+k, "the short window %s is not shorter than lookbackWindow %s", meta.Annotations[k], s.Condition.LookbackWindow)
+		default:
+			c.Short = short
+		}
 	}
 	// alertAfter is how long the condition must hold before the alert
 	// fires (the specification: "the duration the condition needs to be
@@ -572,6 +596,23 @@ func (l *loader) buildDefinition(set *openSLOSet, e osEntry[osSLOSpec]) *slo.Def
 // set themselves.
 var reservedLabels = map[string]bool{"slo": true, "service": true, "window": true, "severity": true, "alertname": true}
 
+// SLOLabelName is the Prometheus label an OpenSLO metadata.labels key
+// becomes on the SLO's rules, alerts and /metrics (promLabelName), and why
+// the loader refuses the key: it is one of tandem's own labels (slo,
+// service, window, severity, alertname) or reserved by Prometheus ("__").
+// refused is "" for a key the loader accepts. Importers use it to write
+// only labels the loader reads.
+func SLOLabelName(key string) (name, refused string) {
+	name = promLabelName(key)
+	switch {
+	case reservedLabels[name]:
+		return name, fmt.Sprintf("label %q is tandem's own on the rules, alerts and /metrics of an SLO (slo, service, window, severity, alertname)", key)
+	case strings.HasPrefix(name, "__"):
+		return name, "label names starting with __ are reserved by Prometheus"
+	}
+	return name, ""
+}
+
 var invalidLabelChars = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 
 // promLabelName turns an OpenSLO label key (letters, digits, dashes,
@@ -603,13 +644,13 @@ func (l *loader) sloLabels(file string, node *yaml.Node, labels map[string]any) 
 	from := map[string]string{}
 	for _, k := range keys {
 		path := "metadata.labels." + k
-		name := promLabelName(k)
+		name, refused := SLOLabelName(k)
 		switch {
 		case reservedLabels[name]:
-			l.errAt(file, node, k, path, "label %q is tandem's own on the rules, alerts and /metrics of an SLO (slo, service, window, severity, alertname); rename it", k)
+			l.errAt(file, node, k, path, "%s; rename it", refused)
 			continue
-		case strings.HasPrefix(name, "__"):
-			l.errAt(file, node, k, path, "label names starting with __ are reserved by Prometheus")
+		case refused != "":
+			l.errAt(file, node, k, path, "%s", refused)
 			continue
 		case from[name] != "":
 			l.errAt(file, node, k, path, "labels %q and %q are both the Prometheus label %q", from[name], k, name)
@@ -1071,7 +1112,7 @@ func (l *loader) alertPolicy(set *openSLOSet, file string, node *yaml.Node, ap o
 		cs, cfile, cnode = ce.doc.Spec, ce.file, ce.node
 		// The condition's own errors were reported where it is defined.
 		n := len(l.errs)
-		bc, sev, ok := l.checkCondition(cfile, cnode, "spec", cs)
+		bc, sev, ok := l.checkCondition(cfile, cnode, "spec", ce.doc.Metadata, cs)
 		l.errs = l.errs[:n]
 		if ok {
 			l.addCondition(def, bc, sev)
@@ -1083,7 +1124,7 @@ func (l *loader) alertPolicy(set *openSLOSet, file string, node *yaml.Node, ap o
 		l.errAt(pfile, cnode, "", "spec.conditions", "expected conditionRef or an inline {kind: AlertCondition, metadata, spec}")
 		return
 	}
-	if bc, sev, ok := l.checkCondition(cfile, cnode, "spec", cs); ok {
+	if bc, sev, ok := l.checkCondition(cfile, cnode, "spec", c.Metadata, cs); ok {
 		l.addCondition(def, bc, sev)
 	}
 }

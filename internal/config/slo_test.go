@@ -25,6 +25,9 @@ func TestSLOFiles(t *testing.T) {
 			`alert-conditions.bad.yaml:9:35: spec.condition.op: unknown op "eq"; expected lt, lte, gt or gte`,
 			`alert-conditions.bad.yaml:16:14: spec.condition.op: required: the comparison of the burn rate with the threshold, lt, lte, gt or gte`,
 			`alert-conditions.bad.yaml:23:85: spec.condition.alertAfter: expected a duration shorthand such as 5m, 1h, 28d, got "30s"`,
+			`alert-conditions.bad.yaml:29:42: metadata.annotations.tandem.dev/short-window: expected a duration shorthand such as 5m, 1h, 28d, got "30s"`,
+			`alert-conditions.bad.yaml:38:42: metadata.annotations.tandem.dev/short-window: the short window 2h is not shorter than lookbackWindow 1h`,
+			`alert-conditions.bad.yaml:47:40: metadata.annotations.tandem.dev/min-events: unknown tandem annotation of an AlertCondition; expected tandem.dev/short-window`,
 		},
 		"labels.bad.yaml": {
 			`labels.bad.yaml:9:14: metadata.labels.service: label "service" is tandem's own on the rules, alerts and /metrics of an SLO`,
@@ -109,11 +112,12 @@ func TestOpenSLOAsWritten(t *testing.T) {
 	if len(s.Labels) != 3 || s.Labels["team"] != "payments" || s.Labels["cost_center"] != "42" || s.Labels["regions"] != "eu,us" {
 		t.Errorf("labels %v", s.Labels)
 	}
-	// op exact; alertAfter a hold; the short window a twelfth of the long.
+	// op exact; alertAfter a hold; the short window a twelfth of the long,
+	// or the condition's tandem.dev/short-window.
 	if len(s.Alerting.Page) != 1 || s.Alerting.Page[0] != (slo.BurnCondition{Long: time.Hour, Short: 5 * time.Minute, Threshold: 14.4, Op: "gte", AlertAfter: 10 * time.Minute}) {
 		t.Errorf("page %+v", s.Alerting.Page)
 	}
-	if len(s.Alerting.Ticket) != 1 || s.Alerting.Ticket[0] != (slo.BurnCondition{Long: 6 * time.Hour, Short: 30 * time.Minute, Threshold: 0.5, Op: "lt"}) {
+	if len(s.Alerting.Ticket) != 1 || s.Alerting.Ticket[0] != (slo.BurnCondition{Long: 6 * time.Hour, Short: 20 * time.Minute, Threshold: 0.5, Op: "lt"}) {
 		t.Errorf("ticket %+v", s.Alerting.Ticket)
 	}
 	if s.Evaluator != slo.EvaluatorPrometheus || s.RaisesAlerts() {

@@ -51,6 +51,19 @@ func (d Dialect) SkipLocked() string {
 	return ""
 }
 
+// JSONObjectPairs returns a table expression with one row (key, value)
+// per member of a JSON object passed as its one ? parameter: json_each on
+// SQLite, jsonb_each_text on PostgreSQL. The value is text on PostgreSQL;
+// cast it (CAST(value AS BIGINT)) to compare it. It lets one query take a
+// parameter per row, such as a version per name, without a VALUES list that
+// grows the statement.
+func (d Dialect) JSONObjectPairs() string {
+	if d == Postgres {
+		return "jsonb_each_text(CAST(? AS jsonb))"
+	}
+	return "json_each(?)"
+}
+
 // Options says which database to open.
 type Options struct {
 	// URL is a postgres:// or postgresql:// URL. Empty means SQLite.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing/fstest"
@@ -20,12 +21,16 @@ import (
 const migrationLockKey int64 = 0x74616e64656d6d
 
 // Migrations are numbered NNNNN_name.sql files in goose's format, written in
-// the SQL both engines accept, with one exception rewritten for SQLite here:
-// "BIGSERIAL PRIMARY KEY" becomes "INTEGER PRIMARY KEY AUTOINCREMENT".
+// the SQL both engines accept, with two exceptions rewritten for SQLite here:
+// "BIGSERIAL PRIMARY KEY" becomes "INTEGER PRIMARY KEY AUTOINCREMENT", and
+// the column type "BYTEA" (PostgreSQL's bytes) becomes "BLOB".
 // A migration is never edited once merged; a change is a new file.
 //
 //go:embed migrations/*.sql
 var migrations embed.FS
+
+// bytea matches the column type BYTEA as a word.
+var bytea = regexp.MustCompile(`\bBYTEA\b`)
 
 // migrationFS returns the migrations as the dialect needs them.
 func migrationFS(d Dialect) (fs.FS, error) {
@@ -42,6 +47,7 @@ func migrationFS(d Dialect) (fs.FS, error) {
 		text := string(b)
 		if d == SQLite {
 			text = strings.ReplaceAll(text, "BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
+			text = bytea.ReplaceAllString(text, "BLOB")
 		}
 		out[filepath.Base(name)] = &fstest.MapFile{Data: []byte(text), Mode: 0o444}
 	}

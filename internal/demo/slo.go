@@ -84,24 +84,27 @@ func seedSLOs(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, d
 				}
 			}
 			n := int64(total)
-			b := slo.NativeBucket{Start: t, Total: n, Good: n - int64(math.Round(float64(n)*ratio))}
-			// Latency: most near the median, a slow tail.
-			b.Latency[slo.LatencyBucket(d.latency*0.5)] += n * 30 / 100
-			b.Latency[slo.LatencyBucket(d.latency)] += n * 50 / 100
-			b.Latency[slo.LatencyBucket(d.latency*3)] += n * 17 / 100
-			b.Latency[slo.LatencyBucket(d.latency*12)] += n - n*97/100
-			return b
+			return slo.NativeBucket{Start: t, Total: n, Good: n - int64(math.Round(float64(n)*ratio))}
+		}
+		// Latency: most near the median, a slow tail.
+		addLatency := func(l *slo.Latency, n int64) {
+			for _, p := range []struct {
+				ms float64
+				n  int64
+			}{{d.latency * 0.5, n * 30 / 100}, {d.latency, n * 50 / 100}, {d.latency * 3, n * 17 / 100}, {d.latency * 12, n - n*97/100}} {
+				if err := l.AddN(p.ms, p.n); err != nil {
+					panic(err) // constant, valid latencies
+				}
+			}
 		}
 		var hours []slo.NativeBucket
 		for h := from; h.Before(minuteFrom); h = h.Add(time.Hour) {
-			hb := slo.NativeBucket{Start: h}
+			hb := slo.NativeBucket{Start: h, Latency: slo.NewLatency()}
 			for i := 0; i < 60; i++ {
 				b := minute(h.Add(time.Duration(i) * time.Minute))
 				hb.Good += b.Good
 				hb.Total += b.Total
-				for k := range hb.Latency {
-					hb.Latency[k] += b.Latency[k]
-				}
+				addLatency(hb.Latency, b.Total)
 			}
 			hours = append(hours, hb)
 		}
@@ -110,7 +113,10 @@ func seedSLOs(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, d
 		}
 		var mins []slo.NativeBucket
 		for t := minuteFrom; t.Before(end); t = t.Add(time.Minute) {
-			mins = append(mins, minute(t))
+			b := minute(t)
+			b.Latency = slo.NewLatency()
+			addLatency(b.Latency, b.Total)
+			mins = append(mins, b)
 		}
 		var sliceWindow time.Duration
 		if def.Method == slo.Timeslices {

@@ -18,12 +18,12 @@ func f64(v float64) *float64 { return &v }
 func TestEvaluateSLO(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	healthy := slo.Status{Name: "api-availability", Service: "api", Status: slo.StatusHealthy, Objective: 0.999, Window: "28d",
-		ErrorBudget: slo.Budget{Remaining: 0.42}, BurnRates: map[string]float64{"1h": 0.8, "5m": 3}, EvaluatedAt: t0}
+		ErrorBudget: slo.Budget{Remaining: f64(0.42)}, BurnRates: map[string]*float64{"1h": f64(0.8), "5m": f64(3)}, EvaluatedAt: t0}
 	exhausted := slo.Status{Name: "api-latency", Service: "api", Status: slo.StatusExhausted, Objective: 0.99, Window: "28d",
-		ErrorBudget: slo.Budget{Remaining: -0.1}, BurnRates: map[string]float64{"1h": 4}, EvaluatedAt: t0,
+		ErrorBudget: slo.Budget{Remaining: f64(-0.1)}, BurnRates: map[string]*float64{"1h": f64(4)}, EvaluatedAt: t0,
 		Freeze: slo.Freeze{Active: true, Reason: "SLO api-latency has -10% of its error budget left"}}
-	noData := slo.Status{Name: "api-new", Service: "api", Status: slo.StatusNoData, Window: "7d", BurnRates: map[string]float64{"1h": 0}, EvaluatedAt: t0}
-	unread := slo.Status{Name: "api-prom", Service: "api", Status: slo.StatusNoData, Window: "28d", Error: "reading the SLI failed: connection refused", EvaluatedAt: t0}
+	noData := slo.Status{Name: "api-new", Service: "api", Status: slo.StatusNoData, Reason: slo.ReasonNoEvents, Window: "7d", BurnRates: map[string]*float64{"1h": nil}, EvaluatedAt: t0}
+	unread := slo.Status{Name: "api-prom", Service: "api", Status: slo.StatusNoData, Reason: "source unreadable: reading the SLI failed: connection refused", Window: "28d", Error: "reading the SLI failed: connection refused", EvaluatedAt: t0}
 	recent := func(good, total float64, p95 *float64) *Span {
 		return &Span{From: t0.Add(-15 * time.Minute), To: t0, Good: good, Total: total, P95Ms: p95, NoLatency: "no latency observations over the 15m window"}
 	}

@@ -38,11 +38,7 @@ func (r SLIReader) Window(ctx context.Context, def *slo.Definition, from, to tim
 		if err != nil || !ok {
 			return WindowData{}, err
 		}
-		w := WindowData{Good: float64(sum.Good), Total: float64(sum.Total), Latency: sum.Latency}
-		for _, c := range sum.Latency {
-			w.HasLatency = w.HasLatency || c > 0
-		}
-		return w, nil
+		return WindowData{Good: float64(sum.Good), Total: float64(sum.Total), Latency: sum.Latency, HasLatency: sum.Latency.Count() > 0}, nil
 	case slo.SourcePrometheus:
 		if r.Prometheus == nil {
 			return WindowData{}, fmt.Errorf("no Prometheus source configured")

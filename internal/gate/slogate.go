@@ -103,10 +103,13 @@ func EvaluateSLO(service string, in []SLOInput, t SLOThresholds) []Check {
 		if v := t.MinBudgetRemaining; v != nil {
 			c := Check{Name: "budget_remaining " + st.Name, Op: ">=", Threshold: *v, Unit: "ratio",
 				Window: st.Window, From: st.WindowStart, To: st.EvaluatedAt}
-			if unread != "" {
+			switch {
+			case unread != "":
 				c.Verdict, c.Detail = Inconclusive, unread
-			} else {
-				val := st.ErrorBudget.Remaining
+			case st.ErrorBudget.Remaining == nil:
+				c.Verdict, c.Detail = Inconclusive, "no events in the SLO's "+st.Window+" window"
+			default:
+				val := *st.ErrorBudget.Remaining
 				c.Value = Measured(val)
 				c.Verdict = verdictOf(Holds(val, ">=", *v))
 				if c.Verdict == Fail {
@@ -189,10 +192,13 @@ func statusBurn(st slo.Status, w, unread string) (float64, string) {
 		return 0, unread
 	}
 	v, ok := st.BurnRates[w]
-	if !ok {
+	switch {
+	case !ok:
 		return 0, "the SLO's status reports no burn rate over " + w
+	case v == nil:
+		return 0, "no events over the " + w + " window"
 	}
-	return v, ""
+	return *v, ""
 }
 
 // spanBurn is the burn rate of a span, (bad / total) / (1 - objective), or

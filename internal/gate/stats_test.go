@@ -3,6 +3,8 @@ package gate
 import (
 	"math"
 	"testing"
+
+	"github.com/tandemhq/tandem/internal/slo"
 )
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
@@ -71,7 +73,16 @@ func TestMannWhitney(t *testing.T) {
 }
 
 func TestCompareWindows(t *testing.T) {
-	hist := func(fast, slow int64) (h [11]int64) { h[3], h[6] = fast, slow; return } // ≤100ms and ≤1000ms buckets
+	hist := func(fast, slow int64) *slo.Latency { // fast at 95 ms, slow at 900 ms
+		l := slo.NewLatency()
+		if err := l.AddN(95, fast); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.AddN(900, slow); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
 	base := WindowData{Good: 99900, Total: 100000, Latency: hist(99000, 1000), HasLatency: true}
 	cases := []struct {
 		name    string
@@ -83,7 +94,7 @@ func TestCompareWindows(t *testing.T) {
 		{"error ratio 0.1% to 5%", WindowData{Good: 23750, Total: 25000, Latency: hist(24750, 250), HasLatency: true}, Fail,
 			[]string{"error_ratio api", "burn_rate api"}},
 		{"same ratio passes", WindowData{Good: 24975, Total: 25000, Latency: hist(24750, 250), HasLatency: true}, Pass, nil},
-		// p95 from ~95ms (in the ≤100 bucket) to the ≤1000 bucket: 40 % slow.
+		// p95 from 95 ms to 900 ms: 40 % slow.
 		{"latency regression", WindowData{Good: 24975, Total: 25000, Latency: hist(15000, 10000), HasLatency: true}, Fail,
 			[]string{"p95_latency_ms api"}},
 		{"too little traffic", WindowData{Good: 40, Total: 50, Latency: hist(50, 0), HasLatency: true}, Inconclusive, nil},

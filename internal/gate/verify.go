@@ -86,22 +86,16 @@ func (o VerifyOptions) or(d VerifyOptions) VerifyOptions {
 type WindowData struct {
 	Good  float64 `json:"good"`
 	Total float64 `json:"total"`
-	// Latency counts observations per slo.LatencyBoundsMs bucket (the last
-	// is the overflow); HasLatency says whether the SLI records latency.
-	Latency    [11]int64 `json:"-"`
-	HasLatency bool      `json:"has_latency"`
+	// Latency is the window's latency distribution (nil: none);
+	// HasLatency says whether the SLI records latency.
+	Latency    *slo.Latency `json:"-"`
+	HasLatency bool         `json:"has_latency"`
 }
 
 // Bad is Total - Good, never negative.
 func (w WindowData) Bad() float64 { return max(0, w.Total-w.Good) }
 
-func (w WindowData) latencyCount() int64 {
-	var n int64
-	for _, c := range w.Latency {
-		n += c
-	}
-	return n
-}
+func (w WindowData) latencyCount() int64 { return w.Latency.Count() }
 
 // SLIWindows are one SLO's data before and after a deploy.
 type SLIWindows struct {
@@ -150,7 +144,8 @@ func CompareWindows(in []SLIWindows, o VerifyOptions) []Check {
 		out = append(out, c)
 		// Latency.
 		if w.Before.HasLatency && w.After.HasLatency {
-			before, after := slo.Quantile(w.Before.Latency, 0.95), slo.Quantile(w.After.Latency, 0.95)
+			before, _ := w.Before.Latency.Quantile(0.95)
+			after, _ := w.After.Latency.Quantile(0.95)
 			c := Check{Name: "p95_latency_ms " + w.SLO, Op: "<=", Threshold: round6(before * (1 + o.MaxLatencyIncrease)), Unit: "ms"}
 			nb, na := float64(w.Before.latencyCount()), float64(w.After.latencyCount())
 			if na > 0 {
@@ -160,7 +155,7 @@ func CompareWindows(in []SLIWindows, o VerifyOptions) []Check {
 			case na < o.MinEvents || nb < o.MinEvents:
 				c.Verdict, c.Detail = Inconclusive, fmt.Sprintf("%.0f latency observations before and %.0f after, need %.0f", nb, na, o.MinEvents)
 			default:
-				r := MannWhitneyBinned(w.Before.Latency[:], w.After.Latency[:])
+				r := MannWhitneyBinned(slo.LatencyBins(w.Before.Latency, w.After.Latency))
 				if r.P < o.Alpha && after > before*(1+o.MaxLatencyIncrease) {
 					c.Verdict, c.Detail = Fail, fmt.Sprintf("p95 rose from %.4gms to %.4gms (Mann-Whitney z = %.2f, p = %.2g)", before, after, r.Z, r.P)
 				} else {

@@ -2,12 +2,15 @@ package importer
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/tandemhq/tandem/internal/catalog"
+	"github.com/tandemhq/tandem/internal/config"
 )
 
 // OpenSLO v1 documents as tandem reads them (docs/slo.md).
@@ -117,11 +120,13 @@ type DataSourceDoc struct {
 
 // Burn is one multi-window burn-rate condition as a source tool defines
 // it: the alert fires when the error ratio over both windows exceeds
-// Factor × (1 − objective).
+// Factor × (1 − objective), once that has held for For (0: at once, the
+// rule's for:).
 type Burn struct {
 	Severity    string // page or ticket
 	Factor      float64
 	Long, Short time.Duration
+	For         time.Duration
 }
 
 // SLOOptions are the settings every SLO import shares.
@@ -135,6 +140,10 @@ type SLOOptions struct {
 // DefaultPrometheusURL is the DataSource URL an SLO import writes when
 // neither --prometheus-url nor the output directory gives one.
 const DefaultPrometheusURL = "http://localhost:9090"
+
+// shortWindowAnnotation sets an AlertCondition's short window in tandem
+// (docs/slo.md); without it tandem takes a twelfth of lookbackWindow.
+const shortWindowAnnotation = "tandem.dev/short-window"
 
 // promDataSource is the name of the DataSource an SLO import writes.
 const promDataSource = "prometheus"
@@ -202,10 +211,66 @@ func (b *sloBuilder) service(name, team, pos string) string {
 	return s
 }
 
+// sloLabel is a label a source gives an SLO, and where it gives it.
+type sloLabel struct{ key, value, at string }
+
+// labelsOf lists the labels of o, a labels object, sorted by key.
+func labelsOf(o *obj) []sloLabel {
+	m := stringMap(o)
+	out := make([]sloLabel, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, sloLabel{k, m[k], o.at(k)})
+	}
+	return out
+}
+
+// labelMap is ls as a map, a later label of a key replacing an earlier one.
+func labelMap(ls []sloLabel) map[string]string {
+	m := make(map[string]string, len(ls))
+	for _, l := range ls {
+		m[l.key] = l.value
+	}
+	return m
+}
+
+// sloLabels are the metadata.labels an imported SLO gets: the source's
+// labels (a later one of a key replacing an earlier), less those tandem's
+// loader refuses (config.SLOLabelName: tandem's own slo, service, window,
+// severity and alertname, and Prometheus's __ names) and a second key that
+// names the same Prometheus label as another. Each label left out is
+// warned about at its path; the output always loads.
+func (b *sloBuilder) sloLabels(ls []sloLabel) map[string]string {
+	last := map[string]sloLabel{}
+	for _, l := range ls {
+		last[l.key] = l
+	}
+	out := map[string]string{}
+	from := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(last)) {
+		l := last[k]
+		name, refused := config.SLOLabelName(k)
+		switch {
+		case refused != "":
+			b.res.warn(l.at, "not imported: %s; tandem sets it itself (rename the label in the output to keep it)", refused)
+			continue
+		case from[name] != "":
+			b.res.warn(l.at, "not imported: labels %q and %q are both the Prometheus label %q", from[name], k, name)
+			continue
+		}
+		from[name] = k
+		out[k] = l.value
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // add appends an SLO: bad (or good, when goodQuery) over total counter
-// selectors, the objective and window, and the burn conditions.
-func (b *sloBuilder) add(name, display, description, service string, objective float64, window time.Duration, num string, good bool, total string, burns []Burn, labels map[string]string) {
-	doc := SLODoc{APIVersion: "openslo/v1", Kind: "SLO", Metadata: SLOMeta{Name: name, DisplayName: display, Labels: labels}}
+// selectors, the objective and window, the burn conditions and the
+// source's labels (see sloLabels).
+func (b *sloBuilder) add(name, display, description, service string, objective float64, window time.Duration, num string, good bool, total string, burns []Burn, labels []sloLabel) {
+	doc := SLODoc{APIVersion: "openslo/v1", Kind: "SLO", Metadata: SLOMeta{Name: name, DisplayName: display, Labels: b.sloLabels(labels)}}
 	doc.Spec.Description = description
 	doc.Spec.Service = service
 	doc.Spec.Indicator.Metadata.Name = name + "-sli"
@@ -233,7 +298,13 @@ func (b *sloBuilder) add(name, display, description, service string, objective f
 		c.Spec.Condition.Op = "gt"
 		c.Spec.Condition.Threshold = br.Factor
 		c.Spec.Condition.LookbackWindow = osDuration(br.Long)
-		c.Spec.Condition.AlertAfter = osDuration(br.Short)
+		// OpenSLO has one window per condition; the short window is
+		// tandem's annotation, alertAfter the rule's for: (OpenSLO: how
+		// long the condition must hold).
+		c.Metadata.Annotations = map[string]string{shortWindowAnnotation: osDuration(br.Short)}
+		if br.For > 0 {
+			c.Spec.Condition.AlertAfter = osDuration(br.For)
+		}
 		ap.Spec.Conditions = []ConditionDoc{c}
 		doc.Spec.AlertPolicies = append(doc.Spec.AlertPolicies, ap)
 	}

@@ -9,16 +9,16 @@ import (
 
 // PyrraBurns returns the four multi-window conditions Pyrra generates for
 // an SLO window (slo/rules.go, Windows): factors 14 and 7 page
-// (critical), 2 and 1 ticket (warning); the windows are those of a 28-day
-// SLO (1h/5m, 6h/30m, 1d/2h, 4d/6h) scaled to the window and rounded to
-// the minute.
+// (critical), 2 and 1 ticket (warning); the windows and the rules' for:
+// are those of a 28-day SLO (1h/5m for 2m, 6h/30m for 15m, 1d/2h for 1h,
+// 4d/6h for 3h) scaled to the window and rounded to the minute.
 func PyrraBurns(window time.Duration) []Burn {
 	r := func(d time.Duration) time.Duration { return d.Round(time.Minute) }
 	return []Burn{
-		{"page", 14, r(window / (28 * 24)), r(window / (28 * 24 * 12))},
-		{"page", 7, r(window / (28 * 4)), r(window / (28 * 24 * 2))},
-		{"ticket", 2, r(window / 28), r(window / (28 * 12))},
-		{"ticket", 1, r(window / 7), r(window / (28 * 4))},
+		{"page", 14, r(window / (28 * 24)), r(window / (28 * 24 * 12)), r(window / (28 * 24 * 30))},
+		{"page", 7, r(window / (28 * 4)), r(window / (28 * 24 * 2)), r(window / (28 * 24 * 4))},
+		{"ticket", 2, r(window / 28), r(window / (28 * 12)), r(window / (28 * 24))},
+		{"ticket", 1, r(window / 7), r(window / (28 * 4)), r(window / (28 * 8))},
 	}
 }
 
@@ -55,7 +55,8 @@ func (sb *sloBuilder) pyrraSLO(o *obj) {
 	md := o.sub("metadata")
 	name := md.str("name")
 	ns := md.str("namespace")
-	labels := stringMap(md.sub("labels"))
+	labelList := labelsOf(md.sub("labels"))
+	labels := labelMap(labelList)
 	md.ignore("annotations", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields")
 	md.done()
 	o.ignore("status")
@@ -155,7 +156,7 @@ func (sb *sloBuilder) pyrraSLO(o *obj) {
 	}
 	svc := sb.service(svcName, team, md.where())
 	sloName := sb.nm.SLO("slo", name)
-	sb.add(sloName, "", desc, svc, target/100, window, num, good, total, burns, labels)
+	sb.add(sloName, "", desc, svc, target/100, window, num, good, total, burns, labelList)
 }
 
 // pyrraMetric reads {metric: SELECTOR} at key and returns the selector.

@@ -19,6 +19,7 @@ type wantRule struct {
 	severity    string
 	factor      float64
 	long, short time.Duration
+	after       time.Duration // the rule's for:
 }
 
 // def returns the SLO definition of that name.
@@ -64,7 +65,31 @@ func checkRules(t *testing.T, defs []*slo.Definition, name string, objective flo
 	}
 	if len(def.Alerting.Page) != n["page"] || len(def.Alerting.Ticket) != n["ticket"] {
 		t.Errorf("%s: %d page and %d ticket conditions, want %d and %d", name, len(def.Alerting.Page), len(def.Alerting.Ticket), n["page"], n["ticket"])
+		return
 	}
+	// Each condition holds for as long as the source's rule's for:, and
+	// the generated rule says so.
+	got := append(append([]slo.BurnCondition(nil), def.Alerting.Page...), def.Alerting.Ticket...)
+	for i, w := range want {
+		if c := got[i]; c.Long != w.long || c.Short != w.short || c.AlertAfter != w.after {
+			t.Errorf("%s: condition %d is %v/%v held %v, want %v/%v held %v", name, i, c.Long, c.Short, c.AlertAfter, w.long, w.short, w.after)
+		}
+		if w.after > 0 && !strings.Contains(rules, fmt.Sprintf("for: %q", slo.FormatDuration(w.after))) {
+			t.Errorf("%s: the rules lack for: %v\n%s", name, w.after, rules)
+		}
+	}
+	if !hasFor(want) && strings.Contains(rules, "for:") {
+		t.Errorf("%s: the source's rules have no for:, tandem's do\n%s", name, rules)
+	}
+}
+
+func hasFor(ws []wantRule) bool {
+	for _, w := range ws {
+		if w.after > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // slothGoogleShares are Sloth's google-30d.yaml and google-28d.yaml: the
@@ -95,7 +120,7 @@ func slothWantShares(table []slothShare, period time.Duration, page, ticket bool
 			continue
 		}
 		f := math.Round(r.share*period.Hours()/r.long.Hours()*1e9) / 1e9
-		out = append(out, wantRule{r.sev, f, r.long, r.short})
+		out = append(out, wantRule{r.sev, f, r.long, r.short, 0})
 	}
 	return out
 }
@@ -194,23 +219,27 @@ func TestPyrraRulesEquivalence(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := load(t, r)
-	// Pyrra's windows: a 28-day SLO's 1h/5m (14), 6h/30m (7), 1d/2h (2),
-	// 4d/6h (1), scaled by window/28d and rounded to the minute.
+	// Pyrra's windows and for: (slo/rules.go, Windows): a 28-day SLO's
+	// 1h/5m for 2m (14), 6h/30m for 15m (7), 1d/2h for 1h (2), 4d/6h for 3h
+	// (1), scaled by window/28d and rounded to the minute.
 	pyrraWant := func(w time.Duration) []wantRule {
 		s := func(d time.Duration) time.Duration {
 			return (time.Duration(float64(d) * float64(w) / float64(28*24*time.Hour))).Round(time.Minute)
 		}
 		return []wantRule{
-			{"page", 14, s(time.Hour), s(5 * time.Minute)},
-			{"page", 7, s(6 * time.Hour), s(30 * time.Minute)},
-			{"ticket", 2, s(24 * time.Hour), s(2 * time.Hour)},
-			{"ticket", 1, s(96 * time.Hour), s(6 * time.Hour)},
+			{"page", 14, s(time.Hour), s(5 * time.Minute), s(2 * time.Minute)},
+			{"page", 7, s(6 * time.Hour), s(30 * time.Minute), s(15 * time.Minute)},
+			{"ticket", 2, s(24 * time.Hour), s(2 * time.Hour), s(time.Hour)},
+			{"ticket", 1, s(96 * time.Hour), s(6 * time.Hour), s(3 * time.Hour)},
 		}
 	}
 	checkRules(t, cfg.SLO.Definitions, "prometheus-http-errors", 0.99, 28*24*time.Hour, pyrraWant(28*24*time.Hour))
-	// Two weeks: 30m/3m, 3h/15m, 12h/1h, 2d/3h.
+	// Two weeks: 30m/3m for 1m, 3h/15m for 8m, 12h/1h for 30m, 2d/3h for
+	// 1h30m. 3m and 3h are not a twelfth of their long windows: the short
+	// windows reach tandem as written.
 	w := pyrraWant(14 * 24 * time.Hour)
-	if w[0].long != 30*time.Minute || w[0].short != 3*time.Minute || w[3].long != 48*time.Hour {
+	if w[0].long != 30*time.Minute || w[0].short != 3*time.Minute || w[0].after != time.Minute || w[1].after != 8*time.Minute ||
+		w[3].long != 48*time.Hour || w[3].short != 3*time.Hour || w[3].after != 90*time.Minute {
 		t.Fatalf("two-week windows by hand: %v", w)
 	}
 	checkRules(t, cfg.SLO.Definitions, "apiserver-read-latency", 0.995, 14*24*time.Hour, w)
@@ -247,5 +276,110 @@ func TestPyrraRulesEquivalence(t *testing.T) {
 	}
 	if strings.Contains(warned.String(), "documents[1].spec.alerting.absent") {
 		t.Errorf("absent: false is warned about:\n%s", warned.String())
+	}
+}
+
+// TestImportedSLOLabelsLoad: the labels Pyrra and Sloth give an SLO reach
+// its metadata.labels, but never one tandem's loader refuses (tandem's own
+// slo, service, window, severity and alertname, Prometheus's __ names, two
+// keys of one Prometheus label): each of those is left out with a warning
+// at its path, and the output loads.
+func TestImportedSLOLabelsLoad(t *testing.T) {
+	pyrra := `apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata:
+  name: checkout-errors
+  namespace: shop
+  labels:
+    service: checkout
+    severity: critical
+    window: 4w
+    slo: checkout
+    alertname: CheckoutDown
+    __meta_source: k8s
+    app.kubernetes.io/name: checkout
+    app_kubernetes_io/name: other
+    team: payments
+spec:
+  target: "99.9"
+  window: 28d
+  indicator:
+    ratio:
+      errors:
+        metric: http_requests_total{job="checkout",code=~"5.."}
+      total:
+        metric: http_requests_total{job="checkout"}
+  alerting:
+    absent: false
+`
+	r, err := Pyrra("pyrra.yaml", []byte(pyrra), NewNamer(nil), SLOOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := def(load(t, r).SLO.Definitions, "checkout-errors")
+	if !ok {
+		t.Fatal("checkout-errors not imported")
+	}
+	if d.Service != "checkout" {
+		t.Errorf("service %q: the service label still names the service", d.Service)
+	}
+	if want := "map[app_kubernetes_io_name:checkout team:payments]"; fmt.Sprint(d.Labels) != want {
+		t.Errorf("labels %v, want %s", d.Labels, want)
+	}
+	checkWarned(t, r, "pyrra.yaml: metadata.labels.", []string{"service", "severity", "window", "slo", "alertname", "__meta_source", "app_kubernetes_io/name"})
+
+	sloth := `version: "prometheus/v1"
+service: "myservice"
+labels:
+  owner: "myteam"
+  service: "myservice"
+  tier: "2"
+slos:
+  - name: "requests-availability"
+    objective: 99.9
+    labels:
+      severity: page
+      tier: "1"
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="myservice",code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="myservice"}[{{.window}}]))
+    alerting:
+      page_alert:
+        disable: true
+      ticket_alert:
+        disable: true
+`
+	w30, err := SlothWindowsFor(30*24*time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = Sloth("sloth.yaml", []byte(sloth), w30, NewNamer(nil), SLOOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok = def(load(t, r).SLO.Definitions, "myservice-requests-availability")
+	if !ok {
+		t.Fatalf("myservice-requests-availability not imported: %v", r.Warnings)
+	}
+	// The SLO's own tier replaces the service's.
+	if want := "map[owner:myteam tier:1]"; fmt.Sprint(d.Labels) != want {
+		t.Errorf("labels %v, want %s", d.Labels, want)
+	}
+	checkWarned(t, r, "sloth.yaml: ", []string{"labels.service", "slos[0].labels.severity"})
+}
+
+// checkWarned checks that r warns that each label at prefix+path is not
+// imported.
+func checkWarned(t *testing.T, r *Result, prefix string, paths []string) {
+	t.Helper()
+	for _, p := range paths {
+		found := false
+		for _, w := range r.Warnings {
+			found = found || w.Path == prefix+p && strings.HasPrefix(w.Message, "not imported: ")
+		}
+		if !found {
+			t.Errorf("no warning at %s%s: %v", prefix, p, r.Warnings)
+		}
 	}
 }

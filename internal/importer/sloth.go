@@ -137,16 +137,17 @@ func SlothWindowsPath(path string) ([]SlothWindows, error) {
 
 // Burns returns the four conditions Sloth alerts on: each factor is the
 // share of the budget times the period over the long window (Sloth's
-// getBurnRateFactor), 14.4, 6, 3 and 1 for 30 days.
+// getBurnRateFactor), 14.4, 6, 3 and 1 for 30 days. Sloth's alert rules
+// have no for:, so neither do these.
 func (w SlothWindows) Burns() []Burn {
 	f := func(a SlothWindow) float64 {
 		return math.Round(a.BudgetPercent/100*float64(w.Period)/float64(a.Long)*1e9) / 1e9
 	}
 	return []Burn{
-		{"page", f(w.PageQuick), w.PageQuick.Long, w.PageQuick.Short},
-		{"page", f(w.PageSlow), w.PageSlow.Long, w.PageSlow.Short},
-		{"ticket", f(w.TicketQuick), w.TicketQuick.Long, w.TicketQuick.Short},
-		{"ticket", f(w.TicketSlow), w.TicketSlow.Long, w.TicketSlow.Short},
+		{"page", f(w.PageQuick), w.PageQuick.Long, w.PageQuick.Short, 0},
+		{"page", f(w.PageSlow), w.PageSlow.Long, w.PageSlow.Short, 0},
+		{"ticket", f(w.TicketQuick), w.TicketQuick.Long, w.TicketQuick.Short, 0},
+		{"ticket", f(w.TicketSlow), w.TicketSlow.Long, w.TicketSlow.Short, 0},
 	}
 }
 
@@ -206,7 +207,8 @@ func (sb *sloBuilder) slothSpec(o *obj, windows SlothWindows, k8s bool) {
 		return snake
 	}
 	svcName := o.str("service")
-	labels := stringMap(o.sub("labels"))
+	labelList := labelsOf(o.sub("labels"))
+	labels := labelMap(labelList)
 	plugins := key("slo_plugins", "sloPlugins")
 	if o.has(plugins) {
 		o.warn(plugins, "SLO plugins are not imported: tandem generates its rules itself")
@@ -224,12 +226,12 @@ func (sb *sloBuilder) slothSpec(o *obj, windows SlothWindows, k8s bool) {
 		team = labels["team"]
 	}
 	for _, s := range o.objs("slos") {
-		sb.slothSLO(s, svcName, team, pos, windows, labels, key)
+		sb.slothSLO(s, svcName, team, pos, windows, labelList, key)
 	}
 	o.done()
 }
 
-func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, windows SlothWindows, specLabels map[string]string, key func(string, string) string) {
+func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, windows SlothWindows, specLabels []sloLabel, key func(string, string) string) {
 	name := s.str("name")
 	desc := s.str("description")
 	objPct, ok := s.num("objective")
@@ -245,8 +247,7 @@ func (sb *sloBuilder) slothSLO(s *obj, svcName, team, svcPos string, windows Slo
 		s.done()
 		return
 	}
-	labels := maps.Clone(specLabels)
-	maps.Copy(labels, stringMap(s.sub("labels")))
+	labels := append(slices.Clone(specLabels), labelsOf(s.sub("labels"))...)
 	if s.has("plugins") {
 		s.warn("plugins", "SLO plugins are not imported: tandem generates its rules itself")
 	}

@@ -33,7 +33,7 @@ type Batch struct {
 }
 
 // Aggregate validates a batch for SLO def at now and folds it into minute
-// buckets, sorted by minute. A count event adds Good good and Total total
+// buckets, sorted by minute, with each minute's latencies in a sketch. A count event adds Good good and Total total
 // events; an observation is one event, good when its status is below the
 // indicator's MaxStatus and (with LatencyMaxMs) its latency at most that.
 // Times must lie within the hour retention before now and at most five
@@ -76,7 +76,7 @@ func Aggregate(def *slo.Definition, b Batch, now time.Time) ([]slo.NativeBucket,
 		counts := e.Good != nil || e.Total != nil
 		obs := e.LatencyMs != nil || e.Status != nil
 		var good, total int64
-		var lat = -1
+		lat := -1.0
 		switch {
 		case counts && obs:
 			return nil, tandem.FieldErrorf(field("good"), "an event carries counts (good, total) or one observation (latency_ms, status), not both")
@@ -109,7 +109,7 @@ func Aggregate(def *slo.Definition, b Batch, now time.Time) ([]slo.NativeBucket,
 				if math.IsNaN(l) || l < 0 || l > 1e9 {
 					return nil, tandem.FieldErrorf(field("latency_ms"), "expected milliseconds from 0 to 1e9, got %v", l)
 				}
-				lat = slo.LatencyBucket(l)
+				lat = l
 				if def.Indicator.LatencyMaxMs > 0 && l > def.Indicator.LatencyMaxMs {
 					good = 0
 				}
@@ -128,7 +128,12 @@ func Aggregate(def *slo.Definition, b Batch, now time.Time) ([]slo.NativeBucket,
 		m.Good += good
 		m.Total += total
 		if lat >= 0 {
-			m.Latency[lat]++
+			if m.Latency == nil {
+				m.Latency = slo.NewLatency()
+			}
+			if err := m.Latency.Add(lat); err != nil {
+				return nil, tandem.FieldErrorf(field("latency_ms"), "%v", err)
+			}
 		}
 	}
 	out := make([]slo.NativeBucket, 0, len(minutes))

@@ -2,6 +2,7 @@ package sli
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -34,11 +35,14 @@ func TestAggregate(t *testing.T) {
 		t.Fatalf("%d minutes, want 2: %+v", len(got), got)
 	}
 	// Minute m-1: 90 + 1 good of 100 + 2.
-	if got[0].Good != 91 || got[0].Total != 102 || got[0].Latency[4] != 1 || got[0].Latency[6] != 1 {
-		t.Errorf("minute 0: %+v", got[0])
+	// Minute m-1 holds two latencies, 120 and 700 ms; minute m one, 5 ms.
+	lo, _ := got[0].Latency.Quantile(0)
+	hi, _ := got[0].Latency.Quantile(1)
+	if got[0].Good != 91 || got[0].Total != 102 || got[0].Latency.Count() != 2 || math.Abs(lo-120) > 1.2 || math.Abs(hi-700) > 7 {
+		t.Errorf("minute 0: %+v (latency %v–%v)", got[0], lo, hi)
 	}
-	if got[1].Good != 0 || got[1].Total != 1 || got[1].Latency[0] != 1 {
-		t.Errorf("minute 1: %+v", got[1])
+	if v, _ := got[1].Latency.Quantile(0.5); got[1].Good != 0 || got[1].Total != 1 || got[1].Latency.Count() != 1 || math.Abs(v-5) > 0.05 {
+		t.Errorf("minute 1: %+v (latency %v)", got[1], v)
 	}
 }
 

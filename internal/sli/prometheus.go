@@ -202,14 +202,19 @@ func (w *windowData) Sums(ds []time.Duration) []slo.Counts {
 }
 
 // WindowsQuery is the one PromQL query that returns the good and total
-// units of every window in ds, each series labelled tandem_w (the window
-// in seconds) and tandem_k (good or total).
+// units of every window in ds, and their events when EventsExpr has them,
+// each series labelled tandem_w (the window in seconds) and tandem_k
+// (good, total or events).
 func WindowsQuery(def *slo.Definition, ds []time.Duration) string {
 	var parts []string
 	for _, d := range ds {
 		secs := strconv.FormatInt(int64(d/time.Second), 10)
 		w := Range(d)
-		for _, k := range []struct{ kind, expr string }{{"good", GoodExpr(def, w)}, {"total", TotalExpr(def, w)}} {
+		kinds := []struct{ kind, expr string }{{"good", GoodExpr(def, w)}, {"total", TotalExpr(def, w)}}
+		if e := EventsExpr(def, w); e != "" {
+			kinds = append(kinds, struct{ kind, expr string }{"events", e})
+		}
+		for _, k := range kinds {
 			parts = append(parts, fmt.Sprintf(`label_replace(label_replace(%s, "tandem_w", "%s", "", ""), "tandem_k", "%s", "", "")`, k.expr, secs, k.kind))
 		}
 	}
@@ -293,9 +298,12 @@ func (p *Prometheus) Data(ctx context.Context, def *slo.Definition, now time.Tim
 			continue
 		}
 		c := bySecs[secs]
-		if s.Metric["tandem_k"] == "good" {
+		switch s.Metric["tandem_k"] {
+		case "good":
 			c.Good = math.Max(0, v)
-		} else {
+		case "events":
+			c.Events = math.Max(0, v)
+		default:
 			c.Total = math.Max(0, v)
 		}
 		bySecs[secs] = c

@@ -40,7 +40,7 @@ func BenchmarkEvaluate10kSLOs(b *testing.B) {
 	for b.Loop() {
 		for i := range series {
 			st := Evaluate(def, &series[i], now)
-			if st.Total == 0 {
+			if st.Total == nil || *st.Total == 0 {
 				b.Fatal("no data")
 			}
 		}

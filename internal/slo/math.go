@@ -6,26 +6,38 @@ import (
 	"time"
 )
 
-// Counts are the good and total units of a span of time: events for
-// Occurrences, time slices for Timeslices.
+// Counts are the good and total units of a span of time (events for
+// Occurrences, time slices for Timeslices) and the events behind them.
 type Counts struct {
 	Good  float64 `json:"good"`
 	Total float64 `json:"total"`
+	// Events is the number of events the units stand for: Total itself
+	// for Occurrences, the events inside the slices for Timeslices (a
+	// threshold indicator has no events: its Events are its slices). It
+	// is never less than Total; a source that leaves it lower counts its
+	// units as events (see EventCount).
+	Events float64 `json:"events"`
 }
 
 // Add returns c + o.
-func (c Counts) Add(o Counts) Counts { return Counts{c.Good + o.Good, c.Total + o.Total} }
+func (c Counts) Add(o Counts) Counts {
+	return Counts{c.Good + o.Good, c.Total + o.Total, c.Events + o.Events}
+}
+
+// EventCount is the number of events behind c: Events, or Total when that
+// is larger (a source that does not count events apart).
+func (c Counts) EventCount() float64 { return math.Max(c.Events, c.Total) }
 
 // Bad is Total - Good, never below zero.
 func (c Counts) Bad() float64 { return math.Max(0, c.Total-c.Good) }
 
-// Ratio is Good/Total, and 1 when there is nothing (no traffic spends no
-// budget). It never returns NaN.
-func (c Counts) Ratio() float64 {
+// Ratio is Good/Total; ok is false when there is nothing to divide (no
+// traffic is no data, never a ratio of 1). It never returns NaN.
+func (c Counts) Ratio() (ratio float64, ok bool) {
 	if c.Total <= 0 {
-		return 1
+		return 0, false
 	}
-	return clamp01(c.Good / c.Total)
+	return clamp01(c.Good / c.Total), true
 }
 
 // MinuteSpan is how much per-minute precision a Series keeps before now:
@@ -128,6 +140,14 @@ func (s *Series) Sum(from time.Time) Counts {
 // be sorted ascending. It works in whole minutes before End, without time
 // arithmetic in the loops.
 func (s *Series) windowSums(ds []time.Duration) []Counts {
+	return windowSums(ds, len(s.Minutes), func(i int) Counts { return s.Minutes[i] },
+		len(s.Hours), func(i int) Counts { return s.Hours[i] }, int64(s.End.Sub(s.HourStart)/time.Minute))
+}
+
+// windowSums is Series.windowSums over nm minutes and nh hours read
+// through minute(i) and hour(i); base is the number of minutes from the
+// first hour's start to the end.
+func windowSums(ds []time.Duration, nm int, minute func(int) Counts, nh int, hour func(int) Counts, base int64) []Counts {
 	out := make([]Counts, len(ds))
 	lim := make([]int64, len(ds)) // the oldest minute offset before End each window holds
 	for i, d := range ds {
@@ -135,24 +155,23 @@ func (s *Series) windowSums(ds []time.Duration) []Counts {
 	}
 	var acc Counts
 	j := 0
-	// Minute i starts len-i minutes before End.
-	n := int64(len(s.Minutes))
+	// Minute i starts n-i minutes before End.
+	n := int64(nm)
 	for i := n - 1; i >= 0 && j < len(ds); i-- {
 		for j < len(ds) && n-i > lim[j] {
 			out[j] = acc
 			j++
 		}
-		acc = acc.Add(s.Minutes[i])
+		acc = acc.Add(minute(int(i)))
 	}
 	// Hour i starts base-60i minutes before End; it counts while its middle
 	// (30 minutes later) is inside the window.
-	base := int64(s.End.Sub(s.HourStart) / time.Minute)
-	for i := int64(len(s.Hours)) - 1; i >= 0 && j < len(ds); i-- {
+	for i := int64(nh) - 1; i >= 0 && j < len(ds); i-- {
 		for j < len(ds) && base-60*i-30 > lim[j] {
 			out[j] = acc
 			j++
 		}
-		acc = acc.Add(s.Hours[i])
+		acc = acc.Add(hour(int(i)))
 	}
 	for ; j < len(ds); j++ {
 		out[j] = acc
@@ -162,45 +181,61 @@ func (s *Series) windowSums(ds []time.Duration) []Counts {
 
 // BurnRate is how fast a window spends budget: its bad ratio over the
 // allowed bad ratio (1 - objective). 1 spends the budget exactly over the
-// SLO window; a window without events burns 0.
-func BurnRate(c Counts, objective float64) float64 {
-	if c.Total <= 0 || objective >= 1 {
-		return 0
+// SLO window. ok is false for a window without events: it has no burn
+// rate (not 0).
+func BurnRate(c Counts, objective float64) (rate float64, ok bool) {
+	if c.Total <= 0 {
+		return 0, false
 	}
-	return finite(c.Bad() / c.Total / (1 - objective))
+	if objective >= 1 {
+		return 0, true
+	}
+	return finite(c.Bad() / c.Total / (1 - objective)), true
 }
 
-// Budget is an SLO's error budget over its window.
+// Budget is an SLO's error budget over its window. Total and TotalMinutes
+// are facts of the definition and always set; Consumed, Remaining and
+// RemainingMinutes are nil when the window holds no events.
 type Budget struct {
 	// Total is the allowed bad ratio, 1 - objective.
 	Total float64 `json:"total"`
 	// Consumed is the share of the budget spent (may exceed 1).
-	Consumed float64 `json:"consumed"`
+	Consumed *float64 `json:"consumed"`
 	// Remaining is 1 - Consumed (negative once overspent).
-	Remaining float64 `json:"remaining"`
+	Remaining *float64 `json:"remaining"`
 	// RemainingMinutes is Remaining times TotalMinutes.
-	RemainingMinutes float64 `json:"remaining_minutes"`
+	RemainingMinutes *float64 `json:"remaining_minutes"`
 	// TotalMinutes is the window's length in minutes times 1 - objective:
 	// the minutes of full outage the budget allows.
 	TotalMinutes float64 `json:"total_minutes"`
 }
 
 // ComputeBudget returns the budget of a window whose counts are c, for an
-// objective and a window length.
+// objective and a window length; without events only its totals are set.
 func ComputeBudget(c Counts, objective float64, window time.Duration) Budget {
 	b := Budget{Total: round(1-objective, 9)}
 	b.TotalMinutes = round(window.Minutes()*(1-objective), 4)
-	if c.Total > 0 && objective < 1 {
-		b.Consumed = finite(c.Bad() / c.Total / (1 - objective))
+	if c.Total <= 0 {
+		return b
 	}
-	b.Consumed = round(b.Consumed, 6)
-	b.Remaining = round(1-b.Consumed, 6)
-	b.RemainingMinutes = round(b.Remaining*b.TotalMinutes, 2)
+	consumed := 0.0
+	if objective < 1 {
+		consumed = finite(c.Bad() / c.Total / (1 - objective))
+	}
+	consumed = round(consumed, 6)
+	remaining := round(1-consumed, 6)
+	b.Consumed = &consumed
+	b.Remaining = &remaining
+	b.RemainingMinutes = Float(round(remaining*b.TotalMinutes, 2))
 	return b
 }
 
+// Float returns a pointer to v, for the nullable numbers of Status.
+func Float(v float64) *float64 { return &v }
+
 // StatusOf classifies remaining budget: exhausted at or below 0, critical
-// under 10 %, warning under 50 %, else healthy; no_data without events.
+// under 10 %, warning under 50 %, else healthy; no_data without events
+// (remaining is then ignored).
 func StatusOf(remaining float64, hasData bool) string {
 	switch {
 	case !hasData:
@@ -243,28 +278,61 @@ type Freeze struct {
 }
 
 // Status is an SLO evaluated at one moment. Its JSON is the contract the
-// API, CLI, gates and dashboard share.
+// API, CLI, gates and dashboard share (see the package documentation): a
+// number that the data cannot give is null, never 0, 1 or 100 %.
 type Status struct {
-	Name        string             `json:"name"`
-	Service     string             `json:"service"`
-	Objective   float64            `json:"objective"`
-	Window      string             `json:"window"`
-	WindowStart time.Time          `json:"window_start"`
-	SLI         float64            `json:"sli"`
-	Attainment  float64            `json:"attainment"`
-	Good        float64            `json:"good"`
-	Total       float64            `json:"total"`
-	ErrorBudget Budget             `json:"error_budget"`
-	BurnRates   map[string]float64 `json:"burn_rates"`
-	Status      string             `json:"status"`
-	Alerts      Alerts             `json:"alerts"`
-	Freeze      Freeze             `json:"freeze"`
-	P95Ms       *float64           `json:"p95_latency_ms,omitempty"`
-	Source      string             `json:"source"`
-	EvaluatedAt time.Time          `json:"evaluated_at"`
-	// Error is set when the source could not be read; the numbers are then
-	// those of an SLO without data.
+	Name        string    `json:"name"`
+	Service     string    `json:"service"`
+	Objective   float64   `json:"objective"`
+	Window      string    `json:"window"`
+	WindowStart time.Time `json:"window_start"`
+	// SLI (a ratio) and Attainment (a percent) are nil when the window
+	// holds no events or the source could not be read.
+	SLI        *float64 `json:"sli"`
+	Attainment *float64 `json:"attainment"`
+	// Good and Total are the window's units (0 when the source was read
+	// and held nothing); nil when the source could not be read.
+	Good        *float64 `json:"good"`
+	Total       *float64 `json:"total"`
+	ErrorBudget Budget   `json:"error_budget"`
+	// BurnRates has every window of BurnWindows; a window without events
+	// maps to nil.
+	BurnRates map[string]*float64 `json:"burn_rates"`
+	Status    string              `json:"status"`
+	// Reason says why Status is no_data ("no events in the window",
+	// "source unreadable: …"); empty otherwise.
+	Reason string `json:"reason,omitempty"`
+	Alerts Alerts `json:"alerts"`
+	Freeze Freeze `json:"freeze"`
+	// P95Ms is the window's 95th percentile latency in milliseconds; nil
+	// when the SLI records no latency or the window has none.
+	P95Ms       *float64  `json:"p95_latency_ms"`
+	Source      string    `json:"source"`
+	EvaluatedAt time.Time `json:"evaluated_at"`
+	// Error is the source's error when it could not be read (Status is
+	// then no_data and Reason starts with "source unreadable: ").
 	Error string `json:"error,omitempty"`
+}
+
+// Reasons for a no_data Status.
+const (
+	ReasonNoEvents   = "no events in the window"
+	ReasonUnreadable = "source unreadable: "
+)
+
+// Unreadable turns st into the Status of an SLO whose source could not be
+// read: no_data, every number that needs data nil, no alert and no freeze;
+// Reason is ReasonUnreadable and the error, Error "reading the SLI failed: "
+// and the error.
+func Unreadable(st Status, err error) Status {
+	st.SLI, st.Attainment, st.Good, st.Total, st.P95Ms = nil, nil, nil, nil, nil
+	st.ErrorBudget.Consumed, st.ErrorBudget.Remaining, st.ErrorBudget.RemainingMinutes = nil, nil, nil
+	for k := range st.BurnRates {
+		st.BurnRates[k] = nil
+	}
+	st.Status, st.Reason, st.Error = StatusNoData, ReasonUnreadable+err.Error(), "reading the SLI failed: "+err.Error()
+	st.Alerts, st.Freeze = Alerts{}, Freeze{}
+	return st
 }
 
 // burnNames are the keys of Status.BurnRates, in BurnWindows order.
@@ -343,24 +411,35 @@ func Evaluate(def *Definition, data Data, now time.Time) Status {
 	st := Status{
 		Name: def.Name, Service: def.Service, Objective: def.Objective,
 		Window: def.Window.String(), WindowStart: from, Source: def.Indicator.Source,
-		Good: round(win.Good, 3), Total: round(win.Total, 3), EvaluatedAt: now,
+		Good: Float(round(win.Good, 3)), Total: Float(round(win.Total, 3)), EvaluatedAt: now,
 	}
-	st.SLI = round(win.Ratio(), 9)
-	st.Attainment = round(win.Ratio()*100, 6)
+	if r, ok := win.Ratio(); ok {
+		st.SLI = Float(round(r, 9))
+		st.Attainment = Float(round(r*100, 6))
+	}
 	st.ErrorBudget = ComputeBudget(win, def.Objective, length)
-	st.Status = StatusOf(st.ErrorBudget.Remaining, win.Total > 0)
-	st.BurnRates = make(map[string]float64, len(BurnWindows))
+	remaining := 0.0
+	if st.ErrorBudget.Remaining != nil {
+		remaining = *st.ErrorBudget.Remaining
+	}
+	st.Status = StatusOf(remaining, win.Total > 0)
+	if st.Status == StatusNoData {
+		st.Reason = ReasonNoEvents
+	}
+	st.BurnRates = make(map[string]*float64, len(BurnWindows))
 	for i, d := range BurnWindows {
-		st.BurnRates[burnNames[i]] = round(BurnRate(by[d], def.Objective), 6)
+		st.BurnRates[burnNames[i]] = nil
+		if b, ok := BurnRate(by[d], def.Objective); ok {
+			st.BurnRates[burnNames[i]] = Float(round(b, 6))
+		}
 	}
 	st.Alerts.Page = evalConditions(def, def.Alerting.Page, by, now)
 	st.Alerts.Ticket = evalConditions(def, def.Alerting.Ticket, by, now)
 	if p := data.P95Ms(); p >= 0 {
-		v := round(p, 3)
-		st.P95Ms = &v
+		st.P95Ms = Float(round(p, 3))
 	}
-	if win.Total > 0 && st.ErrorBudget.Remaining < def.FreezeBelow || st.Status == StatusExhausted {
-		st.Freeze = Freeze{Active: true, Reason: freezeReason(def, st.ErrorBudget.Remaining)}
+	if win.Total > 0 && (remaining < def.FreezeBelow || st.Status == StatusExhausted) {
+		st.Freeze = Freeze{Active: true, Reason: freezeReason(def, remaining)}
 	}
 	return st
 }
@@ -372,16 +451,20 @@ func freezeReason(def *Definition, remaining float64) string {
 // evalConditions returns the alert of one severity: firing on the first
 // condition without an alertAfter that holds; the conditions with an
 // alertAfter that hold are kept in held, and make the alert pending since
-// now until Service knows since when they hold (see applyHolds).
+// now until Service knows since when they hold (see applyHolds). A
+// condition holds only when its long window holds at least the policy's
+// minimum of events (events, not time slices: MinEventsFor) and both
+// windows have a burn rate.
 func evalConditions(def *Definition, conds []BurnCondition, by map[time.Duration]Counts, now time.Time) Alert {
 	var a Alert
 	for _, c := range conds {
 		long, short := by[c.Long], by[c.Short]
-		if long.Total < def.MinEventsFor(c.Long) || long.Total <= 0 || short.Total <= 0 {
+		if long.EventCount() < def.MinEventsFor(c.Long) {
 			continue
 		}
-		bl, bs := BurnRate(long, def.Objective), BurnRate(short, def.Objective)
-		if !c.Compare(bl) || !c.Compare(bs) {
+		bl, okl := BurnRate(long, def.Objective)
+		bs, oks := BurnRate(short, def.Objective)
+		if !okl || !oks || !c.Compare(bl) || !c.Compare(bs) {
 			continue
 		}
 		reason := FormatDuration(c.Long) + " and " + FormatDuration(c.Short) +
@@ -405,11 +488,12 @@ func evalConditions(def *Definition, conds []BurnCondition, by map[time.Duration
 
 var opWords = map[string]string{"": "above", "gt": "above", "gte": "at or above", "lt": "below", "lte": "at or below"}
 
-// HistoryPoint is the budget at the end of one hour.
+// HistoryPoint is the budget at the end of one hour. SLI is nil for an
+// hour without events, Remaining for an SLO window without events.
 type HistoryPoint struct {
 	Time      time.Time `json:"time"`
-	SLI       float64   `json:"sli"`
-	Remaining float64   `json:"remaining"`
+	SLI       *float64  `json:"sli"`
+	Remaining *float64  `json:"remaining"`
 	Good      float64   `json:"good"`
 	Total     float64   `json:"total"`
 }
@@ -431,7 +515,7 @@ func History(def *Definition, hours []Bucket, from, to time.Time) []HistoryPoint
 		return sort.Search(len(starts), func(i int) bool { return !starts[i].Before(t) })
 	}
 	sub := func(a, b int) Counts {
-		return Counts{prefix[b].Good - prefix[a].Good, prefix[b].Total - prefix[a].Total}
+		return Counts{prefix[b].Good - prefix[a].Good, prefix[b].Total - prefix[a].Total, prefix[b].Events - prefix[a].Events}
 	}
 	var out []HistoryPoint
 	for t := from.UTC().Truncate(time.Hour).Add(time.Hour); !t.After(to); t = t.Add(time.Hour) {
@@ -442,11 +526,11 @@ func History(def *Definition, hours []Bucket, from, to time.Time) []HistoryPoint
 		}
 		win := sub(idx(ws.Truncate(time.Hour)), idx(t))
 		hour := sub(idx(t.Add(-time.Hour)), idx(t))
-		out = append(out, HistoryPoint{
-			Time: t, SLI: round(hour.Ratio(), 9),
-			Remaining: ComputeBudget(win, def.Objective, length).Remaining,
-			Good:      hour.Good, Total: hour.Total,
-		})
+		p := HistoryPoint{Time: t, Remaining: ComputeBudget(win, def.Objective, length).Remaining, Good: hour.Good, Total: hour.Total}
+		if r, ok := hour.Ratio(); ok {
+			p.SLI = Float(round(r, 9))
+		}
+		out = append(out, p)
 	}
 	return out
 }

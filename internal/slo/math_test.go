@@ -3,6 +3,7 @@ package slo
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,16 +66,16 @@ func TestEvaluateHandComputed(t *testing.T) {
 		"3d":  105.0 / 432000 / 0.001,
 	}
 	for w, v := range want {
-		near(t, "burn "+w, st.BurnRates[w], v, 1e-5)
+		near(t, "burn "+w, val(st.BurnRates[w]), v, 1e-5)
 	}
 	// 28 d × 1440 × 100 = 4,032,000 requests, 105 bad.
-	near(t, "total", st.Total, 4032000, 0)
-	near(t, "sli", st.SLI, 1-105.0/4032000, 1e-9)                // 0.999973958
-	near(t, "attainment", st.Attainment, 99.9973958, 1e-6)       // percent
-	near(t, "consumed", st.ErrorBudget.Consumed, 0.026042, 1e-6) // 105/4032000/0.001
-	near(t, "remaining", st.ErrorBudget.Remaining, 0.973958, 1e-6)
-	near(t, "total minutes", st.ErrorBudget.TotalMinutes, 40.32, 1e-9)          // 40320 min × 0.001
-	near(t, "remaining minutes", st.ErrorBudget.RemainingMinutes, 39.27, 0.006) // 0.973958 × 40.32
+	near(t, "total", val(st.Total), 4032000, 0)
+	near(t, "sli", val(st.SLI), 1-105.0/4032000, 1e-9)                // 0.999973958
+	near(t, "attainment", val(st.Attainment), 99.9973958, 1e-6)       // percent
+	near(t, "consumed", val(st.ErrorBudget.Consumed), 0.026042, 1e-6) // 105/4032000/0.001
+	near(t, "remaining", val(st.ErrorBudget.Remaining), 0.973958, 1e-6)
+	near(t, "total minutes", st.ErrorBudget.TotalMinutes, 40.32, 1e-9)               // 40320 min × 0.001
+	near(t, "remaining minutes", val(st.ErrorBudget.RemainingMinutes), 39.27, 0.006) // 0.973958 × 40.32
 	if st.Status != StatusHealthy {
 		t.Errorf("status = %s, want healthy", st.Status)
 	}
@@ -122,21 +123,62 @@ func TestStatusThresholds(t *testing.T) {
 	}
 }
 
-// TestNoTraffic: a window without events has no NaN anywhere.
+// TestNoTraffic: a window without events is no data, never a number: no
+// SLI, no budget left or spent, no burn rate, no alert, no freeze, and the
+// JSON says null with the reason.
 func TestNoTraffic(t *testing.T) {
 	def := def28d(0.999)
+	def.FreezeBelow = 0.5
 	s := NewSeries(t0.Add(-28*24*time.Hour), t0, nil, minutes(t0.Add(-2*time.Hour), t0, 0, func(time.Time) float64 { return 0 }))
 	st := Evaluate(def, &s, t0)
-	if st.Status != StatusNoData || st.SLI != 1 || st.ErrorBudget.Remaining != 1 || st.Alerts.Page.Firing {
+	if st.Status != StatusNoData || st.Reason != ReasonNoEvents || st.SLI != nil || st.Attainment != nil ||
+		st.ErrorBudget.Remaining != nil || st.ErrorBudget.Consumed != nil || st.ErrorBudget.RemainingMinutes != nil ||
+		st.Alerts.Page.Firing || st.Alerts.Ticket.Firing || st.Freeze.Active || st.P95Ms != nil {
 		t.Errorf("no traffic: %+v", st)
 	}
+	// The budget's size is a fact of the definition: 40320 min × 0.001.
+	if st.ErrorBudget.Total != 0.001 || st.ErrorBudget.TotalMinutes != 40.32 || val(st.Total) != 0 || val(st.Good) != 0 {
+		t.Errorf("budget totals and counts: %+v good %v total %v", st.ErrorBudget, st.Good, st.Total)
+	}
+	if len(st.BurnRates) != len(BurnWindows) {
+		t.Errorf("burn rates %v, want every window", st.BurnRates)
+	}
 	for w, v := range st.BurnRates {
-		if v != 0 {
-			t.Errorf("burn %s = %v, want 0", w, v)
+		if v != nil {
+			t.Errorf("burn %s = %v, want null", w, *v)
 		}
 	}
-	if _, err := json.Marshal(st); err != nil { // json refuses NaN
+	b, err := json.Marshal(st) // json refuses NaN
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, want := range []string{`"sli":null`, `"attainment":null`, `"consumed":null`, `"remaining":null`, `"remaining_minutes":null`,
+		`"total":0.001`, `"total_minutes":40.32`, `"5m":null`, `"3d":null`, `"status":"no_data"`, `"reason":"no events in the window"`, `"p95_latency_ms":null`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s: %s", want, b)
+		}
+	}
+}
+
+// TestIdleBurnWindow: with traffic earlier in the window but none in the
+// last hours, the short windows have no burn rate (null, not 0) while the
+// SLO has its numbers; a page cannot fire on an empty short window.
+func TestIdleBurnWindow(t *testing.T) {
+	def := def28d(0.999)
+	// One day of 100 requests a minute, 10 % failing, ending 3 hours ago.
+	data := minutes(t0.Add(-27*time.Hour), t0.Add(-3*time.Hour), 100, func(time.Time) float64 { return 10 })
+	s := NewSeries(t0.Add(-28*24*time.Hour), t0, nil, data)
+	st := Evaluate(def, &s, t0)
+	for _, w := range []string{"5m", "30m", "1h", "2h"} {
+		if st.BurnRates[w] != nil {
+			t.Errorf("burn %s = %v over a window without events, want null", w, *st.BurnRates[w])
+		}
+	}
+	// 6 h holds 3 h of 10 % errors: burn 0.1/0.001 = 100.
+	near(t, "burn 6h", val(st.BurnRates["6h"]), 100, 1e-9)
+	near(t, "sli", val(st.SLI), 0.9, 1e-9)
+	if st.Status != StatusExhausted || st.Reason != "" || st.Alerts.Page.Firing {
+		t.Errorf("status %s reason %q page %+v", st.Status, st.Reason, st.Alerts.Page)
 	}
 }
 
@@ -151,7 +193,7 @@ func TestLowTrafficDoesNotPage(t *testing.T) {
 	}
 	s := NewSeries(t0.Add(-28*24*time.Hour), t0, nil, data)
 	st := Evaluate(def, &s, t0)
-	near(t, "5m burn", st.BurnRates["5m"], 1.0/3/0.001, 1e-3)
+	near(t, "5m burn", val(st.BurnRates["5m"]), 1.0/3/0.001, 1e-3)
 	if st.Alerts.Page.Firing || st.Alerts.Ticket.Firing {
 		t.Errorf("low traffic alerts: %+v", st.Alerts)
 	}
@@ -266,10 +308,10 @@ func TestHistory(t *testing.T) {
 		t.Fatalf("%d points, want 2", len(h))
 	}
 	// At t0-1h the 2 h window holds 4 bad of 200: consumed 0.02/0.01 = 2, remaining -1.
-	near(t, "remaining[0]", h[0].Remaining, -1, 1e-9)
-	near(t, "sli[0]", h[0].SLI, 0.97, 1e-9)
+	near(t, "remaining[0]", val(h[0].Remaining), -1, 1e-9)
+	near(t, "sli[0]", val(h[0].SLI), 0.97, 1e-9)
 	// At t0: 3 bad of 200 → 1.5 consumed → -0.5.
-	near(t, "remaining[1]", h[1].Remaining, -0.5, 1e-9)
+	near(t, "remaining[1]", val(h[1].Remaining), -0.5, 1e-9)
 }
 
 // TestSumsAgree: the one-pass window sums equal Series.Sum for windows of
@@ -293,4 +335,12 @@ func TestSumsAgree(t *testing.T) {
 	if got[1].Total != 35 {
 		t.Errorf("5m total %v, want 35", got[1].Total)
 	}
+}
+
+// val is *p, or NaN (which near reports) for nil.
+func val(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
 }

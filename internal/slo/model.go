@@ -11,13 +11,31 @@
 //     StatusAll(ctx, now) every SLO's, sorted by name; History(ctx, name,
 //     from, to) an hourly budget trend; Frozen(service) whether a service is
 //     in release freeze and why. Unknown names are *tandem.Error not_found.
-//   - The JSON of Status is: name, service, objective (ratio), window, sli
-//     (ratio), attainment (percent), error_budget {total, consumed,
-//     remaining, remaining_minutes, total_minutes}, burn_rates {"5m", "30m",
-//     "1h", "2h", "6h", "1d", "3d"}, status (healthy|warning|critical|
-//     exhausted|no_data), alerts {page, ticket}, freeze {active, reason} and
-//     p95_latency_ms when the SLI has latency data. No number in it is ever
-//     NaN or infinite.
+//   - The JSON of Status is: name, service, objective (ratio), window,
+//     window_start, sli (ratio), attainment (percent), good, total,
+//     error_budget {total, consumed, remaining, remaining_minutes,
+//     total_minutes}, burn_rates {"5m", "30m", "1h", "2h", "6h", "1d",
+//     "3d"}, status (healthy|warning|critical|exhausted|no_data), reason,
+//     alerts {page, ticket}, freeze {active, reason}, p95_latency_ms,
+//     source, evaluated_at and error. No number in it is ever NaN or
+//     infinite.
+//   - No data is never a number. When the SLO window holds no events,
+//     status is no_data, reason is "no events in the window", and sli,
+//     attainment and error_budget's consumed, remaining and
+//     remaining_minutes are null (good and total are 0: the source was
+//     read and held nothing). When the source cannot be read, status is
+//     no_data, reason is "source unreadable: " and the error, error is
+//     "reading the SLI failed: " and the error, and good and total are null
+//     too. A burn-rate window without
+//     events is null, not 0, whatever the status. p95_latency_ms is null
+//     when the SLI has no latency data in the window. error_budget's total
+//     and total_minutes are facts of the definition and always numbers.
+//     A no_data SLO never fires an alert and never freezes releases.
+//   - The minimum-events guard of an alert (AlertPolicy.MinEvents) counts
+//     events, not time slices: Counts carries Events beside the units.
+//   - Native latency percentiles come from a DDSketch per bucket (see
+//     LatencyAccuracy): any quantile over any span of buckets is within 1 %
+//     of the exact value of its rank.
 //   - Firing and resolved page and ticket alerts reach the incident
 //     capability through the AlertSink interface, which internal/app
 //     adapts (one incident per SLO and severity; a ticket opens none
@@ -367,3 +385,11 @@ func DefaultPolicy(window time.Duration) AlertPolicy {
 func formatFloat(v float64) string { return strconv.FormatFloat(round(v, 4), 'f', -1, 64) }
 
 func formatPercent(v float64) string { return strconv.FormatFloat(round(v*100, 2), 'f', -1, 64) + "%" }
+
+// formatPercentOf is formatPercent of *v, or "no data" for nil.
+func formatPercentOf(v *float64) string {
+	if v == nil {
+		return "no data"
+	}
+	return formatPercent(*v)
+}

@@ -80,14 +80,13 @@ type Options struct {
 // checks and /metrics. It is safe for concurrent use.
 type Service struct {
 	o      Options
-	native Source
+	native *nativeSource
 
 	mu      sync.RWMutex
 	last    map[string]Status
 	lastErr map[string]string // the last read error per SLO, to log changes only
-
-	sli, remaining, objective, freeze *prometheus.GaugeVec
-	burn, firing                      *prometheus.GaugeVec
+	// exported is the latest cycle's statuses, which /metrics reports.
+	exported []Status
 }
 
 // NewService builds a Service and registers its gauges.
@@ -104,19 +103,9 @@ func NewService(o Options) (*Service, error) {
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = 10 * time.Second
 	}
-	s := &Service{o: o, native: nativeSource{o.Store}, last: map[string]Status{}, lastErr: map[string]string{}}
-	lbl := []string{"slo", "service"}
-	g := func(name, help string, labels []string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-	}
-	s.sli = g("tandem_slo_sli_ratio", "SLI over the SLO window: good over total events (or time slices).", lbl)
-	s.remaining = g("tandem_slo_error_budget_remaining_ratio", "Share of the error budget left over the SLO window (negative when overspent).", lbl)
-	s.objective = g("tandem_slo_objective_ratio", "The SLO's target ratio.", lbl)
-	s.burn = g("tandem_slo_burn_rate", "Error budget burn rate over a window (1 spends the budget exactly over the SLO window).", []string{"slo", "service", "window"})
-	s.freeze = g("tandem_slo_release_freeze", "1 while the SLO puts its service in release freeze.", lbl)
-	s.firing = g("tandem_slo_alert_firing", "1 while a burn-rate alert fires.", []string{"slo", "service", "severity"})
+	s := &Service{o: o, native: newNativeSource(o.Store), last: map[string]Status{}, lastErr: map[string]string{}}
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing, infoCollector{s.Definitions}} {
+		for _, c := range []prometheus.Collector{collector{s}, infoCollector{s.Definitions}} {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("register SLO metrics: %w", err)
 			}
@@ -172,17 +161,26 @@ func (s *Service) source(def *Definition) (Source, error) {
 // read gives a no_data Status with Error set, not an error: one broken
 // Prometheus must not hide the other SLOs.
 func (s *Service) evaluate(ctx context.Context, def *Definition, now time.Time) Status {
+	return s.evaluateSynced(ctx, def, now, 0)
+}
+
+// evaluateSynced is evaluate within a cycle whose native sync was cycle
+// (0: none).
+func (s *Service) evaluateSynced(ctx context.Context, def *Definition, now time.Time, cycle uint64) Status {
 	ctx, cancel := context.WithTimeout(ctx, s.o.QueryTimeout)
 	defer cancel()
 	src, err := s.source(def)
 	var data Data
 	if err == nil {
-		data, err = src.Data(ctx, def, now)
+		if def.Indicator.Source == SourceNative {
+			data, err = s.native.data(ctx, def, now, cycle)
+		} else {
+			data, err = src.Data(ctx, def, now)
+		}
 	}
 	if err != nil {
 		ser := NewSeries(now, now, nil, nil)
-		st := Evaluate(def, &ser, now)
-		st.Error = "reading the SLI failed: " + err.Error()
+		st := Unreadable(Evaluate(def, &ser, now), err)
 		s.mu.Lock()
 		changed := s.lastErr[def.Name] != err.Error()
 		s.lastErr[def.Name] = err.Error()
@@ -222,8 +220,21 @@ func (s *Service) Status(ctx context.Context, name string, now time.Time) (Statu
 }
 
 // StatusAll evaluates every SLO at now, sorted by name, four at a time.
+// The native SLOs' data is brought up to date first, in two queries for
+// all of them (see nativeSource.sync).
 func (s *Service) StatusAll(ctx context.Context, now time.Time) ([]Status, error) {
 	defs := s.Definitions()
+	var native []*Definition
+	for _, d := range defs {
+		if d.Indicator.Source == SourceNative {
+			native = append(native, d)
+		}
+	}
+	cycle, err := s.native.sync(ctx, native, now)
+	if err != nil && ctx.Err() == nil {
+		// Each SLO then reads its own data, and reports its own error.
+		s.o.Log.Warn("SLO evaluation: native data sync failed", "err", err)
+	}
 	out := make([]Status, len(defs))
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
@@ -233,7 +244,7 @@ func (s *Service) StatusAll(ctx context.Context, now time.Time) ([]Status, error
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = s.evaluate(ctx, d, now)
+			out[i] = s.evaluateSynced(ctx, d, now, cycle)
 		}()
 	}
 	wg.Wait()
@@ -330,24 +341,8 @@ func (s *Service) EvaluateOnce(ctx context.Context, now time.Time) ([]Status, er
 		}
 	}
 	s.mu.Unlock()
-	for _, g := range []*prometheus.GaugeVec{s.sli, s.remaining, s.objective, s.burn, s.freeze, s.firing} {
-		g.Reset()
-	}
-	b := map[bool]float64{true: 1, false: 0}
-	for _, st := range sts {
-		if st.Error != "" {
-			continue // no gauge is better than a made-up one
-		}
-		s.sli.WithLabelValues(st.Name, st.Service).Set(st.SLI)
-		s.remaining.WithLabelValues(st.Name, st.Service).Set(st.ErrorBudget.Remaining)
-		s.objective.WithLabelValues(st.Name, st.Service).Set(st.Objective)
-		s.freeze.WithLabelValues(st.Name, st.Service).Set(b[st.Freeze.Active])
-		s.firing.WithLabelValues(st.Name, st.Service, "page").Set(b[st.Alerts.Page.Firing])
-		s.firing.WithLabelValues(st.Name, st.Service, "ticket").Set(b[st.Alerts.Ticket.Firing])
-		for w, v := range st.BurnRates {
-			s.burn.WithLabelValues(st.Name, st.Service, w).Set(v)
-		}
-	}
+	s.native.forget(keep)
+	s.setGauges(sts)
 	if err := errors.Join(s.syncHolds(ctx, sts, now), s.syncAlerts(ctx, sts, now)); err != nil {
 		return sts, err
 	}
@@ -396,6 +391,13 @@ const (
 	AlertNameTicket = "SLOBurnRateTicket"
 )
 
+// setGauges makes sts what /metrics reports (see collector).
+func (s *Service) setGauges(sts []Status) {
+	s.mu.Lock()
+	s.exported = sts
+	s.mu.Unlock()
+}
+
 // syncAlerts sends a firing event for each alert (page or ticket) that
 // fires and was not raised, and a resolved event for each raised alert
 // that no longer fires (or whose SLO is gone, or whose alerts Prometheus
@@ -437,7 +439,7 @@ func (s *Service) syncAlerts(ctx context.Context, sts []Status, now time.Time) e
 			case firing && !was:
 				ev := AlertEvent{SLO: st.Name, Service: st.Service, Severity: sev, Status: "firing", StartsAt: now,
 					Title:   alertTitle(st.Name, sev),
-					Summary: fmt.Sprintf("%s. %s of the error budget is left (status %s).", alert.Reason, formatPercent(st.ErrorBudget.Remaining), st.Status),
+					Summary: fmt.Sprintf("%s. %s of the error budget is left (status %s).", alert.Reason, formatPercentOf(st.ErrorBudget.Remaining), st.Status),
 					Labels:  alertLabels(defs[st.Name], st.Name, st.Service, sev)}
 				if err := s.o.Sink.Send(ctx, ev); err != nil {
 					errs = append(errs, fmt.Errorf("raise %s alert for %s: %w", sev, st.Name, err))
@@ -532,28 +534,6 @@ func (s *Service) cycle(ctx context.Context, now time.Time) {
 	if _, err := s.EvaluateOnce(cctx, now); err != nil && ctx.Err() == nil {
 		s.o.Log.Warn("SLO evaluation failed", "err", err)
 	}
-}
-
-// nativeSource reads native buckets from the store.
-type nativeSource struct{ st *Store }
-
-func (n nativeSource) Data(ctx context.Context, def *Definition, now time.Time) (Data, error) {
-	if n.st == nil {
-		return nil, errors.New("no store")
-	}
-	from, _ := def.Window.Bounds(now)
-	ser, err := n.st.Load(ctx, def, from, now)
-	if err != nil {
-		return nil, err
-	}
-	return &ser, nil
-}
-
-func (n nativeSource) Hours(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error) {
-	if n.st == nil {
-		return nil, errors.New("no store")
-	}
-	return n.st.Hours(ctx, def, from, to)
 }
 
 // changeSource counts migration outcomes: a success is a good event, every

@@ -2,25 +2,26 @@ package slo
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
+	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/db"
 )
-
-// LatencyBoundsMs are the upper bounds of the native latency histogram's
-// buckets; the last bucket counts everything slower.
-var LatencyBoundsMs = [10]float64{10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
 
 // NativeBucket is one minute of native SLI data.
 type NativeBucket struct {
 	Start time.Time // a minute boundary
 	Good  int64
 	Total int64
-	// Latency counts observations per LatencyBoundsMs bucket (index 10:
-	// slower than the last bound).
-	Latency [11]int64
+	// Latency holds the minute's latency observations (nil: none).
+	Latency *Latency
 }
 
 // Retention of native data: minutes for MinuteRetention (every burn window
@@ -44,40 +45,140 @@ type Store struct{ db *db.DB }
 func NewStore(d *db.DB) *Store { return &Store{db: d} }
 
 // Ingest applies one batch of minute buckets to SLO slo, at most once per
-// (slo, source, batchID): a batch seen before changes nothing and returns
-// applied false. Minutes and their hours are updated in one transaction.
-// sliceWindow and sliceTarget (Timeslices SLOs; zero otherwise) make the
-// touched hours' time-slice counts be recomputed from their minutes.
+// (slo, source, batchID): the same batch again changes nothing and returns
+// applied false; a batch id seen before with different content is a
+// conflict *tandem.Error naming the batch id, and changes nothing either.
+// Minutes and their hours are updated in one transaction; an hour's rollup
+// is only ever added to. sliceWindow and sliceTarget (Timeslices SLOs; zero
+// otherwise) update the touched hours' time-slice counts too (see
+// sliceDeltas).
 func (s *Store) Ingest(ctx context.Context, slo, source, batchID string, buckets []NativeBucket, sliceWindow time.Duration, sliceTarget float64, now time.Time) (applied bool, err error) {
 	var events int64
 	for _, b := range buckets {
 		events += b.Total
 	}
+	hash := BatchHash(buckets)
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		if batchID != "" {
-			res, err := tx.Exec(ctx, `INSERT INTO slo_ingest_batches (slo, source, batch_id, events, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				slo, source, batchID, events, db.Millis(now))
+			res, err := tx.Exec(ctx, `INSERT INTO slo_ingest_batches (slo, source, batch_id, events, received_at, content_hash) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				slo, source, batchID, events, db.Millis(now), hash)
 			if err != nil {
 				return fmt.Errorf("record batch: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
+				var prev string
+				if err := tx.QueryRow(ctx, `SELECT content_hash FROM slo_ingest_batches WHERE slo = ? AND source = ? AND batch_id = ?`, slo, source, batchID).Scan(&prev); err != nil {
+					return fmt.Errorf("read batch: %w", err)
+				}
+				// A batch recorded before content hashes existed ("")
+				// cannot be compared: it counts as the same batch.
+				if prev != "" && prev != hash {
+					e := tandem.Errorf(tandem.EConflict, "batch %q of source %q was applied before with different content; send new events under a new batch_id", batchID, source)
+					e.Field = "batch_id"
+					return e
+				}
 				return nil
 			}
 		}
 		applied = true
-		return writeBuckets(ctx, tx, slo, buckets, sliceWindow, sliceTarget)
+		return writeBuckets(ctx, tx, slo, buckets, sliceWindow, sliceTarget, now)
 	})
-	return applied, err
+	return applied && err == nil, err
 }
 
-const upsertBucket = `INSERT INTO slo_buckets (slo, res, start_ms, good, total, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (slo, res, start_ms) DO UPDATE SET good = slo_buckets.good + excluded.good, total = slo_buckets.total + excluded.total,
-l0 = slo_buckets.l0 + excluded.l0, l1 = slo_buckets.l1 + excluded.l1, l2 = slo_buckets.l2 + excluded.l2, l3 = slo_buckets.l3 + excluded.l3,
-l4 = slo_buckets.l4 + excluded.l4, l5 = slo_buckets.l5 + excluded.l5, l6 = slo_buckets.l6 + excluded.l6, l7 = slo_buckets.l7 + excluded.l7,
-l8 = slo_buckets.l8 + excluded.l8, l9 = slo_buckets.l9 + excluded.l9, l10 = slo_buckets.l10 + excluded.l10`
+// BatchHash is the hex SHA-256 of what a batch adds: each minute's start,
+// good and total counts and latency sketch, in time order. Two batches
+// that add the same numbers have the same hash, whatever the order or
+// form of their events.
+func BatchHash(buckets []NativeBucket) string {
+	sorted := append([]NativeBucket(nil), buckets...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Start.Before(sorted[j].Start) })
+	h := sha256.New()
+	var buf [8]byte
+	put := func(v int64) {
+		binary.BigEndian.PutUint64(buf[:], uint64(v))
+		h.Write(buf[:])
+	}
+	for _, b := range sorted {
+		put(db.Millis(b.Start))
+		put(b.Good)
+		put(b.Total)
+		enc := b.Latency.Encode()
+		put(int64(len(enc)))
+		h.Write(enc)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
 
-func writeBuckets(ctx context.Context, tx *db.Tx, slo string, buckets []NativeBucket, sliceWindow time.Duration, sliceTarget float64) error {
+// upsertCounts adds a bucket's counts and returns its latency sketch as it
+// was; on PostgreSQL the upsert locks the row, so the read-merge-write of
+// the sketch that follows cannot lose a concurrent batch's observations
+// (SQLite has one writer at a time).
+const upsertCounts = `INSERT INTO slo_buckets (slo, res, start_ms, good, total, version) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (slo, res, start_ms) DO UPDATE SET good = slo_buckets.good + excluded.good, total = slo_buckets.total + excluded.total,
+version = excluded.version
+RETURNING latency`
+
+// nextVersion takes SLO slo's next data version for the transaction: the
+// upsert locks the SLO's version row until the transaction ends, so the
+// versions of one SLO commit in order (SQLite has one writer at a time).
+func nextVersion(ctx context.Context, tx *db.Tx, slo string) (int64, error) {
+	var v int64
+	err := tx.QueryRow(ctx, `INSERT INTO slo_native_versions (slo, version) VALUES (?, 1)
+ON CONFLICT (slo) DO UPDATE SET version = slo_native_versions.version + 1 RETURNING version`, slo).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("next data version of %s: %w", slo, err)
+	}
+	return v, nil
+}
+
+const setLatency = `UPDATE slo_buckets SET latency = ? WHERE slo = ? AND res = ? AND start_ms = ?`
+
+// addBuckets adds buckets at resolution res, stamped with version: counts
+// in SQL, latency sketches merged with the stored ones. Keys are visited in
+// order, a fixed lock order between concurrent batches.
+func addBuckets(ctx context.Context, tx *db.Tx, slo string, res int, m map[int64]*NativeBucket, version int64) error {
+	up, err := tx.Prepare(ctx, tx.Dialect().Rebind(upsertCounts))
+	if err != nil {
+		return fmt.Errorf("prepare bucket upsert: %w", err)
+	}
+	defer up.Close()
+	var set *sql.Stmt
+	keys := make([]int64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b := m[k]
+		var old []byte
+		if err := up.QueryRowContext(ctx, slo, res, k, b.Good, b.Total, version).Scan(&old); err != nil {
+			return fmt.Errorf("upsert bucket: %w", err)
+		}
+		if b.Latency.Count() == 0 {
+			continue
+		}
+		merged := b.Latency
+		if len(old) > 0 {
+			if merged, err = DecodeLatency(old); err != nil {
+				return fmt.Errorf("bucket %s of %s: %w", db.Time(k).Format(time.RFC3339), slo, err)
+			}
+			merged.Merge(b.Latency)
+		}
+		if set == nil {
+			if set, err = tx.Prepare(ctx, tx.Dialect().Rebind(setLatency)); err != nil {
+				return fmt.Errorf("prepare latency update: %w", err)
+			}
+			defer set.Close()
+		}
+		if _, err := set.ExecContext(ctx, merged.Encode(), slo, res, k); err != nil {
+			return fmt.Errorf("write latency: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeBuckets(ctx context.Context, tx *db.Tx, slo string, buckets []NativeBucket, sliceWindow time.Duration, sliceTarget float64, now time.Time) error {
 	minutes := map[int64]*NativeBucket{}
 	hours := map[int64]*NativeBucket{}
 	add := func(m map[int64]*NativeBucket, key int64, b NativeBucket) {
@@ -88,86 +189,113 @@ func writeBuckets(ctx context.Context, tx *db.Tx, slo string, buckets []NativeBu
 		}
 		cur.Good += b.Good
 		cur.Total += b.Total
-		for i := range cur.Latency {
-			cur.Latency[i] += b.Latency[i]
+		if b.Latency.Count() > 0 {
+			if cur.Latency == nil {
+				cur.Latency = NewLatency()
+			}
+			cur.Latency.Merge(b.Latency)
 		}
 	}
 	for _, b := range buckets {
 		add(minutes, db.Millis(b.Start.UTC().Truncate(time.Minute)), b)
 		add(hours, db.Millis(b.Start.UTC().Truncate(time.Hour)), b)
 	}
-	stmt, err := tx.Prepare(ctx, tx.Dialect().Rebind(upsertBucket))
+	version, err := nextVersion(ctx, tx, slo)
 	if err != nil {
-		return fmt.Errorf("prepare bucket upsert: %w", err)
+		return err
 	}
-	defer stmt.Close()
-	for _, group := range []struct {
-		res int
-		m   map[int64]*NativeBucket
-	}{{resMinute, minutes}, {resHour, hours}} {
-		keys := make([]int64, 0, len(group.m))
-		for k := range group.m {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] }) // a fixed lock order
-		for _, k := range keys {
-			b := group.m[k]
-			args := []any{slo, group.res, k, b.Good, b.Total}
-			for _, l := range b.Latency {
-				args = append(args, l)
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("upsert bucket: %w", err)
-			}
-		}
-	}
+	var deltas map[int64]Counts
 	if sliceWindow > 0 {
-		for h := range hours {
-			if err := recountSlices(ctx, tx, slo, h, sliceWindow, sliceTarget); err != nil {
-				return err
-			}
+		if deltas, err = sliceDeltas(ctx, tx, slo, minutes, sliceWindow, sliceTarget, now); err != nil {
+			return err
+		}
+	}
+	if err := addBuckets(ctx, tx, slo, resMinute, minutes, version); err != nil {
+		return err
+	}
+	if err := addBuckets(ctx, tx, slo, resHour, hours, version); err != nil {
+		return err
+	}
+	for h, d := range deltas {
+		if d.Good == 0 && d.Total == 0 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `UPDATE slo_buckets SET good_slices = good_slices + ?, slices = slices + ? WHERE slo = ? AND res = ? AND start_ms = ?`,
+			int64(d.Good), int64(d.Total), slo, resHour, h); err != nil {
+			return fmt.Errorf("update time slices: %w", err)
 		}
 	}
 	return nil
 }
 
-// recountSlices recomputes an hour's time-slice counts from its minutes.
-func recountSlices(ctx context.Context, tx *db.Tx, slo string, hourMs int64, slice time.Duration, target float64) error {
-	rows, err := tx.Query(ctx, `SELECT start_ms, good, total FROM slo_buckets WHERE slo = ? AND res = ? AND start_ms >= ? AND start_ms < ?`,
-		slo, resMinute, hourMs, hourMs+int64(time.Hour/time.Millisecond))
-	if err != nil {
-		return fmt.Errorf("read minutes: %w", err)
+// sliceDeltas returns, per hour (start in ms), how a batch's minutes
+// change the hour's time-slice counts, read before the minutes are
+// written. A slice whose minutes are all within MinuteRetention before now
+// is recomputed from its stored minutes plus the batch: the delta is its
+// state after minus its state before. An older slice may have lost its
+// minutes to pruning, so its state before is unknown: the batch's events
+// there count as a slice of their own. Either way the hour's counts are
+// only added to, never replaced.
+func sliceDeltas(ctx context.Context, tx *db.Tx, slo string, minutes map[int64]*NativeBucket, slice time.Duration, target float64, now time.Time) (map[int64]Counts, error) {
+	if slice < time.Minute {
+		slice = time.Minute
 	}
-	var mins []Bucket
-	for rows.Next() {
-		var ms, g, t int64
-		if err := rows.Scan(&ms, &g, &t); err != nil {
-			rows.Close()
-			return err
+	state := func(c Counts) Counts { // one slice: 0/0 empty, 1/1 good, 0/1 bad
+		if c.Total <= 0 {
+			return Counts{}
 		}
-		mins = append(mins, Bucket{Start: db.Time(ms), Counts: Counts{float64(g), float64(t)}})
+		if c.Good/c.Total >= target {
+			return Counts{Good: 1, Total: 1}
+		}
+		return Counts{Total: 1}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+	known := now.Add(-MinuteRetention)
+	batch := map[time.Time]Counts{} // per slice start
+	hours := map[int64]bool{}       // hours with a known slice touched
+	for _, b := range minutes {
+		k := b.Start.UTC().Truncate(slice)
+		batch[k] = batch[k].Add(Counts{Good: float64(b.Good), Total: float64(b.Total)})
+		if !k.Before(known) {
+			hours[db.Millis(k.Truncate(time.Hour))] = true
+		}
 	}
-	c := sumCounts(SliceBuckets(mins, slice, target))
-	_, err = tx.Exec(ctx, `UPDATE slo_buckets SET good_slices = ?, slices = ? WHERE slo = ? AND res = ? AND start_ms = ?`,
-		int64(c.Good), int64(c.Total), slo, resHour, hourMs)
-	return err
-}
-
-func sumCounts(bs []Bucket) Counts {
-	var c Counts
-	for _, b := range bs {
-		c = c.Add(b.Counts)
+	stored := map[time.Time]Counts{}
+	for h := range hours {
+		rows, err := tx.Query(ctx, `SELECT start_ms, good, total FROM slo_buckets WHERE slo = ? AND res = ? AND start_ms >= ? AND start_ms < ?`,
+			slo, resMinute, h, h+int64(time.Hour/time.Millisecond))
+		if err != nil {
+			return nil, fmt.Errorf("read minutes: %w", err)
+		}
+		for rows.Next() {
+			var ms, g, t int64
+			if err := rows.Scan(&ms, &g, &t); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read minutes: %w", err)
+			}
+			k := db.Time(ms).Truncate(slice)
+			stored[k] = stored[k].Add(Counts{Good: float64(g), Total: float64(t)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read minutes: %w", err)
+		}
 	}
-	return c
+	out := map[int64]Counts{}
+	for k, c := range batch {
+		before, after := Counts{}, state(c)
+		if !k.Before(known) {
+			before, after = state(stored[k]), state(stored[k].Add(c))
+		}
+		h := db.Millis(k.Truncate(time.Hour))
+		out[h] = out[h].Add(Counts{Good: after.Good - before.Good, Total: after.Total - before.Total})
+	}
+	return out, nil
 }
 
 // SliceBuckets turns minute buckets of events into buckets of time slices
 // of length slice (which divides an hour): a slice with events is good when
-// its good ratio reaches target. Each slice is reported at its start.
+// its good ratio reaches target. Each slice is reported at its start, with
+// the events inside it as its Events.
 func SliceBuckets(minutes []Bucket, slice time.Duration, target float64) []Bucket {
 	if slice < time.Minute {
 		slice = time.Minute
@@ -182,7 +310,7 @@ func SliceBuckets(minutes []Bucket, slice time.Duration, target float64) []Bucke
 		if c.Total <= 0 {
 			continue
 		}
-		b := Bucket{Start: k, Counts: Counts{Total: 1}}
+		b := Bucket{Start: k, Counts: Counts{Total: 1, Events: c.EventCount()}}
 		if c.Good/c.Total >= target {
 			b.Good = 1
 		}
@@ -194,14 +322,15 @@ func SliceBuckets(minutes []Bucket, slice time.Duration, target float64) []Bucke
 
 // Load reads the native data of SLO def for a window starting at from,
 // evaluated at now, into a Series: hourly rollups up to the minute span,
-// minutes after, and the window's p95 latency from the histograms.
+// minutes after, and the p95 latency of all of them from their sketches.
 func (s *Store) Load(ctx context.Context, def *Definition, from, now time.Time) (Series, error) {
 	hs, ms, end := SeriesLayout(from, now)
-	hours, hl, err := s.read(ctx, def.Name, resHour, hs, ms, def.Method == Timeslices)
+	lat := NewLatency()
+	hours, err := s.read(ctx, def.Name, resHour, hs, ms, def.Method == Timeslices, lat)
 	if err != nil {
 		return Series{}, err
 	}
-	minutes, ml, err := s.read(ctx, def.Name, resMinute, ms, end, false)
+	minutes, err := s.read(ctx, def.Name, resMinute, ms, end, false, lat)
 	if err != nil {
 		return Series{}, err
 	}
@@ -209,128 +338,85 @@ func (s *Store) Load(ctx context.Context, def *Definition, from, now time.Time) 
 		minutes = SliceBuckets(minutes, def.TimeSliceWindow, def.TimeSliceTarget)
 	}
 	ser := NewSeries(from, now, hours, minutes)
-	var lat [11]int64
-	for i := range lat {
-		lat[i] = hl[i] + ml[i]
+	if p, ok := lat.Quantile(0.95); ok {
+		ser.LatencyP95Ms = p
 	}
-	ser.LatencyP95Ms = Quantile(lat, 0.95)
 	return ser, nil
 }
 
 // Hours returns the hourly rollups of SLO def in [from, to), for history.
 func (s *Store) Hours(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error) {
-	b, _, err := s.read(ctx, def.Name, resHour, from.Truncate(time.Hour), to, def.Method == Timeslices)
-	return b, err
+	return s.read(ctx, def.Name, resHour, from.Truncate(time.Hour), to, def.Method == Timeslices, nil)
 }
 
-func (s *Store) read(ctx context.Context, slo string, res int, from, to time.Time, slices bool) ([]Bucket, [11]int64, error) {
-	var lat [11]int64
-	rows, err := s.db.Query(ctx, `SELECT start_ms, good, total, good_slices, slices, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10
-FROM slo_buckets WHERE slo = ? AND res = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms`, slo, res, db.Millis(from), db.Millis(to))
+// read returns the buckets of slo at resolution res in [from, to): event
+// counts, or time-slice counts (with their events) when slices is set.
+// With lat non-nil it merges the buckets' latency sketches into it.
+func (s *Store) read(ctx context.Context, slo string, res int, from, to time.Time, slices bool, lat *Latency) ([]Bucket, error) {
+	q := `SELECT start_ms, good, total, good_slices, slices FROM slo_buckets WHERE slo = ? AND res = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms`
+	if lat != nil {
+		q = `SELECT start_ms, good, total, good_slices, slices, latency FROM slo_buckets WHERE slo = ? AND res = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms`
+	}
+	rows, err := s.db.Query(ctx, q, slo, res, db.Millis(from), db.Millis(to))
 	if err != nil {
-		return nil, lat, fmt.Errorf("read buckets: %w", err)
+		return nil, fmt.Errorf("read buckets: %w", err)
 	}
 	defer rows.Close()
 	var out []Bucket
+	var sk []byte
 	for rows.Next() {
 		var ms, g, t, gs, sl int64
-		var l [11]int64
-		if err := rows.Scan(&ms, &g, &t, &gs, &sl, &l[0], &l[1], &l[2], &l[3], &l[4], &l[5], &l[6], &l[7], &l[8], &l[9], &l[10]); err != nil {
-			return nil, lat, fmt.Errorf("read buckets: %w", err)
+		dest := []any{&ms, &g, &t, &gs, &sl}
+		if lat != nil {
+			dest = append(dest, &sk)
 		}
-		c := Counts{float64(g), float64(t)}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read buckets: %w", err)
+		}
+		c := Counts{float64(g), float64(t), float64(t)}
 		if slices {
-			c = Counts{float64(gs), float64(sl)}
+			c = Counts{float64(gs), float64(sl), float64(t)}
 		}
 		out = append(out, Bucket{Start: db.Time(ms), Counts: c})
-		for i := range lat {
-			lat[i] += l[i]
+		if lat != nil {
+			if err := lat.MergeEncoded(sk); err != nil {
+				return nil, fmt.Errorf("bucket %s of %s: %w", db.Time(ms).Format(time.RFC3339), slo, err)
+			}
 		}
 	}
-	return out, lat, rows.Err()
+	return out, rows.Err()
 }
 
-// Sum is an SLO's native data summed over a span: its counts and its
-// latency histogram (indexed like NativeBucket.Latency).
+// Sum is an SLO's native data summed over a span: its event counts and its
+// latency distribution (never nil; empty without latency data).
 type Sum struct {
 	Good, Total int64
-	Latency     [11]int64
+	Latency     *Latency
 }
 
-// Quantile is the q-quantile (0 < q <= 1) of the latency observations in
-// the sum, in milliseconds (see the package function Quantile for the
-// estimate). ok is false when the sum holds no latency observation: no
-// data, never a number.
-func (s Sum) Quantile(q float64) (float64, bool) {
-	var n int64
-	for _, c := range s.Latency {
-		n += c
-	}
-	if n == 0 {
-		return 0, false
-	}
-	return Quantile(s.Latency, q), true
-}
+// Quantile returns the span's q-quantile latency in milliseconds (within
+// LatencyAccuracy of the exact value); ok is false without observations.
+func (s Sum) Quantile(q float64) (ms float64, ok bool) { return s.Latency.Quantile(q) }
 
 // Sum adds up the native buckets of SLO slo in [from, to): the minute
 // buckets, or the hourly rollups when no minute is left there (older than
 // MinuteRetention). ok is false when neither holds any bucket.
 func (s *Store) Sum(ctx context.Context, slo string, from, to time.Time) (sum Sum, ok bool, err error) {
 	for _, res := range []int{resMinute, resHour} {
-		var n int64
-		l := &sum.Latency
-		err := s.db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(good),0), COALESCE(SUM(total),0),
-COALESCE(SUM(l0),0), COALESCE(SUM(l1),0), COALESCE(SUM(l2),0), COALESCE(SUM(l3),0), COALESCE(SUM(l4),0), COALESCE(SUM(l5),0),
-COALESCE(SUM(l6),0), COALESCE(SUM(l7),0), COALESCE(SUM(l8),0), COALESCE(SUM(l9),0), COALESCE(SUM(l10),0)
-FROM slo_buckets WHERE slo = ? AND res = ? AND start_ms >= ? AND start_ms < ?`, slo, res, db.Millis(from), db.Millis(to)).
-			Scan(&n, &sum.Good, &sum.Total, &l[0], &l[1], &l[2], &l[3], &l[4], &l[5], &l[6], &l[7], &l[8], &l[9], &l[10])
+		sum = Sum{Latency: NewLatency()}
+		bs, err := s.read(ctx, slo, res, from, to, false, sum.Latency)
 		if err != nil {
 			return Sum{}, false, fmt.Errorf("sum buckets of %s: %w", slo, err)
 		}
-		if n > 0 {
+		for _, b := range bs {
+			sum.Good += int64(b.Good)
+			sum.Total += int64(b.Total)
+		}
+		if len(bs) > 0 {
 			return sum, true, nil
 		}
 	}
-	return Sum{}, false, nil
-}
-
-// Quantile estimates the q-quantile of a latency histogram by linear
-// interpolation inside the bucket that holds it, as Prometheus's
-// histogram_quantile does. It returns -1 for an empty histogram; a
-// quantile in the overflow bucket reports the last bound.
-func Quantile(h [11]int64, q float64) float64 {
-	var n int64
-	for _, c := range h {
-		n += c
-	}
-	if n == 0 {
-		return -1
-	}
-	rank := q * float64(n)
-	var cum float64
-	lower := 0.0
-	for i, c := range h {
-		if i == len(LatencyBoundsMs) {
-			return LatencyBoundsMs[len(LatencyBoundsMs)-1]
-		}
-		upper := LatencyBoundsMs[i]
-		if cum+float64(c) >= rank && c > 0 {
-			return lower + (upper-lower)*(rank-cum)/float64(c)
-		}
-		cum += float64(c)
-		lower = upper
-	}
-	return LatencyBoundsMs[len(LatencyBoundsMs)-1]
-}
-
-// LatencyBucket returns the histogram index for a latency in milliseconds.
-func LatencyBucket(ms float64) int {
-	for i, b := range LatencyBoundsMs {
-		if ms <= b {
-			return i
-		}
-	}
-	return len(LatencyBoundsMs)
+	return Sum{Latency: NewLatency()}, false, nil
 }
 
 // Prune deletes minutes older than MinuteRetention and hours older than
@@ -356,23 +442,34 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 	return n, nil
 }
 
-// WriteRollups writes hour rollups directly (without minutes), replacing
-// what is there: for generated history older than the minute retention.
+// WriteRollups adds hour rollups directly (without minutes) to what is
+// there: for generated history older than the minute retention. It writes
+// no time-slice counts.
 func (s *Store) WriteRollups(ctx context.Context, slo string, hours []NativeBucket) error {
+	m := map[int64]*NativeBucket{}
+	for _, b := range hours {
+		k := db.Millis(b.Start.UTC().Truncate(time.Hour))
+		cur, ok := m[k]
+		if !ok {
+			cur = &NativeBucket{Start: db.Time(k)}
+			m[k] = cur
+		}
+		cur.Good += b.Good
+		cur.Total += b.Total
+		if b.Latency.Count() > 0 {
+			if cur.Latency == nil {
+				cur.Latency = NewLatency()
+			}
+			cur.Latency.Merge(b.Latency)
+		}
+	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
-		stmt, err := tx.Prepare(ctx, tx.Dialect().Rebind(upsertBucket))
+		version, err := nextVersion(ctx, tx, slo)
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for _, b := range hours {
-			args := []any{slo, resHour, db.Millis(b.Start.UTC().Truncate(time.Hour)), b.Good, b.Total}
-			for _, l := range b.Latency {
-				args = append(args, l)
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("write rollup: %w", err)
-			}
+		if err := addBuckets(ctx, tx, slo, resHour, m, version); err != nil {
+			return fmt.Errorf("write rollup: %w", err)
 		}
 		return nil
 	})

@@ -3,6 +3,8 @@ package slo
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -37,8 +39,10 @@ func TestStoreAndService(t *testing.T) {
 		// 2 days of 100 requests a minute, all good, as one batch.
 		var bs []NativeBucket
 		for m := now.Add(-48 * time.Hour); m.Before(now); m = m.Add(time.Minute) {
-			b := NativeBucket{Start: m, Good: 100, Total: 100}
-			b.Latency[LatencyBucket(40)] = 100
+			b := NativeBucket{Start: m, Good: 100, Total: 100, Latency: NewLatency()}
+			if err := b.Latency.AddN(40, 100); err != nil {
+				t.Fatal(err)
+			}
 			bs = append(bs, b)
 		}
 		applied, err := st.Ingest(ctx, def.Name, "edge", "b1", bs, 0, 0, now)
@@ -71,19 +75,20 @@ func TestStoreAndService(t *testing.T) {
 		}
 		s := sts[0]
 		// Window: 2880 min × 100 + 10 × 20 = 288,200 requests, 200 bad.
-		near(t, "total", s.Total, 288200, 0)
-		near(t, "sli", s.SLI, 1-200.0/288200, 1e-9)
+		near(t, "total", val(s.Total), 288200, 0)
+		near(t, "sli", val(s.SLI), 1-200.0/288200, 1e-9)
 		// 5m: 100 bad of 600 → 0.16667/0.001 = 166.67; 1h: 200 bad of 6200 → 32.26.
-		near(t, "burn 5m", s.BurnRates["5m"], 100.0/600/0.001, 1e-3)
-		near(t, "burn 1h", s.BurnRates["1h"], 200.0/6200/0.001, 1e-3)
+		near(t, "burn 5m", val(s.BurnRates["5m"]), 100.0/600/0.001, 1e-3)
+		near(t, "burn 1h", val(s.BurnRates["1h"]), 200.0/6200/0.001, 1e-3)
 		// 3d: the whole data, 200/288200/0.001 = 0.69396.
-		near(t, "burn 3d", s.BurnRates["3d"], 200.0/288200/0.001, 1e-5)
-		near(t, "remaining", s.ErrorBudget.Remaining, 1-200.0/288200/0.001, 1e-6)
+		near(t, "burn 3d", val(s.BurnRates["3d"]), 200.0/288200/0.001, 1e-5)
+		near(t, "remaining", val(s.ErrorBudget.Remaining), 1-200.0/288200/0.001, 1e-6)
 		if !s.Alerts.Page.Firing {
 			t.Errorf("page should fire: %+v", s.Alerts)
 		}
-		if s.P95Ms == nil || *s.P95Ms <= 25 || *s.P95Ms > 50 {
-			t.Errorf("p95 = %v, want within the 25–50 ms bucket", s.P95Ms)
+		// Every observation took 40 ms: p95 40 ms, within 1 %.
+		if s.P95Ms == nil || math.Abs(*s.P95Ms-40) > 0.4 {
+			t.Errorf("p95 = %v, want 40 ms ± 1%%", s.P95Ms)
 		}
 		if frozen, why := svc.Frozen("checkout"); !frozen || !strings.Contains(why, "api") {
 			t.Errorf("freeze: %v %q", frozen, why)
@@ -118,7 +123,7 @@ func TestStoreAndService(t *testing.T) {
 		if len(h) != 3 {
 			t.Fatalf("history points %d, want 3", len(h))
 		}
-		near(t, "last hour sli", h[2].SLI, 6000.0/6200, 1e-9)
+		near(t, "last hour sli", val(h[2].SLI), 6000.0/6200, 1e-9)
 		if _, err := json.Marshal(h); err != nil {
 			t.Fatal(err)
 		}
@@ -172,19 +177,9 @@ func TestTimeslicesNative(t *testing.T) {
 		}
 		s := Evaluate(def, &ser, t0)
 		// 24 slices, 2 bad: SLI 22/24; 1h burn (1/12)/0.1 = 0.8333.
-		near(t, "sli", s.SLI, 22.0/24, 1e-9)
-		near(t, "burn 1h", s.BurnRates["1h"], 1.0/12/0.1, 1e-6)
+		near(t, "sli", val(s.SLI), 22.0/24, 1e-9)
+		near(t, "burn 1h", val(s.BurnRates["1h"]), 1.0/12/0.1, 1e-6)
 	})
-}
-
-func TestQuantile(t *testing.T) {
-	var h [11]int64
-	h[3] = 100 // all in (50, 100]
-	// rank 95 of 100 → 50 + 50×0.95 = 97.5
-	near(t, "p95", Quantile(h, 0.95), 97.5, 1e-9)
-	if Quantile([11]int64{}, 0.95) != -1 {
-		t.Error("empty histogram should give -1")
-	}
 }
 
 // gaugeValue reads one gauge from a registry.
@@ -222,9 +217,10 @@ func TestStoreSum(t *testing.T) {
 		now := t0
 		var bs []NativeBucket
 		for m := now.Add(-30 * time.Minute); m.Before(now); m = m.Add(time.Minute) {
-			b := NativeBucket{Start: m, Good: 9, Total: 10}
-			b.Latency[LatencyBucket(40)] = 8
-			b.Latency[LatencyBucket(4000)] = 2
+			b := NativeBucket{Start: m, Good: 9, Total: 10, Latency: NewLatency()}
+			if err := errors.Join(b.Latency.AddN(40, 8), b.Latency.AddN(4000, 2)); err != nil {
+				t.Fatal(err)
+			}
 			bs = append(bs, b)
 		}
 		if _, err := st.Ingest(ctx, "api", "edge", "b1", bs, 0, 0, now); err != nil {
@@ -234,8 +230,12 @@ func TestStoreSum(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("sum: %v %v", ok, err)
 		}
-		if sum.Good != 90 || sum.Total != 100 || sum.Latency[LatencyBucket(40)] != 80 || sum.Latency[LatencyBucket(4000)] != 20 {
-			t.Fatalf("last 10 minutes: %+v", sum)
+		// 80 observations at 40 ms, 20 at 4000 ms: the median is 40 ms, the
+		// p95 (rank ⌊0.95 × 99⌋ = 94) 4000 ms.
+		p50, _ := sum.Quantile(0.5)
+		p95, ok95 := sum.Quantile(0.95)
+		if sum.Good != 90 || sum.Total != 100 || sum.Latency.Count() != 100 || math.Abs(p50-40) > 0.4 || !ok95 || math.Abs(p95-4000) > 40 {
+			t.Fatalf("last 10 minutes: %+v p50 %v p95 %v", sum, p50, p95)
 		}
 		// Days ago only rollups exist.
 		old := now.Add(-10 * 24 * time.Hour).Truncate(time.Hour)
@@ -245,6 +245,9 @@ func TestStoreSum(t *testing.T) {
 		sum, ok, err = st.Sum(ctx, "api", old, old.Add(time.Hour))
 		if err != nil || !ok || sum.Good != 500 || sum.Total != 600 {
 			t.Fatalf("hour rollup: %+v %v %v", sum, ok, err)
+		}
+		if _, ok := sum.Quantile(0.95); ok {
+			t.Error("a p95 from a rollup without latency data")
 		}
 		if _, ok, err := st.Sum(ctx, "nothing", now.Add(-time.Hour), now); err != nil || ok {
 			t.Fatalf("an SLO without data: ok %v, err %v", ok, err)

@@ -47,8 +47,8 @@ func newBigOrg(n int, now time.Time) *bigOrg {
 		for j, kind := range []string{"availability", "latency"} {
 			remaining := 1 - float64((i*7+j*13)%120)/100 // spread over -0.2..1
 			st := slo.Status{Name: name + "-" + kind, Service: name, Objective: 0.999, Window: "28d",
-				SLI: 0.9995, ErrorBudget: slo.Budget{Remaining: remaining}, EvaluatedAt: now,
-				BurnRates: map[string]float64{"1h": float64(i%20) / 4}, Status: slo.StatusOf(remaining, true)}
+				SLI: slo.Float(0.9995), ErrorBudget: slo.Budget{Remaining: slo.Float(remaining)}, EvaluatedAt: now,
+				BurnRates: map[string]*float64{"1h": slo.Float(float64(i%20) / 4)}, Status: slo.StatusOf(remaining, true)}
 			st.Freeze.Active = remaining < 0.1
 			st.Freeze.Reason = "budget low"
 			o.statuses = append(o.statuses, st)

@@ -18,11 +18,11 @@ import (
 // sloCell is one SLO of a service as the overview shows it.
 type sloCell struct {
 	Name      string
-	Status    string // healthy, warning, critical, exhausted, no_data
-	Remaining float64
+	Status    string  // healthy, warning, critical, exhausted, no_data
+	Remaining float64 // NaN without data
 	NoData    bool
-	Burn1h    float64
-	SLI       float64
+	Burn1h    float64 // NaN when the last hour holds no events
+	SLI       float64 // NaN without data
 	Objective float64
 	Page      bool // page alert firing
 }
@@ -42,7 +42,8 @@ type overviewRow struct {
 	// Status is the worst SLO status, "no_slo" when the service has none.
 	Status string
 	// Remaining is the smallest remaining budget of its SLOs with data
-	// (NaN when none has data); Burn the largest 1h burn rate.
+	// (NaN when none has data); Burn the largest 1h burn rate of those
+	// with events in the last hour (NaN when none has).
 	Remaining    float64
 	Burn         float64
 	Freeze       bool
@@ -144,7 +145,7 @@ func nanHigh(v float64) float64 {
 
 // summarize fills a row's Status, Remaining, Burn and Freeze from its SLOs.
 func summarize(r *overviewRow) {
-	r.Status, r.Remaining, r.Burn = "no_slo", math.NaN(), 0
+	r.Status, r.Remaining, r.Burn = "no_slo", math.NaN(), math.NaN()
 	for _, c := range r.SLOs {
 		if r.Status == "no_slo" || statusRank[c.Status] < statusRank[r.Status] {
 			r.Status = c.Status
@@ -152,7 +153,9 @@ func summarize(r *overviewRow) {
 		if !c.NoData && (math.IsNaN(r.Remaining) || c.Remaining < r.Remaining) {
 			r.Remaining = c.Remaining
 		}
-		r.Burn = math.Max(r.Burn, c.Burn1h)
+		if !math.IsNaN(c.Burn1h) && (math.IsNaN(r.Burn) || c.Burn1h > r.Burn) {
+			r.Burn = c.Burn1h
+		}
 	}
 }
 

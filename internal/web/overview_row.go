@@ -2,6 +2,7 @@ package web
 
 import (
 	"html/template"
+	"math"
 	"strconv"
 	"strings"
 
@@ -52,7 +53,9 @@ func rowHTML(r overviewRow, haveIncidents bool) template.HTML {
 		b.WriteString(`</small></div>`)
 	}
 	b.WriteString(`</td><td class="num">`)
-	if len(r.SLOs) > 0 {
+	if len(r.SLOs) > 0 && math.IsNaN(r.Burn) {
+		b.WriteString(`<small>no data</small>`)
+	} else if len(r.SLOs) > 0 {
 		b.WriteString(esc(chart.Format{Suffix: "×", Decimals: -1}.Text(r.Burn)))
 	} else {
 		b.WriteString("–")

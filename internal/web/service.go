@@ -30,10 +30,19 @@ type Changes interface {
 // SLO's hourly history, so shorter ranges would show a handful of points.
 var serviceRanges = []string{"24h", "7d", "28d", "90d"}
 
-// burnRate is one burn-rate window of an SLO.
+// burnRate is one burn-rate window of an SLO; Rate is NaN when the window
+// holds no events.
 type burnRate struct {
 	Window string
 	Rate   float64
+}
+
+// orNaN is *v, or NaN (shown as "no data") for a number the data cannot give.
+func orNaN(v *float64) float64 {
+	if v == nil {
+		return math.NaN()
+	}
+	return *v
 }
 
 // sloPanel is one SLO on the service page.
@@ -241,10 +250,10 @@ func changeText(e change.Event) string {
 // sloPanel builds one SLO's gauge and charts over the range.
 func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Status, tr timeRange, markers []chart.Marker) sloPanel {
 	p := sloPanel{Status: st, MinSLI: math.NaN()}
-	p.Gauge = chart.Arc(st.ErrorBudget.Remaining, st.Status == slo.StatusNoData, st.Name)
+	p.Gauge = chart.Arc(orNaN(st.ErrorBudget.Remaining), st.ErrorBudget.Remaining == nil, st.Name)
 	for _, w := range []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"} {
 		if v, ok := st.BurnRates[w]; ok {
-			p.BurnRates = append(p.BurnRates, burnRate{Window: w, Rate: v})
+			p.BurnRates = append(p.BurnRates, burnRate{Window: w, Rate: orNaN(v)})
 		}
 	}
 	hist, err := h.deps.SLOs.History(ctx, def.Name, tr.From, tr.To)
@@ -258,17 +267,18 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 	for _, hp := range hist {
 		// A point stands for the hour ending at hp.Time; draw it mid-hour.
 		at := hp.Time.Add(-30 * time.Minute)
-		if hp.Total <= 0 {
+		if hp.SLI == nil {
 			sli = append(sli, chart.Point{T: at, V: math.NaN()})
 			burn = append(burn, chart.Point{T: at, V: math.NaN()})
 		} else {
-			sli = append(sli, chart.Point{T: at, V: hp.SLI})
-			burn = append(burn, chart.Point{T: at, V: slo.BurnRate(slo.Counts{Good: hp.Good, Total: hp.Total}, def.Objective)})
-			if math.IsNaN(p.MinSLI) || hp.SLI < p.MinSLI {
-				p.MinSLI = hp.SLI
+			sli = append(sli, chart.Point{T: at, V: *hp.SLI})
+			b, _ := slo.BurnRate(slo.Counts{Good: hp.Good, Total: hp.Total}, def.Objective)
+			burn = append(burn, chart.Point{T: at, V: b})
+			if math.IsNaN(p.MinSLI) || *hp.SLI < p.MinSLI {
+				p.MinSLI = *hp.SLI
 			}
 		}
-		budget = append(budget, chart.Point{T: hp.Time, V: hp.Remaining})
+		budget = append(budget, chart.Point{T: hp.Time, V: orNaN(hp.Remaining)})
 	}
 	p.SLIChart = chart.TimeSeries{
 		Title: def.Name + ": SLI per hour with changes, " + tr.Label(), From: tr.From, To: tr.To,

@@ -46,9 +46,9 @@ func (h *Handler) sloStatuses(ctx context.Context, now time.Time) ([]slo.Status,
 
 // cellOf turns a status into the overview's cell.
 func cellOf(st slo.Status) sloCell {
-	c := sloCell{Name: st.Name, Status: st.Status, Remaining: st.ErrorBudget.Remaining,
-		NoData: st.Status == slo.StatusNoData, Burn1h: st.BurnRates["1h"], SLI: st.SLI, Objective: st.Objective,
-		Page: st.Alerts.Page.Firing}
+	c := sloCell{Name: st.Name, Status: st.Status, Remaining: orNaN(st.ErrorBudget.Remaining),
+		NoData: st.Status == slo.StatusNoData || st.ErrorBudget.Remaining == nil, Burn1h: orNaN(st.BurnRates["1h"]),
+		SLI: orNaN(st.SLI), Objective: st.Objective, Page: st.Alerts.Page.Firing}
 	if c.NoData {
 		c.Remaining = math.NaN()
 	}

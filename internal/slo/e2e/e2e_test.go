@@ -24,6 +24,14 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+// val is *p, or -1 for nil (no number a test expects).
+func val(p *float64) float64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
 // TestEndToEnd drives the SLO API, CLI and /metrics of a real server on
 // both engines.
 func TestEndToEnd(t *testing.T) {
@@ -49,6 +57,14 @@ func TestEndToEnd(t *testing.T) {
 			if err != nil || res.Status != "duplicate" {
 				t.Fatalf("duplicate batch: %+v %v", res, err)
 			}
+			// The same batch id with other content is a 409 naming it.
+			other := append([]client.SLOEvent(nil), evs...)
+			other[0].Good = ptr[int64](1)
+			_, err = c.PostSLOEvents(ctx, name, client.SLOBatch{Source: "edge", BatchID: "b1", Events: other})
+			var ce *tandem.Error
+			if !errors.As(err, &ce) || ce.Code != tandem.EConflict || !strings.Contains(ce.Message, `"b1"`) {
+				t.Fatalf("batch id reused with other content: %v", err)
+			}
 			// Raw observations in the last minute: 3 of 10 are 5xx.
 			var obs []client.SLOEvent
 			for i := range 10 {
@@ -67,19 +83,21 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Window: 360,010 queries, 720 + 3 failed. SLI = 1 - 723/360010.
-			if st.Total != 360010 || st.Good != 360010-723 {
+			if val(st.Total) != 360010 || val(st.Good) != 360010-723 {
 				t.Errorf("counts %v/%v", st.Good, st.Total)
 			}
 			// 5m: (5×2 + 3) bad of 5×1000 + 10 → 0.0025948/0.005 = 0.518962.
-			if b := st.BurnRates["5m"]; b < 0.51896 || b > 0.51897 {
+			if b := val(st.BurnRates["5m"]); b < 0.51896 || b > 0.51897 {
 				t.Errorf("burn 5m = %v, want 0.518962", b)
 			}
 			// Consumed 723/360010/0.005 = 0.401655; remaining 0.598345 → healthy.
-			if r := st.ErrorBudget.Remaining; r < 0.59834 || r > 0.59835 || st.Status != "healthy" {
+			if r := val(st.ErrorBudget.Remaining); r < 0.59834 || r > 0.59835 || st.Status != "healthy" {
 				t.Errorf("remaining %v status %s", r, st.Status)
 			}
-			if st.P95Ms == nil {
-				t.Error("no p95 from observations")
+			// Latencies 20..29 ms: the p95 is the observation of rank
+			// ⌊0.95 × 9⌋ = 8, 28 ms, within 1 %.
+			if st.P95Ms == nil || *st.P95Ms < 27.72 || *st.P95Ms > 28.28 {
+				t.Errorf("p95 from observations: %v, want 28 ms ± 1%%", st.P95Ms)
 			}
 
 			// List, filter, unknown names.
@@ -88,8 +106,12 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("list: %d %v", len(all), err)
 			}
 			for _, s := range all {
-				if s.Source == "prometheus" && s.Error == "" && s.Total > 0 {
-					t.Errorf("prometheus SLO %s has data without a Prometheus", s.Name)
+				if s.Source == "prometheus" && (s.Error == "" || s.Total != nil || s.SLI != nil || s.Status != "no_data" || !strings.HasPrefix(s.Reason, "source unreadable: ")) {
+					t.Errorf("prometheus SLO %s has data without a Prometheus: %+v", s.Name, s)
+				}
+				// identity-login-latency has had no event: no data, no number.
+				if s.Name == "identity-login-latency" && (s.Status != "no_data" || s.Reason != "no events in the window" || s.SLI != nil || s.ErrorBudget.Remaining != nil || s.BurnRates["1h"] != nil) {
+					t.Errorf("idle SLO: %+v", s)
 				}
 			}
 			one, err := c.SLOs(ctx, "search-api")
@@ -181,7 +203,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			ms, err := c.SLO(ctx, "postgres-migrations")
-			if err != nil || ms.Total != 4 || ms.Good != 3 || ms.Status != "exhausted" {
+			if err != nil || val(ms.Total) != 4 || val(ms.Good) != 3 || ms.Status != "exhausted" {
 				t.Errorf("migration SLO: %+v %v", ms, err)
 			}
 
@@ -232,9 +254,17 @@ func TestEndToEnd(t *testing.T) {
 				`tandem_slo_objective_ratio{service="search-api",slo="search-query-failures"} 0.995`,
 				`tandem_slo_error_budget_remaining_ratio{service="checkout",slo="checkout-api-availability"}`,
 				`tandem_slo_sli_ratio{service="search-api",slo="search-query-failures"}`,
+				`tandem_slo_status{service="identity-api",slo="identity-login-latency",status="no_data"} 1`,
+				`tandem_slo_status{service="search-api",slo="search-query-failures",status="healthy"} 1`,
 			} {
 				if !bytes.Contains(metrics, []byte(want)) {
 					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+			for _, no := range []string{`tandem_slo_sli_ratio{service="identity-api",slo="identity-login-latency"}`, `tandem_slo_error_budget_remaining_ratio{service="identity-api",slo="identity-login-latency"}`,
+				`tandem_slo_burn_rate{service="identity-api",slo="identity-login-latency"`} {
+				if bytes.Contains(metrics, []byte(no)) {
+					t.Errorf("/metrics exports %s for an SLO without data", no)
 				}
 			}
 			if bytes.Contains(metrics, []byte("NaN")) {
@@ -250,12 +280,26 @@ func TestEndToEnd(t *testing.T) {
 			var cst struct {
 				BurnRates map[string]float64 `json:"burn_rates"`
 			}
-			if err := json.Unmarshal(out.Bytes(), &cst); err != nil || cst.BurnRates["5m"] != st.BurnRates["5m"] {
+			if err := json.Unmarshal(out.Bytes(), &cst); err != nil || cst.BurnRates["5m"] != val(st.BurnRates["5m"]) {
 				t.Errorf("cli json: %v %s", err, out.String())
 			}
 			out.Reset()
 			if code := cli.Execute(ctx, []string{"slo", "list", "--url", srv.URL, "--token", srv.AdminToken}, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "search-query-failures") {
 				t.Errorf("slo list: %d %s %s", code, out.String(), errOut.String())
+			}
+			// An SLO without data prints "no data" and why, never 100 %.
+			for _, line := range strings.Split(out.String(), "\n") {
+				if strings.HasPrefix(line, "identity-login-latency ") && (!strings.Contains(line, "no data") || !strings.Contains(line, "no_data (no events in the window)") || strings.Contains(line, "100.0")) {
+					t.Errorf("slo list, idle SLO: %q", line)
+				}
+				if strings.HasPrefix(line, "checkout-availability ") && (!strings.Contains(line, "source unreadable") || strings.Contains(line, "%\t") || strings.Contains(line, "100.0")) {
+					t.Errorf("slo list, unreadable SLO: %q", line)
+				}
+			}
+			out.Reset()
+			if code := cli.Execute(ctx, []string{"slo", "status", "identity-login-latency", "--url", srv.URL, "--token", srv.AdminToken}, nil, &out, &errOut); code != 0 ||
+				!strings.Contains(out.String(), "Attainment      no data") || !strings.Contains(out.String(), "1h no data") || !strings.Contains(out.String(), "no_data: no events in the window") {
+				t.Errorf("slo status, idle SLO: %d %s", code, out.String())
 			}
 		})
 	}

@@ -139,12 +139,16 @@ func TestIdleExporter(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, st := range sts {
-		if st.Error != "" || st.Status != slo.StatusNoData || st.Total != 0 || st.Alerts.Page.Firing || st.Alerts.Ticket.Firing {
-			t.Errorf("idle %s: status %s, total %v, alerts %+v, error %q", st.Name, st.Status, st.Total, st.Alerts, st.Error)
+		if st.Error != "" || st.Status != slo.StatusNoData || st.Total == nil || *st.Total != 0 || st.Alerts.Page.Firing || st.Alerts.Ticket.Firing {
+			total := "null"
+			if st.Total != nil {
+				total = fmt.Sprint(*st.Total)
+			}
+			t.Errorf("idle %s: status %s, total %s, alerts %+v, error %q", st.Name, st.Status, total, st.Alerts, st.Error)
 		}
 		for w, b := range st.BurnRates {
-			if b != 0 {
-				t.Errorf("idle %s burns at %v over %s", st.Name, b, w)
+			if b != nil {
+				t.Errorf("idle %s burns at %v over %s, want null", st.Name, *b, w)
 			}
 		}
 	}
@@ -169,7 +173,7 @@ func TestIdleExporter(t *testing.T) {
 		return err == nil && fmt.Sprint(alerts.firing()) == "[idle-errors/page idle-latency/page]"
 	})
 	for _, st := range svc.Last() {
-		if st.Status == slo.StatusNoData || st.BurnRates["5m"] <= 0 || !st.Alerts.Page.Firing {
+		if st.Status == slo.StatusNoData || st.BurnRates["5m"] == nil || *st.BurnRates["5m"] <= 0 || !st.Alerts.Page.Firing {
 			t.Errorf("busy %s: status %s, burn %v, alerts %+v", st.Name, st.Status, st.BurnRates, st.Alerts)
 		}
 	}

@@ -1,0 +1,461 @@
+package slo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/db"
+)
+
+// The evaluator keeps each native SLO's counts in memory and reads from the
+// store only what changed since its last read, so that a cycle over many
+// SLOs costs one query for their versions and one for their changed
+// buckets rather than a read of every window.
+//
+// How it stays exact: every write of an SLO's native data takes the SLO's
+// next version, locks it until the write commits (so the versions of one
+// SLO commit in order) and stamps every bucket it changes with it. A
+// reader that reads the version row first, then the buckets stamped after
+// the version it holds, has every bucket up to the version it read; a
+// bucket of a later write that it sees as well is read again next time,
+// which is harmless because a bucket row holds its totals, not a change.
+// Pruning deletes only minutes and hours older than any window keeps.
+
+// hourRow is one cached hour rollup.
+type hourRow struct {
+	good, total int64
+	goodSlices  int32
+	slices      int32
+}
+
+// minuteRow is one cached minute bucket.
+type minuteRow struct{ good, total int64 }
+
+// bucketRow is one bucket as the cache reads it.
+type bucketRow struct {
+	slo                            string
+	res                            int
+	start                          int64 // ms
+	good, total, goodSlices, slice int64
+	latency                        bool
+}
+
+// cacheAhead is how far past the evaluation the cache keeps buckets that
+// arrive early (ingest accepts events up to five minutes ahead).
+const cacheAhead = time.Hour
+
+// cacheEntry is one SLO's cached data: hour rollups from hourBase (an hour
+// number since the Unix epoch) and minutes from minuteBase (a minute
+// number).
+type cacheEntry struct {
+	mu         sync.Mutex
+	loaded     bool
+	version    int64
+	hourBase   int64
+	hours      []hourRow
+	minuteBase int64
+	minutes    []minuteRow
+	// latency says whether a bucket read holds a latency sketch; p95 and
+	// p95Key cache the window's p95 and what it was read for.
+	latency bool
+	p95     float64
+	p95Key  [4]int64
+	// synced is the cycle whose sync last brought the entry up to date.
+	synced uint64
+}
+
+const (
+	msHour   = int64(time.Hour / time.Millisecond)
+	msMinute = int64(time.Minute / time.Millisecond)
+)
+
+// reset empties the entry for a whole read of the layout starting at hs
+// (hours) and ms (minutes).
+func (e *cacheEntry) reset(hs, ms time.Time) {
+	e.loaded, e.version, e.latency = true, 0, false
+	e.hourBase, e.hours = db.Millis(hs)/msHour, nil
+	e.minuteBase, e.minutes = db.Millis(ms)/msMinute, nil
+	e.p95, e.p95Key, e.synced = -1, [4]int64{}, 0
+}
+
+// covers reports whether the entry holds everything a layout needs.
+func (e *cacheEntry) covers(hs, ms time.Time) bool {
+	return e.loaded && db.Millis(hs)/msHour >= e.hourBase && db.Millis(ms)/msMinute >= e.minuteBase
+}
+
+// slide drops what lies before the layout and makes room up to end plus
+// cacheAhead.
+func (e *cacheEntry) slide(hs, ms, end time.Time) {
+	h0, m0 := db.Millis(hs)/msHour, db.Millis(ms)/msMinute
+	if d := h0 - e.hourBase; d > 0 {
+		e.hours = e.hours[min(int(d), len(e.hours)):]
+		e.hourBase = h0
+	}
+	if d := m0 - e.minuteBase; d > 0 {
+		e.minutes = e.minutes[min(int(d), len(e.minutes)):]
+		e.minuteBase = m0
+	}
+	horizon := db.Millis(end.Add(cacheAhead))
+	if n := int(horizon/msHour - e.hourBase + 1); n > len(e.hours) {
+		e.hours = append(e.hours, make([]hourRow, n-len(e.hours))...)
+	}
+	if n := int(horizon/msMinute - e.minuteBase + 1); n > len(e.minutes) {
+		e.minutes = append(e.minutes, make([]minuteRow, n-len(e.minutes))...)
+	}
+}
+
+// apply puts a bucket in place; buckets before the entry's bases belong
+// to no window any more, and buckets past its horizon cannot be (ingest
+// refuses them).
+func (e *cacheEntry) apply(r bucketRow) {
+	e.latency = e.latency || r.latency
+	switch r.res {
+	case resHour:
+		if i := r.start/msHour - e.hourBase; i >= 0 && i < int64(len(e.hours)) {
+			e.hours[i] = hourRow{r.good, r.total, int32(r.goodSlices), int32(r.slice)}
+		}
+	case resMinute:
+		if i := r.start/msMinute - e.minuteBase; i >= 0 && i < int64(len(e.minutes)) {
+			e.minutes[i] = minuteRow{r.good, r.total}
+		}
+	}
+}
+
+// sumsData is an SLO's data as the sums of the windows Evaluate reads.
+type sumsData struct {
+	end  time.Time
+	sums map[time.Duration]Counts
+	p95  float64
+}
+
+func (d *sumsData) WindowEnd() time.Time { return d.end }
+func (d *sumsData) P95Ms() float64       { return d.p95 }
+func (d *sumsData) Sums(ds []time.Duration) []Counts {
+	out := make([]Counts, len(ds))
+	for i, w := range ds {
+		out[i] = d.sums[w]
+	}
+	return out
+}
+
+// data returns def's data for the window from, evaluated at now: the sums
+// of every window Evaluate reads, computed over the entry as Series would
+// lay it out (the layout Store.Load reads), without copying it.
+func (e *cacheEntry) data(def *Definition, from, now time.Time) Data {
+	if def.Method == Timeslices {
+		ser := e.series(def, from, now)
+		return &ser
+	}
+	hs, ms, end := SeriesLayout(from, now)
+	h0, m0 := int(db.Millis(hs)/msHour-e.hourBase), int(db.Millis(ms)/msMinute-e.minuteBase)
+	nh, nm := int(ms.Sub(hs)/time.Hour), int(end.Sub(ms)/time.Minute)
+	need := Windows(def, end)
+	sums := windowSums(need, nm, func(i int) Counts {
+		r := e.minutes[m0+i]
+		return Counts{float64(r.good), float64(r.total), float64(r.total)}
+	}, nh, func(i int) Counts {
+		r := e.hours[h0+i]
+		return Counts{float64(r.good), float64(r.total), float64(r.total)}
+	}, int64(end.Sub(hs)/time.Minute))
+	d := &sumsData{end: end, sums: make(map[time.Duration]Counts, len(need)), p95: -1}
+	for i, w := range need {
+		d.sums[w] = sums[i]
+	}
+	return d
+}
+
+// series lays the entry's data out for def's window from, evaluated at
+// now (the layout Store.Load reads).
+func (e *cacheEntry) series(def *Definition, from, now time.Time) Series {
+	hs, ms, end := SeriesLayout(from, now)
+	h0, m0 := db.Millis(hs)/msHour-e.hourBase, db.Millis(ms)/msMinute-e.minuteBase
+	nh, nm := int(ms.Sub(hs)/time.Hour), int(end.Sub(ms)/time.Minute)
+	if def.Method == Timeslices {
+		hours := make([]Bucket, 0, nh)
+		for i := range nh {
+			r := e.hours[h0+int64(i)]
+			hours = append(hours, Bucket{Start: hs.Add(time.Duration(i) * time.Hour), Counts: Counts{float64(r.goodSlices), float64(r.slices), float64(r.total)}})
+		}
+		minutes := make([]Bucket, 0, nm)
+		for i := range nm {
+			if r := e.minutes[m0+int64(i)]; r.total > 0 {
+				minutes = append(minutes, Bucket{Start: ms.Add(time.Duration(i) * time.Minute), Counts: Counts{float64(r.good), float64(r.total), float64(r.total)}})
+			}
+		}
+		return NewSeries(from, now, hours, SliceBuckets(minutes, def.TimeSliceWindow, def.TimeSliceTarget))
+	}
+	s := Series{HourStart: hs, MinuteStart: ms, End: end, LatencyP95Ms: -1, Hours: make([]Counts, nh), Minutes: make([]Counts, nm)}
+	for i := range s.Hours {
+		r := e.hours[h0+int64(i)]
+		s.Hours[i] = Counts{float64(r.good), float64(r.total), float64(r.total)}
+	}
+	for i := range s.Minutes {
+		r := e.minutes[m0+int64(i)]
+		s.Minutes[i] = Counts{float64(r.good), float64(r.total), float64(r.total)}
+	}
+	return s
+}
+
+// nativeSource reads native SLOs through the cache.
+type nativeSource struct {
+	st *Store
+
+	mu      sync.Mutex
+	entries map[string]*cacheEntry
+	cycles  uint64 // syncs so far
+}
+
+func newNativeSource(st *Store) *nativeSource {
+	return &nativeSource{st: st, entries: map[string]*cacheEntry{}}
+}
+
+func (n *nativeSource) entry(name string) *cacheEntry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e, ok := n.entries[name]
+	if !ok {
+		e = &cacheEntry{}
+		n.entries[name] = e
+	}
+	return e
+}
+
+// forget drops the entries of SLOs not in keep.
+func (n *nativeSource) forget(keep map[string]bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for name := range n.entries {
+		if !keep[name] {
+			delete(n.entries, name)
+		}
+	}
+}
+
+// sync brings the entries of defs up to date for an evaluation at now in
+// two queries: every SLO's version, then the buckets written since the
+// version each entry holds. It returns the cycle's number, which data
+// takes to know an entry needs no read of its own. Entries not loaded yet
+// (or whose window now starts before what they hold) are left to data,
+// which loads them.
+func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Time) (uint64, error) {
+	if n.st == nil {
+		return 0, nil
+	}
+	n.mu.Lock()
+	n.cycles++
+	cycle := n.cycles
+	n.mu.Unlock()
+	versions, err := n.st.versions(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	since := map[string]int64{}
+	ready := map[string]*cacheEntry{}
+	for _, def := range defs {
+		e := n.entry(def.Name)
+		from, _ := def.Window.Bounds(now)
+		hs, ms, end := SeriesLayout(from, now)
+		e.mu.Lock()
+		if e.covers(hs, ms) {
+			e.slide(hs, ms, end)
+			ready[def.Name] = e
+			if v := versions[def.Name]; v > e.version {
+				since[def.Name] = e.version
+			}
+		}
+		e.mu.Unlock()
+	}
+	rows, err := n.st.changed(ctx, since)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		e := ready[r.slo]
+		e.mu.Lock()
+		e.apply(r)
+		e.mu.Unlock()
+	}
+	for name, e := range ready {
+		e.mu.Lock()
+		e.version = max(e.version, versions[name])
+		e.synced = cycle
+		e.mu.Unlock()
+	}
+	return cycle, nil
+}
+
+// Data returns def's data at now from its entry, brought up to date first
+// (loaded whole when it was not yet).
+func (n *nativeSource) Data(ctx context.Context, def *Definition, now time.Time) (Data, error) {
+	return n.data(ctx, def, now, 0)
+}
+
+// data is Data within a cycle: an entry that the cycle's sync brought up
+// to date is used as it is.
+func (n *nativeSource) data(ctx context.Context, def *Definition, now time.Time, cycle uint64) (Data, error) {
+	if n.st == nil {
+		return nil, errors.New("no store")
+	}
+	from, _ := def.Window.Bounds(now)
+	hs, ms, end := SeriesLayout(from, now)
+	e := n.entry(def.Name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if cycle == 0 || e.synced != cycle || !e.covers(hs, ms) {
+		vs, err := n.st.versions(ctx, def.Name)
+		if err != nil {
+			return nil, err
+		}
+		v := vs[def.Name]
+		var rows []bucketRow
+		if e.covers(hs, ms) {
+			e.slide(hs, ms, end)
+			if v > e.version {
+				rows, err = n.st.changed(ctx, map[string]int64{def.Name: e.version})
+			}
+		} else {
+			e.reset(hs, ms)
+			e.slide(hs, ms, end)
+			rows, err = n.st.window(ctx, def.Name, hs, ms, end.Add(cacheAhead))
+		}
+		if err != nil {
+			e.loaded = false // read again whole next time
+			return nil, err
+		}
+		for _, r := range rows {
+			e.apply(r)
+		}
+		e.version = max(e.version, v)
+	}
+	data := e.data(def, from, now)
+	p95 := -1.0
+	if e.latency {
+		key := [4]int64{e.version, db.Millis(hs), db.Millis(ms), db.Millis(end)}
+		if key != e.p95Key {
+			lat, err := n.st.latencyOver(ctx, def.Name, hs, ms, end)
+			if err != nil {
+				return nil, err
+			}
+			e.p95, e.p95Key = -1, key
+			if p, ok := lat.Quantile(0.95); ok {
+				e.p95 = p
+			}
+		}
+		p95 = e.p95
+	}
+	switch d := data.(type) {
+	case *sumsData:
+		d.p95 = p95
+	case *Series:
+		d.LatencyP95Ms = p95
+	}
+	return data, nil
+}
+
+func (n *nativeSource) Hours(ctx context.Context, def *Definition, from, to time.Time) ([]Bucket, error) {
+	if n.st == nil {
+		return nil, errors.New("no store")
+	}
+	return n.st.Hours(ctx, def, from, to)
+}
+
+// versions reads the data version of slo, or of every SLO for "". An SLO
+// never written since versions exist is version 0.
+func (s *Store) versions(ctx context.Context, slo string) (map[string]int64, error) {
+	q, args := `SELECT slo, version FROM slo_native_versions`, []any{}
+	if slo != "" {
+		q, args = q+` WHERE slo = ?`, []any{slo}
+	}
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read data versions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var v int64
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, fmt.Errorf("read data versions: %w", err)
+		}
+		out[name] = v
+	}
+	return out, rows.Err()
+}
+
+const bucketCols = `b.slo, b.res, b.start_ms, b.good, b.total, b.good_slices, b.slices, b.latency IS NOT NULL`
+
+func scanBuckets(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]bucketRow, error) {
+	var out []bucketRow
+	for rows.Next() {
+		var r bucketRow
+		if err := rows.Scan(&r.slo, &r.res, &r.start, &r.good, &r.total, &r.goodSlices, &r.slice, &r.latency); err != nil {
+			return nil, fmt.Errorf("read buckets: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// changed reads the buckets of each SLO in since stamped after its
+// version there, in one query (the index on (slo, version) finds them).
+func (s *Store) changed(ctx context.Context, since map[string]int64) ([]bucketRow, error) {
+	if len(since) == 0 {
+		return nil, nil
+	}
+	arg, err := json.Marshal(since)
+	if err != nil {
+		return nil, fmt.Errorf("read changed buckets: %w", err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM `+s.db.Dialect().JSONObjectPairs()+` w
+JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT)`, string(arg))
+	if err != nil {
+		return nil, fmt.Errorf("read changed buckets: %w", err)
+	}
+	defer rows.Close()
+	return scanBuckets(rows)
+}
+
+// window reads slo's hour rollups in [hs, to) and minutes in [ms, to).
+func (s *Store) window(ctx context.Context, slo string, hs, ms, to time.Time) ([]bucketRow, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM slo_buckets b
+WHERE b.slo = ? AND ((b.res = ? AND b.start_ms >= ? AND b.start_ms < ?) OR (b.res = ? AND b.start_ms >= ? AND b.start_ms < ?))`,
+		slo, resHour, db.Millis(hs), db.Millis(to), resMinute, db.Millis(ms), db.Millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("read buckets: %w", err)
+	}
+	defer rows.Close()
+	return scanBuckets(rows)
+}
+
+// latencyOver merges slo's latency sketches of hours in [hs, ms) and
+// minutes in [ms, end): the distribution of a Series' window.
+func (s *Store) latencyOver(ctx context.Context, slo string, hs, ms, end time.Time) (*Latency, error) {
+	lat := NewLatency()
+	rows, err := s.db.Query(ctx, `SELECT start_ms, latency FROM slo_buckets
+WHERE slo = ? AND latency IS NOT NULL AND ((res = ? AND start_ms >= ? AND start_ms < ?) OR (res = ? AND start_ms >= ? AND start_ms < ?))`,
+		slo, resHour, db.Millis(hs), db.Millis(ms), resMinute, db.Millis(ms), db.Millis(end))
+	if err != nil {
+		return nil, fmt.Errorf("read latency: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ms int64
+		var b []byte
+		if err := rows.Scan(&ms, &b); err != nil {
+			return nil, fmt.Errorf("read latency: %w", err)
+		}
+		if err := lat.MergeEncoded(b); err != nil {
+			return nil, fmt.Errorf("bucket %s of %s: %w", db.Time(ms).Format(time.RFC3339), slo, err)
+		}
+	}
+	return lat, rows.Err()
+}

@@ -1,0 +1,127 @@
+package slo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/db"
+	"github.com/tandemhq/tandem/internal/db/dbtest"
+)
+
+// TestCacheMatchesStore: the evaluator's in-memory data, kept up to date
+// from what changed, gives the same status as a whole read of the store
+// at every step of a run with traffic, idle spells, late and early events,
+// rollups written directly, time crossing hours, and a second evaluator
+// (another replica) that looks less often, on both engines.
+func TestCacheMatchesStore(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		st := NewStore(d)
+		occ := def28d(0.99)
+		occ.Name = "occ"
+		occ.Alerting.MinEvents = 5
+		ts := def28d(0.9)
+		ts.Name, ts.Method, ts.TimeSliceWindow, ts.TimeSliceTarget = "slices", Timeslices, 5*time.Minute, 0.95
+		cal := def28d(0.999)
+		cal.Name, cal.Window = "cal", Window{Unit: "Day", Count: 1}
+		defs := []*Definition{cal, occ, ts}
+		opts := Options{Store: st, Definitions: func() []*Definition { return defs }}
+		a, err := NewService(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := NewService(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		now := t0.Add(-90 * time.Minute)
+		for step := range 120 {
+			now = now.Add(time.Duration(1+r.IntN(17))*time.Minute + time.Duration(r.IntN(60))*time.Second)
+			for _, def := range defs {
+				if r.IntN(4) == 0 {
+					continue // idle
+				}
+				var bs []NativeBucket
+				for range 1 + r.IntN(4) {
+					at := now.Add(-time.Duration(r.IntN(20)) * time.Minute)
+					switch r.IntN(10) {
+					case 0: // late, beyond the minute retention
+						at = now.Add(-time.Duration(80+r.IntN(200)) * time.Hour)
+					case 1: // early
+						at = now.Add(time.Duration(r.IntN(5)) * time.Minute)
+					case 2: // a few hours late
+						at = now.Add(-time.Duration(1+r.IntN(10)) * time.Hour)
+					}
+					total := int64(r.IntN(50))
+					nb := NativeBucket{Start: at.Truncate(time.Minute), Total: total, Good: total - int64(r.IntN(int(total)/5+1))}
+					if r.IntN(2) == 0 {
+						nb.Latency = NewLatency()
+						for range 1 + r.IntN(5) {
+							if err := nb.Latency.Add(float64(5 + r.IntN(900))); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					bs = append(bs, nb)
+				}
+				if _, err := st.Ingest(ctx, def.Name, "edge", fmt.Sprint(step, def.Name), bs, def.TimeSliceWindow, def.TimeSliceTarget, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if step%25 == 7 {
+				old := now.Add(-time.Duration(10+r.IntN(300)) * time.Hour).Truncate(time.Hour)
+				if err := st.WriteRollups(ctx, "occ", []NativeBucket{{Start: old, Good: 90, Total: 100}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(svc *Service, who string) {
+				sts, err := svc.EvaluateOnce(ctx, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, def := range defs {
+					from, _ := def.Window.Bounds(now)
+					ser, err := st.Load(ctx, def, from, now)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, _ := json.Marshal(Evaluate(def, &ser, now))
+					got, _ := json.Marshal(sts[i])
+					if string(got) != string(want) {
+						t.Fatalf("step %d, %s, %s:\n got %s\nwant %s", step, who, def.Name, got, want)
+					}
+				}
+			}
+			check(a, "evaluator")
+			if step%3 == 0 {
+				check(b, "replica")
+			}
+			if step%5 == 0 {
+				// A write, then the same instant again: one SLO, then all.
+				more := []NativeBucket{{Start: now.Add(-time.Minute).Truncate(time.Minute), Good: 1, Total: 9}}
+				if _, err := st.Ingest(ctx, "occ", "edge", fmt.Sprint("again", step), more, 0, 0, now); err != nil {
+					t.Fatal(err)
+				}
+				got, err := a.Status(ctx, "occ", now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				from, _ := occ.Window.Bounds(now)
+				ser, err := st.Load(ctx, occ, from, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := Evaluate(occ, &ser, now)
+				if g, w := fmt.Sprint(val(got.Good), val(got.Total)), fmt.Sprint(val(want.Good), val(want.Total)); g != w {
+					t.Fatalf("step %d, status after a write: %s, want %s", step, g, w)
+				}
+				check(a, "evaluator at the same instant")
+			}
+		}
+	})
+}
