@@ -520,11 +520,11 @@ func sloLine(st slo.Status) string {
 	switch {
 	case st.Error != "":
 		return fmt.Sprintf("%s: no data (%s)", mrkdwn(st.Name), mrkdwn(st.Error))
-	case st.Status == slo.StatusNoData:
+	case st.Status == slo.StatusNoData || st.SLI == nil || st.ErrorBudget.Remaining == nil:
 		return fmt.Sprintf("%s: no data in its %s window (objective %s)", mrkdwn(st.Name), st.Window, pct(st.Objective))
 	}
-	return fmt.Sprintf("%s: %s (objective %s), error budget %s left — %s", mrkdwn(st.Name), pct(st.SLI), pct(st.Objective),
-		pct(st.ErrorBudget.Remaining), st.Status)
+	return fmt.Sprintf("%s: %s (objective %s), error budget %s left — %s", mrkdwn(st.Name), pct(*st.SLI), pct(st.Objective),
+		pct(*st.ErrorBudget.Remaining), st.Status)
 }
 
 func pct(f float64) string {
