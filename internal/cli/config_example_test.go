@@ -40,7 +40,7 @@ func TestConfigExample(t *testing.T) {
 	if !strings.Contains(out, "wrote "+catalog+"\n") {
 		t.Errorf("--out does not list %s:\n%s", catalog, out)
 	}
-	if code, out, errOut := run(t, "config", "validate", dir); code != 0 || !strings.Contains(out, "valid (1 teams, 2 people, 1 services, 0 tools)") {
+	if code, out, errOut := run(t, "config", "validate", dir); code != 0 || !strings.Contains(out, "valid (1 team, 2 people, 1 service, 0 tools)") {
 		t.Fatalf("validate: exit %d\n%s%s", code, out, errOut)
 	}
 
