@@ -199,6 +199,14 @@ func TestDBBackupWhileServing(t *testing.T) {
 	if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM change_events").Scan(&changes); err != nil || changes > written {
 		t.Errorf("backup has %d changes (%v); %d were written", changes, err, written)
 	}
+	// Restoring is putting the file in place as tandem.db.
+	restored := t.TempDir()
+	if err := os.WriteFile(filepath.Join(restored, "tandem.db"), mustRead(t, out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, errOut := run(t, "token", "list", "--data-dir", restored); code != 0 || !strings.Contains(stdout, "test-admin") {
+		t.Errorf("token list on the restored copy: exit %d %s %s", code, stdout, errOut)
+	}
 	// The same file again: refused, and the file is left as it was.
 	before, _ := os.ReadFile(out)
 	code, _, errOut = run(t, "db", "backup", "--data-dir", dataDir, "--out", out)
@@ -210,4 +218,13 @@ func TestDBBackupWhileServing(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "no tandem database") {
 		t.Errorf("backup of an empty directory: exit %d, %q", code, errOut)
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
