@@ -20,8 +20,8 @@ import (
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/db"
-	"github.com/tandemhq/tandem/internal/engine"
 	"github.com/tandemhq/tandem/internal/demo"
+	"github.com/tandemhq/tandem/internal/engine"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated parts of docs/operations.md")
