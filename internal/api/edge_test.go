@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/change"
 )
 
 // lockedBuffer is a bytes.Buffer the server's log goroutines may share.
@@ -160,5 +163,50 @@ func TestActionItemUnknownIncident(t *testing.T) {
 	code, _, b = call(t, "GET", s.URL+"/api/v1/actions", s.AdminToken, nil)
 	if code != 200 || strings.Count(string(b), `"title":"add a canary"`) != 1 {
 		t.Errorf("stored items: %d %s", code, b)
+	}
+}
+
+// Both GitHub webhooks (deploys and commits; issues as incidents) accept a
+// delivery signed with either secret of a "new,old" variable during a
+// rotation, and refuse one signed with neither (or with the whole value).
+func TestGitHubWebhookSecretRotation(t *testing.T) {
+	const newSecret, oldSecret = "gh-webhook-secret-new", "gh-webhook-secret-old"
+	t.Setenv("TEST_GH_CHANGES_SECRET", newSecret+", "+oldSecret)
+	t.Setenv("TEST_GH_ISSUES_SECRET", newSecret+","+oldSecret)
+	to := filepath.Join(t.TempDir(), "tandem.d")
+	if err := os.CopyFS(to, os.DirFS(apptest.ExamplesDir(t))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(to, "change.yaml"), []byte("github:\n  webhook_secret_env: TEST_GH_CHANGES_SECRET\n  deploy_workflows: [Deploy]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inc, err := os.ReadFile(filepath.Join(to, "incidents.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc = []byte(strings.Replace(string(inc), "incidents:\n", "incidents:\n  github_issues: {secret_env: TEST_GH_ISSUES_SECRET}\n", 1))
+	if err := os.WriteFile(filepath.Join(to, "incidents.yaml"), inc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := apptest.Start(t, apptest.Options{ConfigDir: to})
+	push, err := os.ReadFile("../change/testdata/github/push.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := []byte(`{"action":"opened","issue":{"number":42,"title":"Checkout returns 500s","body":"Customers report errors.","html_url":"https://github.com/acme/shop/issues/42","state":"open","labels":[{"name":"sev2"},{"name":"service:checkout"}],"user":{"login":"jane"},"created_at":"2026-03-02T07:55:00Z"},"repository":{"full_name":"acme/shop"},"sender":{"login":"jane"}}`)
+	for _, hook := range []struct {
+		path, event string
+		body        []byte
+	}{{"/api/v1/webhooks/github", "push", push}, {"/api/v1/webhooks/github/issues", "issues", issue}} {
+		for _, tt := range []struct {
+			secret string
+			want   int
+		}{{newSecret, 200}, {oldSecret, 200}, {"gh-webhook-secret-wrong", 401}, {newSecret + ", " + oldSecret, 401}} {
+			code, _, b := call(t, "POST", s.URL+hook.path, "", bytes.NewReader(hook.body),
+				"X-GitHub-Event", hook.event, "X-Hub-Signature-256", change.Sign([]byte(tt.secret), hook.body))
+			if code != tt.want {
+				t.Errorf("%s signed with %q: %d %s, want %d", hook.path, tt.secret, code, b, tt.want)
+			}
+		}
 	}
 }
