@@ -138,8 +138,45 @@ func (db *DB) migrateFS(ctx context.Context, opts Options, fsys fs.FS) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
+	if err := db.refuseNewerSchema(ctx, p); err != nil {
+		return err
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// refuseNewerSchema refuses a database that a newer release migrated: one
+// with an applied migration this binary does not have. An older binary
+// would otherwise write to a schema it does not know. A database without
+// goose's table yet is new and passes.
+func (db *DB) refuseNewerSchema(ctx context.Context, p *goose.Provider) error {
+	known := map[int64]bool{}
+	for _, s := range p.ListSources() {
+		known[s.Version] = true
+	}
+	rows, err := db.write.QueryContext(ctx, db.dialect.Rebind("SELECT DISTINCT version_id FROM goose_db_version WHERE version_id > 0 AND is_applied = ?"), true)
+	if err != nil {
+		return nil // no version table yet: a new database
+	}
+	defer rows.Close()
+	var unknown []string
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return fmt.Errorf("schema versions: %w", err)
+		}
+		if !known[v] {
+			unknown = append(unknown, fmt.Sprintf("%05d", v))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("schema versions: %w", err)
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("the database has schema migrations this tandem does not know (%s): a newer release has run on it; run that release, or restore the backup taken before the upgrade",
+			strings.Join(unknown, ", "))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/tandemhq/tandem/internal/db"
@@ -79,6 +80,31 @@ func TestIncidentServicesBackfill(t *testing.T) {
 			if got[i] != want[i] {
 				t.Fatalf("incident_services = %v, want %v", got, want)
 			}
+		}
+	})
+}
+
+// A binary older than the database's schema refuses to start instead of
+// writing to a schema it does not know, and names the migration; the
+// database is left as it was.
+func TestOlderBinaryRefusesNewerSchema(t *testing.T) {
+	eachOptions(t, func(t *testing.T, opts db.Options) {
+		ctx := context.Background()
+		d, err := db.Open(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Exec(ctx, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, ?)", true); err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		d, err = db.Open(ctx, opts)
+		if err == nil {
+			d.Close()
+			t.Fatal("opened a database migrated by a newer release")
+		}
+		if !strings.Contains(err.Error(), "99999") || !strings.Contains(err.Error(), "newer release") {
+			t.Errorf("error %q does not name the unknown migration", err)
 		}
 	})
 }
