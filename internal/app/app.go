@@ -120,6 +120,10 @@ func New(ctx context.Context, o Options) (*Main, error) {
 		Registry: m.Registry, PublicRead: o.PublicRead,
 	}
 	m.Engine = engine.New(d, o.Clock, o.Log, m.Registry)
+	if err := m.Registry.Register(engine.HealthCollector{DB: d, Clock: o.Clock, Log: o.Log}); err != nil {
+		d.Close()
+		return nil, err
+	}
 	m.Modules = append(m.Modules, m.Engine)
 	for _, wire := range []func(context.Context) error{
 		m.wireChange, m.wireSLO, m.wireOncall, m.wireIncident, m.wireChatops, m.wireGate, m.wireLearning, m.wireWeb,
