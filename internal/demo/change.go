@@ -196,7 +196,7 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 		t = start
 		for i := 0; p.other > 0; i++ {
 			t = t.Add(time.Duration(rng.ExpFloat64() / p.other * float64(24*time.Hour)))
-			if !t.Before(now.Add(-time.Minute)) {
+			if !t.Before(now.Add(-time.Minute)) || (svc.Name == storyService && !t.Before(stop)) {
 				break
 			}
 			k := kinds[rng.IntN(len(kinds))]
