@@ -147,7 +147,7 @@ func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, 
 			if !f.Active {
 				continue
 			}
-			at := now.Add(-5 * time.Minute)
+			at := now
 			ev, ok, err := evaluateGate(ctx, m, s.Name, at)
 			if err != nil {
 				return fmt.Errorf("demo gate for %s: %w", s.Name, err)

@@ -49,7 +49,10 @@ const (
 	upstreamRatio = 0.05
 	// upstreamBefore is how long before the demo's start the upstream
 	// degradation began; UpstreamFor how long after the start it ends.
-	upstreamBefore = 40 * time.Minute
+	// Together under half an hour: the fast pair of burn windows (1h and
+	// 5m) pages, the slower pair (6h and 30m) does not, so the page
+	// resolves five minutes after the burn ends.
+	upstreamBefore = 25 * time.Minute
 	UpstreamFor    = 4 * time.Minute
 	// storyLabel marks the scenario's incident.
 	storyLabel = "demo_scenario"
