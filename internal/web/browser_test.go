@@ -91,7 +91,153 @@ func (b *browser) open(name, path string, selectors ...string) {
 	}
 	b.expect(name, selectors...)
 	b.clean(name)
-	b.shot(name)
+	b.audit(name)
+}
+
+// widths are the viewport widths every page is checked at: a laptop and a
+// phone.
+var widths = []int64{1440, 390}
+
+// auditJS finds what a person would see as broken on the page and returns
+// one line per problem: text drawn over other text, a page wider than the
+// viewport, and a number shown for an SLO that has no data.
+const auditJS = `(() => {
+  const out = [];
+  const vw = window.innerWidth;
+  const sw = document.documentElement.scrollWidth;
+  if (sw > vw) {
+    let widest = "";
+    for (const e of document.querySelectorAll("main *, header *")) {
+      const r = e.getBoundingClientRect();
+      if (r.right > vw + 0.5 && r.width > 0) { widest = e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && e.className.baseVal === undefined && e.className ? "." + String(e.className).split(" ")[0] : "") + " reaches " + Math.round(r.right) + " px: " + (e.innerText || e.textContent || "").trim().slice(0, 40); }
+    }
+    out.push("page is " + sw + " px wide in a " + vw + " px viewport; " + widest);
+  }
+  // On a wide screen no table hides columns behind a sideways scroll.
+  if (vw >= 1024) {
+    for (const e of document.querySelectorAll("main .table-wrap, main table")) {
+      if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible") out.push((e.id || e.firstElementChild && e.firstElementChild.id || e.className) + " is clipped: " + e.scrollWidth + " px of content in " + e.clientWidth + " px");
+    }
+  }
+  // The visible part of a box: clipped by every scrolling or hidden-overflow
+  // ancestor.
+  const clipCache = new Map();
+  function clipOf(el) {
+    if (!el || el === document.documentElement || el === document.body) return {left: -1e9, top: -1e9, right: 1e9, bottom: 1e9};
+    if (clipCache.has(el)) return clipCache.get(el);
+    let c = clipOf(el.parentElement);
+    const st = getComputedStyle(el);
+    if (st.overflowX !== "visible" || st.overflowY !== "visible" || (st.clip && st.clip !== "auto")) {
+      const r = el.getBoundingClientRect();
+      c = {left: Math.max(c.left, r.left), top: Math.max(c.top, r.top), right: Math.min(c.right, r.right), bottom: Math.min(c.bottom, r.bottom)};
+    }
+    clipCache.set(el, c);
+    return c;
+  }
+  function shown(el) {
+    for (let e = el; e; e = e.parentElement) {
+      const st = getComputedStyle(e);
+      if (st.display === "none" || st.visibility === "hidden" || st.opacity === "0") return false;
+      const p = e.parentElement;
+      if (p && p.tagName === "DETAILS" && !p.open && e.tagName !== "SUMMARY") return false;
+      if (e.tagName && ["title", "desc", "script", "style", "template", "noscript", "option", "textarea"].includes(e.tagName.toLowerCase())) return false;
+    }
+    return true;
+  }
+  const boxes = [];
+  function add(el, rects, text) {
+    const c = clipOf(el);
+    for (const r of rects) {
+      const b = {left: Math.max(r.left, c.left), top: Math.max(r.top, c.top), right: Math.min(r.right, c.right), bottom: Math.min(r.bottom, c.bottom)};
+      if (b.right - b.left < 1 || b.bottom - b.top < 1) continue;
+      boxes.push({b, el, text});
+    }
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const svgTexts = new Set();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const text = n.nodeValue.trim();
+    if (!text) continue;
+    const el = n.parentElement;
+    if (!el) continue;
+    const svgText = el.closest("svg text");
+    if (svgText) {
+      if (svgTexts.has(svgText)) continue;
+      svgTexts.add(svgText);
+      if (shown(svgText)) add(svgText, [svgText.getBoundingClientRect()], svgText.textContent.trim());
+      continue;
+    }
+    if (el.closest("svg")) continue;
+    if (!shown(el)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    add(el, Array.from(range.getClientRects()), text);
+  }
+  boxes.sort((a, b) => a.b.left - b.b.left);
+  const seen = new Set();
+  for (let i = 0; i < boxes.length; i++) {
+    const a = boxes[i];
+    for (let j = i + 1; j < boxes.length && boxes[j].b.left < a.b.right - 2; j++) {
+      const c = boxes[j];
+      if (c.el === a.el && c.text === a.text) continue;
+      const w = Math.min(a.b.right, c.b.right) - Math.max(a.b.left, c.b.left);
+      const h = Math.min(a.b.bottom, c.b.bottom) - Math.max(a.b.top, c.b.top);
+      if (w > 2 && h > 2) {
+        const key = a.text + "|" + c.text;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push("text overlaps: " + JSON.stringify(a.text.slice(0, 40)) + " and " + JSON.stringify(c.text.slice(0, 40)) + " at " + Math.round(Math.max(a.b.left, c.b.left)) + "," + Math.round(Math.max(a.b.top, c.b.top)));
+      }
+    }
+  }
+  // SLOs without data: an overview row or an SLO section whose status is
+  // no_data, or any element marked with the SLO's status.
+  const scopes = new Set([...document.querySelectorAll("tr[data-status=no_data], [data-slo-status=no_data]")]);
+  for (const s of document.querySelectorAll("section.slo")) {
+    const badge = s.querySelector("h3 .badge");
+    if (badge && badge.classList.contains("st-no_data")) scopes.add(s);
+  }
+  for (const s of scopes) {
+    // Cells are table cells and the values of description lists; an
+    // objective is a target from the config, not a measurement.
+    const cells = s.matches("td, dd") ? [s] : s.querySelectorAll("td, dd");
+    for (const td of cells) {
+      const dt = td.tagName === "DD" ? td.previousElementSibling : null;
+      if (dt && dt.tagName === "DT" && /^(objective|source)$/i.test(dt.textContent.trim())) continue;
+      if (!shown(td) || td.getBoundingClientRect().width === 0) continue;
+      const copy = td.cloneNode(true);
+      for (const x of copy.querySelectorAll("a, small, th, code, .why, .error-msg, [aria-hidden=true]")) x.remove();
+      const t = copy.textContent.replace(/\s+/g, " ").trim();
+      if (/\d/.test(t)) out.push("a cell of an SLO with no data shows a number: " + JSON.stringify(t.slice(0, 60)));
+    }
+  }
+  return out;
+})()`
+
+// audit checks the page at every width in widths (see auditJS), saves a
+// screenshot at each and leaves the viewport at the first.
+func (b *browser) audit(name string) {
+	b.t.Helper()
+	for i, w := range widths {
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(w, 900)); err != nil {
+			b.t.Fatalf("%s: viewport %d: %v", name, w, err)
+		}
+		problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](auditJS))
+		if err != nil {
+			b.t.Fatalf("%s at %d px: audit: %v", name, w, err)
+		}
+		for _, p := range problems {
+			b.t.Errorf("%s at %d px: %s", name, w, p)
+		}
+		shot := name
+		if i > 0 {
+			shot = fmt.Sprintf("%s-%d", name, w)
+		}
+		b.shot(shot)
+	}
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(widths[0], 900)); err != nil {
+		b.t.Fatalf("%s: viewport: %v", name, err)
+	}
 }
 
 // expect checks that each CSS selector matches at least one element.
@@ -164,7 +310,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1440, 900),
 	)
 	defer cancelAlloc()
 	bctx, cancelTab := chromedp.NewContext(actx)
@@ -217,6 +363,12 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("hover tooltip says %q", tip)
 		}
 		b.clean("service hover")
+	})
+	t.Run("every service", func(t *testing.T) {
+		b.t = t
+		for _, s := range srv.Main.Config.Get().Catalog.Services {
+			b.open("service-"+s.Name, "/services/"+s.Name, "#slos", "#changes")
+		}
 	})
 	t.Run("delivery", func(t *testing.T) {
 		b.t = t

@@ -24,7 +24,8 @@ type sloCell struct {
 	Burn1h    float64 // NaN when the last hour holds no events
 	SLI       float64 // NaN without data
 	Objective float64
-	Page      bool // page alert firing
+	Page      bool   // page alert firing
+	Reason    string // why there is no data
 }
 
 // incidentRef is an open incident as listed beside a service.

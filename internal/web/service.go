@@ -250,7 +250,7 @@ func changeText(e change.Event) string {
 // sloPanel builds one SLO's gauge and charts over the range.
 func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Status, tr timeRange, markers []chart.Marker) sloPanel {
 	p := sloPanel{Status: st, MinSLI: math.NaN()}
-	p.Gauge = chart.Arc(orNaN(st.ErrorBudget.Remaining), st.ErrorBudget.Remaining == nil, st.Name)
+	p.Gauge = chart.Arc(orNaN(st.ErrorBudget.Remaining), st.ErrorBudget.Remaining == nil, st.Name, def.FreezeBelow)
 	for _, w := range []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"} {
 		if v, ok := st.BurnRates[w]; ok {
 			p.BurnRates = append(p.BurnRates, burnRate{Window: w, Rate: orNaN(v)})

@@ -109,7 +109,10 @@ func (c Bars) SVG() template.HTML {
 			w.f(h)
 			w.s(`"/>`)
 		}
-		if slot >= 22 {
+		// The value prints above its bar when it fits the bar's slot
+		// (about 6.5 px a character at 11 px); the title always has it.
+		val := c.Format.Text(b.V)
+		if slot >= 6.5*float64(len([]rune(val)))+4 {
 			w.s(`<text class="val" x="`)
 			w.f(cx)
 			w.s(`" y="`)
@@ -119,10 +122,10 @@ func (c Bars) SVG() template.HTML {
 			}
 			w.f(math.Max(float64(top)-2, base-math.Max(1, v/hi*ph)-3))
 			w.s(`" text-anchor="middle">`)
-			w.text(c.Format.Text(b.V))
+			w.text(val)
 			w.s(`</text>`)
 		}
-		if slot >= 30 || i%int(math.Ceil(30/slot)) == 0 {
+		if slot >= 40 || i%int(math.Ceil(40/slot)) == 0 {
 			w.s(`<text class="lbl" x="`)
 			w.f(cx)
 			w.s(`" y="`)
