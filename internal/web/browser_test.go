@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -363,6 +364,45 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("hover tooltip says %q", tip)
 		}
 		b.clean("service hover")
+	})
+	t.Run("drag to zoom", func(t *testing.T) {
+		b.t = t
+		b.open("service-zoom", "/services/checkout?range=7d", "section.slo svg.chart.ts[data-zoom]")
+		box, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(() => { const s = document.querySelector("section.slo svg.chart.ts"); s.scrollIntoView({block: "center"}); const r = s.getBoundingClientRect(); return [r.left + r.width*0.3, r.left + r.width*0.6, r.top + r.height*0.5]; })()`))
+		if err != nil || len(box) != 3 {
+			t.Fatalf("chart position: %v", err)
+		}
+		if err := chromedp.Do(bctx,
+			chromedp.MouseEvent("mousePressed", box[0], box[2], chromedp.ButtonLeft),
+			chromedp.MouseEvent("mouseMoved", (box[0]+box[1])/2, box[2], chromedp.ButtonLeft),
+			chromedp.MouseEvent("mouseMoved", box[1], box[2], chromedp.ButtonLeft),
+			chromedp.MouseEvent("mouseReleased", box[1], box[2], chromedp.ButtonLeft),
+			chromedp.WaitVisible(chromedp.CSS(".rangebar span[aria-current]")),
+		); err != nil {
+			t.Fatalf("drag: %v", err)
+		}
+		loc, err := chromedp.Run(bctx, chromedp.Evaluate[string]("window.location.search"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := url.ParseQuery(strings.TrimPrefix(loc, "?"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, err1 := time.Parse(time.RFC3339, q.Get("from"))
+		to, err2 := time.Parse(time.RFC3339, q.Get("to"))
+		if err1 != nil || err2 != nil || q.Has("range") {
+			t.Fatalf("after the drag the URL is %q", loc)
+		}
+		// 30% to 60% of a 7-day plot is about two days, a little less
+		// since the plot has margins.
+		if span := to.Sub(from); span < 36*time.Hour || span > 60*time.Hour {
+			t.Errorf("zoomed range %v – %v spans %v, want about two days", from, to, span)
+		}
+		if !strings.Contains(b.text("section.slo figure.chart-box figcaption"), "–") {
+			t.Errorf("the chart caption does not name the zoomed range: %q", b.text("section.slo figure.chart-box figcaption"))
+		}
+		b.clean("after zoom")
 	})
 	t.Run("every service", func(t *testing.T) {
 		b.t = t

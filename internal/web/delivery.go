@@ -238,36 +238,37 @@ func (h *Handler) serviceDORA(ctx context.Context, service string, tr timeRange)
 	return &serviceDORA{Report: rep, Metrics: metricViews(rep, a.Periods(tr.From, tr.To, "week", nil))}, nil
 }
 
-// tierCache keeps the overview's tier badges for a minute: they summarise
-// four weeks and the overview refreshes every 30 seconds.
+// tierCache keeps the overview's tier badges of a preset range for a
+// minute: the overview refreshes every 30 seconds.
 type tierCache struct {
 	mu      sync.Mutex
 	at      time.Time
+	span    string
 	reports map[string]dora.Report
 }
 
-// overviewTierSpan is the period the overview's tier badges summarise.
-const overviewTierSpan = 28 * 24 * time.Hour
-
-// fillTiers sets each row's DORA tier badges over the last 28 days; false
-// when DORA is not wired.
-func (h *Handler) fillTiers(ctx context.Context, now time.Time, rows []overviewRow, index map[string]int) (bool, error) {
+// fillTiers sets each row's DORA tier badges over the range; false when
+// the DORA capability is not wired. Preset ranges are cached for a minute.
+func (h *Handler) fillTiers(ctx context.Context, now time.Time, tr timeRange, rows []overviewRow, index map[string]int) (bool, error) {
 	if h.deps.DORA == nil {
 		return false, nil
 	}
 	h.tiers.mu.Lock()
 	defer h.tiers.mu.Unlock()
-	if h.tiers.reports == nil || now.Before(h.tiers.at) || now.Sub(h.tiers.at) > time.Minute {
+	if tr.Custom || h.tiers.reports == nil || h.tiers.span != tr.Range || now.Before(h.tiers.at) || now.Sub(h.tiers.at) > time.Minute {
 		cat := h.deps.Config.Get().Catalog
-		in, err := h.deps.DORA.Load(ctx, cat, dora.Query{From: now.Add(-overviewTierSpan), To: now})
+		in, err := h.deps.DORA.Load(ctx, cat, dora.Query{From: tr.From, To: tr.To})
 		if err != nil {
 			return true, err
 		}
 		h.tiers.reports = map[string]dora.Report{}
-		for _, rep := range dora.Analyze(in, h.doraOptions()).ByService(now.Add(-overviewTierSpan), now) {
+		for _, rep := range dora.Analyze(in, h.doraOptions()).ByService(tr.From, tr.To) {
 			h.tiers.reports[rep.Service] = rep
 		}
-		h.tiers.at = now
+		h.tiers.at, h.tiers.span = now, tr.Range
+		if tr.Custom {
+			h.tiers.span = ""
+		}
 	}
 	for name, rep := range h.tiers.reports {
 		i, ok := index[name]

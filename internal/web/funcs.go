@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"math"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +44,17 @@ func (h *Handler) funcs() template.FuncMap {
 			q := u.Query()
 			q.Del("from")
 			q.Del("to")
+			q.Del("done")
 			q.Set("range", preset)
 			return u.Path + "?" + q.Encode()
+		},
+		"otherParams": otherParams,
+		// nav is a navigation link that keeps the range picked.
+		"nav": func(path, rangeQ string) string {
+			if rangeQ == "" {
+				return path
+			}
+			return path + "?" + rangeQ
 		},
 		"hasKey":      func(m map[string]string, k string) bool { _, ok := m[k]; return ok },
 		"add":         func(a, b int) int { return a + b },
@@ -246,5 +256,7 @@ func queryWith(u *url.URL, key, value string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func sortStrings(s []string) { sort.Strings(s) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

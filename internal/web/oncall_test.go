@@ -59,7 +59,7 @@ func TestOncallPage(t *testing.T) {
 	}
 	// The overview says who is on call for checkout.
 	_, body = get(t, http.DefaultClient, s.URL+"/")
-	if !strings.Contains(body, "<td>bob</td>") {
+	if !strings.Contains(body, `<td data-label="On call now">bob</td>`) {
 		t.Errorf("overview does not show bob on call for checkout")
 	}
 	if res, _ := get(t, http.DefaultClient, s.URL+"/oncall?weeks=99"); res.StatusCode != 400 {

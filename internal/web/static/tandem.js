@@ -46,7 +46,34 @@
     return months[t.getUTCMonth()] + " " + t.getUTCDate() + " " + pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes()) + " UTC";
   }
 
+  function showTip(text, x, y) {
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.className = "tip";
+      tip.setAttribute("role", "status");
+      document.body.appendChild(tip);
+    }
+    tip.textContent = text;
+    tip.hidden = false;
+    if (x + tip.offsetWidth > window.scrollX + document.documentElement.clientWidth) x = Math.max(window.scrollX, x - tip.offsetWidth - 28);
+    tip.style.left = x + "px";
+    tip.style.top = y + "px";
+  }
+
+  // titled is the part of a chart whose <title> (or label) the tooltip
+  // shows: a bar, a change marker or a cluster of them, a gauge.
+  function titled(el) {
+    return el && el.closest && el.closest("svg.chart g.bar, svg.chart g.mk, figure.arc svg");
+  }
+  function titleText(el) {
+    var t = el.querySelector("title");
+    return t ? t.textContent : (el.getAttribute("aria-label") || "");
+  }
+
   function onMove(ev) {
+    if (drag) { hide(); return; }
+    var part = titled(ev.target);
+    if (part) { showTip(titleText(part), ev.pageX + 14, ev.pageY + 14); return; }
     var svg = ev.target.closest && ev.target.closest("svg.ts[data-hover]");
     if (!svg) { hide(); return; }
     var d = hoverData(svg);
@@ -73,18 +100,7 @@
       svg.appendChild(line);
     }
     line.setAttribute("x1", p.x); line.setAttribute("x2", p.x);
-    if (!tip) {
-      tip = document.createElement("div");
-      tip.className = "tip";
-      tip.setAttribute("role", "status");
-      document.body.appendChild(tip);
-    }
-    tip.textContent = lines.join("\n");
-    tip.hidden = false;
-    var x = ev.pageX + 14, y = ev.pageY + 14;
-    if (x + tip.offsetWidth > window.scrollX + document.documentElement.clientWidth) x = ev.pageX - tip.offsetWidth - 14;
-    tip.style.left = x + "px";
-    tip.style.top = y + "px";
+    showTip(lines.join("\n"), ev.pageX + 14, ev.pageY + 14);
   }
 
   function hide() {
@@ -94,6 +110,70 @@
 
   document.addEventListener("mousemove", onMove);
   document.addEventListener("mouseleave", hide);
+  // A marker reached with the keyboard lists its changes too.
+  document.addEventListener("focusin", function (ev) {
+    var part = titled(ev.target);
+    if (!part) return;
+    var r = part.getBoundingClientRect();
+    showTip(titleText(part), r.right + window.scrollX + 4, r.bottom + window.scrollY + 4);
+  });
+  document.addEventListener("focusout", function (ev) { if (titled(ev.target)) hide(); });
+
+  // ---- drag across a time chart to zoom into that time ------------------
+  var drag = null;
+  function zoomOf(svg) {
+    var z = (svg.getAttribute("data-zoom") || "").split(",").map(Number);
+    return z.length === 4 ? { l: z[0], w: z[1], t0: z[2], t1: z[3] } : null;
+  }
+  function svgX(svg, ev) {
+    var m = svg.getScreenCTM();
+    if (!m) return null;
+    var pt = svg.createSVGPoint();
+    pt.x = ev.clientX; pt.y = ev.clientY;
+    return pt.matrixTransform(m.inverse()).x;
+  }
+  document.addEventListener("pointerdown", function (ev) {
+    if (ev.button !== 0 || !ev.target.closest) return;
+    var svg = ev.target.closest("svg.ts[data-zoom]");
+    if (!svg || ev.target.closest("a")) return;
+    var z = zoomOf(svg), x = svgX(svg, ev);
+    if (!z || x === null || x < z.l || x > z.l + z.w) return;
+    ev.preventDefault();
+    var r = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    r.setAttribute("class", "zoom-sel");
+    r.setAttribute("y", "0");
+    r.setAttribute("height", String(svg.viewBox.baseVal.height));
+    r.setAttribute("x", String(x));
+    r.setAttribute("width", "0");
+    svg.appendChild(r);
+    drag = { svg: svg, z: z, x0: x, x1: x, rect: r };
+  });
+  document.addEventListener("pointermove", function (ev) {
+    if (!drag) return;
+    var x = svgX(drag.svg, ev);
+    if (x === null) return;
+    drag.x1 = Math.max(drag.z.l, Math.min(drag.z.l + drag.z.w, x));
+    drag.rect.setAttribute("x", String(Math.min(drag.x0, drag.x1)));
+    drag.rect.setAttribute("width", String(Math.abs(drag.x1 - drag.x0)));
+  });
+  document.addEventListener("pointerup", function () {
+    if (!drag) return;
+    var d = drag;
+    drag = null;
+    d.rect.remove();
+    if (Math.abs(d.x1 - d.x0) < 4) return;
+    var at = function (x) { return d.z.t0 + (x - d.z.l) / d.z.w * (d.z.t1 - d.z.t0); };
+    var from = new Date(at(Math.min(d.x0, d.x1))), to = new Date(at(Math.max(d.x0, d.x1)));
+    var u = new URL(window.location.href);
+    u.searchParams.delete("range");
+    u.searchParams.delete("done");
+    u.searchParams.set("from", from.toISOString().replace(/\.\d+Z$/, "Z"));
+    u.searchParams.set("to", to.toISOString().replace(/\.\d+Z$/, "Z"));
+    window.location.assign(u.toString());
+  });
+  if (document.querySelector("svg.ts[data-zoom]")) {
+    document.querySelectorAll(".range-hint").forEach(function (e) { e.hidden = false; });
+  }
 
   // ---- filters: apply on change ---------------------------------------
   document.addEventListener("change", function (ev) {
