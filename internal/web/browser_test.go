@@ -486,6 +486,45 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("note after refresh: %q, %v", kept, err)
 		}
 	})
+	t.Run("bulk acknowledge", func(t *testing.T) {
+		b.t = t
+		mgr := srv.Main.API.Incident.Manager
+		var ids []int64
+		for _, title := range []string{"Browser test: queue backlog", "Browser test: slow search"} {
+			inc, err := mgr.Open(ctx, incident.OpenInput{Title: title, Services: []string{"search-api"}, Severity: "sev3", Actor: "test", NoPage: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, inc.ID)
+		}
+		b.open("incidents-bulk", "/incidents?status=triggered", "form#bulk button#bulk-ack")
+		for _, id := range ids {
+			if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(fmt.Sprintf("input[name=id][value='%d']", id)))); err != nil {
+				t.Fatalf("tick #%d: %v", id, err)
+			}
+		}
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("button#bulk-ack")), chromedp.WaitVisible(chromedp.CSS("p.notice"))); err != nil {
+			t.Fatalf("bulk ack: %v", err)
+		}
+		if got := b.text("p.notice"); got != "2 incidents acknowledged." {
+			t.Errorf("after the bulk ack the page says %q", got)
+		}
+		for _, id := range ids {
+			got, err := mgr.Get(ctx, id)
+			if err != nil || got.Status != incident.Acknowledged {
+				t.Errorf("#%d after the bulk ack: %q, %v", id, got.Status, err)
+			}
+			tl, _ := mgr.Timeline(ctx, id)
+			by := false
+			for _, e := range tl {
+				by = by || e.Actor == "web:browser-writer"
+			}
+			if !by {
+				t.Errorf("#%d: the timeline does not name who acknowledged", id)
+			}
+		}
+		b.clean("after bulk ack")
+	})
 	t.Run("postmortem", func(t *testing.T) {
 		b.t = t
 		pms := srv.Main.API.Learning.Postmortems

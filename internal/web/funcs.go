@@ -28,6 +28,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"num":       func(v float64) string { return chart.Number.Text(v) },
 		"times":     func(v float64) string { return chart.Format{Suffix: "×", Decimals: -1}.Text(v) },
 		"when":      when,
+		"at":        timeHTML,
 		"ago":       ago,
 		"dur":       humanDuration,
 		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -187,6 +188,17 @@ func statusBadge(s string) template.HTML {
 	}
 	return template.HTML(`<span class="badge st-` + template.HTMLEscapeString(s) + `"><span aria-hidden="true">` +
 		icon + `</span> ` + template.HTMLEscapeString(word) + `</span>`)
+}
+
+// timeHTML is a moment as a <time> element: UTC in the text, so the page
+// reads without JavaScript; the dashboard's script shows it in the
+// browser's zone (or UTC, as the reader picks) with the relative time on
+// hover.
+func timeHTML(t time.Time) template.HTML {
+	if t.IsZero() {
+		return "–"
+	}
+	return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + when(t) + `</time>`)
 }
 
 // when prints a moment in UTC, compactly ("Nov 25 14:03 UTC"); the zero
