@@ -412,7 +412,29 @@ func TestBrowser(t *testing.T) {
 	})
 	t.Run("delivery", func(t *testing.T) {
 		b.t = t
-		b.open("delivery", "/delivery", "#metric-df", "#metric-lt", "#metric-cfr", "#metric-fdrt", "#metric-rework", "table.dora-table")
+		b.open("delivery", "/delivery", "#metric-df", "#metric-lt", "#metric-cfr", "#metric-fdrt", "#metric-rework", "table.dora-table", "#metric-df .prev", "#metric-df svg.bars a")
+		if prev := b.text("#metric-df .prev"); !strings.Contains(prev, "/ day in the 90d before") {
+			t.Errorf("deployment frequency's previous period reads %q", prev)
+		}
+		// A week's bar leads to the deploys it counts.
+		want, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const as = document.querySelectorAll("#metric-df svg.bars a"); const a = as[as.length - 2]; const t = a.parentElement.querySelector("title").textContent; a.dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true})); return t; })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#deploys"))); err != nil {
+			t.Fatalf("after clicking a bar: %v", err)
+		}
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("#deploy-table tbody tr")).filter(r => r.cells[2].textContent !== "rollback" && r.cells[3].textContent.includes("success")).length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(want, fmt.Sprintf(": %d ", n)) {
+			t.Errorf("the bar says %q; its page lists %d successful deploys", want, n)
+		}
+		if loc, _ := chromedp.Run(bctx, chromedp.Evaluate[string]("location.search")); !strings.Contains(loc, "from=") {
+			t.Errorf("the bar led to %q", loc)
+		}
+		b.clean("delivery drill-down")
 	})
 	t.Run("on-call", func(t *testing.T) {
 		b.t = t

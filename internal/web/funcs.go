@@ -29,6 +29,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"times":     func(v float64) string { return chart.Format{Suffix: "×", Decimals: -1}.Text(v) },
 		"when":      when,
 		"at":        timeHTML,
+		"addHour":   func(t time.Time) time.Time { return t.Add(time.Hour) },
 		"ago":       ago,
 		"dur":       humanDuration,
 		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -133,12 +134,7 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return sha
 		},
-		"tierWord": func(t string) string {
-			if t == "no_data" || t == "" {
-				return "no data"
-			}
-			return t
-		},
+		"tierWord": tierWord,
 		"statusWord": func(s string) string {
 			if w, ok := statusWord[s]; ok {
 				return w
