@@ -105,7 +105,7 @@ type deliveryData struct {
 	Services []reportRow
 	// Deploys are the deploys the metrics count, newest first.
 	Deploys []deployRow
-	Empty    bool
+	Empty   bool
 }
 
 // serviceDORA is a service's DORA metrics for the service page.
@@ -171,10 +171,10 @@ func metricViews(r, prev dora.Report, prevLabel string, weeks []dora.Report, lin
 	per := func(v string) string { return v + " " + prevLabel }
 	return []metricView{
 		{ID: "df", Name: "Deployment frequency", Tier: tierOf(r.DeploymentFrequencyTier),
-			Value:    chart.Format{Decimals: 2}.Text(r.DeploymentFrequencyPerDay) + " / day",
-			Detail:   plural(r.SuccessfulDeploys, "successful deploy", "successful deploys") + " of " + itoa(int64(r.Deploys)),
-			Previous: per(chart.Format{Decimals: 2}.Text(prev.DeploymentFrequencyPerDay) + " / day"),
-			Help:     "Successful production deploys per day.",
+			Value:      chart.Format{Decimals: 2}.Text(r.DeploymentFrequencyPerDay) + " / day",
+			Detail:     plural(r.SuccessfulDeploys, "successful deploy", "successful deploys") + " of " + itoa(int64(r.Deploys)),
+			Previous:   per(chart.Format{Decimals: 2}.Text(prev.DeploymentFrequencyPerDay) + " / day"),
+			Help:       "Successful production deploys per day.",
 			TrendTitle: "Successful deploys per week",
 			Trend: bars("Successful deploys per week", func(w dora.Report) float64 { return float64(w.SuccessfulDeploys) },
 				func(w dora.Report) dora.Tier { return w.DeploymentFrequencyTier }, chart.Number)},
