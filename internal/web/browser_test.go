@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -363,6 +365,12 @@ func TestBrowser(t *testing.T) {
 		if tip := b.text(".tip"); !strings.Contains(tip, "UTC") || !strings.Contains(tip, "SLI:") {
 			t.Errorf("hover tooltip says %q", tip)
 		}
+		// The SLI axis is scaled around the 99.9% objective: its lowest
+		// tick is within ten error budgets of it.
+		low, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`Math.min(...Array.from(document.querySelector("#slo-checkout-api-availability svg.chart.ts").querySelectorAll("g.axis.y text")).map(t => parseFloat(t.textContent)))`))
+		if err != nil || low < 98.9 {
+			t.Errorf("the SLI axis of a 99.9%% objective goes down to %v%%, %v", low, err)
+		}
 		b.clean("service hover")
 	})
 	t.Run("drag to zoom", func(t *testing.T) {
@@ -546,6 +554,38 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		b.clean("after bulk ack")
+	})
+	t.Run("time zones", func(t *testing.T) {
+		b.t = t
+		zone := func(id string) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: id})
+				return err
+			})
+		}
+		if err := chromedp.Do(bctx, zone("America/New_York")); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = chromedp.Do(bctx, zone("")) }()
+		b.open("incidents-zone", "/incidents", "table#incidents time[datetime]", "#zone-toggle")
+		local := b.text("table#incidents time[datetime]")
+		if strings.Contains(local, "UTC") || !(strings.Contains(local, "EST") || strings.Contains(local, "GMT-5")) {
+			t.Errorf("in New York a time reads %q", local)
+		}
+		if title, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("table#incidents time[datetime]").title`)); !strings.Contains(title, "ago") && !strings.HasPrefix(title, "just now") {
+			t.Errorf("hovering a time says %q, want how long ago", title)
+		}
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#zone-toggle"))); err != nil {
+			t.Fatal(err)
+		}
+		if utc := b.text("table#incidents time[datetime]"); !strings.HasSuffix(utc, "UTC") {
+			t.Errorf("after the UTC toggle a time reads %q", utc)
+		}
+		// The choice is kept: set it back for the pages after this one.
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#zone-toggle"))); err != nil {
+			t.Fatal(err)
+		}
+		b.clean("time zones")
 	})
 	t.Run("postmortem", func(t *testing.T) {
 		b.t = t

@@ -2,8 +2,14 @@ package web
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
+
+// The dashboard's one formatter for durations, counts and event names, so
+// the same thing reads the same on every page ("5h 25m", "1 recovery").
+// Percentages and rates go through chart.Format; the script formats the
+// same way in the browser.
 
 // plural prints a count with its noun: "1 incident", "3 incidents".
 func plural(n int, one, many string) string {
@@ -27,4 +33,51 @@ func compactDuration(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Hour)) + "h " + strconv.Itoa(int(d%time.Hour/time.Minute)) + "m"
 	}
 	return strconv.Itoa(int(d/time.Minute)) + "m"
+}
+
+// humanDuration prints d with its largest one or two units: "45s", "12m",
+// "3h 20m", "2d 4h".
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m"
+	case d < 24*time.Hour:
+		h := int(d.Hours())
+		m := int(d.Minutes()) - 60*h
+		if m == 0 {
+			return strconv.Itoa(h) + "h"
+		}
+		return strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m"
+	}
+	days := int(d.Hours()) / 24
+	h := int(d.Hours()) - 24*days
+	if h == 0 {
+		return strconv.Itoa(days) + "d"
+	}
+	return strconv.Itoa(days) + "d " + strconv.Itoa(h) + "h"
+}
+
+// eventWords are timeline event kinds in words.
+var eventWords = map[string]string{
+	"alert_fired": "Alert fired", "alert_resolved": "Alert resolved", "page": "Paged", "page_failed": "Page failed",
+	"escalation": "Escalated", "note": "Note", "change": "Change", "maintenance": "Maintenance window",
+	"update": "Updated", "triggered": "Triggered", "acknowledged": "Acknowledged", "resolved": "Resolved",
+	"closed": "Closed", "opened": "Opened", "status_update": "Status update", "reopened": "Reopened",
+}
+
+// eventWord is an event kind in words: "page_failed" reads "Page failed".
+func eventWord(kind string) string {
+	if w, ok := eventWords[kind]; ok {
+		return w
+	}
+	w := strings.ReplaceAll(kind, "_", " ")
+	if w == "" {
+		return w
+	}
+	return strings.ToUpper(w[:1]) + w[1:]
 }

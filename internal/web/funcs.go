@@ -32,6 +32,23 @@ func (h *Handler) funcs() template.FuncMap {
 		"addHour":   func(t time.Time) time.Time { return t.Add(time.Hour) },
 		"ago":       ago,
 		"dur":       humanDuration,
+		"plural":    plural,
+		// mins prints a number of minutes (float or int) as a duration.
+		"mins": func(v any) string {
+			switch m := v.(type) {
+			case float64:
+				if m < 0 {
+					return "−" + humanDuration(time.Duration(-m*float64(time.Minute)))
+				}
+				return humanDuration(time.Duration(m * float64(time.Minute)))
+			case int:
+				return humanDuration(time.Duration(m) * time.Minute)
+			case int64:
+				return humanDuration(time.Duration(m) * time.Minute)
+			}
+			return fmt.Sprint(v)
+		},
+		"event":     eventWord,
 		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"join":      strings.Join,
 		"lower":     strings.ToLower,
@@ -219,33 +236,6 @@ func ago(t, now time.Time) string {
 		return "just now"
 	}
 	return humanDuration(d) + " ago"
-}
-
-// humanDuration prints d with its largest one or two units: "45 s",
-// "12 min", "3 h 20 min", "2 d 4 h".
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	case d < 24*time.Hour:
-		h := int(d.Hours())
-		m := int(d.Minutes()) - 60*h
-		if m == 0 {
-			return fmt.Sprintf("%d h", h)
-		}
-		return fmt.Sprintf("%d h %d min", h, m)
-	}
-	days := int(d.Hours()) / 24
-	h := int(d.Hours()) - 24*days
-	if h == 0 {
-		return fmt.Sprintf("%d d", days)
-	}
-	return fmt.Sprintf("%d d %d h", days, h)
 }
 
 // queryWith returns "?"+the query of u with key set to value (removed when

@@ -46,8 +46,8 @@ func TestOncallPage(t *testing.T) {
 	_, body := get(t, http.DefaultClient, s.URL+"/oncall")
 	for _, want := range []string{
 		"payments-primary", "bob", // on call now
-		"until Nov 26 00:00 UTC",                       // carol's override ends bob's shift
-		"<strong>carol</strong> from Nov 26 00:00 UTC", // and is next
+		"until <time datetime=\"2026-11-26T00:00:00Z\">Nov 26 00:00 UTC</time>",                       // carol's override ends bob's shift
+		"<strong>carol</strong> from <time datetime=\"2026-11-26T00:00:00Z\">Nov 26 00:00 UTC</time>", // and is next
 		`class="override"`, "carol",                    // the override in the calendar
 		"swap",                 // and in the list
 		"Pages for checkout",   // the policy's services

@@ -59,6 +59,19 @@ type sloPanel struct {
 	// BurnClipped is the burn-rate axis's top when taller values were
 	// drawn at it (0: nothing clipped).
 	BurnClipped float64
+	// SLIFloor is the SLI axis's bottom when lower values were drawn at
+	// it (0: nothing clipped).
+	SLIFloor float64
+}
+
+// sliAxis is the SLI chart's value range for an objective: from ten error
+// budgets below the objective (never below 0) to 100%.
+func sliAxis(objective float64) (floor, top float64) {
+	floor = math.Max(0, objective-10*(1-objective))
+	if objective >= 1 || floor >= 1 {
+		floor = 0.9
+	}
+	return floor, 1
 }
 
 // serviceData is the data of service.html.
@@ -280,11 +293,20 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 		}
 		budget = append(budget, chart.Point{T: hp.Time, V: orNaN(hp.Remaining)})
 	}
+	// The SLI axis is scaled around the objective, as far below it as
+	// ten times the error budget, so 99.80% against 99.9% sits visibly
+	// under the line; deeper dips are drawn at the floor (the caption
+	// says so).
+	floor, ceil := sliAxis(def.Objective)
+	if !math.IsNaN(p.MinSLI) && p.MinSLI < floor {
+		p.SLIFloor = floor
+	}
 	p.SLIChart = chart.TimeSeries{
 		Title: def.Name + ": SLI per hour with changes, " + tr.Label(), From: tr.From, To: tr.To,
 		Series:  []chart.Series{{Name: "SLI", Points: sli, Area: true}},
 		Markers: markers, Rules: []chart.Rule{{V: def.Objective, Label: "objective " + chart.Percent.Text(def.Objective)}},
 		Format: chart.Percent, Width: 960, Height: 240,
+		FixedY: true, YMin: floor, YMax: ceil,
 	}.SVG()
 	// The budget axis runs from 100% down to 0, or below when overspent.
 	low := 0.0

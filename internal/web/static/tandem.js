@@ -41,10 +41,68 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   var months = ["Jan","Feb","Mar","Apr","May","Jun","Jul","Aug","Sep","Oct","Nov","Dec"];
+  // ---- times: the browser's zone by default, UTC on request ------------
+  var zone = "local";
+  try { zone = window.localStorage.getItem("tandem-zone") || "local"; } catch (e) { zone = "local"; }
+  var localFmt = null;
+  try {
+    localFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+  } catch (e) { localFmt = null; }
   function utc(ms) {
     var t = new Date(ms);
+    if (zone !== "utc" && localFmt) return localFmt.format(t);
     return months[t.getUTCMonth()] + " " + t.getUTCDate() + " " + pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes()) + " UTC";
   }
+  // span prints a length of time as the server does: "45s", "12m",
+  // "3h 20m", "2d 4h".
+  function span(ms) {
+    var s = Math.floor(Math.abs(ms) / 1000);
+    if (s < 60) return s + "s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + "m";
+    var h = Math.floor(m / 60);
+    if (h < 24) return h + "h" + (m % 60 ? " " + (m % 60) + "m" : "");
+    var d = Math.floor(h / 24);
+    return d + "d" + (h % 24 ? " " + (h % 24) + "h" : "");
+  }
+  function relative(ms) {
+    var diff = Date.now() - ms;
+    if (Math.abs(diff) < 60000) return "just now";
+    return diff > 0 ? span(diff) + " ago" : "in " + span(diff);
+  }
+  function localizeTimes(root) {
+    var ts = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < ts.length; i++) {
+      var ms = Date.parse(ts[i].getAttribute("datetime"));
+      if (isNaN(ms)) continue;
+      ts[i].textContent = utc(ms);
+      ts[i].title = relative(ms) + " · " + new Date(ms).toISOString().replace(".000Z", "Z");
+    }
+  }
+  function zoneToggle() {
+    var foot = document.querySelector("footer.foot");
+    if (!foot) return;
+    var b = document.getElementById("zone-toggle");
+    if (!b) {
+      b = document.createElement("button");
+      b.type = "button";
+      b.id = "zone-toggle";
+      b.className = "link";
+      foot.appendChild(document.createTextNode(" · "));
+      foot.appendChild(b);
+      b.addEventListener("click", function () {
+        zone = zone === "utc" ? "local" : "utc";
+        try { window.localStorage.setItem("tandem-zone", zone); } catch (e) { /* private mode: this page only */ }
+        zoneToggle();
+        localizeTimes(document);
+      });
+    }
+    var name = "";
+    try { name = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { name = ""; }
+    b.textContent = zone === "utc" ? "Times in UTC; show " + (name || "local time") : "Times in " + (name || "your zone") + "; show UTC";
+  }
+  zoneToggle();
+  localizeTimes(document);
 
   function showTip(text, x, y) {
     if (!tip) {
@@ -244,8 +302,9 @@
         var x = window.scrollX, y = window.scrollY;
         var focusId = document.activeElement && document.activeElement.id;
         cur.replaceChildren.apply(cur, Array.prototype.slice.call(fresh.childNodes).map(function (n) { return document.adoptNode(n); }));
+        localizeTimes(cur);
         var upd = doc.getElementById("updated");
-        if (upd) document.getElementById("updated").textContent = upd.textContent;
+        if (upd) { var mine = document.getElementById("updated"); mine.replaceChildren.apply(mine, Array.prototype.slice.call(upd.childNodes).map(function (n) { return document.adoptNode(n); })); localizeTimes(mine); }
         document.title = doc.title;
         window.scrollTo(x, y);
         if (focusId) { var f = document.getElementById(focusId); if (f) f.focus({ preventScroll: true }); }
