@@ -48,10 +48,10 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return fmt.Sprint(v)
 		},
-		"event":     eventWord,
-		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"join":      strings.Join,
-		"lower":     strings.ToLower,
+		"event": eventWord,
+		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"join":  strings.Join,
+		"lower": strings.ToLower,
 		"title": func(s string) string {
 			if s == "" {
 				return s

@@ -48,7 +48,7 @@ func TestOncallPage(t *testing.T) {
 		"payments-primary", "bob", // on call now
 		"until <time datetime=\"2026-11-26T00:00:00Z\">Nov 26 00:00 UTC</time>",                       // carol's override ends bob's shift
 		"<strong>carol</strong> from <time datetime=\"2026-11-26T00:00:00Z\">Nov 26 00:00 UTC</time>", // and is next
-		`class="override"`, "carol",                    // the override in the calendar
+		`class="override"`, "carol", // the override in the calendar
 		"swap",                 // and in the list
 		"Pages for checkout",   // the policy's services
 		"<strong>bob</strong>", // rule 1 resolves to bob now
