@@ -353,7 +353,7 @@ func TestBrowser(t *testing.T) {
 	})
 	t.Run("service", func(t *testing.T) {
 		b.t = t
-		b.open("service", "/services/checkout?range=7d", "section.slo svg.chart.ts", "figure.arc", "#changes", "#esc-h")
+		b.open("service", "/services/checkout?range=7d", "section.slo svg.chart.ts", "figure.arc", "#changes", "#esc-h", "#slo-checkout-availability dd.links a[href*=\"/graph?\"]")
 		// Hovering the SLI chart shows the value under the pointer.
 		box, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(() => { const s = document.querySelector("section.slo svg.chart.ts"); s.scrollIntoView({block: "center"}); const r = s.getBoundingClientRect(); return [r.left + r.width*0.6, r.top + r.height*0.5]; })()`))
 		if err != nil || len(box) != 2 {
