@@ -614,11 +614,28 @@ func TestBrowser(t *testing.T) {
 		b.open("postmortems", "/postmortems", "table#postmortems a[href='/postmortems/"+fmt.Sprint(pm.ID)+"']")
 		b.open("postmortem", fmt.Sprintf("/postmortems/%d", pm.ID), "article#postmortem h2", "a#print-view", "a#edit")
 		b.open("postmortem-print", fmt.Sprintf("/postmortems/%d/print", pm.ID), "article#postmortem.print h1")
-		// Printing hides the site's navigation.
-		shown, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const m = window.matchMedia("print"); return getComputedStyle(document.querySelector("header.top")).display !== "none" && !m.matches; })()`))
-		if err != nil || !shown {
-			t.Errorf("header should show on screen: %v", err)
+		// The print view has no navigation, and printing any page hides it.
+		if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("header.top, nav[aria-label=Main], footer.foot").length`)); err != nil || n != 0 {
+			t.Errorf("the print view shows %d navigation elements, %v", n, err)
 		}
+		b.open("postmortem-again", fmt.Sprintf("/postmortems/%d", pm.ID), "header.top")
+		media := func(m string) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+				return err
+			})
+		}
+		if err := chromedp.Do(bctx, media("print")); err != nil {
+			t.Fatal(err)
+		}
+		hidden, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector("header.top")).display === "none"`))
+		if err != nil || !hidden {
+			t.Errorf("printing the postmortem page shows the navigation: %v", err)
+		}
+		if err := chromedp.Do(bctx, media("")); err != nil {
+			t.Fatal(err)
+		}
+
 		// Edit: add an overdue action item to the checklist and save.
 		b.open("postmortem-edit", fmt.Sprintf("/postmortems/%d?edit=1", pm.ID), "form.editor textarea#markdown")
 		if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const t = document.getElementById("markdown"); t.value += "\n- [ ] Add a canary stage to checkout deploys (owner: @alice, due: 2020-01-02)\n"; return true; })()`)); err != nil {
@@ -632,6 +649,10 @@ func TestBrowser(t *testing.T) {
 		}
 		if got := b.text("p.notice"); got != "Saved." {
 			t.Errorf("after saving the page says %q", got)
+		}
+		// The saved page lists the new action item once.
+		if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.getElementById("main").innerText.split("Add a canary stage to checkout deploys").length - 1`)); err != nil || n != 1 {
+			t.Errorf("the postmortem lists its action item %d times, %v", n, err)
 		}
 		b.clean("after save")
 		b.open("actions", "/actions", "table#action-items tr.is-overdue")
@@ -649,6 +670,16 @@ func TestBrowser(t *testing.T) {
 	t.Run("toil and OKRs", func(t *testing.T) {
 		b.t = t
 		b.open("toil", "/toil", "table#toil-report", "#goals")
+		// Share of on-call time is filled from the shifts and toil hours.
+		shares, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#toil-report tbody tr")).map(r => r.cells[r.cells.length - 1].textContent.trim())`))
+		if err != nil || len(shares) == 0 {
+			t.Fatalf("toil rows: %v", err)
+		}
+		for _, sh := range shares {
+			if !strings.HasSuffix(sh, "%") {
+				t.Errorf("a toil row's share of on-call time reads %q", sh)
+			}
+		}
 		b.open("okrs", "/okrs", "main h1")
 	})
 	t.Run("refresh keeps the scroll", func(t *testing.T) {

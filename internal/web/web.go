@@ -184,6 +184,8 @@ type base struct {
 	// RangeQ is the time range of the URL as a query ("range=7d"), kept
 	// by the navigation links; "" for none.
 	RangeQ string
+	// Bare leaves out the site's header and footer (the print view).
+	Bare bool
 }
 
 // pageFunc renders one page. An error becomes an error page with the
