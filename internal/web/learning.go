@@ -1,9 +1,9 @@
 package web
 
 import (
-	"math"
 	"context"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
