@@ -99,7 +99,8 @@
     }
     var name = "";
     try { name = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { name = ""; }
-    b.textContent = zone === "utc" ? "Times in UTC; show " + (name || "local time") : "Times in " + (name || "your zone") + "; show UTC";
+    if (/^(Etc\/)?(UTC|GMT)$/.test(name)) name = "";
+    b.textContent = zone === "utc" ? "Times in UTC; show " + (name || "this browser's zone") : (name ? "Times in " + name + "; show UTC" : "Times in this browser's zone (UTC); keep UTC");
   }
   zoneToggle();
   localizeTimes(document);
