@@ -327,6 +327,11 @@ func TestBrowser(t *testing.T) {
 	t.Run("overview", func(t *testing.T) {
 		b.t = t
 		b.open("overview", "/", "table#services tbody tr", "a[href='/services/checkout']", "nav a[aria-current=page]")
+		// A service whose SLOs have no data is not open for release: its
+		// gates fail closed.
+		if got := b.text("tr[data-status=no_data] td[data-label=Release]"); got != "no data" {
+			t.Errorf("release of a service without SLO data reads %q", got)
+		}
 	})
 	t.Run("filter in the URL", func(t *testing.T) {
 		b.t = t
