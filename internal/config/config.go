@@ -52,6 +52,8 @@ type Config struct {
 	Chatops  ChatopsConfig
 	Gate     GateConfig
 	Learning LearningConfig
+	// Dashboard is where the dashboard links out to.
+	Dashboard DashboardConfig
 }
 
 // document is one tandem YAML document. Each capability adds its section
@@ -67,12 +69,13 @@ type document struct {
 	// primary owner and perhaps a backup, a team or a person.
 	Tools []catalog.Tool `yaml:"tools"`
 
-	ChangeSection   `yaml:",inline"`
-	SLOSection      `yaml:",inline"`
-	OncallSection   `yaml:",inline"`
-	IncidentSection `yaml:",inline"`
-	GateSection     `yaml:",inline"`
-	LearningSection `yaml:",inline"`
+	ChangeSection    `yaml:",inline"`
+	SLOSection       `yaml:",inline"`
+	OncallSection    `yaml:",inline"`
+	IncidentSection  `yaml:",inline"`
+	GateSection      `yaml:",inline"`
+	LearningSection  `yaml:",inline"`
+	DashboardSection `yaml:",inline"`
 }
 
 // entry is a decoded item with where it came from, for error positions.
@@ -284,6 +287,7 @@ func (l *loader) parseDocument(file string, root *yaml.Node) {
 	l.collectIncident(file, root, &d)
 	l.collectGate(file, root, &d)
 	l.collectLearning(file, root, &d)
+	l.collectDashboard(file, root, &d)
 }
 
 var (
@@ -493,6 +497,7 @@ func (l *loader) build() {
 	l.buildChatops()
 	l.buildGate()
 	l.buildLearning()
+	l.buildDashboard()
 }
 
 // namePattern is what a team, person or service may be called: the names

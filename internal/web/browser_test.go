@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -91,7 +94,153 @@ func (b *browser) open(name, path string, selectors ...string) {
 	}
 	b.expect(name, selectors...)
 	b.clean(name)
-	b.shot(name)
+	b.audit(name)
+}
+
+// widths are the viewport widths every page is checked at: a laptop and a
+// phone.
+var widths = []int64{1440, 390}
+
+// auditJS finds what a person would see as broken on the page and returns
+// one line per problem: text drawn over other text, a page wider than the
+// viewport, and a number shown for an SLO that has no data.
+const auditJS = `(() => {
+  const out = [];
+  const vw = window.innerWidth;
+  const sw = document.documentElement.scrollWidth;
+  if (sw > vw) {
+    let widest = "";
+    for (const e of document.querySelectorAll("main *, header *")) {
+      const r = e.getBoundingClientRect();
+      if (r.right > vw + 0.5 && r.width > 0) { widest = e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && e.className.baseVal === undefined && e.className ? "." + String(e.className).split(" ")[0] : "") + " reaches " + Math.round(r.right) + " px: " + (e.innerText || e.textContent || "").trim().slice(0, 40); }
+    }
+    out.push("page is " + sw + " px wide in a " + vw + " px viewport; " + widest);
+  }
+  // On a wide screen no table hides columns behind a sideways scroll.
+  if (vw >= 1024) {
+    for (const e of document.querySelectorAll("main .table-wrap, main table")) {
+      if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible") out.push((e.id || e.firstElementChild && e.firstElementChild.id || e.className) + " is clipped: " + e.scrollWidth + " px of content in " + e.clientWidth + " px");
+    }
+  }
+  // The visible part of a box: clipped by every scrolling or hidden-overflow
+  // ancestor.
+  const clipCache = new Map();
+  function clipOf(el) {
+    if (!el || el === document.documentElement || el === document.body) return {left: -1e9, top: -1e9, right: 1e9, bottom: 1e9};
+    if (clipCache.has(el)) return clipCache.get(el);
+    let c = clipOf(el.parentElement);
+    const st = getComputedStyle(el);
+    if (st.overflowX !== "visible" || st.overflowY !== "visible" || (st.clip && st.clip !== "auto")) {
+      const r = el.getBoundingClientRect();
+      c = {left: Math.max(c.left, r.left), top: Math.max(c.top, r.top), right: Math.min(c.right, r.right), bottom: Math.min(c.bottom, r.bottom)};
+    }
+    clipCache.set(el, c);
+    return c;
+  }
+  function shown(el) {
+    for (let e = el; e; e = e.parentElement) {
+      const st = getComputedStyle(e);
+      if (st.display === "none" || st.visibility === "hidden" || st.opacity === "0") return false;
+      const p = e.parentElement;
+      if (p && p.tagName === "DETAILS" && !p.open && e.tagName !== "SUMMARY") return false;
+      if (e.tagName && ["title", "desc", "script", "style", "template", "noscript", "option", "textarea"].includes(e.tagName.toLowerCase())) return false;
+    }
+    return true;
+  }
+  const boxes = [];
+  function add(el, rects, text) {
+    const c = clipOf(el);
+    for (const r of rects) {
+      const b = {left: Math.max(r.left, c.left), top: Math.max(r.top, c.top), right: Math.min(r.right, c.right), bottom: Math.min(r.bottom, c.bottom)};
+      if (b.right - b.left < 1 || b.bottom - b.top < 1) continue;
+      boxes.push({b, el, text});
+    }
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const svgTexts = new Set();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const text = n.nodeValue.trim();
+    if (!text) continue;
+    const el = n.parentElement;
+    if (!el) continue;
+    const svgText = el.closest("svg text");
+    if (svgText) {
+      if (svgTexts.has(svgText)) continue;
+      svgTexts.add(svgText);
+      if (shown(svgText)) add(svgText, [svgText.getBoundingClientRect()], svgText.textContent.trim());
+      continue;
+    }
+    if (el.closest("svg")) continue;
+    if (!shown(el)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    add(el, Array.from(range.getClientRects()), text);
+  }
+  boxes.sort((a, b) => a.b.left - b.b.left);
+  const seen = new Set();
+  for (let i = 0; i < boxes.length; i++) {
+    const a = boxes[i];
+    for (let j = i + 1; j < boxes.length && boxes[j].b.left < a.b.right - 2; j++) {
+      const c = boxes[j];
+      if (c.el === a.el && c.text === a.text) continue;
+      const w = Math.min(a.b.right, c.b.right) - Math.max(a.b.left, c.b.left);
+      const h = Math.min(a.b.bottom, c.b.bottom) - Math.max(a.b.top, c.b.top);
+      if (w > 2 && h > 2) {
+        const key = a.text + "|" + c.text;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push("text overlaps: " + JSON.stringify(a.text.slice(0, 40)) + " and " + JSON.stringify(c.text.slice(0, 40)) + " at " + Math.round(Math.max(a.b.left, c.b.left)) + "," + Math.round(Math.max(a.b.top, c.b.top)));
+      }
+    }
+  }
+  // SLOs without data: an overview row or an SLO section whose status is
+  // no_data, or any element marked with the SLO's status.
+  const scopes = new Set([...document.querySelectorAll("tr[data-status=no_data], [data-slo-status=no_data]")]);
+  for (const s of document.querySelectorAll("section.slo")) {
+    const badge = s.querySelector("h3 .badge");
+    if (badge && badge.classList.contains("st-no_data")) scopes.add(s);
+  }
+  for (const s of scopes) {
+    // Cells are table cells and the values of description lists; an
+    // objective is a target from the config, not a measurement.
+    const cells = s.matches("td, dd") ? [s] : s.querySelectorAll("td, dd");
+    for (const td of cells) {
+      const dt = td.tagName === "DD" ? td.previousElementSibling : null;
+      if (dt && dt.tagName === "DT" && /^(objective|source)$/i.test(dt.textContent.trim())) continue;
+      if (!shown(td) || td.getBoundingClientRect().width === 0) continue;
+      const copy = td.cloneNode(true);
+      for (const x of copy.querySelectorAll("a, small, th, code, .why, .error-msg, [aria-hidden=true]")) x.remove();
+      const t = copy.textContent.replace(/\s+/g, " ").trim();
+      if (/\d/.test(t)) out.push("a cell of an SLO with no data shows a number: " + JSON.stringify(t.slice(0, 60)));
+    }
+  }
+  return out;
+})()`
+
+// audit checks the page at every width in widths (see auditJS), saves a
+// screenshot at each and leaves the viewport at the first.
+func (b *browser) audit(name string) {
+	b.t.Helper()
+	for i, w := range widths {
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(w, 900)); err != nil {
+			b.t.Fatalf("%s: viewport %d: %v", name, w, err)
+		}
+		problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](auditJS))
+		if err != nil {
+			b.t.Fatalf("%s at %d px: audit: %v", name, w, err)
+		}
+		for _, p := range problems {
+			b.t.Errorf("%s at %d px: %s", name, w, p)
+		}
+		shot := name
+		if i > 0 {
+			shot = fmt.Sprintf("%s-%d", name, w)
+		}
+		b.shot(shot)
+	}
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(widths[0], 900)); err != nil {
+		b.t.Fatalf("%s: viewport: %v", name, err)
+	}
 }
 
 // expect checks that each CSS selector matches at least one element.
@@ -164,7 +313,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1440, 900),
 	)
 	defer cancelAlloc()
 	bctx, cancelTab := chromedp.NewContext(actx)
@@ -178,6 +327,11 @@ func TestBrowser(t *testing.T) {
 	t.Run("overview", func(t *testing.T) {
 		b.t = t
 		b.open("overview", "/", "table#services tbody tr", "a[href='/services/checkout']", "nav a[aria-current=page]")
+		// A service whose SLOs have no data is not open for release: its
+		// gates fail closed.
+		if got := b.text("tr[data-status=no_data] td[data-label=Release]"); got != "no data" {
+			t.Errorf("release of a service without SLO data reads %q", got)
+		}
 	})
 	t.Run("filter in the URL", func(t *testing.T) {
 		b.t = t
@@ -204,7 +358,7 @@ func TestBrowser(t *testing.T) {
 	})
 	t.Run("service", func(t *testing.T) {
 		b.t = t
-		b.open("service", "/services/checkout?range=7d", "section.slo svg.chart.ts", "figure.arc", "#changes", "#esc-h")
+		b.open("service", "/services/checkout?range=7d", "section.slo svg.chart.ts", "figure.arc", "#changes", "#esc-h", "#slo-checkout-availability dd.links a[href*=\"/graph?\"]")
 		// Hovering the SLI chart shows the value under the pointer.
 		box, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(() => { const s = document.querySelector("section.slo svg.chart.ts"); s.scrollIntoView({block: "center"}); const r = s.getBoundingClientRect(); return [r.left + r.width*0.6, r.top + r.height*0.5]; })()`))
 		if err != nil || len(box) != 2 {
@@ -216,11 +370,84 @@ func TestBrowser(t *testing.T) {
 		if tip := b.text(".tip"); !strings.Contains(tip, "UTC") || !strings.Contains(tip, "SLI:") {
 			t.Errorf("hover tooltip says %q", tip)
 		}
+		// The SLI axis is scaled around the 99.9% objective: its lowest
+		// tick is within ten error budgets of it.
+		low, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`Math.min(...Array.from(document.querySelector("#slo-checkout-api-availability svg.chart.ts").querySelectorAll("g.axis.y text")).map(t => parseFloat(t.textContent)))`))
+		if err != nil || low < 98.9 {
+			t.Errorf("the SLI axis of a 99.9%% objective goes down to %v%%, %v", low, err)
+		}
 		b.clean("service hover")
+	})
+	t.Run("drag to zoom", func(t *testing.T) {
+		b.t = t
+		b.open("service-zoom", "/services/checkout?range=7d", "section.slo svg.chart.ts[data-zoom]")
+		box, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(() => { const s = document.querySelector("section.slo svg.chart.ts"); s.scrollIntoView({block: "center"}); const r = s.getBoundingClientRect(); return [r.left + r.width*0.3, r.left + r.width*0.6, r.top + r.height*0.5]; })()`))
+		if err != nil || len(box) != 3 {
+			t.Fatalf("chart position: %v", err)
+		}
+		if err := chromedp.Do(bctx,
+			chromedp.MouseEvent("mousePressed", box[0], box[2], chromedp.ButtonLeft),
+			chromedp.MouseEvent("mouseMoved", (box[0]+box[1])/2, box[2], chromedp.ButtonLeft),
+			chromedp.MouseEvent("mouseMoved", box[1], box[2], chromedp.ButtonLeft),
+			chromedp.MouseEvent("mouseReleased", box[1], box[2], chromedp.ButtonLeft),
+			chromedp.WaitVisible(chromedp.CSS(".rangebar span[aria-current]")),
+		); err != nil {
+			t.Fatalf("drag: %v", err)
+		}
+		loc, err := chromedp.Run(bctx, chromedp.Evaluate[string]("window.location.search"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := url.ParseQuery(strings.TrimPrefix(loc, "?"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, err1 := time.Parse(time.RFC3339, q.Get("from"))
+		to, err2 := time.Parse(time.RFC3339, q.Get("to"))
+		if err1 != nil || err2 != nil || q.Has("range") {
+			t.Fatalf("after the drag the URL is %q", loc)
+		}
+		// 30% to 60% of a 7-day plot is about two days, a little less
+		// since the plot has margins.
+		if span := to.Sub(from); span < 36*time.Hour || span > 60*time.Hour {
+			t.Errorf("zoomed range %v – %v spans %v, want about two days", from, to, span)
+		}
+		if !strings.Contains(b.text("section.slo figure.chart-box figcaption"), "–") {
+			t.Errorf("the chart caption does not name the zoomed range: %q", b.text("section.slo figure.chart-box figcaption"))
+		}
+		b.clean("after zoom")
+	})
+	t.Run("every service", func(t *testing.T) {
+		b.t = t
+		for _, s := range srv.Main.Config.Get().Catalog.Services {
+			b.open("service-"+s.Name, "/services/"+s.Name, "#slos", "#changes")
+		}
 	})
 	t.Run("delivery", func(t *testing.T) {
 		b.t = t
-		b.open("delivery", "/delivery", "#metric-df", "#metric-lt", "#metric-cfr", "#metric-fdrt", "#metric-rework", "table.dora-table")
+		b.open("delivery", "/delivery", "#metric-df", "#metric-lt", "#metric-cfr", "#metric-fdrt", "#metric-rework", "table.dora-table", "#metric-df .prev", "#metric-df svg.bars a")
+		if prev := b.text("#metric-df .prev"); !strings.Contains(prev, "/ day in the 90d before") {
+			t.Errorf("deployment frequency's previous period reads %q", prev)
+		}
+		// A week's bar leads to the deploys it counts.
+		want, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const as = document.querySelectorAll("#metric-df svg.bars a"); const a = as[as.length - 2]; const t = a.parentElement.querySelector("title").textContent; a.dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true})); return t; })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#deploys"))); err != nil {
+			t.Fatalf("after clicking a bar: %v", err)
+		}
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("#deploy-table tbody tr")).filter(r => r.cells[2].textContent !== "rollback" && r.cells[3].textContent.includes("success")).length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(want, fmt.Sprintf(": %d ", n)) {
+			t.Errorf("the bar says %q; its page lists %d successful deploys", want, n)
+		}
+		if loc, _ := chromedp.Run(bctx, chromedp.Evaluate[string]("location.search")); !strings.Contains(loc, "from=") {
+			t.Errorf("the bar led to %q", loc)
+		}
+		b.clean("delivery drill-down")
 	})
 	t.Run("on-call", func(t *testing.T) {
 		b.t = t
@@ -294,6 +521,77 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("note after refresh: %q, %v", kept, err)
 		}
 	})
+	t.Run("bulk acknowledge", func(t *testing.T) {
+		b.t = t
+		mgr := srv.Main.API.Incident.Manager
+		var ids []int64
+		for _, title := range []string{"Browser test: queue backlog", "Browser test: slow search"} {
+			inc, err := mgr.Open(ctx, incident.OpenInput{Title: title, Services: []string{"search-api"}, Severity: "sev3", Actor: "test", NoPage: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, inc.ID)
+		}
+		b.open("incidents-bulk", "/incidents?status=triggered", "form#bulk button#bulk-ack")
+		for _, id := range ids {
+			if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(fmt.Sprintf("input[name=id][value='%d']", id)))); err != nil {
+				t.Fatalf("tick #%d: %v", id, err)
+			}
+		}
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("button#bulk-ack")), chromedp.WaitVisible(chromedp.CSS("p.notice"))); err != nil {
+			t.Fatalf("bulk ack: %v", err)
+		}
+		if got := b.text("p.notice"); got != "2 incidents acknowledged." {
+			t.Errorf("after the bulk ack the page says %q", got)
+		}
+		for _, id := range ids {
+			got, err := mgr.Get(ctx, id)
+			if err != nil || got.Status != incident.Acknowledged {
+				t.Errorf("#%d after the bulk ack: %q, %v", id, got.Status, err)
+			}
+			tl, _ := mgr.Timeline(ctx, id)
+			by := false
+			for _, e := range tl {
+				by = by || e.Actor == "web:browser-writer"
+			}
+			if !by {
+				t.Errorf("#%d: the timeline does not name who acknowledged", id)
+			}
+		}
+		b.clean("after bulk ack")
+	})
+	t.Run("time zones", func(t *testing.T) {
+		b.t = t
+		zone := func(id string) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: id})
+				return err
+			})
+		}
+		if err := chromedp.Do(bctx, zone("America/New_York")); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = chromedp.Do(bctx, zone("")) }()
+		b.open("incidents-zone", "/incidents", "table#incidents time[datetime]", "#zone-toggle")
+		local := b.text("table#incidents time[datetime]")
+		if strings.Contains(local, "UTC") || !(strings.Contains(local, "EST") || strings.Contains(local, "GMT-5")) {
+			t.Errorf("in New York a time reads %q", local)
+		}
+		if title, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("table#incidents time[datetime]").title`)); !strings.Contains(title, "ago") && !strings.HasPrefix(title, "just now") {
+			t.Errorf("hovering a time says %q, want how long ago", title)
+		}
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#zone-toggle"))); err != nil {
+			t.Fatal(err)
+		}
+		if utc := b.text("table#incidents time[datetime]"); !strings.HasSuffix(utc, "UTC") {
+			t.Errorf("after the UTC toggle a time reads %q", utc)
+		}
+		// The choice is kept: set it back for the pages after this one.
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#zone-toggle"))); err != nil {
+			t.Fatal(err)
+		}
+		b.clean("time zones")
+	})
 	t.Run("postmortem", func(t *testing.T) {
 		b.t = t
 		pms := srv.Main.API.Learning.Postmortems
@@ -321,11 +619,28 @@ func TestBrowser(t *testing.T) {
 		b.open("postmortems", "/postmortems", "table#postmortems a[href='/postmortems/"+fmt.Sprint(pm.ID)+"']")
 		b.open("postmortem", fmt.Sprintf("/postmortems/%d", pm.ID), "article#postmortem h2", "a#print-view", "a#edit")
 		b.open("postmortem-print", fmt.Sprintf("/postmortems/%d/print", pm.ID), "article#postmortem.print h1")
-		// Printing hides the site's navigation.
-		shown, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const m = window.matchMedia("print"); return getComputedStyle(document.querySelector("header.top")).display !== "none" && !m.matches; })()`))
-		if err != nil || !shown {
-			t.Errorf("header should show on screen: %v", err)
+		// The print view has no navigation, and printing any page hides it.
+		if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("header.top, nav[aria-label=Main], footer.foot").length`)); err != nil || n != 0 {
+			t.Errorf("the print view shows %d navigation elements, %v", n, err)
 		}
+		b.open("postmortem-again", fmt.Sprintf("/postmortems/%d", pm.ID), "header.top")
+		media := func(m string) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+				return err
+			})
+		}
+		if err := chromedp.Do(bctx, media("print")); err != nil {
+			t.Fatal(err)
+		}
+		hidden, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector("header.top")).display === "none"`))
+		if err != nil || !hidden {
+			t.Errorf("printing the postmortem page shows the navigation: %v", err)
+		}
+		if err := chromedp.Do(bctx, media("")); err != nil {
+			t.Fatal(err)
+		}
+
 		// Edit: add an overdue action item to the checklist and save.
 		b.open("postmortem-edit", fmt.Sprintf("/postmortems/%d?edit=1", pm.ID), "form.editor textarea#markdown")
 		if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const t = document.getElementById("markdown"); t.value += "\n- [ ] Add a canary stage to checkout deploys (owner: @alice, due: 2020-01-02)\n"; return true; })()`)); err != nil {
@@ -339,6 +654,10 @@ func TestBrowser(t *testing.T) {
 		}
 		if got := b.text("p.notice"); got != "Saved." {
 			t.Errorf("after saving the page says %q", got)
+		}
+		// The saved page lists the new action item once.
+		if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.getElementById("main").innerText.split("Add a canary stage to checkout deploys").length - 1`)); err != nil || n != 1 {
+			t.Errorf("the postmortem lists its action item %d times, %v", n, err)
 		}
 		b.clean("after save")
 		b.open("actions", "/actions", "table#action-items tr.is-overdue")
@@ -356,6 +675,16 @@ func TestBrowser(t *testing.T) {
 	t.Run("toil and OKRs", func(t *testing.T) {
 		b.t = t
 		b.open("toil", "/toil", "table#toil-report", "#goals")
+		// Share of on-call time is filled from the shifts and toil hours.
+		shares, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#toil-report tbody tr")).map(r => r.cells[r.cells.length - 1].textContent.trim())`))
+		if err != nil || len(shares) == 0 {
+			t.Fatalf("toil rows: %v", err)
+		}
+		for _, sh := range shares {
+			if !strings.HasSuffix(sh, "%") {
+				t.Errorf("a toil row's share of on-call time reads %q", sh)
+			}
+		}
 		b.open("okrs", "/okrs", "main h1")
 	})
 	t.Run("refresh keeps the scroll", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -35,7 +36,50 @@ type metricView struct {
 	Detail string
 	Tier   string // elite, high, medium, low, no_data; "" for rework (no tiers)
 	Trend  template.HTML
-	Help   string
+	// TrendTitle says what the bars count, in their unit.
+	TrendTitle string
+	Help       string
+	// Previous is the same figure over the period just before the range
+	// ("0.65 / day in the 90 days before").
+	Previous string
+}
+
+// deployRow is one deploy that the delivery metrics count.
+type deployRow struct {
+	ID       int64
+	At       time.Time
+	Service  string
+	Status   string
+	Rollback bool
+	Hotfix   bool
+}
+
+// maxDeployRows bounds the deploy list under the metrics.
+const maxDeployRows = 200
+
+// deploysIn lists the deploys (and rollbacks) of scope in [from, to),
+// newest first, at most maxDeployRows.
+func deploysIn(in dora.Inputs, from, to time.Time, scope []int32) []deployRow {
+	var out []deployRow
+	f, t := from.UnixMilli(), to.UnixMilli()
+	for i := len(in.Deploys) - 1; i >= 0 && len(out) < maxDeployRows; i-- {
+		dp := in.Deploys[i]
+		if dp.At < f || dp.At >= t || (scope != nil && !slices.Contains(scope, dp.Service)) {
+			continue
+		}
+		st := "success"
+		switch dp.Status {
+		case dora.Failed:
+			st = "failed"
+		case dora.RolledBack:
+			st = "rolled_back"
+		case dora.InProgress:
+			st = "in_progress"
+		}
+		out = append(out, deployRow{ID: dp.ID, At: time.UnixMilli(dp.At).UTC(), Service: in.Services[dp.Service].Name, Status: st, Rollback: dp.Rollback, Hotfix: dp.Hotfix})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
+	return out
 }
 
 // reportRow is one team's or service's metrics in a table.
@@ -59,7 +103,9 @@ type deliveryData struct {
 	Metrics  []metricView
 	ByTeam   []reportRow
 	Services []reportRow
-	Empty    bool
+	// Deploys are the deploys the metrics count, newest first.
+	Deploys []deployRow
+	Empty   bool
 }
 
 // serviceDORA is a service's DORA metrics for the service page.
@@ -94,15 +140,22 @@ func ratioText(r *float64) string {
 // weekLabel is how a period is labelled under a trend bar.
 func weekLabel(r dora.Report) string { return r.From.UTC().Format("Jan 2") }
 
-// metricViews builds the five metric cards of a report with weekly periods.
-func metricViews(r dora.Report, weeks []dora.Report) []metricView {
+// metricViews builds the five metric cards of a report with weekly periods
+// and the report of the period before; link, when not nil, is where a
+// week's bar leads (the deploys it counts).
+func metricViews(r, prev dora.Report, prevLabel string, weeks []dora.Report, link func(w dora.Report) string) []metricView {
 	bars := func(title string, val func(dora.Report) float64, tier func(dora.Report) dora.Tier, f chart.Format) template.HTML {
-		c := chart.Bars{Title: title, Format: f, Width: 360, Height: 130}
+		c := chart.Bars{Title: title, Format: f, Width: 360, Height: 140, Axis: true}
 		for _, w := range weeks {
 			b := chart.Bar{Label: weekLabel(w), V: val(w)}
+			b.Title = "week of " + weekLabel(w) + ": " + f.Text(b.V)
 			if tier != nil {
 				b.Class = "tier-" + tierOf(tier(w))
-				b.Title = weekLabel(w) + ": " + f.Text(b.V) + " (" + tierOf(tier(w)) + ")"
+				b.Title += " (" + tierWord(tierOf(tier(w))) + ")"
+			}
+			if link != nil {
+				b.Href = link(w)
+				b.Title += "; open its deploys"
 			}
 			c.Bars = append(c.Bars, b)
 		}
@@ -115,38 +168,62 @@ func metricViews(r dora.Report, weeks []dora.Report) []metricView {
 		return *p * scale
 	}
 	hours := chart.Format{Suffix: " h", Decimals: -1}
+	per := func(v string) string { return v + " " + prevLabel }
 	return []metricView{
 		{ID: "df", Name: "Deployment frequency", Tier: tierOf(r.DeploymentFrequencyTier),
-			Value:  chart.Format{Decimals: 2}.Text(r.DeploymentFrequencyPerDay) + " / day",
-			Detail: itoa(int64(r.SuccessfulDeploys)) + " successful of " + itoa(int64(r.Deploys)) + " deploys",
-			Help:   "Successful production deploys per day.",
+			Value:      chart.Format{Decimals: 2}.Text(r.DeploymentFrequencyPerDay) + " / day",
+			Detail:     plural(r.SuccessfulDeploys, "successful deploy", "successful deploys") + " of " + itoa(int64(r.Deploys)),
+			Previous:   per(chart.Format{Decimals: 2}.Text(prev.DeploymentFrequencyPerDay) + " / day"),
+			Help:       "Successful production deploys per day.",
+			TrendTitle: "Successful deploys per week",
 			Trend: bars("Successful deploys per week", func(w dora.Report) float64 { return float64(w.SuccessfulDeploys) },
 				func(w dora.Report) dora.Tier { return w.DeploymentFrequencyTier }, chart.Number)},
 		{ID: "lt", Name: "Lead time for changes", Tier: tierOf(r.LeadTimeTier),
-			Value:  secondsText(r.LeadTimeMedianSeconds) + " median",
-			Detail: "p90 " + secondsText(r.LeadTimeP90Seconds) + " over " + itoa(int64(r.LeadTimeCommits)) + " commits",
-			Help:   "From commit to running in production.",
+			Value:      secondsText(r.LeadTimeMedianSeconds) + " median",
+			Detail:     "p90 " + secondsText(r.LeadTimeP90Seconds) + " over " + plural(r.LeadTimeCommits, "commit", "commits"),
+			Previous:   per(secondsText(prev.LeadTimeMedianSeconds)),
+			Help:       "From commit to running in production.",
+			TrendTitle: "Median lead time per week, in hours",
 			Trend: bars("Median lead time per week, hours", func(w dora.Report) float64 { return ptr(w.LeadTimeMedianSeconds, 1/3600.0) },
 				func(w dora.Report) dora.Tier { return w.LeadTimeTier }, hours)},
 		{ID: "cfr", Name: "Change failure rate", Tier: tierOf(r.ChangeFailureRateTier),
-			Value:  ratioText(r.ChangeFailureRate),
-			Detail: itoa(int64(r.FailedDeploys)) + " failed of " + itoa(int64(r.Deploys)) + " deploys",
-			Help:   "Deploys that failed, were rolled back or caused an incident.",
+			Value:      ratioText(r.ChangeFailureRate),
+			Detail:     itoa(int64(r.FailedDeploys)) + " failed of " + plural(r.Deploys, "deploy", "deploys"),
+			Previous:   per(ratioText(prev.ChangeFailureRate)),
+			Help:       "Deploys that failed, were rolled back or caused an incident.",
+			TrendTitle: "Change failure rate per week, in percent",
 			Trend: bars("Change failure rate per week", func(w dora.Report) float64 { return ptr(w.ChangeFailureRate, 1) },
 				func(w dora.Report) dora.Tier { return w.ChangeFailureRateTier }, chart.Format{Percent: true, Decimals: 0})},
 		{ID: "fdrt", Name: "Failed deployment recovery time", Tier: tierOf(r.RecoveryTimeTier),
-			Value:  secondsText(r.RecoveryTimeMedianSeconds) + " median",
-			Detail: itoa(int64(r.Recoveries)) + " recoveries, " + itoa(int64(r.OpenFailures)) + " not yet recovered",
-			Help:   "From a failed deploy to service restored.",
+			Value:      secondsText(r.RecoveryTimeMedianSeconds) + " median",
+			Detail:     plural(r.Recoveries, "recovery", "recoveries") + ", " + itoa(int64(r.OpenFailures)) + " not yet recovered",
+			Previous:   per(secondsText(prev.RecoveryTimeMedianSeconds)),
+			Help:       "From a failed deploy to service restored.",
+			TrendTitle: "Median recovery time per week, in hours",
 			Trend: bars("Median recovery time per week, hours", func(w dora.Report) float64 { return ptr(w.RecoveryTimeMedianSeconds, 1/3600.0) },
 				func(w dora.Report) dora.Tier { return w.RecoveryTimeTier }, hours)},
 		{ID: "rework", Name: "Rework rate", Tier: "",
-			Value:  ratioText(r.ReworkRate),
-			Detail: itoa(int64(r.ReworkDeploys)) + " unplanned deploys (hotfixes, fixes after a failure); DORA gives it no tiers",
-			Help:   "Deploys that fix a failure instead of shipping planned work.",
+			Value:      ratioText(r.ReworkRate),
+			Detail:     plural(r.ReworkDeploys, "unplanned deploy", "unplanned deploys") + " (hotfixes, fixes after a failure); DORA gives it no tiers",
+			Previous:   per(ratioText(prev.ReworkRate)),
+			Help:       "Deploys that fix a failure instead of shipping planned work.",
+			TrendTitle: "Rework rate per week, in percent",
 			Trend: bars("Rework rate per week", func(w dora.Report) float64 { return ptr(w.ReworkRate, 1) }, nil,
 				chart.Format{Percent: true, Decimals: 0})},
 	}
+}
+
+// tierWord is a tier for reading: "elite", or "no data".
+func tierWord(t string) string {
+	if t == "no_data" || t == "" {
+		return "no data"
+	}
+	return t
+}
+
+// previousLabel names the period before a range: "in the 90d before".
+func previousLabel(tr timeRange) string {
+	return "in the " + compactDuration(tr.Span()) + " before"
 }
 
 // serviceIndexes returns the indexes in in.Services of the named services.
@@ -192,7 +269,9 @@ func (h *Handler) deliveryPage(w http.ResponseWriter, r *http.Request, b base) e
 	if d.Env != "" && !envs[d.Env] {
 		return tandem.FieldErrorf("env", "no service runs in environment %q", d.Env)
 	}
-	in, err := h.deps.DORA.Load(r.Context(), cat, dora.Query{Environment: d.Env, From: tr.From, To: tr.To})
+	// The period before the range is read too, for the comparison.
+	prevFrom := tr.From.Add(-tr.Span())
+	in, err := h.deps.DORA.Load(r.Context(), cat, dora.Query{Environment: d.Env, From: prevFrom, To: tr.To})
 	if err != nil {
 		return err
 	}
@@ -210,7 +289,18 @@ func (h *Handler) deliveryPage(w http.ResponseWriter, r *http.Request, b base) e
 	}
 	d.Org = a.Report(tr.From, tr.To, scope)
 	d.Empty = d.Org.Deploys == 0
-	d.Metrics = metricViews(d.Org, a.Periods(tr.From, tr.To, "week", scope))
+	link := func(w dora.Report) string {
+		q := url.Values{"from": {w.From.UTC().Format(time.RFC3339)}, "to": {w.To.UTC().Format(time.RFC3339)}}
+		if d.Team != "" {
+			q.Set("team", d.Team)
+		}
+		if d.Env != "" {
+			q.Set("env", d.Env)
+		}
+		return "/delivery?" + q.Encode() + "#deploys"
+	}
+	d.Metrics = metricViews(d.Org, a.Report(prevFrom, tr.From, scope), previousLabel(tr), a.Periods(tr.From, tr.To, "week", scope), link)
+	d.Deploys = deploysIn(in, tr.From, tr.To, scope)
 	for _, rep := range a.ByTeam(tr.From, tr.To) {
 		d.ByTeam = append(d.ByTeam, reportRow{Name: rep.Team, Team: rep.Team, Report: rep})
 	}
@@ -229,45 +319,47 @@ func (h *Handler) deliveryPage(w http.ResponseWriter, r *http.Request, b base) e
 // trends.
 func (h *Handler) serviceDORA(ctx context.Context, service string, tr timeRange) (*serviceDORA, error) {
 	cat := h.deps.Config.Get().Catalog
-	in, err := h.deps.DORA.Load(ctx, cat, dora.Query{Services: []string{service}, From: tr.From, To: tr.To})
+	prevFrom := tr.From.Add(-tr.Span())
+	in, err := h.deps.DORA.Load(ctx, cat, dora.Query{Services: []string{service}, From: prevFrom, To: tr.To})
 	if err != nil {
 		return nil, err
 	}
 	a := dora.Analyze(in, h.doraOptions())
 	rep := a.Report(tr.From, tr.To, nil)
-	return &serviceDORA{Report: rep, Metrics: metricViews(rep, a.Periods(tr.From, tr.To, "week", nil))}, nil
+	return &serviceDORA{Report: rep, Metrics: metricViews(rep, a.Report(prevFrom, tr.From, nil), previousLabel(tr), a.Periods(tr.From, tr.To, "week", nil), nil)}, nil
 }
 
-// tierCache keeps the overview's tier badges for a minute: they summarise
-// four weeks and the overview refreshes every 30 seconds.
+// tierCache keeps the overview's tier badges of a preset range for a
+// minute: the overview refreshes every 30 seconds.
 type tierCache struct {
 	mu      sync.Mutex
 	at      time.Time
+	span    string
 	reports map[string]dora.Report
 }
 
-// overviewTierSpan is the period the overview's tier badges summarise.
-const overviewTierSpan = 28 * 24 * time.Hour
-
-// fillTiers sets each row's DORA tier badges over the last 28 days; false
-// when DORA is not wired.
-func (h *Handler) fillTiers(ctx context.Context, now time.Time, rows []overviewRow, index map[string]int) (bool, error) {
+// fillTiers sets each row's DORA tier badges over the range; false when
+// the DORA capability is not wired. Preset ranges are cached for a minute.
+func (h *Handler) fillTiers(ctx context.Context, now time.Time, tr timeRange, rows []overviewRow, index map[string]int) (bool, error) {
 	if h.deps.DORA == nil {
 		return false, nil
 	}
 	h.tiers.mu.Lock()
 	defer h.tiers.mu.Unlock()
-	if h.tiers.reports == nil || now.Before(h.tiers.at) || now.Sub(h.tiers.at) > time.Minute {
+	if tr.Custom || h.tiers.reports == nil || h.tiers.span != tr.Range || now.Before(h.tiers.at) || now.Sub(h.tiers.at) > time.Minute {
 		cat := h.deps.Config.Get().Catalog
-		in, err := h.deps.DORA.Load(ctx, cat, dora.Query{From: now.Add(-overviewTierSpan), To: now})
+		in, err := h.deps.DORA.Load(ctx, cat, dora.Query{From: tr.From, To: tr.To})
 		if err != nil {
 			return true, err
 		}
 		h.tiers.reports = map[string]dora.Report{}
-		for _, rep := range dora.Analyze(in, h.doraOptions()).ByService(now.Add(-overviewTierSpan), now) {
+		for _, rep := range dora.Analyze(in, h.doraOptions()).ByService(tr.From, tr.To) {
 			h.tiers.reports[rep.Service] = rep
 		}
-		h.tiers.at = now
+		h.tiers.at, h.tiers.span = now, tr.Range
+		if tr.Custom {
+			h.tiers.span = ""
+		}
 	}
 	for name, rep := range h.tiers.reports {
 		i, ok := index[name]

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"math"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +28,30 @@ func (h *Handler) funcs() template.FuncMap {
 		"num":       func(v float64) string { return chart.Number.Text(v) },
 		"times":     func(v float64) string { return chart.Format{Suffix: "×", Decimals: -1}.Text(v) },
 		"when":      when,
+		"at":        timeHTML,
+		"addHour":   func(t time.Time) time.Time { return t.Add(time.Hour) },
 		"ago":       ago,
 		"dur":       humanDuration,
-		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"join":      strings.Join,
-		"lower":     strings.ToLower,
+		"plural":    plural,
+		// mins prints a number of minutes (float or int) as a duration.
+		"mins": func(v any) string {
+			switch m := v.(type) {
+			case float64:
+				if m < 0 {
+					return "−" + humanDuration(time.Duration(-m*float64(time.Minute)))
+				}
+				return humanDuration(time.Duration(m * float64(time.Minute)))
+			case int:
+				return humanDuration(time.Duration(m) * time.Minute)
+			case int64:
+				return humanDuration(time.Duration(m) * time.Minute)
+			}
+			return fmt.Sprint(v)
+		},
+		"event": eventWord,
+		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"join":  strings.Join,
+		"lower": strings.ToLower,
 		"title": func(s string) string {
 			if s == "" {
 				return s
@@ -43,8 +63,17 @@ func (h *Handler) funcs() template.FuncMap {
 			q := u.Query()
 			q.Del("from")
 			q.Del("to")
+			q.Del("done")
 			q.Set("range", preset)
 			return u.Path + "?" + q.Encode()
+		},
+		"otherParams": otherParams,
+		// nav is a navigation link that keeps the range picked.
+		"nav": func(path, rangeQ string) string {
+			if rangeQ == "" {
+				return path
+			}
+			return path + "?" + rangeQ
 		},
 		"hasKey":      func(m map[string]string, k string) bool { _, ok := m[k]; return ok },
 		"add":         func(a, b int) int { return a + b },
@@ -122,12 +151,7 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return sha
 		},
-		"tierWord": func(t string) string {
-			if t == "no_data" || t == "" {
-				return "no data"
-			}
-			return t
-		},
+		"tierWord": tierWord,
 		"statusWord": func(s string) string {
 			if w, ok := statusWord[s]; ok {
 				return w
@@ -179,6 +203,17 @@ func statusBadge(s string) template.HTML {
 		icon + `</span> ` + template.HTMLEscapeString(word) + `</span>`)
 }
 
+// timeHTML is a moment as a <time> element: UTC in the text, so the page
+// reads without JavaScript; the dashboard's script shows it in the
+// browser's zone (or UTC, as the reader picks) with the relative time on
+// hover.
+func timeHTML(t time.Time) template.HTML {
+	if t.IsZero() {
+		return "–"
+	}
+	return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + when(t) + `</time>`)
+}
+
 // when prints a moment in UTC, compactly ("Nov 25 14:03 UTC"); the zero
 // time prints as "–".
 func when(t time.Time) string {
@@ -203,33 +238,6 @@ func ago(t, now time.Time) string {
 	return humanDuration(d) + " ago"
 }
 
-// humanDuration prints d with its largest one or two units: "45 s",
-// "12 min", "3 h 20 min", "2 d 4 h".
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	case d < 24*time.Hour:
-		h := int(d.Hours())
-		m := int(d.Minutes()) - 60*h
-		if m == 0 {
-			return fmt.Sprintf("%d h", h)
-		}
-		return fmt.Sprintf("%d h %d min", h, m)
-	}
-	days := int(d.Hours()) / 24
-	h := int(d.Hours()) - 24*days
-	if h == 0 {
-		return fmt.Sprintf("%d d", days)
-	}
-	return fmt.Sprintf("%d d %d h", days, h)
-}
-
 // queryWith returns "?"+the query of u with key set to value (removed when
 // value is empty), for links that change one filter and keep the others.
 func queryWith(u *url.URL, key, value string) string {
@@ -246,5 +254,7 @@ func queryWith(u *url.URL, key, value string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func sortStrings(s []string) { sort.Strings(s) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

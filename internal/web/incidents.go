@@ -1,9 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -25,6 +27,8 @@ type Incidents interface {
 	Resolve(ctx context.Context, id int64, actor, note string) (incident.Incident, error)
 	Close(ctx context.Context, id int64, actor string) (incident.Incident, error)
 	AddNote(ctx context.Context, id int64, actor, text string) (incident.Event, error)
+	Update(ctx context.Context, id int64, actor string, u incident.Update) (incident.Incident, error)
+	Escalate(ctx context.Context, id int64, actor string) (incident.Incident, error)
 	Windows(ctx context.Context, since time.Time) ([]incident.Window, error)
 	EndWindow(ctx context.Context, id int64, actor string) (incident.Window, error)
 	Heartbeats(ctx context.Context, hs []incident.Heartbeat, now time.Time) ([]incident.HeartbeatStatus, error)
@@ -184,6 +188,51 @@ type pageSent struct {
 	Message string
 }
 
+// Page events' messages, for events whose data does not say who was paged
+// and how (older events, imported history, a person without a contact
+// method).
+var (
+	pagedRe   = regexp.MustCompile(`^paged (\S+) by (\S+) \(attempt (\d+)\)`)
+	failedRe  = regexp.MustCompile(`^page to (\S+) by (\S+) failed \(attempt (\d+)\)`)
+	noRouteRe = regexp.MustCompile(`^(\S+) has no contact method`)
+)
+
+// pageOf reads one page from a timeline event. Every cell says something:
+// a page that was never sent says so instead of leaving To, By or Attempt
+// blank.
+func pageOf(e incident.Event) pageSent {
+	p := pageSent{At: e.At, OK: e.Kind == incident.EvPage, Message: e.Message}
+	p.Person, _ = e.Data["person"].(string)
+	p.Method, _ = e.Data["method"].(string)
+	switch a := e.Data["attempt"].(type) {
+	case float64:
+		p.Attempt = strconv.Itoa(int(a))
+	case int:
+		p.Attempt = strconv.Itoa(a)
+	case int64:
+		p.Attempt = strconv.FormatInt(a, 10)
+	}
+	for _, re := range []*regexp.Regexp{pagedRe, failedRe} {
+		if m := re.FindStringSubmatch(e.Message); m != nil {
+			p.Person = cmp.Or(p.Person, m[1])
+			p.Method = cmp.Or(p.Method, m[2])
+			p.Attempt = cmp.Or(p.Attempt, m[3])
+		}
+	}
+	if m := noRouteRe.FindStringSubmatch(e.Message); m != nil {
+		p.Person = cmp.Or(p.Person, m[1])
+		p.Method = cmp.Or(p.Method, "no contact method")
+		p.Attempt = cmp.Or(p.Attempt, "not sent")
+	}
+	if _, held := e.Data["held_ms"]; held {
+		p.Attempt = cmp.Or(p.Attempt, "held, will retry")
+	}
+	p.Person = cmp.Or(p.Person, "unknown")
+	p.Method = cmp.Or(p.Method, "unknown")
+	p.Attempt = cmp.Or(p.Attempt, "not recorded")
+	return p
+}
+
 // incidentDetailData is the data of incident.html.
 type incidentDetailData struct {
 	base
@@ -227,13 +276,7 @@ func (h *Handler) incidentDetail(w http.ResponseWriter, r *http.Request, b base)
 		if e.Kind != incident.EvPage && e.Kind != incident.EvPageFailed {
 			continue
 		}
-		p := pageSent{At: e.At, OK: e.Kind == incident.EvPage, Message: e.Message}
-		p.Person, _ = e.Data["person"].(string)
-		p.Method, _ = e.Data["method"].(string)
-		if a, ok := e.Data["attempt"].(float64); ok {
-			p.Attempt = strconv.Itoa(int(a))
-		}
-		d.Pages = append(d.Pages, p)
+		d.Pages = append(d.Pages, pageOf(e))
 	}
 	h.render(w, http.StatusOK, "incident.html", d)
 	return nil
@@ -295,6 +338,23 @@ func (h *Handler) incidentAction(w http.ResponseWriter, r *http.Request, v viewe
 	case "close":
 		_, err = h.deps.Incidents.Close(ctx, id, actor)
 		done = "closed"
+	case "escalate":
+		_, err = h.deps.Incidents.Escalate(ctx, id, actor)
+		done = "escalated"
+	case "severity":
+		sev := r.PostFormValue("severity")
+		if _, ok := incident.ParseSeverity(sev); !ok {
+			return tandem.FieldErrorf("severity", "severity must be sev1 to sev4; got %q", sev)
+		}
+		_, err = h.deps.Incidents.Update(ctx, id, actor, incident.Update{Severity: &sev})
+		done = "updated"
+	case "commander":
+		who := strings.TrimSpace(r.PostFormValue("commander"))
+		if len(who) > 200 {
+			return tandem.FieldErrorf("commander", "the commander's name is longer than 200 characters")
+		}
+		_, err = h.deps.Incidents.Update(ctx, id, actor, incident.Update{Commander: &who})
+		done = "updated"
 	case "note":
 		text := strings.TrimSpace(r.PostFormValue("text"))
 		if text == "" {
@@ -311,7 +371,82 @@ func (h *Handler) incidentAction(w http.ResponseWriter, r *http.Request, v viewe
 	if err != nil {
 		return err
 	}
+	if r.PostFormValue("back") == "list" {
+		http.Redirect(w, r, "/incidents?done="+done, http.StatusSeeOther)
+		return nil
+	}
 	http.Redirect(w, r, "/incidents/"+itoa(id)+"?done="+done, http.StatusSeeOther)
+	return nil
+}
+
+// maxBulk bounds how many incidents one bulk action changes.
+const maxBulk = 200
+
+// bulkAction acknowledges or resolves the incidents ticked on the list in
+// one go. Every incident is checked first: if one cannot take the action
+// (unknown, or already past it) nothing changes and the error names it.
+func (h *Handler) bulkAction(w http.ResponseWriter, r *http.Request, v viewer) error {
+	if h.deps.Incidents == nil {
+		return unavailable("incidents")
+	}
+	if err := r.ParseForm(); err != nil {
+		return tandem.Errorf(tandem.EInvalid, "the form could not be read: %v", err)
+	}
+	action := r.PostForm.Get("action")
+	var allowed []string
+	switch action {
+	case "ack":
+		allowed = []string{incident.Triggered}
+	case "resolve":
+		allowed = []string{incident.Triggered, incident.Acknowledged}
+	default:
+		return tandem.FieldErrorf("action", "action must be ack or resolve; got %q", action)
+	}
+	raw := r.PostForm["id"]
+	if len(raw) == 0 {
+		return tandem.FieldErrorf("id", "tick at least one incident")
+	}
+	if len(raw) > maxBulk {
+		return tandem.FieldErrorf("id", "at most %d incidents at once; got %d", maxBulk, len(raw))
+	}
+	ctx := r.Context()
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, s := range raw {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return tandem.FieldErrorf("id", "%q is not an incident number", s)
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		inc, err := h.deps.Incidents.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(allowed, inc.Status) {
+			return tandem.Errorf(tandem.EConflict, "incident #%d is %s; nothing was changed", id, inc.Status)
+		}
+		ids = append(ids, id)
+	}
+	actor := "web:" + v.Name
+	for _, id := range ids {
+		var err error
+		if action == "ack" {
+			_, err = h.deps.Incidents.Ack(ctx, id, actor)
+		} else {
+			_, err = h.deps.Incidents.Resolve(ctx, id, actor, strings.TrimSpace(r.PostForm.Get("note")))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	done := "bulk-acknowledged"
+	if action == "resolve" {
+		done = "bulk-resolved"
+	}
+	http.Redirect(w, r, "/incidents?done="+done+"&n="+strconv.Itoa(len(ids)), http.StatusSeeOther)
 	return nil
 }
 

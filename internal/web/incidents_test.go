@@ -148,3 +148,117 @@ func TestIncidentPagesAndActions(t *testing.T) {
 		}
 	})
 }
+
+func TestIncidentBulkAndControls(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		m := newIncidents(t, d)
+		ctx := context.Background()
+		var ids []int64
+		for _, title := range []string{"Checkout errors", "Search slow", "Login failing"} {
+			inc, err := m.Open(ctx, incident.OpenInput{Title: title, Services: []string{"checkout"}, Severity: "sev2", Actor: "test", NoPage: true, StartedAt: testNow.Add(-10 * time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, inc.ID)
+		}
+		if _, err := m.Resolve(ctx, ids[2], "test", ""); err != nil {
+			t.Fatal(err)
+		}
+		s := newTestServer(t, d, Deps{PublicRead: true, Incidents: m})
+		c := signIn(t, s, s.token(t, "writer", auth.ScopeWrite))
+		_, body := get(t, c, s.URL+"/incidents")
+		if !strings.Contains(body, `id="bulk-ack"`) || !strings.Contains(body, `name="id" value="`+itoa(ids[0])+`"`) {
+			t.Fatalf("the list has no bulk controls:\n%s", body)
+		}
+		if strings.Contains(body, `name="id" value="`+itoa(ids[2])+`"`) {
+			t.Errorf("a resolved incident can be ticked")
+		}
+		tok := csrfIn(t, body)
+
+		// One resolved incident among the ticked ones: nothing changes.
+		res, body := post(t, c, s.URL+"/incidents/bulk", s.URL, url.Values{"csrf": {tok}, "action": {"ack"}, "id": {itoa(ids[0]), itoa(ids[2])}})
+		if res.StatusCode != http.StatusConflict || !strings.Contains(body, "nothing was changed") {
+			t.Fatalf("bulk ack with a resolved incident: %d", res.StatusCode)
+		}
+		if got, _ := m.Get(ctx, ids[0]); got.Status != incident.Triggered {
+			t.Fatalf("a failed bulk ack changed #%d to %s", ids[0], got.Status)
+		}
+		for _, bad := range []url.Values{
+			{"csrf": {tok}, "action": {"ack"}},
+			{"csrf": {tok}, "action": {"delete"}, "id": {itoa(ids[0])}},
+			{"csrf": {tok}, "action": {"ack"}, "id": {"x"}},
+		} {
+			if res, _ := post(t, c, s.URL+"/incidents/bulk", s.URL, bad); res.StatusCode != http.StatusBadRequest {
+				t.Errorf("bulk %v: status %d, want 400", bad, res.StatusCode)
+			}
+		}
+		res, _ = post(t, c, s.URL+"/incidents/bulk", s.URL, url.Values{"csrf": {tok}, "action": {"ack"}, "id": {itoa(ids[0]), itoa(ids[1])}})
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/incidents?done=bulk-acknowledged&n=2" {
+			t.Fatalf("bulk ack: %d %s", res.StatusCode, loc)
+		}
+		for _, id := range ids[:2] {
+			if got, _ := m.Get(ctx, id); got.Status != incident.Acknowledged {
+				t.Errorf("#%d after the bulk ack: %s", id, got.Status)
+			}
+		}
+		if _, body := get(t, c, s.URL+"/incidents?done=bulk-acknowledged&n=2"); !strings.Contains(body, "2 incidents acknowledged.") {
+			t.Errorf("no notice after the bulk ack")
+		}
+		// A row's own Resolve button goes back to the list.
+		res, _ = post(t, c, s.URL+"/incidents/"+itoa(ids[1])+"/resolve", s.URL, url.Values{"csrf": {tok}, "back": {"list"}})
+		if loc := res.Header.Get("Location"); loc != "/incidents?done=resolved" {
+			t.Errorf("row resolve went to %q", loc)
+		}
+
+		// Severity and commander from the incident page, each on the
+		// timeline; bad values change nothing.
+		id := itoa(ids[0])
+		for _, f := range []struct {
+			action string
+			form   url.Values
+		}{{"severity", url.Values{"severity": {"sev1"}}}, {"commander", url.Values{"commander": {"alice"}}}} {
+			f.form.Set("csrf", tok)
+			if res, _ := post(t, c, s.URL+"/incidents/"+id+"/"+f.action, s.URL, f.form); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("%s: status %d", f.action, res.StatusCode)
+			}
+		}
+		if res, _ := post(t, c, s.URL+"/incidents/"+id+"/severity", s.URL, url.Values{"csrf": {tok}, "severity": {"sev9"}}); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("severity sev9: status %d", res.StatusCode)
+		}
+		got, _ := m.Get(ctx, ids[0])
+		if got.Severity != "sev1" || got.Commander != "alice" {
+			t.Errorf("after the forms: severity %s, commander %q", got.Severity, got.Commander)
+		}
+		_, body = get(t, c, s.URL+"/incidents/"+id)
+		for _, want := range []string{"severity sev2 → sev1", "commander alice", `id="escalate"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("incident page lacks %q", want)
+			}
+		}
+		// Escalating an incident without a policy is a conflict, not a 500.
+		if res, _ := post(t, c, s.URL+"/incidents/"+id+"/escalate", s.URL, url.Values{"csrf": {tok}}); res.StatusCode != http.StatusConflict {
+			t.Errorf("escalate without a policy: status %d, want 409", res.StatusCode)
+		}
+	})
+}
+
+func TestPagesSentNeverBlank(t *testing.T) {
+	for _, e := range []incident.Event{
+		{Kind: incident.EvPage, Message: "paged alice by email (attempt 2)"},
+		{Kind: incident.EvPageFailed, Message: "bob has no contact method for their notification rules"},
+		{Kind: incident.EvPageFailed, Message: "page to carol by sms failed (attempt 1): 503", Data: map[string]any{"person": "carol", "method": "sms", "attempt": float64(1)}},
+		{Kind: incident.EvPageFailed, Message: "held", Data: map[string]any{"person": "dave", "method": "voice", "held_ms": float64(3000)}},
+		{Kind: incident.EvPage, Message: "something else"},
+	} {
+		p := pageOf(e)
+		if p.Person == "" || p.Method == "" || p.Attempt == "" {
+			t.Errorf("%q: blank cell in %+v", e.Message, p)
+		}
+	}
+	if p := pageOf(incident.Event{Kind: incident.EvPage, Message: "paged alice by email (attempt 2)"}); p.Person != "alice" || p.Method != "email" || p.Attempt != "2" {
+		t.Errorf("from the message: %+v", p)
+	}
+	if p := pageOf(incident.Event{Kind: incident.EvPageFailed, Message: "bob has no contact method for their notification rules"}); p.Person != "bob" || p.Attempt != "not sent" {
+		t.Errorf("no contact method: %+v", p)
+	}
+}

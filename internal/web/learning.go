@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -77,6 +78,8 @@ type postmortemData struct {
 	Edit     bool
 	CanEdit  bool
 	Statuses []string
+	// OpenItems and OverdueItems count the postmortem's action items.
+	OpenItems, OverdueItems int
 }
 
 func (h *Handler) loadPostmortem(r *http.Request, b base) (postmortemData, error) {
@@ -92,8 +95,17 @@ func (h *Handler) loadPostmortem(r *http.Request, b base) (postmortemData, error
 		return postmortemData{}, err
 	}
 	b.Title = pm.Title
-	return postmortemData{base: b, PM: pm, Body: renderMarkdown(pm.Markdown),
-		CanEdit: h.deps.PostmortemEditor != nil && b.Viewer.CanWrite(), Statuses: []string{postmortem.Draft, postmortem.InReview, postmortem.Published}}, nil
+	d := postmortemData{base: b, PM: pm, Body: renderMarkdown(pm.Markdown),
+		CanEdit: h.deps.PostmortemEditor != nil && b.Viewer.CanWrite(), Statuses: []string{postmortem.Draft, postmortem.InReview, postmortem.Published}}
+	for _, it := range pm.ActionItems {
+		if it.Overdue {
+			d.OverdueItems++
+		}
+		if it.Status != postmortem.ItemDone {
+			d.OpenItems++
+		}
+	}
+	return d, nil
 }
 
 // postmortemPage shows a postmortem; ?edit=1 shows the editor to writers.
@@ -110,9 +122,11 @@ func (h *Handler) postmortemPage(w http.ResponseWriter, r *http.Request, b base)
 	return nil
 }
 
-// postmortemPrint is the print view: the document alone, no refresh.
+// postmortemPrint is the print view: the document alone, without the
+// site's navigation, no refresh.
 func (h *Handler) postmortemPrint(w http.ResponseWriter, r *http.Request, b base) error {
 	b.Refresh = 0
+	b.Bare = true
 	d, err := h.loadPostmortem(r, b)
 	if err != nil {
 		return err
@@ -251,6 +265,8 @@ type toilData struct {
 	Entries  []toil.Entry
 	HasToil  bool
 	Previous toil.Period
+	// HaveOncallHours is false when on-call time could not be read.
+	HaveOncallHours bool
 }
 
 var toilRanges = []string{"7d", "28d", "90d", "365d"}
@@ -315,6 +331,17 @@ func (h *Handler) toilPage(w http.ResponseWriter, r *http.Request, b base) error
 		}
 	}
 	d.Report = toil.BuildReport(entries, cur, prev, by, oncallHours)
+	// On-call time is known per person and team; a category's or a
+	// service's share is its toil over everyone's on-call time.
+	if total := oncallHours["total"]; total > 0 && (by == toil.ByCategory || by == toil.ByService) {
+		for i := range d.Report.Rows {
+			if d.Report.Rows[i].OncallShare == nil {
+				share := math.Round(d.Report.Rows[i].Hours/total*10000) / 10000
+				d.Report.Rows[i].OncallShare = &share
+			}
+		}
+	}
+	d.HaveOncallHours = oncallHours != nil
 	for _, g := range goals {
 		d.Goals = append(d.Goals, toil.EvaluateGoal(g, entries, b.Now))
 	}

@@ -46,9 +46,9 @@ func TestOncallPage(t *testing.T) {
 	_, body := get(t, http.DefaultClient, s.URL+"/oncall")
 	for _, want := range []string{
 		"payments-primary", "bob", // on call now
-		"until Nov 26 00:00 UTC",                       // carol's override ends bob's shift
-		"<strong>carol</strong> from Nov 26 00:00 UTC", // and is next
-		`class="override"`, "carol",                    // the override in the calendar
+		"until <time datetime=\"2026-11-26T00:00:00Z\">Nov 26 00:00 UTC</time>",                       // carol's override ends bob's shift
+		"<strong>carol</strong> from <time datetime=\"2026-11-26T00:00:00Z\">Nov 26 00:00 UTC</time>", // and is next
+		`class="override"`, "carol", // the override in the calendar
 		"swap",                 // and in the list
 		"Pages for checkout",   // the policy's services
 		"<strong>bob</strong>", // rule 1 resolves to bob now
@@ -59,7 +59,7 @@ func TestOncallPage(t *testing.T) {
 	}
 	// The overview says who is on call for checkout.
 	_, body = get(t, http.DefaultClient, s.URL+"/")
-	if !strings.Contains(body, "<td>bob</td>") {
+	if !strings.Contains(body, `<td data-label="On call now">bob</td>`) {
 		t.Errorf("overview does not show bob on call for checkout")
 	}
 	if res, _ := get(t, http.DefaultClient, s.URL+"/oncall?weeks=99"); res.StatusCode != 400 {

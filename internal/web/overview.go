@@ -24,7 +24,8 @@ type sloCell struct {
 	Burn1h    float64 // NaN when the last hour holds no events
 	SLI       float64 // NaN without data
 	Objective float64
-	Page      bool // page alert firing
+	Page      bool   // page alert firing
+	Reason    string // why there is no data
 }
 
 // incidentRef is an open incident as listed beside a service.
@@ -163,6 +164,8 @@ func summarize(r *overviewRow) {
 type overviewData struct {
 	base
 	URL      *url.URL
+	Range    timeRange
+	Presets  []string
 	Filter   overviewFilter
 	Rows     []overviewRow
 	Total    int
@@ -181,12 +184,16 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, b base) error
 	if err != nil {
 		return err
 	}
-	b.Title = "Overview"
-	d, err := h.overviewRows(r.Context(), b.Now)
+	tr, err := parseRange(r.URL.Query(), b.Now, "28d")
 	if err != nil {
 		return err
 	}
-	d.base, d.URL, d.Filter = b, r.URL, f
+	b.Title = "Overview"
+	d, err := h.overviewRows(r.Context(), b.Now, tr)
+	if err != nil {
+		return err
+	}
+	d.base, d.URL, d.Filter, d.Range, d.Presets = b, r.URL, f, tr, rangePresets
 	d.Counts = map[string]int{}
 	kept := d.Rows[:0]
 	for _, row := range d.Rows {
@@ -203,7 +210,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, b base) error
 }
 
 // overviewRows gathers a row per service from every capability.
-func (h *Handler) overviewRows(ctx context.Context, now time.Time) (overviewData, error) {
+func (h *Handler) overviewRows(ctx context.Context, now time.Time, tr timeRange) (overviewData, error) {
 	cfg := h.deps.Config.Get()
 	var d overviewData
 	teams, envs, tiers := map[string]bool{}, map[string]bool{}, map[int]bool{}
@@ -222,7 +229,7 @@ func (h *Handler) overviewRows(ctx context.Context, now time.Time) (overviewData
 	if d.HaveSLO, err = h.fillSLOs(ctx, now, rows, index); err != nil {
 		return d, err
 	}
-	if d.HaveDORA, err = h.fillTiers(ctx, now, rows, index); err != nil {
+	if d.HaveDORA, err = h.fillTiers(ctx, now, tr, rows, index); err != nil {
 		return d, err
 	}
 	if d.HaveIncidents, err = h.fillIncidents(ctx, rows, index); err != nil {

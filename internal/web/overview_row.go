@@ -30,7 +30,7 @@ func rowHTML(r overviewRow, haveIncidents bool) template.HTML {
 		b.WriteString(` · tier `)
 		b.WriteString(strconv.Itoa(s.Tier))
 	}
-	b.WriteString(`</small></th><td>`)
+	b.WriteString(`</small></th><td data-label="Status">`)
 	b.WriteString(string(statusBadge(r.Status)))
 	for _, c := range r.SLOs {
 		if c.Page {
@@ -39,20 +39,26 @@ func rowHTML(r overviewRow, haveIncidents bool) template.HTML {
 			b.WriteString(`: page alert firing">⚠ paging</span>`)
 		}
 	}
-	b.WriteString(`</td><td>`)
+	b.WriteString(`</td><td data-label="Error budget left">`)
 	if len(r.SLOs) == 0 {
 		b.WriteString(`<small>no SLO defined</small>`)
 	}
 	for _, c := range r.SLOs {
-		b.WriteString(`<div title="`)
+		b.WriteString(`<div data-slo-status="`)
+		b.WriteString(esc(c.Status))
+		b.WriteString(`" title="`)
 		b.WriteString(esc(c.Name))
+		if c.NoData && c.Reason != "" {
+			b.WriteString(": no data, ")
+			b.WriteString(esc(c.Reason))
+		}
 		b.WriteString(`">`)
 		b.WriteString(string(chart.Meter(c.Remaining, c.NoData)))
 		b.WriteString(` <small>`)
 		b.WriteString(esc(c.Name))
 		b.WriteString(`</small></div>`)
 	}
-	b.WriteString(`</td><td class="num">`)
+	b.WriteString(`</td><td class="num" data-label="Burn rate (1h)">`)
 	if len(r.SLOs) > 0 && math.IsNaN(r.Burn) {
 		b.WriteString(`<small>no data</small>`)
 	} else if len(r.SLOs) > 0 {
@@ -60,18 +66,21 @@ func rowHTML(r overviewRow, haveIncidents bool) template.HTML {
 	} else {
 		b.WriteString("–")
 	}
-	b.WriteString(`</td><td>`)
+	b.WriteString(`</td><td data-label="Release">`)
 	switch {
 	case r.Freeze:
 		b.WriteString(`<span class="freeze" title="`)
 		b.WriteString(esc(r.FreezeReason))
 		b.WriteString(`">❄ frozen</span>`)
+	case len(r.SLOs) > 0 && r.Status == "no_data":
+		// Gates fail closed on an SLO they cannot read.
+		b.WriteString(`<span title="no SLO of this service has data; SLO gates block its releases">no data</span>`)
 	case len(r.SLOs) > 0:
 		b.WriteString("open")
 	default:
 		b.WriteString("–")
 	}
-	b.WriteString(`</td><td>`)
+	b.WriteString(`</td><td data-label="DORA">`)
 	if len(r.Tiers) == 0 {
 		b.WriteString(`<small>–</small>`)
 	}
@@ -94,7 +103,7 @@ func rowHTML(r overviewRow, haveIncidents bool) template.HTML {
 		}
 		b.WriteString(`</span> `)
 	}
-	b.WriteString(`</td><td>`)
+	b.WriteString(`</td><td data-label="Open incidents">`)
 	for _, inc := range r.Incidents {
 		id := strconv.FormatInt(inc.ID, 10)
 		b.WriteString(`<a href="/incidents/`)
@@ -118,7 +127,7 @@ func rowHTML(r overviewRow, haveIncidents bool) template.HTML {
 			b.WriteString("–")
 		}
 	}
-	b.WriteString(`</td><td>`)
+	b.WriteString(`</td><td data-label="On call now">`)
 	if len(r.OnCall) == 0 {
 		b.WriteString("–")
 	}

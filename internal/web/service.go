@@ -1,19 +1,23 @@
 package web
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"html/template"
 	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/gate"
 	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/slo"
@@ -59,6 +63,68 @@ type sloPanel struct {
 	// BurnClipped is the burn-rate axis's top when taller values were
 	// drawn at it (0: nothing clipped).
 	BurnClipped float64
+	// SLIFloor is the SLI axis's bottom when lower values were drawn at
+	// it (0: nothing clipped).
+	SLIFloor float64
+	// Links lead out: the SLI's query in Prometheus and Grafana Explore,
+	// the runbook of its alerts.
+	Links []outLink
+}
+
+// outLink is a link to another tool.
+type outLink struct {
+	Text, Href string
+}
+
+// sliQuery is the PromQL that gives an SLO's SLI, for links to Prometheus
+// and Grafana; "" for an SLI that Prometheus does not hold.
+func sliQuery(ind slo.Indicator) string {
+	switch {
+	case ind.Source != slo.SourcePrometheus:
+		return ""
+	case ind.Query != "":
+		return ind.Query
+	case ind.Good != "" && ind.Total != "":
+		return "sum(rate(" + ind.Good + "[5m])) / sum(rate(" + ind.Total + "[5m]))"
+	case ind.Bad != "" && ind.Total != "":
+		return "1 - sum(rate(" + ind.Bad + "[5m])) / sum(rate(" + ind.Total + "[5m]))"
+	}
+	return ""
+}
+
+// sloLinks builds an SLO's links out from the dashboard config.
+func sloLinks(dc config.DashboardConfig, def *slo.Definition, tr timeRange) []outLink {
+	var out []outLink
+	if q := sliQuery(def.Indicator); q != "" {
+		prom := cmp.Or(dc.PrometheusURL, strings.TrimRight(def.Indicator.PrometheusURL, "/"))
+		if prom != "" {
+			v := url.Values{"g0.expr": {q}, "g0.tab": {"0"}, "g0.range_input": {strings.ReplaceAll(compactDuration(tr.Span()), " ", "")},
+				"g0.end_input": {tr.To.UTC().Format("2006-01-02 15:04:05")}}
+			out = append(out, outLink{Text: "Query in Prometheus", Href: prom + "/graph?" + v.Encode()})
+		}
+		if dc.GrafanaURL != "" {
+			left, _ := json.Marshal(map[string]any{
+				"datasource": dc.GrafanaDatasource,
+				"queries":    []map[string]string{{"refId": "A", "expr": q}},
+				"range":      map[string]string{"from": strconv.FormatInt(tr.From.UnixMilli(), 10), "to": strconv.FormatInt(tr.To.UnixMilli(), 10)},
+			})
+			out = append(out, outLink{Text: "Explore in Grafana", Href: dc.GrafanaURL + "/explore?" + url.Values{"left": {string(left)}}.Encode()})
+		}
+	}
+	if rb := dc.AlertRunbooks[def.Name]; rb != "" {
+		out = append(out, outLink{Text: "Runbook for its alerts", Href: rb})
+	}
+	return out
+}
+
+// sliAxis is the SLI chart's value range for an objective: from ten error
+// budgets below the objective (never below 0) to 100%.
+func sliAxis(objective float64) (floor, top float64) {
+	floor = math.Max(0, objective-10*(1-objective))
+	if objective >= 1 || floor >= 1 {
+		floor = 0.9
+	}
+	return floor, 1
 }
 
 // serviceData is the data of service.html.
@@ -68,6 +134,7 @@ type serviceData struct {
 	Range        timeRange
 	Presets      []string
 	Service      catalog.Service
+	Runbook      string
 	Team         catalog.Team
 	Owners       []catalog.Person
 	Tools        []catalog.OwnershipRow
@@ -109,7 +176,7 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, b base) er
 		return err
 	}
 	b.Title, b.Section = svc.Name, "overview"
-	d := serviceData{base: b, URL: r.URL, Range: tr, Presets: serviceRanges, Service: svc}
+	d := serviceData{base: b, URL: r.URL, Range: tr, Presets: serviceRanges, Service: svc, Runbook: h.deps.Config.Get().Dashboard.ServiceRunbooks[svc.Name]}
 	d.Team, _ = cat.Team(svc.Team)
 	for _, m := range d.Team.Members {
 		if p, ok := cat.Person(m); ok {
@@ -249,8 +316,8 @@ func changeText(e change.Event) string {
 
 // sloPanel builds one SLO's gauge and charts over the range.
 func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Status, tr timeRange, markers []chart.Marker) sloPanel {
-	p := sloPanel{Status: st, MinSLI: math.NaN()}
-	p.Gauge = chart.Arc(orNaN(st.ErrorBudget.Remaining), st.ErrorBudget.Remaining == nil, st.Name)
+	p := sloPanel{Status: st, MinSLI: math.NaN(), Links: sloLinks(h.deps.Config.Get().Dashboard, def, tr)}
+	p.Gauge = chart.Arc(orNaN(st.ErrorBudget.Remaining), st.ErrorBudget.Remaining == nil, st.Name, def.FreezeBelow)
 	for _, w := range []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"} {
 		if v, ok := st.BurnRates[w]; ok {
 			p.BurnRates = append(p.BurnRates, burnRate{Window: w, Rate: orNaN(v)})
@@ -280,11 +347,20 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 		}
 		budget = append(budget, chart.Point{T: hp.Time, V: orNaN(hp.Remaining)})
 	}
+	// The SLI axis is scaled around the objective, as far below it as
+	// ten times the error budget, so 99.80% against 99.9% sits visibly
+	// under the line; deeper dips are drawn at the floor (the caption
+	// says so).
+	floor, ceil := sliAxis(def.Objective)
+	if !math.IsNaN(p.MinSLI) && p.MinSLI < floor {
+		p.SLIFloor = floor
+	}
 	p.SLIChart = chart.TimeSeries{
 		Title: def.Name + ": SLI per hour with changes, " + tr.Label(), From: tr.From, To: tr.To,
 		Series:  []chart.Series{{Name: "SLI", Points: sli, Area: true}},
 		Markers: markers, Rules: []chart.Rule{{V: def.Objective, Label: "objective " + chart.Percent.Text(def.Objective)}},
 		Format: chart.Percent, Width: 960, Height: 240,
+		FixedY: true, YMin: floor, YMax: ceil,
 	}.SVG()
 	// The budget axis runs from 100% down to 0, or below when overspent.
 	low := 0.0

@@ -3,14 +3,18 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
 	"github.com/tandemhq/tandem/internal/gate"
+	"github.com/tandemhq/tandem/internal/slo"
 )
 
 func TestServicePageChangesAndGates(t *testing.T) {
@@ -59,4 +63,38 @@ func TestServicePageChangesAndGates(t *testing.T) {
 			t.Errorf("bad range: %d", res.StatusCode)
 		}
 	})
+}
+
+func TestSLODrillDownLinks(t *testing.T) {
+	def := &slo.Definition{Name: "checkout-availability", Indicator: slo.Indicator{Source: slo.SourcePrometheus,
+		PrometheusURL: "http://prom.internal:9090", Bad: `http_requests_total{code=~"5.."}`, Total: "http_requests_total"}}
+	tr := timeRange{From: testNow.Add(-7 * 24 * time.Hour), To: testNow, Range: "7d"}
+	dc := config.DashboardConfig{PrometheusURL: "https://prom.example.com", GrafanaURL: "https://grafana.example.com", GrafanaDatasource: "prom-uid",
+		AlertRunbooks: map[string]string{"checkout-availability": "https://runbooks.example.com/checkout-burn"}}
+	links := sloLinks(dc, def, tr)
+	if len(links) != 3 {
+		t.Fatalf("links: %+v", links)
+	}
+	prom, err := url.Parse(links[0].Href)
+	if err != nil || prom.Host != "prom.example.com" || prom.Path != "/graph" ||
+		prom.Query().Get("g0.expr") != `1 - sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))` ||
+		prom.Query().Get("g0.range_input") != "7d" {
+		t.Errorf("Prometheus link %s", links[0].Href)
+	}
+	graf, err := url.Parse(links[1].Href)
+	if err != nil || graf.Path != "/explore" || !strings.Contains(graf.Query().Get("left"), `"datasource":"prom-uid"`) ||
+		!strings.Contains(graf.Query().Get("left"), `"from":"`+strconv.FormatInt(tr.From.UnixMilli(), 10)+`"`) {
+		t.Errorf("Grafana link %s", links[1].Href)
+	}
+	if links[2].Href != "https://runbooks.example.com/checkout-burn" {
+		t.Errorf("runbook link %+v", links[2])
+	}
+	// Without the dashboard's URLs the Prometheus link uses the SLO's own
+	// server; a native SLI has no query to link.
+	if l := sloLinks(config.DashboardConfig{}, def, tr); len(l) != 1 || !strings.HasPrefix(l[0].Href, "http://prom.internal:9090/graph?") {
+		t.Errorf("fallback links %+v", l)
+	}
+	if l := sloLinks(dc, &slo.Definition{Name: "x", Indicator: slo.Indicator{Source: slo.SourceNative}}, tr); len(l) != 0 {
+		t.Errorf("a native SLI links %+v", l)
+	}
 }

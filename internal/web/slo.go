@@ -48,7 +48,7 @@ func (h *Handler) sloStatuses(ctx context.Context, now time.Time) ([]slo.Status,
 func cellOf(st slo.Status) sloCell {
 	c := sloCell{Name: st.Name, Status: st.Status, Remaining: orNaN(st.ErrorBudget.Remaining),
 		NoData: st.Status == slo.StatusNoData || st.ErrorBudget.Remaining == nil, Burn1h: orNaN(st.BurnRates["1h"]),
-		SLI: orNaN(st.SLI), Objective: st.Objective, Page: st.Alerts.Page.Firing}
+		SLI: orNaN(st.SLI), Objective: st.Objective, Page: st.Alerts.Page.Firing, Reason: st.Reason}
 	if c.NoData {
 		c.Remaining = math.NaN()
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem"
@@ -74,4 +75,61 @@ func (tr timeRange) Label() string {
 		return "last " + tr.Range
 	}
 	return when(tr.From) + " – " + when(tr.To)
+}
+
+// carriedRange is the range in the request's query as a query string
+// ("range=7d" or "from=…&to=…"), for the navigation links: the range a
+// person picked stays as they move between pages. It is "" when the query
+// names no valid range.
+func carriedRange(q url.Values, now time.Time) string {
+	if q.Get("range") == "" && q.Get("from") == "" && q.Get("to") == "" {
+		return ""
+	}
+	tr, err := parseRange(q, now, "7d")
+	if err != nil {
+		return ""
+	}
+	return tr.Query().Encode()
+}
+
+// Query is the range as URL parameters: range=7d, or from and to when
+// they are custom (to left out when it is now).
+func (tr timeRange) Query() url.Values {
+	q := url.Values{}
+	if !tr.Custom {
+		q.Set("range", tr.Range)
+		return q
+	}
+	q.Set("from", tr.From.UTC().Format(time.RFC3339))
+	q.Set("to", tr.To.UTC().Format(time.RFC3339))
+	return q
+}
+
+// InputFrom and InputTo are the range's ends as a datetime-local input's
+// value (UTC).
+func (tr timeRange) InputFrom() string { return tr.From.UTC().Format("2006-01-02T15:04") }
+
+// InputTo is the range's end for a datetime-local input (UTC).
+func (tr timeRange) InputTo() string { return tr.To.UTC().Format("2006-01-02T15:04") }
+
+// otherParams returns the query of u without the range's own keys, for
+// hidden fields of a form that sets the range and keeps the filters.
+func otherParams(u *url.URL) [][2]string {
+	var out [][2]string
+	q := u.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	for _, k := range keys {
+		switch strings.ToLower(k) {
+		case "range", "from", "to", "done":
+			continue
+		}
+		for _, v := range q[k] {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	return out
 }

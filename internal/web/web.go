@@ -134,6 +134,7 @@ func New(d Deps) *Handler {
 	mux.Handle("GET /incidents", h.page("incidents", h.incidentList))
 	mux.Handle("GET /incidents/{id}", h.page("incidents", h.incidentDetail))
 	mux.Handle("POST /incidents", h.action(h.declareIncident))
+	mux.Handle("POST /incidents/bulk", h.action(h.bulkAction))
 	mux.Handle("POST /incidents/{id}/{action}", h.action(h.incidentAction))
 	mux.Handle("GET /oncall", h.page("oncall", h.oncallPage))
 	mux.Handle("POST /maintenance/{id}/end", h.action(h.endMaintenance))
@@ -180,6 +181,11 @@ type base struct {
 	Path       string // this page's path and query, for "sign in and come back"
 	PublicRead bool
 	Notice     string
+	// RangeQ is the time range of the URL as a query ("range=7d"), kept
+	// by the navigation links; "" for none.
+	RangeQ string
+	// Bare leaves out the site's header and footer (the print view).
+	Bare bool
 }
 
 // pageFunc renders one page. An error becomes an error page with the
@@ -196,7 +202,8 @@ func (h *Handler) page(section string, fn pageFunc) http.Handler {
 			return
 		}
 		b := base{Section: section, Viewer: v, CSRF: v.csrf, Now: h.deps.Clock.Now(), Refresh: RefreshSeconds,
-			Path: r.URL.RequestURI(), PublicRead: h.deps.PublicRead, Notice: noticeText(r.URL.Query().Get("done"))}
+			Path: r.URL.RequestURI(), PublicRead: h.deps.PublicRead, Notice: noticeText(r.URL.Query().Get("done"), r.URL.Query().Get("n"))}
+		b.RangeQ = carriedRange(r.URL.Query(), b.Now)
 		if !v.SignedIn && !h.deps.PublicRead && r.URL.Path != "/login" {
 			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
@@ -330,8 +337,17 @@ func pathID(r *http.Request, what string) (int64, error) {
 }
 
 // noticeText is the message shown after an action redirected back.
-func noticeText(done string) string {
+func noticeText(done, n string) string {
+	count, _ := strconv.Atoi(n)
 	switch done {
+	case "bulk-acknowledged":
+		return plural(count, "incident", "incidents") + " acknowledged."
+	case "bulk-resolved":
+		return plural(count, "incident", "incidents") + " resolved."
+	case "escalated":
+		return "Escalated: the next rule of the policy is being paged."
+	case "updated":
+		return "Incident updated."
 	case "signed-in":
 		return "Signed in."
 	case "signed-out":

@@ -411,3 +411,28 @@ func TestParseRange(t *testing.T) {
 		}
 	}
 }
+
+func TestRangeKeptAcrossPages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newTestServer(t, d, Deps{PublicRead: true, Incidents: newIncidents(t, d)})
+		_, body := get(t, http.DefaultClient, s.URL+"/incidents?range=7d&status=open")
+		for _, want := range []string{
+			`href="/delivery?range=7d"`, `href="/?range=7d"`, // the navigation keeps the range
+			`<form method="get" action="/incidents" class="range-form"`, // a custom range without script
+			`<input type="hidden" name="status" value="open">`,          // which keeps the filters
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("incident list lacks %q", want)
+			}
+		}
+		// The custom form's datetime-local values are read as UTC.
+		_, body = get(t, http.DefaultClient, s.URL+"/incidents?from=2026-11-20T10:00&to=2026-11-22T10:00")
+		if !strings.Contains(body, "Nov 20 10:00 UTC – Nov 22 10:00 UTC") || !strings.Contains(body, `href="/delivery?from=2026-11-20T10%3A00%3A00Z&amp;to=2026-11-22T10%3A00%3A00Z"`) {
+			t.Errorf("a custom range is not labelled or kept")
+		}
+		// A bad range is carried nowhere.
+		if _, body := get(t, http.DefaultClient, s.URL+"/oncall?range=zz"); strings.Contains(body, "range=zz") && strings.Contains(body, `href="/delivery?range=zz"`) {
+			t.Errorf("a bad range is carried by the navigation")
+		}
+	})
+}

@@ -13,6 +13,8 @@ type Bar struct {
 	Title string
 	// Class adds a class to the bar (e.g. a DORA tier: "tier-elite").
 	Class string
+	// Href, when set, makes the bar a link (to what it counts).
+	Href string
 }
 
 // Bars is a bar chart, e.g. one DORA metric per week. Each bar prints its
@@ -23,6 +25,9 @@ type Bars struct {
 	Bars          []Bar
 	Format        Format
 	Rules         []Rule
+	// Axis draws a value axis on the left: the baseline and the top, in
+	// the format's unit.
+	Axis bool
 }
 
 // SVG renders the chart.
@@ -34,7 +39,11 @@ func (c Bars) SVG() template.HTML {
 	if H <= 0 {
 		H = 140
 	}
-	const top, bottom, left, right = 16, 20, 6, 6
+	const top, bottom, right = 16, 20, 6
+	left := 6
+	if c.Axis {
+		left = 44
+	}
 	ph := float64(H - top - bottom)
 	hi := 0.0
 	for _, b := range c.Bars {
@@ -84,6 +93,11 @@ func (c Bars) SVG() template.HTML {
 		w.s(`"><title>`)
 		w.text(title)
 		w.s(`</title>`)
+		if b.Href != "" {
+			w.s(`<a href="`)
+			w.text(b.Href)
+			w.s(`">`)
+		}
 		if math.IsNaN(b.V) {
 			w.s(`<rect class="slot" x="`)
 			w.f(x)
@@ -109,7 +123,13 @@ func (c Bars) SVG() template.HTML {
 			w.f(h)
 			w.s(`"/>`)
 		}
-		if slot >= 22 {
+		if b.Href != "" {
+			w.s(`</a>`)
+		}
+		// The value prints above its bar when it fits the bar's slot
+		// (about 6.5 px a character at 11 px); the title always has it.
+		val := c.Format.Text(b.V)
+		if slot >= 6.5*float64(len([]rune(val)))+4 {
 			w.s(`<text class="val" x="`)
 			w.f(cx)
 			w.s(`" y="`)
@@ -119,10 +139,10 @@ func (c Bars) SVG() template.HTML {
 			}
 			w.f(math.Max(float64(top)-2, base-math.Max(1, v/hi*ph)-3))
 			w.s(`" text-anchor="middle">`)
-			w.text(c.Format.Text(b.V))
+			w.text(val)
 			w.s(`</text>`)
 		}
-		if slot >= 30 || i%int(math.Ceil(30/slot)) == 0 {
+		if slot >= 40 || i%int(math.Ceil(40/slot)) == 0 {
 			w.s(`<text class="lbl" x="`)
 			w.f(cx)
 			w.s(`" y="`)
@@ -150,6 +170,39 @@ func (c Bars) SVG() template.HTML {
 		w.s(`" text-anchor="end">`)
 		w.text(r.Label)
 		w.s(`</text></g>`)
+	}
+	if c.Axis {
+		// Two ticks: zero and a round value near the top.
+		step := niceStep(hi/1.08, 1)
+		dec := c.Format.Decimals
+		if dec < 0 {
+			ds := step
+			if c.Format.Percent {
+				ds *= 100
+			}
+			dec = stepDecimals(ds)
+		}
+		for _, v := range []float64{0, step} {
+			if v > hi {
+				continue
+			}
+			y := base - v/hi*ph
+			w.s(`<line class="grid" x1="`)
+			w.i(left)
+			w.s(`" x2="`)
+			w.i(W - right)
+			w.s(`" y1="`)
+			w.f(y)
+			w.s(`" y2="`)
+			w.f(y)
+			w.s(`"/><text class="axis-label" x="`)
+			w.i(left - 4)
+			w.s(`" y="`)
+			w.f(y + 4)
+			w.s(`" text-anchor="end">`)
+			w.text(c.Format.text(v, dec))
+			w.s(`</text>`)
+		}
 	}
 	w.s(`<line class="baseline" x1="`)
 	w.i(left)

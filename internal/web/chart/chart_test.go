@@ -293,7 +293,7 @@ func TestBarsGolden(t *testing.T) {
 		t.Errorf("bars lack printed values: %s", got)
 	}
 	golden(t, "bars.svg", string(got))
-	wellFormed(t, Arc(0.07, false, "checkout availability"))
+	wellFormed(t, Arc(0.07, false, "checkout availability", 0.2))
 	wellFormed(t, Defs())
 }
 

@@ -89,10 +89,32 @@ func Meter(remaining float64, noData bool) template.HTML {
 	return w.html()
 }
 
+// Sentence is the level as a caption that reads as a sentence, with the
+// remaining ratio: "62.3% of the budget left", "budget exhausted",
+// "budget overspent by 97%".
+func Sentence(remaining float64) string {
+	switch l := BudgetLevel(remaining); {
+	case l == LevelNoData:
+		return "no data: budget unknown"
+	case remaining < 0:
+		return "budget overspent by " + Percent.text(-remaining, 1)
+	case l == LevelExhausted:
+		return "budget exhausted"
+	case l == LevelOK:
+		return Percent.text(remaining, 1) + " of the budget left"
+	default:
+		return Percent.text(remaining, 1) + " of the budget left, " + l.Word()
+	}
+}
+
 // Arc renders a larger half-circle error-budget gauge for a service page,
-// with the remaining percentage inside the arc and the level word below it.
-// label names the SLO for screen readers.
-func Arc(remaining float64, noData bool, label string) template.HTML {
+// with the remaining percentage inside the arc and a sentence below it.
+// Ticks mark the warning (50%) and critical (10%) levels and, when
+// freezeBelow is above zero, the level under which releases freeze. An
+// overspent budget fills the arc backwards in the critical colour, as far
+// as it is overspent (a whole budget or more fills it), so −1% and −97%
+// look different. label names the SLO for screen readers.
+func Arc(remaining float64, noData bool, label string, freezeBelow float64) template.HTML {
 	if noData {
 		remaining = math.NaN()
 	}
@@ -105,6 +127,12 @@ func Arc(remaining float64, noData bool, label string) template.HTML {
 		frac = 1
 	}
 	const cx, cy, r = 80.0, 78.0, 62.0
+	// at is the point of the arc (radius rr) for a budget fraction f: the
+	// arc runs from the left end (f = 0) clockwise over the top to f = 1.
+	at := func(f, rr float64) (float64, float64) {
+		a := math.Pi * (1 - f)
+		return cx + rr*math.Cos(a), cy - rr*math.Sin(a)
+	}
 	var w svgWriter
 	w.s(`<figure class="arc `)
 	w.s(fillOf(l))
@@ -113,7 +141,7 @@ func Arc(remaining float64, noData bool, label string) template.HTML {
 	if !math.IsNaN(remaining) {
 		num = Percent.text(remaining, 1)
 	}
-	w.text(label + ": " + num + " of the error budget left (" + l.Word() + ")")
+	w.text(label + ": " + Sentence(remaining))
 	w.s(`"><path class="g-track" d="M`)
 	w.f(cx - r)
 	w.s(" ")
@@ -124,23 +152,63 @@ func Arc(remaining float64, noData bool, label string) template.HTML {
 	w.f(cy)
 	w.s(`"/>`)
 	if frac > 0 {
-		// The arc runs from the left end (angle π) clockwise over the top.
-		a := math.Pi * (1 - frac)
+		x, y := at(frac, r)
 		w.s(`<path class="g-fill" d="M`)
 		w.f(cx - r)
 		w.s(" ")
 		w.f(cy)
 		w.s("A62 62 0 0 1 ")
-		w.f(cx + r*math.Cos(a))
+		w.f(x)
 		w.s(" ")
-		w.f(cy - r*math.Sin(a))
+		w.f(y)
 		w.s(`"/>`)
+	}
+	if remaining < 0 {
+		// Overspent: from the left end backwards is not drawable on a half
+		// circle, so the debt fills from the right end towards the left.
+		debt := math.Min(1, -remaining)
+		x, y := at(1-debt, r)
+		w.s(`<path class="g-debt" d="M`)
+		w.f(cx + r)
+		w.s(" ")
+		w.f(cy)
+		w.s("A62 62 0 0 0 ")
+		w.f(x)
+		w.s(" ")
+		w.f(y)
+		w.s(`"/>`)
+	}
+	tick := func(f float64, cls, title string) {
+		x1, y1 := at(f, r-10)
+		x2, y2 := at(f, r+10)
+		w.s(`<line class="`)
+		w.s(cls)
+		w.s(`" x1="`)
+		w.f(x1)
+		w.s(`" y1="`)
+		w.f(y1)
+		w.s(`" x2="`)
+		w.f(x2)
+		w.s(`" y2="`)
+		w.f(y2)
+		w.s(`"><title>`)
+		w.text(title)
+		w.s(`</title></line>`)
+	}
+	tick(0.5, "g-tick", "warning below 50%")
+	tick(0.1, "g-tick", "critical below 10%")
+	if freezeBelow > 0 && freezeBelow < 1 {
+		tick(freezeBelow, "g-tick g-freeze", "releases freeze below "+Percent.text(freezeBelow, 1))
 	}
 	w.s(`<text class="g-big" x="80" y="74" text-anchor="middle">`)
 	w.text(num)
-	w.s(`</text></svg><figcaption><span class="g-word">`)
-	w.s(l.Word())
-	w.s(`</span> <span class="g-sub">budget left</span></figcaption></figure>`)
+	w.s(`</text></svg><figcaption class="g-sub">`)
+	w.text(Sentence(remaining))
+	if freezeBelow > 0 && freezeBelow < 1 {
+		w.s(`<br/>releases freeze below `)
+		w.text(Percent.text(freezeBelow, 0))
+	}
+	w.s(`</figcaption></figure>`)
 	return w.html()
 }
 

@@ -142,6 +142,14 @@ func (c TimeSeries) SVG() template.HTML {
 	w.i(H)
 	w.s(`" role="group" aria-label="`)
 	w.text(c.Title)
+	w.s(`" data-zoom="`)
+	w.i(padLeft)
+	w.s(",")
+	w.i(pw)
+	w.s(",")
+	w.s(strconv.FormatInt(c.From.UnixMilli(), 10))
+	w.s(",")
+	w.s(strconv.FormatInt(c.To.UnixMilli(), 10))
 	w.s(`"`)
 	if !empty {
 		c.hoverData(&w, series, pw)
@@ -219,39 +227,11 @@ func (c TimeSeries) SVG() template.HTML {
 		w.s(`" text-anchor="middle">No data in this time range</text>`)
 	}
 
-	// Reference lines. A label that would overlap the one above it is left
-	// out; the line keeps its <title>.
-	lastLabel := math.Inf(-1)
-	rules := append([]Rule(nil), c.Rules...)
-	sort.SliceStable(rules, func(i, j int) bool { return rules[i].V > rules[j].V })
-	for _, r := range rules {
-		if r.V < ymin || r.V > ymax {
-			continue
-		}
-		yy := y(r.V)
-		w.s(`<g class="rule"><title>`)
-		w.text(r.Label)
-		w.s(`</title><line x1="`)
-		w.i(padLeft)
-		w.s(`" x2="`)
-		w.i(padLeft + pw)
-		w.s(`" y1="`)
-		w.f(yy)
-		w.s(`" y2="`)
-		w.f(yy)
-		w.s(`"/>`)
-		if yy-lastLabel >= 12 {
-			w.s(`<text x="`)
-			w.i(padLeft + pw - 4)
-			w.s(`" y="`)
-			w.f(yy - 4)
-			w.s(`" text-anchor="end">`)
-			w.text(r.Label)
-			w.s(`</text>`)
-			lastLabel = yy
-		}
-		w.s(`</g>`)
-	}
+	// Reference lines. Labels sit above their line, or below it when the
+	// line is so near the top that the label would run into the change
+	// markers; labels that would overlap are joined into one, so every line
+	// keeps its label.
+	c.rules(&w, y, ymin, ymax, pw)
 
 	// Series, each a path broken at gaps; the second and later are dashed
 	// so they differ by more than colour.
@@ -299,6 +279,56 @@ func (c TimeSeries) SVG() template.HTML {
 	}
 	w.s(`</svg>`)
 	return w.html()
+}
+
+// ruleLabel is the label of one or more reference lines drawn as one.
+type ruleLabel struct {
+	y    float64
+	text string
+}
+
+// rules draws the reference lines and their labels.
+func (c TimeSeries) rules(w *svgWriter, y func(float64) float64, ymin, ymax float64, pw int) {
+	rules := append([]Rule(nil), c.Rules...)
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].V > rules[j].V })
+	var labels []ruleLabel
+	for _, r := range rules {
+		if r.V < ymin || r.V > ymax {
+			continue
+		}
+		yy := y(r.V)
+		w.s(`<g class="rule"><title>`)
+		w.text(r.Label)
+		w.s(`</title><line x1="`)
+		w.i(padLeft)
+		w.s(`" x2="`)
+		w.i(padLeft + pw)
+		w.s(`" y1="`)
+		w.f(yy)
+		w.s(`" y2="`)
+		w.f(yy)
+		w.s(`"/></g>`)
+		// A label's baseline sits 4 px above its line; it needs 10 px
+		// above that, below the marker band.
+		ly := yy - 4
+		if ly-10 < padTop {
+			ly = yy + 13
+		}
+		if n := len(labels); n > 0 && ly-labels[n-1].y < 13 {
+			labels[n-1].text += " · " + r.Label
+			continue
+		}
+		labels = append(labels, ruleLabel{y: ly, text: r.Label})
+	}
+	for _, l := range labels {
+		w.s(`<text class="rule-label" x="`)
+		w.i(padLeft + pw - 4)
+		w.s(`" y="`)
+		w.f(l.y)
+		w.s(`" text-anchor="end">`)
+		w.text(l.text)
+		w.s(`</text>`)
+	}
 }
 
 // writeLine writes path data for pts: "M x y x y …", restarting after each
@@ -414,8 +444,13 @@ type markerGroup struct {
 	members []Marker
 }
 
-// markers draws the change markers, merging those closer than 9 px into one
-// icon whose title lists them all.
+// markerGap is the least distance between two marker icons' centres: an
+// icon is 16 px wide, so closer ones would overlap and are merged.
+const markerGap = 19
+
+// markers draws the change markers. Markers whose icons would overlap are
+// clustered into one badge that shows how many changes it holds; its title
+// (and the dashboard's script, on hover or keyboard focus) lists them.
 func (c TimeSeries) markers(w *svgWriter, x func(time.Time) float64, top, bottom, pw int) {
 	var ms []Marker
 	for _, m := range c.Markers {
@@ -430,7 +465,7 @@ func (c TimeSeries) markers(w *svgWriter, x func(time.Time) float64, top, bottom
 	var groups []markerGroup
 	for _, m := range ms {
 		xx := x(m.T)
-		if n := len(groups); n > 0 && xx-groups[n-1].x < 9 {
+		if n := len(groups); n > 0 && xx-groups[n-1].x < markerGap {
 			groups[n-1].members = append(groups[n-1].members, m)
 			continue
 		}
@@ -480,16 +515,35 @@ func (c TimeSeries) markers(w *svgWriter, x func(time.Time) float64, top, bottom
 			w.text(m.T.UTC().Format("Jan 2 15:04") + " " + m.Text)
 		}
 		w.s(`</title>`)
-		// The icon: a shape per kind, its letter, and a count when merged.
+		// The icon: a shape per kind with its letter; a cluster is a round
+		// badge with the count instead.
 		cy := float64(top) - 10
-		writeMarkerShape(w, lead.Kind, g.x, cy)
-		w.s(`<text class="mk-letter" x="`)
-		w.f(g.x)
-		w.s(`" y="`)
-		w.f(cy + 3.5)
-		w.s(`" text-anchor="middle">`)
-		w.s(markerLetterOf(lead.Kind))
-		w.s(`</text>`)
+		if len(g.members) > 1 {
+			w.s(`<circle class="mk-icon mk-cluster" cx="`)
+			w.f(g.x)
+			w.s(`" cy="`)
+			w.f(cy)
+			w.s(`" r="8"/><text class="mk-letter" x="`)
+			w.f(g.x)
+			w.s(`" y="`)
+			w.f(cy + 3.5)
+			w.s(`" text-anchor="middle">`)
+			if len(g.members) > 99 {
+				w.s("99+")
+			} else {
+				w.i(len(g.members))
+			}
+			w.s(`</text>`)
+		} else {
+			writeMarkerShape(w, lead.Kind, g.x, cy)
+			w.s(`<text class="mk-letter" x="`)
+			w.f(g.x)
+			w.s(`" y="`)
+			w.f(cy + 3.5)
+			w.s(`" text-anchor="middle">`)
+			w.s(markerLetterOf(lead.Kind))
+			w.s(`</text>`)
+		}
 		if failed {
 			w.s(`<path class="mk-fail" d="M`)
 			w.f(g.x - 7)
@@ -497,15 +551,6 @@ func (c TimeSeries) markers(w *svgWriter, x func(time.Time) float64, top, bottom
 			w.f(cy - 7)
 			w.s("l14 14m0 -14l-14 14")
 			w.s(`"/>`)
-		}
-		if len(g.members) > 1 {
-			w.s(`<text class="mk-count" x="`)
-			w.f(g.x + 8)
-			w.s(`" y="`)
-			w.f(cy - 2)
-			w.s(`">`)
-			w.i(len(g.members))
-			w.s(`</text>`)
 		}
 		if lead.Href != "" {
 			w.s(`</a>`)

@@ -41,12 +41,98 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   var months = ["Jan","Feb","Mar","Apr","May","Jun","Jul","Aug","Sep","Oct","Nov","Dec"];
+  // ---- times: the browser's zone by default, UTC on request ------------
+  var zone = "local";
+  try { zone = window.localStorage.getItem("tandem-zone") || "local"; } catch (e) { zone = "local"; }
+  var localFmt = null;
+  try {
+    localFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+  } catch (e) { localFmt = null; }
   function utc(ms) {
     var t = new Date(ms);
+    if (zone !== "utc" && localFmt) return localFmt.format(t);
     return months[t.getUTCMonth()] + " " + t.getUTCDate() + " " + pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes()) + " UTC";
+  }
+  // span prints a length of time as the server does: "45s", "12m",
+  // "3h 20m", "2d 4h".
+  function span(ms) {
+    var s = Math.floor(Math.abs(ms) / 1000);
+    if (s < 60) return s + "s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + "m";
+    var h = Math.floor(m / 60);
+    if (h < 24) return h + "h" + (m % 60 ? " " + (m % 60) + "m" : "");
+    var d = Math.floor(h / 24);
+    return d + "d" + (h % 24 ? " " + (h % 24) + "h" : "");
+  }
+  function relative(ms) {
+    var diff = Date.now() - ms;
+    if (Math.abs(diff) < 60000) return "just now";
+    return diff > 0 ? span(diff) + " ago" : "in " + span(diff);
+  }
+  function localizeTimes(root) {
+    var ts = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < ts.length; i++) {
+      var ms = Date.parse(ts[i].getAttribute("datetime"));
+      if (isNaN(ms)) continue;
+      ts[i].textContent = utc(ms);
+      ts[i].title = relative(ms) + " · " + new Date(ms).toISOString().replace(".000Z", "Z");
+    }
+  }
+  function zoneToggle() {
+    var foot = document.querySelector("footer.foot");
+    if (!foot) return;
+    var b = document.getElementById("zone-toggle");
+    if (!b) {
+      b = document.createElement("button");
+      b.type = "button";
+      b.id = "zone-toggle";
+      b.className = "link";
+      foot.appendChild(document.createTextNode(" · "));
+      foot.appendChild(b);
+      b.addEventListener("click", function () {
+        zone = zone === "utc" ? "local" : "utc";
+        try { window.localStorage.setItem("tandem-zone", zone); } catch (e) { /* private mode: this page only */ }
+        zoneToggle();
+        localizeTimes(document);
+      });
+    }
+    var name = "";
+    try { name = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { name = ""; }
+    if (/^(Etc\/)?(UTC|GMT)$/.test(name)) name = "";
+    b.textContent = zone === "utc" ? "Times in UTC; show " + (name || "this browser's zone") : (name ? "Times in " + name + "; show UTC" : "Times in this browser's zone (UTC); keep UTC");
+  }
+  zoneToggle();
+  localizeTimes(document);
+
+  function showTip(text, x, y) {
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.className = "tip";
+      tip.setAttribute("role", "status");
+      document.body.appendChild(tip);
+    }
+    tip.textContent = text;
+    tip.hidden = false;
+    if (x + tip.offsetWidth > window.scrollX + document.documentElement.clientWidth) x = Math.max(window.scrollX, x - tip.offsetWidth - 28);
+    tip.style.left = x + "px";
+    tip.style.top = y + "px";
+  }
+
+  // titled is the part of a chart whose <title> (or label) the tooltip
+  // shows: a bar, a change marker or a cluster of them, a gauge.
+  function titled(el) {
+    return el && el.closest && el.closest("svg.chart g.bar, svg.chart g.mk, figure.arc svg");
+  }
+  function titleText(el) {
+    var t = el.querySelector("title");
+    return t ? t.textContent : (el.getAttribute("aria-label") || "");
   }
 
   function onMove(ev) {
+    if (drag) { hide(); return; }
+    var part = titled(ev.target);
+    if (part) { showTip(titleText(part), ev.pageX + 14, ev.pageY + 14); return; }
     var svg = ev.target.closest && ev.target.closest("svg.ts[data-hover]");
     if (!svg) { hide(); return; }
     var d = hoverData(svg);
@@ -73,18 +159,7 @@
       svg.appendChild(line);
     }
     line.setAttribute("x1", p.x); line.setAttribute("x2", p.x);
-    if (!tip) {
-      tip = document.createElement("div");
-      tip.className = "tip";
-      tip.setAttribute("role", "status");
-      document.body.appendChild(tip);
-    }
-    tip.textContent = lines.join("\n");
-    tip.hidden = false;
-    var x = ev.pageX + 14, y = ev.pageY + 14;
-    if (x + tip.offsetWidth > window.scrollX + document.documentElement.clientWidth) x = ev.pageX - tip.offsetWidth - 14;
-    tip.style.left = x + "px";
-    tip.style.top = y + "px";
+    showTip(lines.join("\n"), ev.pageX + 14, ev.pageY + 14);
   }
 
   function hide() {
@@ -94,6 +169,70 @@
 
   document.addEventListener("mousemove", onMove);
   document.addEventListener("mouseleave", hide);
+  // A marker reached with the keyboard lists its changes too.
+  document.addEventListener("focusin", function (ev) {
+    var part = titled(ev.target);
+    if (!part) return;
+    var r = part.getBoundingClientRect();
+    showTip(titleText(part), r.right + window.scrollX + 4, r.bottom + window.scrollY + 4);
+  });
+  document.addEventListener("focusout", function (ev) { if (titled(ev.target)) hide(); });
+
+  // ---- drag across a time chart to zoom into that time ------------------
+  var drag = null;
+  function zoomOf(svg) {
+    var z = (svg.getAttribute("data-zoom") || "").split(",").map(Number);
+    return z.length === 4 ? { l: z[0], w: z[1], t0: z[2], t1: z[3] } : null;
+  }
+  function svgX(svg, ev) {
+    var m = svg.getScreenCTM();
+    if (!m) return null;
+    var pt = svg.createSVGPoint();
+    pt.x = ev.clientX; pt.y = ev.clientY;
+    return pt.matrixTransform(m.inverse()).x;
+  }
+  document.addEventListener("pointerdown", function (ev) {
+    if (ev.button !== 0 || !ev.target.closest) return;
+    var svg = ev.target.closest("svg.ts[data-zoom]");
+    if (!svg || ev.target.closest("a")) return;
+    var z = zoomOf(svg), x = svgX(svg, ev);
+    if (!z || x === null || x < z.l || x > z.l + z.w) return;
+    ev.preventDefault();
+    var r = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    r.setAttribute("class", "zoom-sel");
+    r.setAttribute("y", "0");
+    r.setAttribute("height", String(svg.viewBox.baseVal.height));
+    r.setAttribute("x", String(x));
+    r.setAttribute("width", "0");
+    svg.appendChild(r);
+    drag = { svg: svg, z: z, x0: x, x1: x, rect: r };
+  });
+  document.addEventListener("pointermove", function (ev) {
+    if (!drag) return;
+    var x = svgX(drag.svg, ev);
+    if (x === null) return;
+    drag.x1 = Math.max(drag.z.l, Math.min(drag.z.l + drag.z.w, x));
+    drag.rect.setAttribute("x", String(Math.min(drag.x0, drag.x1)));
+    drag.rect.setAttribute("width", String(Math.abs(drag.x1 - drag.x0)));
+  });
+  document.addEventListener("pointerup", function () {
+    if (!drag) return;
+    var d = drag;
+    drag = null;
+    d.rect.remove();
+    if (Math.abs(d.x1 - d.x0) < 4) return;
+    var at = function (x) { return d.z.t0 + (x - d.z.l) / d.z.w * (d.z.t1 - d.z.t0); };
+    var from = new Date(at(Math.min(d.x0, d.x1))), to = new Date(at(Math.max(d.x0, d.x1)));
+    var u = new URL(window.location.href);
+    u.searchParams.delete("range");
+    u.searchParams.delete("done");
+    u.searchParams.set("from", from.toISOString().replace(/\.\d+Z$/, "Z"));
+    u.searchParams.set("to", to.toISOString().replace(/\.\d+Z$/, "Z"));
+    window.location.assign(u.toString());
+  });
+  if (document.querySelector("svg.ts[data-zoom]")) {
+    document.querySelectorAll(".range-hint").forEach(function (e) { e.hidden = false; });
+  }
 
   // ---- filters: apply on change ---------------------------------------
   document.addEventListener("change", function (ev) {
@@ -164,8 +303,9 @@
         var x = window.scrollX, y = window.scrollY;
         var focusId = document.activeElement && document.activeElement.id;
         cur.replaceChildren.apply(cur, Array.prototype.slice.call(fresh.childNodes).map(function (n) { return document.adoptNode(n); }));
+        localizeTimes(cur);
         var upd = doc.getElementById("updated");
-        if (upd) document.getElementById("updated").textContent = upd.textContent;
+        if (upd) { var mine = document.getElementById("updated"); mine.replaceChildren.apply(mine, Array.prototype.slice.call(upd.childNodes).map(function (n) { return document.adoptNode(n); })); localizeTimes(mine); }
         document.title = doc.title;
         window.scrollTo(x, y);
         if (focusId) { var f = document.getElementById(focusId); if (f) f.focus({ preventScroll: true }); }
