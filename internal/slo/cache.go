@@ -124,6 +124,9 @@ type cacheEntry struct {
 	p95Key  [4]int64
 	// synced is the cycle whose sync last brought the entry up to date.
 	synced uint64
+	// cold is the cycle whose sync is loading the entry whole; it is not
+	// loaded meanwhile, and a load of its own (by data) wins over it.
+	cold uint64
 }
 
 const (
@@ -332,10 +335,11 @@ func (n *nativeSource) forget(keep map[string]bool) {
 
 // sync brings the entries of defs up to date for an evaluation at now in
 // two queries: every SLO's version, then the buckets written since the
-// version each entry holds. It returns the cycle's number, which data
-// takes to know an entry needs no read of its own. Entries not loaded yet
-// (or whose window now starts before what they hold) are left to data,
-// which loads them.
+// version each entry holds. Entries not loaded yet (or whose window now
+// starts before what they hold) are loaded whole, coldChunk SLOs a query
+// (see loadCold). It returns the cycle's number, which data takes to know
+// an entry needs no read of its own; an entry whose load failed is left
+// to data, which loads it alone.
 func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Time) (uint64, error) {
 	if n.st == nil {
 		return 0, nil
@@ -350,6 +354,7 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 	}
 	since := map[string]int64{}
 	ready := map[string]*cacheEntry{}
+	cold := map[coldKey][]string{}
 	for _, def := range defs {
 		e := n.entry(def.Name)
 		from, _ := def.Window.Bounds(now)
@@ -361,8 +366,39 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 			if v := versions[def.Name]; v > e.version {
 				since[def.Name] = e.version
 			}
+		} else {
+			e.reset(hs, ms)
+			e.slide(hs, ms, end)
+			e.loaded, e.cold = false, cycle
+			k := coldKey{db.Millis(hs), db.Millis(ms), db.Millis(end.Add(cacheAhead))}
+			cold[k] = append(cold[k], def.Name)
 		}
 		e.mu.Unlock()
+	}
+	for k, names := range cold {
+		for len(names) > 0 {
+			chunk := names[:min(coldChunk, len(names))]
+			names = names[len(chunk):]
+			err := n.st.windows(ctx, chunk, k, func(r bucketRow) {
+				e := n.entry(r.slo)
+				e.mu.Lock()
+				if !e.loaded && e.cold == cycle {
+					e.apply(r)
+				}
+				e.mu.Unlock()
+			})
+			for _, name := range chunk {
+				e := n.entry(name)
+				e.mu.Lock()
+				if err == nil && !e.loaded && e.cold == cycle {
+					e.loaded = true
+				}
+				if e.loaded { // else data reads it alone
+					ready[name] = e
+				}
+				e.mu.Unlock()
+			}
+		}
 	}
 	rows, err := n.st.changed(ctx, since)
 	if err != nil {
@@ -517,6 +553,51 @@ JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT)`, st
 	}
 	defer rows.Close()
 	return scanBuckets(rows)
+}
+
+// coldKey is the layout of SLOs loaded whole together: hours from hs,
+// minutes from ms, both up to to (milliseconds).
+type coldKey struct{ hs, ms, to int64 }
+
+// coldChunk is how many SLOs one query of a cold load reads.
+const coldChunk = 500
+
+// windows reads the hour rollups in [k.hs, k.to) and the minutes in
+// [k.ms, k.to) of the SLOs names, in two queries, handing each bucket to
+// fn as it is read.
+func (s *Store) windows(ctx context.Context, names []string, k coldKey, fn func(bucketRow)) error {
+	keys := make(map[string]int, len(names))
+	for _, n := range names {
+		keys[n] = 0
+	}
+	arg, err := json.Marshal(keys)
+	if err != nil {
+		return fmt.Errorf("read buckets: %w", err)
+	}
+	for _, q := range []struct {
+		res  int
+		from int64
+	}{{resHour, k.hs}, {resMinute, k.ms}} {
+		rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM `+s.db.Dialect().JSONObjectPairs()+` w
+JOIN slo_buckets b ON b.slo = w.key AND b.res = ? AND b.start_ms >= ? AND b.start_ms < ?`, string(arg), q.res, q.from, k.to)
+		if err != nil {
+			return fmt.Errorf("read buckets: %w", err)
+		}
+		for rows.Next() {
+			var r bucketRow
+			if err := rows.Scan(&r.slo, &r.res, &r.start, &r.good, &r.total, &r.goodSlices, &r.slice, &r.latency); err != nil {
+				rows.Close()
+				return fmt.Errorf("read buckets: %w", err)
+			}
+			fn(r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("read buckets: %w", err)
+		}
+	}
+	return nil
 }
 
 // window reads slo's hour rollups in [hs, to) and minutes in [ms, to).
