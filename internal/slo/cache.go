@@ -400,7 +400,11 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 			}
 		}
 	}
-	rows, err := n.st.changed(ctx, since)
+	var upto int64
+	for _, v := range versions {
+		upto = max(upto, v)
+	}
+	rows, err := n.st.changed(ctx, since, upto)
 	if err != nil {
 		return 0, err
 	}
@@ -446,7 +450,7 @@ func (n *nativeSource) data(ctx context.Context, def *Definition, now time.Time,
 		if e.covers(hs, ms) {
 			e.slide(hs, ms, end)
 			if v > e.version {
-				rows, err = n.st.changed(ctx, map[string]int64{def.Name: e.version})
+				rows, err = n.st.changed(ctx, map[string]int64{def.Name: e.version}, v)
 			}
 		} else {
 			e.reset(hs, ms)
@@ -537,8 +541,15 @@ func scanBuckets(rows interface {
 }
 
 // changed reads the buckets of each SLO in since stamped after its
-// version there, in one query (the index on (slo, version) finds them).
-func (s *Store) changed(ctx context.Context, since map[string]int64) ([]bucketRow, error) {
+// version v there, in one query: the index on (slo, version) finds them.
+// The query asks for the versions (v, v + upto], upto being the highest
+// version the caller read, which holds every version up to it (a bucket
+// of a later write that it returns as well is read again next time,
+// which is harmless). The upper bound is for PostgreSQL's planner: it
+// takes a range whose two bounds it cannot see at plan time as narrow,
+// and looks each SLO up in the index, where for a lone "version > v" it
+// expects a third of the table and scans all of it.
+func (s *Store) changed(ctx context.Context, since map[string]int64, upto int64) ([]bucketRow, error) {
 	if len(since) == 0 {
 		return nil, nil
 	}
@@ -547,7 +558,7 @@ func (s *Store) changed(ctx context.Context, since map[string]int64) ([]bucketRo
 		return nil, fmt.Errorf("read changed buckets: %w", err)
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM `+s.db.Dialect().JSONObjectPairs()+` w
-JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT)`, string(arg))
+JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT) AND b.version <= CAST(w.value AS BIGINT) + ?`, string(arg), upto)
 	if err != nil {
 		return nil, fmt.Errorf("read changed buckets: %w", err)
 	}
@@ -559,8 +570,9 @@ JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT)`, st
 // minutes from ms, both up to to (milliseconds).
 type coldKey struct{ hs, ms, to int64 }
 
-// coldChunk is how many SLOs one query of a cold load reads.
-const coldChunk = 500
+// coldChunk is how many SLOs one query of a cold load reads: many, since
+// PostgreSQL reads most of the table for a cold load whatever the chunk.
+const coldChunk = 10000
 
 // windows reads the hour rollups in [k.hs, k.to) and the minutes in
 // [k.ms, k.to) of the SLOs names, in two queries, handing each bucket to
