@@ -557,13 +557,19 @@ func (s *Store) changed(ctx context.Context, since map[string]int64, upto int64)
 	if err != nil {
 		return nil, fmt.Errorf("read changed buckets: %w", err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM `+s.db.Dialect().JSONObjectPairs()+` w
-JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT) AND b.version <= CAST(w.value AS BIGINT) + ?`, string(arg), upto)
+	rows, err := s.db.Query(ctx, changedQuery(s.db.Dialect()), string(arg), upto)
 	if err != nil {
 		return nil, fmt.Errorf("read changed buckets: %w", err)
 	}
 	defer rows.Close()
 	return scanBuckets(rows)
+}
+
+// changedQuery is the query of changed: the SLOs and their versions as a
+// JSON object, then upto.
+func changedQuery(d db.Dialect) string {
+	return `SELECT ` + bucketCols + ` FROM ` + d.JSONObjectPairs() + ` w
+JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT) AND b.version <= CAST(w.value AS BIGINT) + ?`
 }
 
 // coldKey is the layout of SLOs loaded whole together: hours from hs,
