@@ -89,7 +89,7 @@ func TestExprs(t *testing.T) {
 		t.Error(got)
 	}
 	def.Method, def.TimeSliceWindow, def.TimeSliceTarget = slo.Timeslices, time.Minute, 0.95
-	if got := TotalExpr(def, "1d"); got != `sum(count_over_time((((1 - sum(increase(b[1m])) / (sum(increase(a[1m])) > 0))) >= bool 0.95)[1d:1m]))` {
+	if got := TotalExpr(def, "1d"); got != `sum(count_over_time((((1 - sum(increase(b[1m])) / (sum(increase(a[1m])) > 0))) >= bool 0.95)[86399s:1m]))` {
 		t.Error(got)
 	}
 	// The guard of a ratio in time slices counts events, not slices.
@@ -100,12 +100,12 @@ func TestExprs(t *testing.T) {
 	// a 5-minute slice is good when 95 % of its 5 points (a minute apart)
 	// meet the threshold.
 	th := &slo.Definition{Method: slo.Timeslices, TimeSliceWindow: 5 * time.Minute, TimeSliceTarget: 0.95, Indicator: slo.Indicator{Query: "p95", Op: "lte", Threshold: 0.3}}
-	if got := GoodExpr(th, "28d"); got != `sum(sum_over_time((avg_over_time((((p95) <= +Inf) <= bool 0.3)[299s:1m]) >= bool 0.95)[28d:5m]))` {
+	if got := GoodExpr(th, "28d"); got != `sum(sum_over_time((avg_over_time((((p95) <= +Inf) <= bool 0.3)[299s:1m]) >= bool 0.95)[2419199s:5m]))` {
 		t.Error(got)
 	}
 	// A 1-minute slice is its one point; {{.window}} is the slice.
 	th.TimeSliceWindow, th.Indicator.Query, th.Indicator.Op = time.Minute, `q(x[{{.window}}])`, "gt"
-	if got := TotalExpr(th, "1h"); got != `sum(count_over_time((((q(x[1m])) <= +Inf) > bool 0.3)[1h:1m]))` {
+	if got := TotalExpr(th, "1h"); got != `sum(count_over_time((((q(x[1m])) <= +Inf) > bool 0.3)[3599s:1m]))` {
 		t.Error(got)
 	}
 	// It has no event count (its guard counts the slices with data), nor

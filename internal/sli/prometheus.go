@@ -93,6 +93,23 @@ func sliceTarget(def *slo.Definition) float64 {
 	return def.TimeSliceTarget
 }
 
+// sliceRange is the range of the subquery that reads the slices of the
+// window w: a second short of w. The subquery evaluates the slice
+// condition at every multiple of the slice length inside its range, and
+// each of those points stands for the slice that ends there. A Prometheus
+// before 3.0 includes a range's start, so at a query time on a slice
+// boundary a range of w itself would also read the point at the window's
+// start: the slice before the window, one slice too many ("1d:1h" reads 25
+// hours). A second short of w, the point at the start is out on every
+// version, and the other points are the same.
+func sliceRange(w string) string {
+	d, err := model.ParseDuration(w)
+	if err != nil || time.Duration(d) <= time.Second {
+		return w
+	}
+	return Range(time.Duration(d) - time.Second)
+}
+
 func timeslices(def *slo.Definition) bool {
 	return def.Method == slo.Timeslices || def.Indicator.IsThreshold()
 }
@@ -103,7 +120,7 @@ func timeslices(def *slo.Definition) bool {
 func GoodExpr(def *slo.Definition, w string) string {
 	in := def.Indicator
 	if timeslices(def) {
-		return fmt.Sprintf("sum(sum_over_time(%s[%s:%s]))", sliceCond(def), w, Range(def.TimeSliceWindow))
+		return fmt.Sprintf("sum(sum_over_time(%s[%s:%s]))", sliceCond(def), sliceRange(w), Range(def.TimeSliceWindow))
 	}
 	if in.Bad != "" {
 		return fmt.Sprintf("(sum(%s) - (sum(%s) or vector(0)))", CountExpr(in.Total, w), CountExpr(in.Bad, w))
@@ -115,7 +132,7 @@ func GoodExpr(def *slo.Definition, w string) string {
 // slices with data.
 func TotalExpr(def *slo.Definition, w string) string {
 	if timeslices(def) {
-		return fmt.Sprintf("sum(count_over_time(%s[%s:%s]))", sliceCond(def), w, Range(def.TimeSliceWindow))
+		return fmt.Sprintf("sum(count_over_time(%s[%s:%s]))", sliceCond(def), sliceRange(w), Range(def.TimeSliceWindow))
 	}
 	return fmt.Sprintf("sum(%s)", CountExpr(def.Indicator.Total, w))
 }

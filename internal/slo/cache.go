@@ -35,6 +35,56 @@ type hourRow struct {
 // minuteRow is one cached minute bucket.
 type minuteRow struct{ good, total int64 }
 
+// prefix is a running sum of good and total events. The sum of the rows
+// [a, b) is p[b] - p[a]: integers, so the sums are exact and equal to
+// adding the rows one by one.
+type prefix struct{ good, total int64 }
+
+// prefixes are the running sums over rows, kept up to date lazily: p[0]
+// is a base (any value: only differences are read) and p[i+1] = p[i] +
+// row i for i+1 < valid.
+type prefixes struct {
+	p     []prefix
+	valid int
+}
+
+// reset starts over with no rows.
+func (x *prefixes) reset() { x.p, x.valid = []prefix{{}}, 1 }
+
+// drop forgets the first d rows, as the rows' slice does.
+func (x *prefixes) drop(d int) {
+	if d >= x.valid {
+		x.p, x.valid = append(x.p[:0:0], prefix{}), 1
+		return
+	}
+	x.p, x.valid = x.p[d:], x.valid-d
+}
+
+// grow makes room for n rows; the new sums are not valid yet.
+func (x *prefixes) grow(n int) {
+	if n+1 > len(x.p) {
+		x.p = append(x.p, make([]prefix, n+1-len(x.p))...)
+	}
+}
+
+// changed says row i changed: the sums after it are stale.
+func (x *prefixes) changed(i int) { x.valid = min(x.valid, i+1) }
+
+// update brings the sums up to date over rows read through row(i).
+func (x *prefixes) update(n int, row func(i int) prefix) {
+	for k := x.valid; k <= n; k++ {
+		r := row(k - 1)
+		x.p[k] = prefix{x.p[k-1].good + r.good, x.p[k-1].total + r.total}
+	}
+	x.valid = max(x.valid, n+1)
+}
+
+// sum is the rows [a, b) as Counts of events.
+func (x *prefixes) sum(a, b int) Counts {
+	g, t := float64(x.p[b].good-x.p[a].good), float64(x.p[b].total-x.p[a].total)
+	return Counts{g, t, t}
+}
+
 // bucketRow is one bucket as the cache reads it.
 type bucketRow struct {
 	slo                            string
@@ -59,6 +109,14 @@ type cacheEntry struct {
 	hours      []hourRow
 	minuteBase int64
 	minutes    []minuteRow
+	// hourSums and minuteSums are the running sums over hours and
+	// minutes, so that a window's sum costs two reads, not a pass over
+	// its rows.
+	hourSums, minuteSums prefixes
+	// need and needKey cache Windows for the definition and window span
+	// they were computed for.
+	need    []time.Duration
+	needKey needKey
 	// latency says whether a bucket read holds a latency sketch; p95 and
 	// p95Key cache the window's p95 and what it was read for.
 	latency bool
@@ -66,6 +124,9 @@ type cacheEntry struct {
 	p95Key  [4]int64
 	// synced is the cycle whose sync last brought the entry up to date.
 	synced uint64
+	// cold is the cycle whose sync is loading the entry whole; it is not
+	// loaded meanwhile, and a load of its own (by data) wins over it.
+	cold uint64
 }
 
 const (
@@ -73,12 +134,21 @@ const (
 	msMinute = int64(time.Minute / time.Millisecond)
 )
 
+// needKey is what Windows depends on: the definition and the span from
+// the SLO window's start to the end.
+type needKey struct {
+	def  *Definition
+	span time.Duration
+}
+
 // reset empties the entry for a whole read of the layout starting at hs
 // (hours) and ms (minutes).
 func (e *cacheEntry) reset(hs, ms time.Time) {
 	e.loaded, e.version, e.latency = true, 0, false
 	e.hourBase, e.hours = db.Millis(hs)/msHour, nil
 	e.minuteBase, e.minutes = db.Millis(ms)/msMinute, nil
+	e.hourSums.reset()
+	e.minuteSums.reset()
 	e.p95, e.p95Key, e.synced = -1, [4]int64{}, 0
 }
 
@@ -92,11 +162,15 @@ func (e *cacheEntry) covers(hs, ms time.Time) bool {
 func (e *cacheEntry) slide(hs, ms, end time.Time) {
 	h0, m0 := db.Millis(hs)/msHour, db.Millis(ms)/msMinute
 	if d := h0 - e.hourBase; d > 0 {
-		e.hours = e.hours[min(int(d), len(e.hours)):]
+		n := min(int(d), len(e.hours))
+		e.hours = e.hours[n:]
+		e.hourSums.drop(n)
 		e.hourBase = h0
 	}
 	if d := m0 - e.minuteBase; d > 0 {
-		e.minutes = e.minutes[min(int(d), len(e.minutes)):]
+		n := min(int(d), len(e.minutes))
+		e.minutes = e.minutes[n:]
+		e.minuteSums.drop(n)
 		e.minuteBase = m0
 	}
 	horizon := db.Millis(end.Add(cacheAhead))
@@ -106,6 +180,8 @@ func (e *cacheEntry) slide(hs, ms, end time.Time) {
 	if n := int(horizon/msMinute - e.minuteBase + 1); n > len(e.minutes) {
 		e.minutes = append(e.minutes, make([]minuteRow, n-len(e.minutes))...)
 	}
+	e.hourSums.grow(len(e.hours))
+	e.minuteSums.grow(len(e.minutes))
 }
 
 // apply puts a bucket in place; buckets before the entry's bases belong
@@ -117,10 +193,12 @@ func (e *cacheEntry) apply(r bucketRow) {
 	case resHour:
 		if i := r.start/msHour - e.hourBase; i >= 0 && i < int64(len(e.hours)) {
 			e.hours[i] = hourRow{r.good, r.total, int32(r.goodSlices), int32(r.slice)}
+			e.hourSums.changed(int(i))
 		}
 	case resMinute:
 		if i := r.start/msMinute - e.minuteBase; i >= 0 && i < int64(len(e.minutes)) {
 			e.minutes[i] = minuteRow{r.good, r.total}
+			e.minuteSums.changed(int(i))
 		}
 	}
 }
@@ -130,6 +208,11 @@ type sumsData struct {
 	end  time.Time
 	sums map[time.Duration]Counts
 	p95  float64
+	// def, need and list are the windows Windows(def, end) lists and
+	// their sums, which Evaluate then need not compute again.
+	def  *Definition
+	need []time.Duration
+	list []Counts
 }
 
 func (d *sumsData) WindowEnd() time.Time { return d.end }
@@ -153,17 +236,32 @@ func (e *cacheEntry) data(def *Definition, from, now time.Time) Data {
 	hs, ms, end := SeriesLayout(from, now)
 	h0, m0 := int(db.Millis(hs)/msHour-e.hourBase), int(db.Millis(ms)/msMinute-e.minuteBase)
 	nh, nm := int(ms.Sub(hs)/time.Hour), int(end.Sub(ms)/time.Minute)
-	need := Windows(def, end)
-	sums := windowSums(need, nm, func(i int) Counts {
-		r := e.minutes[m0+i]
-		return Counts{float64(r.good), float64(r.total), float64(r.total)}
-	}, nh, func(i int) Counts {
-		r := e.hours[h0+i]
-		return Counts{float64(r.good), float64(r.total), float64(r.total)}
-	}, int64(end.Sub(hs)/time.Minute))
-	d := &sumsData{end: end, sums: make(map[time.Duration]Counts, len(need)), p95: -1}
+	wfrom, _ := def.Window.Bounds(end)
+	if k := (needKey{def, end.Sub(wfrom)}); k != e.needKey || e.need == nil {
+		e.need, e.needKey = Windows(def, end), k
+	}
+	need := e.need
+	e.hourSums.update(h0+nh, func(i int) prefix { return prefix{e.hours[i].good, e.hours[i].total} })
+	e.minuteSums.update(m0+nm, func(i int) prefix { return prefix{e.minutes[i].good, e.minutes[i].total} })
+	// The windows as windowSums counts them: a window of lim minutes
+	// holds the minutes that start at most lim minutes before the end,
+	// and once it holds every minute, the hours whose middle lies
+	// inside it.
+	base := int(end.Sub(hs) / time.Minute)
+	d := &sumsData{end: end, sums: make(map[time.Duration]Counts, len(need)), p95: -1, def: def, need: need, list: make([]Counts, len(need))}
 	for i, w := range need {
-		d.sums[w] = sums[i]
+		lim := int(w / time.Minute)
+		var c Counts
+		if lim < nm {
+			c = e.minuteSums.sum(m0+nm-lim, m0+nm)
+		} else {
+			first := 0
+			if x := base - 30 - lim; x > 0 {
+				first = min((x+59)/60, nh)
+			}
+			c = e.minuteSums.sum(m0, m0+nm).Add(e.hourSums.sum(h0+first, h0+nh))
+		}
+		d.sums[w], d.list[i] = c, c
 	}
 	return d
 }
@@ -237,10 +335,11 @@ func (n *nativeSource) forget(keep map[string]bool) {
 
 // sync brings the entries of defs up to date for an evaluation at now in
 // two queries: every SLO's version, then the buckets written since the
-// version each entry holds. It returns the cycle's number, which data
-// takes to know an entry needs no read of its own. Entries not loaded yet
-// (or whose window now starts before what they hold) are left to data,
-// which loads them.
+// version each entry holds. Entries not loaded yet (or whose window now
+// starts before what they hold) are loaded whole, coldChunk SLOs a query
+// (see loadCold). It returns the cycle's number, which data takes to know
+// an entry needs no read of its own; an entry whose load failed is left
+// to data, which loads it alone.
 func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Time) (uint64, error) {
 	if n.st == nil {
 		return 0, nil
@@ -255,6 +354,7 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 	}
 	since := map[string]int64{}
 	ready := map[string]*cacheEntry{}
+	cold := map[coldKey][]string{}
 	for _, def := range defs {
 		e := n.entry(def.Name)
 		from, _ := def.Window.Bounds(now)
@@ -266,10 +366,45 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 			if v := versions[def.Name]; v > e.version {
 				since[def.Name] = e.version
 			}
+		} else {
+			e.reset(hs, ms)
+			e.slide(hs, ms, end)
+			e.loaded, e.cold = false, cycle
+			k := coldKey{db.Millis(hs), db.Millis(ms), db.Millis(end.Add(cacheAhead))}
+			cold[k] = append(cold[k], def.Name)
 		}
 		e.mu.Unlock()
 	}
-	rows, err := n.st.changed(ctx, since)
+	for k, names := range cold {
+		for len(names) > 0 {
+			chunk := names[:min(coldChunk, len(names))]
+			names = names[len(chunk):]
+			err := n.st.windows(ctx, chunk, k, func(r bucketRow) {
+				e := n.entry(r.slo)
+				e.mu.Lock()
+				if !e.loaded && e.cold == cycle {
+					e.apply(r)
+				}
+				e.mu.Unlock()
+			})
+			for _, name := range chunk {
+				e := n.entry(name)
+				e.mu.Lock()
+				if err == nil && !e.loaded && e.cold == cycle {
+					e.loaded = true
+				}
+				if e.loaded { // else data reads it alone
+					ready[name] = e
+				}
+				e.mu.Unlock()
+			}
+		}
+	}
+	var upto int64
+	for _, v := range versions {
+		upto = max(upto, v)
+	}
+	rows, err := n.st.changed(ctx, since, upto)
 	if err != nil {
 		return 0, err
 	}
@@ -315,7 +450,7 @@ func (n *nativeSource) data(ctx context.Context, def *Definition, now time.Time,
 		if e.covers(hs, ms) {
 			e.slide(hs, ms, end)
 			if v > e.version {
-				rows, err = n.st.changed(ctx, map[string]int64{def.Name: e.version})
+				rows, err = n.st.changed(ctx, map[string]int64{def.Name: e.version}, v)
 			}
 		} else {
 			e.reset(hs, ms)
@@ -406,8 +541,15 @@ func scanBuckets(rows interface {
 }
 
 // changed reads the buckets of each SLO in since stamped after its
-// version there, in one query (the index on (slo, version) finds them).
-func (s *Store) changed(ctx context.Context, since map[string]int64) ([]bucketRow, error) {
+// version v there, in one query: the index on (slo, version) finds them.
+// The query asks for the versions (v, v + upto], upto being the highest
+// version the caller read, which holds every version up to it (a bucket
+// of a later write that it returns as well is read again next time,
+// which is harmless). The upper bound is for PostgreSQL's planner: it
+// takes a range whose two bounds it cannot see at plan time as narrow,
+// and looks each SLO up in the index, where for a lone "version > v" it
+// expects a third of the table and scans all of it.
+func (s *Store) changed(ctx context.Context, since map[string]int64, upto int64) ([]bucketRow, error) {
 	if len(since) == 0 {
 		return nil, nil
 	}
@@ -415,13 +557,65 @@ func (s *Store) changed(ctx context.Context, since map[string]int64) ([]bucketRo
 	if err != nil {
 		return nil, fmt.Errorf("read changed buckets: %w", err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM `+s.db.Dialect().JSONObjectPairs()+` w
-JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT)`, string(arg))
+	rows, err := s.db.Query(ctx, changedQuery(s.db.Dialect()), string(arg), upto)
 	if err != nil {
 		return nil, fmt.Errorf("read changed buckets: %w", err)
 	}
 	defer rows.Close()
 	return scanBuckets(rows)
+}
+
+// changedQuery is the query of changed: the SLOs and their versions as a
+// JSON object, then upto.
+func changedQuery(d db.Dialect) string {
+	return `SELECT ` + bucketCols + ` FROM ` + d.JSONObjectPairs() + ` w
+JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT) AND b.version <= CAST(w.value AS BIGINT) + ?`
+}
+
+// coldKey is the layout of SLOs loaded whole together: hours from hs,
+// minutes from ms, both up to to (milliseconds).
+type coldKey struct{ hs, ms, to int64 }
+
+// coldChunk is how many SLOs one query of a cold load reads: many, since
+// PostgreSQL reads most of the table for a cold load whatever the chunk.
+const coldChunk = 10000
+
+// windows reads the hour rollups in [k.hs, k.to) and the minutes in
+// [k.ms, k.to) of the SLOs names, in two queries, handing each bucket to
+// fn as it is read.
+func (s *Store) windows(ctx context.Context, names []string, k coldKey, fn func(bucketRow)) error {
+	keys := make(map[string]int, len(names))
+	for _, n := range names {
+		keys[n] = 0
+	}
+	arg, err := json.Marshal(keys)
+	if err != nil {
+		return fmt.Errorf("read buckets: %w", err)
+	}
+	for _, q := range []struct {
+		res  int
+		from int64
+	}{{resHour, k.hs}, {resMinute, k.ms}} {
+		rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM `+s.db.Dialect().JSONObjectPairs()+` w
+JOIN slo_buckets b ON b.slo = w.key AND b.res = ? AND b.start_ms >= ? AND b.start_ms < ?`, string(arg), q.res, q.from, k.to)
+		if err != nil {
+			return fmt.Errorf("read buckets: %w", err)
+		}
+		for rows.Next() {
+			var r bucketRow
+			if err := rows.Scan(&r.slo, &r.res, &r.start, &r.good, &r.total, &r.goodSlices, &r.slice, &r.latency); err != nil {
+				rows.Close()
+				return fmt.Errorf("read buckets: %w", err)
+			}
+			fn(r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("read buckets: %w", err)
+		}
+	}
+	return nil
 }
 
 // window reads slo's hour rollups in [hs, to) and minutes in [ms, to).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,6 +123,67 @@ func TestCacheMatchesStore(t *testing.T) {
 				}
 				check(a, "evaluator at the same instant")
 			}
+		}
+	})
+}
+
+// TestChangedUsesIndex: the query a cycle reads the changed buckets with
+// looks each SLO up in the (slo, version) index, on both engines, for a
+// store of 2,000 SLOs × 1,000 hours. Without an upper bound on the
+// version, PostgreSQL's planner expected a third of each SLO's buckets
+// and scanned the whole table every cycle (2 s a cycle for 2,000 SLOs ×
+// 28 d, 0.15 s with the index).
+func TestChangedUsesIndex(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		// SQLite's plan does not depend on the table's size; PostgreSQL's
+		// does, and a small table is scanned whole, rightly.
+		n := 2000
+		if d.Dialect() == db.SQLite {
+			n = 100
+		}
+		if _, err := d.Exec(ctx, fmt.Sprintf(`INSERT INTO slo_buckets (slo, res, start_ms, good, total, version)
+WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %d),
+h(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM h WHERE j < 999)
+SELECT 'slo-' || i, 3600, CAST(j AS BIGINT) * 3600000, 99, 100, 0 FROM s, h`, n-1)); err != nil {
+			t.Fatal(err)
+		}
+		explain := "EXPLAIN QUERY PLAN "
+		if d.Dialect() == db.Postgres {
+			explain = "EXPLAIN "
+			if _, err := d.Exec(ctx, "ANALYZE slo_buckets"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		since := map[string]int64{}
+		for i := range n {
+			since[fmt.Sprint("slo-", i)] = 1
+		}
+		arg, _ := json.Marshal(since)
+		rows, err := d.Query(ctx, explain+changedQuery(d.Dialect()), string(arg), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var plan string
+		for rows.Next() {
+			dest := make([]any, len(cols))
+			var line string
+			for i := range dest {
+				dest[i] = new(any)
+			}
+			dest[len(dest)-1] = &line
+			if err := rows.Scan(dest...); err != nil {
+				t.Fatal(err)
+			}
+			plan += line + "\n"
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "slo_buckets_version") || strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "SCAN b") {
+			t.Errorf("the changed buckets are not looked up in the (slo, version) index:\n%s", plan)
 		}
 	})
 }

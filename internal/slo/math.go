@@ -400,8 +400,14 @@ func Evaluate(def *Definition, data Data, now time.Time) Status {
 	}
 	end := data.WindowEnd()
 	wfrom, _ := def.Window.Bounds(end)
-	need := Windows(def, end)
-	sums := data.Sums(need)
+	var need []time.Duration
+	var sums []Counts
+	if d, ok := data.(*sumsData); ok && d.def == def {
+		need, sums = d.need, d.list // the cache's sums of Windows(def, end)
+	} else {
+		need = Windows(def, end)
+		sums = data.Sums(need)
+	}
 	by := make(map[time.Duration]Counts, len(need))
 	for i, d := range need {
 		by[d] = sums[i]

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -236,16 +237,18 @@ func (s *Service) StatusAll(ctx context.Context, now time.Time) ([]Status, error
 		// Each SLO then reads its own data, and reports its own error.
 		s.o.Log.Warn("SLO evaluation: native data sync failed", "err", err)
 	}
+	// Four workers take the SLOs in turn (a goroutine each would grow a
+	// fresh stack per SLO).
 	out := make([]Status, len(defs))
-	sem := make(chan struct{}, 4)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, d := range defs {
+	for range min(4, len(defs)) {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			out[i] = s.evaluateSynced(ctx, d, now, cycle)
+			for i := int(next.Add(1) - 1); i < len(defs); i = int(next.Add(1) - 1) {
+				out[i] = s.evaluateSynced(ctx, defs[i], now, cycle)
+			}
 		}()
 	}
 	wg.Wait()
