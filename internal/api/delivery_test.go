@@ -531,6 +531,20 @@ func TestFlaggerExample(t *testing.T) {
 	if err != nil || len(failed) != 4 {
 		t.Fatalf("search-api events %d %v", len(failed), err)
 	}
+	for _, e := range failed {
+		if e.Status != change.StatusFailed || !strings.Contains(e.FailureReason, "FAIL ") || !e.HasLabel("verdict:fail") {
+			t.Errorf("failed step %+v", e)
+		}
+	}
+	// The token may come in the Authorization header instead (a proxy in
+	// front of tandem that adds it).
+	hook := c.Spec.Analysis.Webhooks[0]
+	b, _ := json.Marshal(flaggerPayload{Name: "checkout", Namespace: "shop", Phase: "Progressing", Checksum: "85d557f47b",
+		Metadata: map[string]string{"env": "production"}})
+	code, _, body := call(t, http.MethodPost, onServer(t, hook.URL, srv.URL), write, bytes.NewReader(b), "Content-Type", "application/json")
+	if code != http.StatusOK || !strings.Contains(string(body), `"verdict":"pass"`) {
+		t.Errorf("header token: %d %s", code, body)
+	}
 	// identity-api has no data: no hook passes.
 	codes, bodies = send("identity-api", nil)
 	for i, code := range codes {
