@@ -54,7 +54,11 @@ var checkParams = []string{"service", "env", "window", "slo", "min_budget_remain
 func gateCheckRequest(q url.Values) (gate.SLORequest, string, error) {
 	for k := range q {
 		if !slices.Contains(checkParams, k) {
-			return gate.SLORequest{}, "", tandem.FieldErrorf(k, "unknown parameter %q: want %s", k, strings.Join(checkParams, ", "))
+			field := k
+			if field == "" {
+				field = "query"
+			}
+			return gate.SLORequest{}, "", tandem.FieldErrorf(field, "unknown parameter %q: want %s", k, strings.Join(checkParams, ", "))
 		}
 	}
 	for _, k := range checkParams {
@@ -224,6 +228,11 @@ func (s *Server) flaggerWebhook(w http.ResponseWriter, r *http.Request) error {
 	if !tok.Scope.Allows(auth.ScopeWrite) {
 		return tandem.Errorf(tandem.EForbidden, "token %q has scope %s; the Flagger webhook records a change event and needs %s", tok.Name, tok.Scope, auth.ScopeWrite)
 	}
+	for k := range r.URL.Query() {
+		if k != "type" {
+			return tandem.FieldErrorf("type", "the webhook's URL takes only ?type=, got %q", k)
+		}
+	}
 	hook := r.URL.Query().Get("type")
 	if hook == "" {
 		hook = "rollout"
@@ -231,36 +240,9 @@ func (s *Server) flaggerWebhook(w http.ResponseWriter, r *http.Request) error {
 	if !slices.Contains(FlaggerHooks, hook) {
 		return tandem.FieldErrorf("type", "want one of %s, got %q", strings.Join(FlaggerHooks, ", "), hook)
 	}
-	if strings.TrimSpace(p.Name) == "" {
-		return tandem.FieldErrorf("name", "required")
-	}
-	q := url.Values{}
-	for k, v := range p.Metadata {
-		switch {
-		case slices.Contains(flaggerMetadata, k):
-		case slices.Contains(checkParams, k) && k != "service" && k != "env":
-			q.Set(k, v)
-		default:
-			return tandem.FieldErrorf("metadata."+k, "unknown key: want %s, or a limit: %s", strings.Join(flaggerMetadata, ", "),
-				strings.Join(checkParams[2:], ", "))
-		}
-	}
-	service := p.Metadata["service"]
-	if service == "" {
-		service = p.Name
-	}
-	env := p.Metadata["env"]
-	if env == "" {
-		env = p.Namespace
-	}
-	q.Set("service", service)
-	req, _, err := gateCheckRequest(q)
+	req, env, envField, err := flaggerRequest(p)
 	if err != nil {
-		return prefixField(err, "metadata.")
-	}
-	envField := "metadata.env"
-	if p.Metadata["env"] == "" {
-		envField = "namespace"
+		return err
 	}
 	out, err := s.runCheck(r, req, envField, env)
 	if err != nil {
@@ -288,6 +270,40 @@ func (s *Server) flaggerWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, status, out)
 	return nil
+}
+
+// flaggerRequest is the SLO gate request of a Flagger payload, the
+// environment and the field that named it: the service is metadata.service
+// or the Canary's name, the environment metadata.env or its namespace, and
+// the other metadata keys the limits of GET /api/v1/gates/check.
+func flaggerRequest(p FlaggerPayload) (gate.SLORequest, string, string, error) {
+	if strings.TrimSpace(p.Name) == "" {
+		return gate.SLORequest{}, "", "", tandem.FieldErrorf("name", "required")
+	}
+	q := url.Values{}
+	for k, v := range p.Metadata {
+		switch {
+		case slices.Contains(flaggerMetadata, k):
+		case slices.Contains(checkParams, k) && k != "service" && k != "env":
+			q.Set(k, v)
+		default:
+			return gate.SLORequest{}, "", "", tandem.FieldErrorf("metadata."+k, "unknown key: want %s, or a limit: %s", strings.Join(flaggerMetadata, ", "),
+				strings.Join(checkParams[2:], ", "))
+		}
+	}
+	service := p.Metadata["service"]
+	if service == "" {
+		service = p.Name
+	}
+	q.Set("service", service)
+	req, _, err := gateCheckRequest(q)
+	if err != nil {
+		return req, "", "", prefixField(err, "metadata.")
+	}
+	if env := p.Metadata["env"]; env != "" {
+		return req, env, "metadata.env", nil
+	}
+	return req, p.Namespace, "namespace", nil
 }
 
 // prefixField puts prefix before the field of an *tandem.Error.

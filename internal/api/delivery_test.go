@@ -545,6 +545,13 @@ func TestFlaggerExample(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(string(body), `"verdict":"pass"`) {
 		t.Errorf("header token: %d %s", code, body)
 	}
+	// A misspelt hook type or another URL parameter is refused.
+	for _, q := range []string{"?type=confirm-rolout", "?type=rollout&token=x"} {
+		code, _, body := call(t, http.MethodPost, srv.URL+"/api/v1/gates/flagger"+q, write, bytes.NewReader(b), "Content-Type", "application/json")
+		if code != http.StatusBadRequest || !strings.Contains(string(body), `"field":"type"`) {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
 	// identity-api has no data: no hook passes.
 	codes, bodies = send("identity-api", nil)
 	for i, code := range codes {
