@@ -539,7 +539,7 @@ func newChangeCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(rec, true)
-	rec.Flags().StringVar(&kind, "kind", "", "deploy, rollback, config, migration, flag, chaos or backup (required)")
+	rec.Flags().StringVar(&kind, "kind", "", "deploy, rollback, config, migration, flag, chaos, backup or canary (required)")
 	rec.Flags().StringVar(&format, "format", "text", "text or json")
 	_ = rec.MarkFlagRequired("kind")
 	cmd.AddCommand(rec)
