@@ -40,6 +40,7 @@ func (s *Server) gateRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /api/v1/gates/{id}", auth.ScopeRead, s.getGate)
 	s.handle(mux, "POST /api/v1/verifications", auth.ScopeWrite, s.verifyDeploy)
 	s.handle(mux, "POST /api/v1/gates/slo/evaluate", auth.ScopeRead, s.evaluateSLOGate)
+	s.deliveryRoutes(mux)
 }
 
 // evaluateSLOGate answers the SLO gate's checks for a service; it records

@@ -40,10 +40,14 @@ const (
 	// KindBackup is a database backup taken before a change; the migration
 	// gate's --backup-step looks for one.
 	KindBackup = "backup"
+	// KindCanary is one step of a progressive delivery (a Flagger canary
+	// webhook call and the gate's verdict on it); DORA counts deploys,
+	// not their steps.
+	KindCanary = "canary"
 )
 
 // Kinds lists every kind, in the order documentation shows them.
-var Kinds = []string{KindDeploy, KindRollback, KindConfig, KindMigration, KindFlag, KindChaos, KindBackup}
+var Kinds = []string{KindDeploy, KindRollback, KindConfig, KindMigration, KindFlag, KindChaos, KindBackup, KindCanary}
 
 // Statuses of a change.
 const (

@@ -62,12 +62,17 @@ func (f *eventFlags) register(cmd *cobra.Command, withStatus bool) {
 }
 
 func (f *eventFlags) event(kind string, now time.Time) (change.Event, error) {
+	if f.service == "" {
+		return change.Event{}, tandem.FieldErrorf("--service", "required")
+	}
+	return f.build(kind, now)
+}
+
+// build is the event the flags give, without requiring --service.
+func (f *eventFlags) build(kind string, now time.Time) (change.Event, error) {
 	e := change.Event{Service: f.service, Environment: f.env, Kind: kind, Version: f.version, Commit: f.commit,
 		Commits: f.commits, Status: f.status, Actor: f.actor, Source: f.source, ExternalID: f.id,
 		Labels: f.labels, Verify: f.verify, FailureReason: f.reason}
-	if e.Service == "" {
-		return e, tandem.FieldErrorf("--service", "required")
-	}
 	if e.Actor == "" {
 		e.Actor = os.Getenv("USER")
 	}
@@ -128,9 +133,10 @@ func newDeployCmd(g *globals) *cobra.Command {
 
 func newDeployRecordCmd(g *globals) *cobra.Command {
 	var (
-		f      eventFlags
-		repo   string
-		format string
+		f       eventFlags
+		repo    string
+		format  string
+		fromK8s string
 	)
 	cmd := &cobra.Command{
 		Use:   "record",
@@ -138,11 +144,20 @@ func newDeployRecordCmd(g *globals) *cobra.Command {
 		Long: `record sends one deploy to the server (TANDEM_URL, TANDEM_TOKEN). With --id the
 deploy is recorded once however often the command runs. With --repo PATH and
 --commit, the commits between the previous deploy of the service and this one
-are read from the git repository and sent with their times, for lead time.`,
+are read from the git repository and sent with their times, for lead time.
+
+With --from-k8s FILE (- for stdin) the deploy is read from a Deployment or an
+Argo Rollout as ` + "`kubectl get -o json`" + ` prints it (a List records each object):
+the service, version, environment, commit and cause come from its labels,
+annotations and image (docs/changes.md); flags given as well override them.`,
 		Example: `  tandem deploy record --service checkout --version 1.2.3 --commit $GITHUB_SHA --id $GITHUB_RUN_ID
-  tandem deploy record --service checkout --version 1.2.4 --label hotfix --status failed --reason "smoke test"`,
+  tandem deploy record --service checkout --version 1.2.4 --label hotfix --status failed --reason "smoke test"
+  kubectl get deployment checkout -n production -o json | tandem deploy record --from-k8s -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if fromK8s != "" {
+				return recordFromK8s(cmd, g, &f, fromK8s, format)
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -166,7 +181,90 @@ are read from the git repository and sent with their times, for lead time.`,
 	f.register(cmd, true)
 	cmd.Flags().StringVar(&repo, "repo", "", "git repository to read the deploy's commits from (with --commit)")
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	cmd.Flags().StringVar(&fromK8s, "from-k8s", "", "read the deploy from `kubectl get -o json` output of a Deployment or Rollout (FILE, or - for stdin)")
 	return cmd
+}
+
+// maxK8sInput bounds what --from-k8s reads.
+const maxK8sInput = 32 << 20
+
+// recordFromK8s records the deploys of a Deployment or Rollout's JSON; the
+// flags given override what the object says.
+func recordFromK8s(cmd *cobra.Command, g *globals, f *eventFlags, path, format string) error {
+	if cmd.Flags().Changed("repo") {
+		return tandem.FieldErrorf("--repo", "not with --from-k8s")
+	}
+	var rd io.Reader = g.stdin
+	if path != "-" {
+		fh, err := os.Open(path)
+		if err != nil {
+			return tandem.FieldErrorf("--from-k8s", "%v", err)
+		}
+		defer fh.Close()
+		rd = fh
+	}
+	data, err := io.ReadAll(io.LimitReader(rd, maxK8sInput+1))
+	if err != nil {
+		return tandem.FieldErrorf("--from-k8s", "%v", err)
+	}
+	if len(data) > maxK8sInput {
+		return tandem.FieldErrorf("--from-k8s", "larger than %d MiB", maxK8sInput>>20)
+	}
+	events, err := change.ParseKubernetes(data)
+	if err != nil {
+		return err
+	}
+	fe, err := f.build(change.KindDeploy, time.Now())
+	if err != nil {
+		return err
+	}
+	set := cmd.Flags().Changed
+	if len(events) > 1 {
+		for _, name := range []string{"service", "version", "commit", "id"} {
+			if set(name) {
+				return tandem.FieldErrorf("--"+name, "names one deploy; the List holds %d objects", len(events))
+			}
+		}
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		for name, pair := range map[string][2]*string{"service": {&e.Service, &fe.Service}, "env": {&e.Environment, &fe.Environment},
+			"version": {&e.Version, &fe.Version}, "commit": {&e.Commit, &fe.Commit}, "actor": {&e.Actor, &fe.Actor},
+			"reason": {&e.FailureReason, &fe.FailureReason}, "source": {&e.Source, &fe.Source}} {
+			if set(name) {
+				*pair[0] = *pair[1]
+			}
+		}
+		if set("status") {
+			e.Status = fe.Status
+		}
+		if set("id") {
+			e.Source, e.ExternalID = fe.Source, fe.ExternalID
+		}
+		if e.Actor == "" {
+			e.Actor = fe.Actor
+		}
+		e.Commits, e.Links, e.Verify = fe.Commits, fe.Links, fe.Verify
+		e.Labels = append(e.Labels, fe.Labels...)
+		e.StartedAt = fe.StartedAt
+		if e.Status != change.StatusInProgress {
+			e.FinishedAt = fe.FinishedAt
+			if e.FinishedAt.IsZero() {
+				e.FinishedAt = time.Now()
+			}
+		}
+		out, err := c.RecordChange(cmd.Context(), e)
+		if err != nil {
+			return err
+		}
+		if err := printEvent(g.stdout, out, format); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // commitsFromRepo fills e.Commits with the commits between the service's
@@ -441,7 +539,7 @@ func newChangeCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(rec, true)
-	rec.Flags().StringVar(&kind, "kind", "", "deploy, rollback, config, migration, flag, chaos or backup (required)")
+	rec.Flags().StringVar(&kind, "kind", "", "deploy, rollback, config, migration, flag, chaos, backup or canary (required)")
 	rec.Flags().StringVar(&format, "format", "text", "text or json")
 	_ = rec.MarkFlagRequired("kind")
 	cmd.AddCommand(rec)
