@@ -232,6 +232,7 @@ func checkLines(checks []gate.Check) []string {
 type sloGateFlags struct {
 	gateFlags
 	service, burnWindow, budget, window string
+	env                                 string
 	slos                                []string
 	p95, burn                           float64
 	respectFreeze                       bool
@@ -284,7 +285,8 @@ server is configured. docs/gates.md has the table of every case.`,
 	fl := cmd.Flags()
 	f.gateFlags.add(fl)
 	fl.StringVar(&f.service, "service", "", "service whose SLOs are checked (required with a tandem server)")
-	fl.StringArrayVar(&f.slos, "slo", nil, "check only this SLO (repeatable; default every SLO of the service)")
+	fl.StringArrayVar(&f.slos, "slo", nil, "check only this SLO (repeatable; default every SLO of the service in --env)")
+	fl.StringVar(&f.env, "env", "production", "environment whose SLOs are checked")
 	fl.Float64Var(&f.p95, "p95-latency-ms", 0, "fail when an SLO's p95 latency over --window is above this")
 	fl.StringVar(&f.window, "window", "15m", "recent window of the p95 check, ending now")
 	fl.StringVar(&f.budget, "min-budget-remaining", "", "fail when less error budget is left, e.g. 10% or 0.1")
@@ -362,7 +364,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 		if c == nil {
 			return tandem.Errorf(tandem.EInvalid, "no tandem server: set TANDEM_URL or --url, or evaluate a PromQL query with --prometheus")
 		}
-		req := gate.SLORequest{Service: f.service, SLOs: f.slos, Window: f.window, RespectFreeze: f.respectFreeze}
+		req := gate.SLORequest{Service: f.service, Environment: f.env, SLOs: f.slos, Window: f.window, RespectFreeze: f.respectFreeze}
 		if changed("burn-window") || changed("max-burn-rate") {
 			req.BurnWindow = f.burnWindow
 		}
@@ -652,7 +654,7 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 	resolveSLOs := func(services []string, strict bool) (string, error) {
 		for _, s := range services {
 			cctx, cancel := tctx()
-			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, RequestsOnly: true, ResolveOnly: true})
+			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, Environment: f.env, RequestsOnly: true, ResolveOnly: true})
 			cancel()
 			if err != nil && (strict || refused(err)) {
 				return s, err
@@ -865,7 +867,7 @@ func (f *migrationGateFlags) slosAfter(ctx context.Context, c *client.Client, se
 	if to.Sub(from) < time.Minute {
 		from = to.Add(-time.Minute)
 	}
-	req := gate.SLORequest{RequestsOnly: true, From: from, To: to, MaxBurnRate: &f.maxBurn}
+	req := gate.SLORequest{Environment: f.env, RequestsOnly: true, From: from, To: to, MaxBurnRate: &f.maxBurn}
 	if f.p95 > 0 {
 		req.P95LatencyMs = &f.p95
 	}
