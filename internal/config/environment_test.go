@@ -46,7 +46,7 @@ func TestSLOEnvironment(t *testing.T) {
 	}
 	for doc, want := range map[string]string{
 		strings.Replace(goodSLO, "  name: a\n", "  name: a\n  labels: {environment: \"pre prod\"}\n", 1): "metadata.labels.environment",
-		strings.Replace(short, "environment: staging", "environment: \"a/b\"", 1):                           "slos.b.environment",
+		strings.Replace(short, "environment: staging", "environment: \"a/b\"", 1):                        "slos.b.environment",
 	} {
 		if _, err := Parse(map[string][]byte{"catalog.yaml": []byte(catalogYAML), "slo.yaml": []byte(doc)}, time.Now()); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v, want an error at %s", err, want)

@@ -60,10 +60,10 @@ type SLOEvaluation struct {
 	Environment string    `json:"environment"`
 	SLOs        []string  `json:"slos"`
 	Window      string    `json:"window"`
-	From    time.Time `json:"from"`
-	To      time.Time `json:"to"`
-	Verdict string    `json:"verdict,omitempty"`
-	Checks  []Check   `json:"checks"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Verdict     string    `json:"verdict,omitempty"`
+	Checks      []Check   `json:"checks"`
 }
 
 // SLOStatuses evaluates the SLOs of the live config (*slo.Service).
