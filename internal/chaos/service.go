@@ -380,3 +380,50 @@ func (s *Service) Import(ctx context.Context, reports []Report, service, env, ac
 	}
 	return out, nil
 }
+
+// Point is an SLO's SLI over one minute of an experiment; SLI is null for
+// a minute without events or one that could not be read.
+type Point struct {
+	T   time.Time `json:"t"`
+	SLI *float64  `json:"sli"`
+}
+
+// MaxSeriesMinutes caps the minutes Series reads for one run.
+const MaxSeriesMinutes = 180
+
+// Series returns each judging SLO's SLI per minute over the run's window
+// (its start to the end of its cool-down, or now while it runs), at most
+// MaxSeriesMinutes from the start.
+func (s *Service) Series(ctx context.Context, r Run) (map[string][]Point, error) {
+	from := r.StartedAt.Truncate(time.Minute)
+	to := s.Clock.Now()
+	if r.JudgedUntil != nil {
+		to = *r.JudgedUntil
+	}
+	if to.Sub(from) > MaxSeriesMinutes*time.Minute {
+		to = from.Add(MaxSeriesMinutes * time.Minute)
+	}
+	out := map[string][]Point{}
+	for _, name := range r.Settings.SLOs {
+		pts := []Point{}
+		for m := from; m.Before(to); m = m.Add(time.Minute) {
+			end := m.Add(time.Minute)
+			if end.After(to) {
+				end = to
+			}
+			p := Point{T: m}
+			for _, d := range s.measure(ctx, []string{name}, m, end) {
+				if d.Error == "" && d.Total > 0 {
+					v := d.Good / d.Total
+					p.SLI = &v
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			pts = append(pts, p)
+		}
+		out[name] = pts
+	}
+	return out, nil
+}
