@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/tandemhq/tandem/internal/api"
-	"github.com/tandemhq/tandem/internal/chaos"
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/chaos"
 	"github.com/tandemhq/tandem/internal/gate"
 	"github.com/tandemhq/tandem/internal/sli"
 	"github.com/tandemhq/tandem/internal/slo"

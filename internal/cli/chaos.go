@@ -27,8 +27,8 @@ func chaosCommands(g *globals) []*cobra.Command {
 
 type chaosRunFlags struct {
 	service, env, name, rollback, format, actor string
-	duration, cooldown, interval, grace          time.Duration
-	abortBurn, degraded                          float64
+	duration, cooldown, interval, grace         time.Duration
+	abortBurn, degraded                         float64
 }
 
 // chaosRunReport is the JSON form of a chaos run.

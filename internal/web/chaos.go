@@ -24,8 +24,8 @@ type chaosPanel struct {
 	// Verdict is the run's verdict, or its status while it runs; Until
 	// when the fault ended ("" while it runs).
 	Verdict, Until string
-	Charts []template.HTML
-	Err    string
+	Charts         []template.HTML
+	Err            string
 }
 
 // chaosPanelsMax is how many experiments the section draws.

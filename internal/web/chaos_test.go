@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tandemhq/tandem/internal/chaos"
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/chaos"
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
