@@ -35,8 +35,8 @@ func gateCommands(g *globals) []*cobra.Command {
 	gateCmd.AddCommand(newGateSLOCmd(g), newGateMigrationCmd(g), newGateLogCmd(g))
 	migrate := &cobra.Command{Use: "migrate", Short: "Lint and validate Flyway-style SQL migrations"}
 	migrate.AddCommand(newMigrateLintCmd(g), newMigrateValidateCmd(g))
-	verify := &cobra.Command{Use: "verify", Short: "Verify a deploy against the SLIs before it"}
-	verify.AddCommand(newVerifyDeployCmd(g))
+	verify := &cobra.Command{Use: "verify", Short: "Verify a change against the SLIs before it"}
+	verify.AddCommand(newVerifyChangeCmd(g), newVerifyDeployCmd(g))
 	return []*cobra.Command{gateCmd, migrate, verify}
 }
 
@@ -1181,69 +1181,7 @@ waits for the window to pass. An unknown service or deploy is exit 2 whatever
 		Args: cobra.NoArgs,
 	}
 	gateCommand(g, cmd, func(cmd *cobra.Command, args []string) error {
-		if err := f.check(); err != nil {
-			return err
-		}
-		if service == "" && deploy == 0 {
-			return tandem.FieldErrorf("--service", "required (or --deploy)")
-		}
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		o := gateOutcome{Kind: gate.KindVerify, Service: service, Remedy: true, Title: "verification of " + service}
-		if deploy > 0 {
-			o.Title = fmt.Sprintf("verification of deploy %d", deploy)
-		}
-		rep := verifyReport{}
-		req := client.VerifyRequest{Service: service, DeployID: deploy, Window: window, Baseline: baseline}
-		for {
-			rep.Verification, err = c.VerifyDeploy(ctx, req)
-			if err != nil {
-				break
-			}
-			req.DeployID = rep.Deploy.ID
-			if rep.Complete || rep.Verdict == gate.Fail || noWait {
-				break
-			}
-			wait := rep.ReadyAt.Sub(rep.To) + time.Second
-			fmt.Fprintf(g.stderr, "tandem: %s so far; waiting %s for the window to end\n", rep.Verdict, wait.Round(time.Second))
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-		}
-		switch {
-		case err != nil && refused(err):
-			rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
-			o.Lines = []string{rep.Message}
-		case err != nil:
-			rep.Verdict, rep.Message = gate.Inconclusive, "cannot verify: "+errorText(err)
-			o.Lines = []string{rep.Message}
-		default:
-			v := rep.Verification
-			o.Service, o.ResultID = v.Deploy.Service, v.ResultID
-			o.Title = fmt.Sprintf("deploy %d of %s (%s)", v.Deploy.ID, v.Deploy.Service, orDashCLI(v.Deploy.Version))
-			o.Lines = append([]string{fmt.Sprintf("window %s after the deploy (%s to %s), baseline %s before it (from %s)",
-				v.Window, v.From.UTC().Format(time.RFC3339), v.To.UTC().Format(time.RFC3339), v.Baseline, v.BaselineFrom.UTC().Format(time.RFC3339))},
-				checkLines(v.Checks)...)
-			if !v.Complete {
-				o.Title += " (window not over)"
-			}
-			if v.MarkedFailed {
-				o.Lines = append(o.Lines, "the deploy is marked failed: "+v.Reason)
-			}
-		}
-		o.Verdict = rep.Verdict
-		o.Report = func(code int, warn string) any {
-			rep.ExitCode, rep.Warning = code, warn
-			return rep
-		}
-		return f.finish(ctx, g, o)
+		return runVerify(cmd.Context(), g, &f, service, deploy, window, baseline, noWait)
 	})
 	fl := cmd.Flags()
 	f.add(fl)
@@ -1251,6 +1189,105 @@ waits for the window to pass. An unknown service or deploy is exit 2 whatever
 	fl.Int64Var(&deploy, "deploy", 0, "change event id of the deploy")
 	fl.StringVar(&window, "window", "", "window after the deploy (server default 15m)")
 	fl.StringVar(&baseline, "baseline", "", "baseline before the deploy (server default 1h)")
+	fl.BoolVar(&noWait, "no-wait", false, "answer at once, even before the window is over")
+	return cmd
+}
+
+// runVerify verifies a change (id) or the latest deploy of service, and
+// ends the gate run with its verdict.
+func runVerify(ctx context.Context, g *globals, f *gateFlags, service string, deploy int64, window, baseline string, noWait bool) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if service == "" && deploy == 0 {
+		return tandem.FieldErrorf("--service", "required (or --deploy)")
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	o := gateOutcome{Kind: gate.KindVerify, Service: service, Remedy: true, Title: "verification of " + service}
+	if deploy > 0 {
+		o.Title = fmt.Sprintf("verification of deploy %d", deploy)
+	}
+	rep := verifyReport{}
+	req := client.VerifyRequest{Service: service, DeployID: deploy, Window: window, Baseline: baseline}
+	for {
+		rep.Verification, err = c.VerifyDeploy(ctx, req)
+		if err != nil {
+			break
+		}
+		req.DeployID = rep.Deploy.ID
+		if rep.Complete || rep.Verdict == gate.Fail || noWait {
+			break
+		}
+		wait := rep.ReadyAt.Sub(rep.To) + time.Second
+		fmt.Fprintf(g.stderr, "tandem: %s so far; waiting %s for the window to end\n", rep.Verdict, wait.Round(time.Second))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	switch {
+	case err != nil && refused(err):
+		rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
+		o.Lines = []string{rep.Message}
+	case err != nil:
+		rep.Verdict, rep.Message = gate.Inconclusive, "cannot verify: "+errorText(err)
+		o.Lines = []string{rep.Message}
+	default:
+		v := rep.Verification
+		o.Service, o.ResultID = v.Deploy.Service, v.ResultID
+		o.Title = fmt.Sprintf("%s %d of %s (%s)", v.Deploy.Kind, v.Deploy.ID, v.Deploy.Service, orDashCLI(v.Deploy.Version))
+		o.Lines = append([]string{fmt.Sprintf("window %s after the %s (%s to %s), baseline %s before it (from %s)",
+			v.Window, v.Deploy.Kind, v.From.UTC().Format(time.RFC3339), v.To.UTC().Format(time.RFC3339), v.Baseline, v.BaselineFrom.UTC().Format(time.RFC3339))},
+			checkLines(v.Checks)...)
+		if !v.Complete {
+			o.Title += " (window not over)"
+		}
+		if v.MarkedFailed {
+			o.Lines = append(o.Lines, "the "+v.Deploy.Kind+" is marked failed: "+v.Reason)
+		}
+	}
+	o.Verdict = rep.Verdict
+	o.Report = func(code int, warn string) any {
+		rep.ExitCode, rep.Warning = code, warn
+		return rep
+	}
+	return f.finish(ctx, g, o)
+}
+
+// newVerifyChangeCmd verifies a change of any kind but a backup: the same
+// statistics as verify deploy, in the change's environment.
+func newVerifyChangeCmd(g *globals) *cobra.Command {
+	var f gateFlags
+	var window, baseline string
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "change ID",
+		Short: "Compare the SLIs after a change (deploy, rollback, config, flag, migration, chaos) with the baseline before it",
+		Long: `Verifies one change event, whatever its kind but backup: the window after it
+against the baseline before it, with the SLOs of the change's service in the
+change's environment: error ratio (two-proportion test), latency (Mann-Whitney
+rank test) and burn rate. A regression marks the change failed; a failed
+config change or flag flip counts in change failure rate (docs/dora.md).
+Exit 0 pass, 1 regression, 2 could not evaluate, as verify deploy.`,
+		Args: cobra.ExactArgs(1),
+	}
+	gateCommand(g, cmd, func(cmd *cobra.Command, args []string) error {
+		id, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil || id <= 0 {
+			return tandem.FieldErrorf("ID", "want a change event id, got %q", args[0])
+		}
+		return runVerify(cmd.Context(), g, &f, "", id, window, baseline, noWait)
+	})
+	fl := cmd.Flags()
+	f.add(fl)
+	fl.StringVar(&window, "window", "", "window after the change (server default 15m)")
+	fl.StringVar(&baseline, "baseline", "", "baseline before the change (server default 1h)")
 	fl.BoolVar(&noWait, "no-wait", false, "answer at once, even before the window is over")
 	return cmd
 }
