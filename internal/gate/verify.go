@@ -350,7 +350,11 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 				reasons = append(reasons, c.Name+": "+c.Detail)
 			}
 		}
-		res.Reason = "SLO violation after " + dep.Kind + ": " + strings.Join(reasons, "; ")
+		after := "deployment"
+		if dep.Kind != change.KindDeploy {
+			after = dep.Kind + " change"
+		}
+		res.Reason = "SLO violation after " + after + ": " + strings.Join(reasons, "; ")
 		if len(res.Reason) > 500 {
 			res.Reason = res.Reason[:497] + "…"
 		}
