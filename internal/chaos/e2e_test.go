@@ -311,6 +311,17 @@ func TestChaosRunEndToEnd(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("chaos list %v, want %v", got, want)
 	}
+	// tandem changes shows each chaos change's verdict beside it.
+	cmd := exec.Command(bin, "changes", "--url", srv.URL, "--token", srv.AdminToken, "--service", "checkout", "--env", "staging")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tandem changes: %v", err)
+	}
+	for _, want := range []string{"chaos held", "chaos broken"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("tandem changes lacks %q:\n%s", want, out)
+		}
+	}
 	loop.mu.Lock()
 	t.Logf("load loop sent %d requests", loop.sent)
 	loop.mu.Unlock()

@@ -490,6 +490,11 @@ func TestVerifyChangeKinds(t *testing.T) {
 	if err != nil || rep.ConfigChanges != 1 || rep.FailedConfigChanges != 1 || rep.ChangeFailureRate == nil || *rep.ChangeFailureRate != 1 {
 		t.Fatalf("DORA %+v %v", rep, err)
 	}
+	// tandem changes shows the verdict beside the change.
+	code, out, _ = run(t, srv, "changes", "--service", "checkout")
+	if line := lineWith(out, "new-cart=on"); code != 0 || !strings.Contains(line, "verify fail") || !strings.Contains(out, "VERDICT") {
+		t.Errorf("changes: exit %d, flag line %q\n%s", code, line, out)
+	}
 	for _, kind := range []string{change.KindConfig, change.KindMigration, change.KindChaos, change.KindRollback} {
 		c, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: kind, FinishedAt: at})
 		if err != nil {
@@ -622,4 +627,13 @@ func TestGateNotification(t *testing.T) {
 		t.Errorf("a second notification: %s", body)
 	default:
 	}
+}
+
+func lineWith(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }
