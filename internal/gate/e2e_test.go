@@ -508,7 +508,7 @@ func TestVerifyChangeKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, out, _ := run(t, srv, "verify", "change", fmt.Sprint(staging.ID)); code != 2 || !strings.Contains(out, "no SLO in staging") {
+	if code, out, _ := run(t, srv, "verify", "change", fmt.Sprint(staging.ID)); code != 2 || !strings.Contains(out, "no SLO measured from requests in staging") {
 		t.Errorf("staging change: exit %d\n%s", code, out)
 	}
 	backup, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindBackup, FinishedAt: at})

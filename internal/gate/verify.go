@@ -322,7 +322,7 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 	// An empty selection is not "inconclusive for now": no amount of
 	// waiting gives the deploy something to be verified against.
 	if len(defs) == 0 {
-		return Verification{}, tandem.Errorf(tandem.EUnprocessable, "service %s has no SLO in %s measured from requests to verify %s %d against", dep.Service, dep.Environment, dep.Kind, dep.ID)
+		return Verification{}, tandem.Errorf(tandem.EUnprocessable, "service %s has no SLO measured from requests in %s to verify %s %d against", dep.Service, dep.Environment, dep.Kind, dep.ID)
 	}
 	for _, def := range defs {
 		w := SLIWindows{SLO: def.Name, Objective: def.Objective}
