@@ -29,9 +29,18 @@ type SLOIngestResult struct {
 
 // SLOs returns every SLO's status, evaluated now (service "" for all).
 func (c *Client) SLOs(ctx context.Context, service string) ([]slo.Status, error) {
+	return c.SLOsIn(ctx, service, "")
+}
+
+// SLOsIn returns the status of the SLOs of service ("" for all) in
+// environment ("" for every one), evaluated now.
+func (c *Client) SLOsIn(ctx context.Context, service, environment string) ([]slo.Status, error) {
 	q := url.Values{}
 	if service != "" {
 		q.Set("service", service)
+	}
+	if environment != "" {
+		q.Set("environment", environment)
 	}
 	var out List[slo.Status]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/slos", q, nil, &out)

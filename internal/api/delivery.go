@@ -131,6 +131,7 @@ func (s *Server) runCheck(r *http.Request, req gate.SLORequest, envField, env st
 	if err != nil {
 		return GateCheck{}, err
 	}
+	req.Environment = env
 	ev, err := s.Gate.SLO.Evaluate(r.Context(), req)
 	if err != nil {
 		return GateCheck{}, err

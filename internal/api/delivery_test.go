@@ -382,6 +382,9 @@ func TestGateCheck(t *testing.T) {
 		"service=checkout&slo=checkout-api-avail":     "unknown SLO",
 		"service=ci-runners":                          "has no SLO",
 		"service=checkout&env=staging&env=production": "given 2 times",
+		// checkout runs in staging but its SLOs are production's: a
+		// staging check must not read them and pass.
+		"service=checkout&env=staging": "staging",
 	} {
 		code, out := get(q)
 		if code < 400 || code > 422 || !strings.Contains(fmt.Sprint(out), want) {

@@ -43,6 +43,7 @@ type Server struct {
 	Chatops  ChatopsDeps
 	Gate     GateDeps
 	Learning LearningDeps
+	Chaos    ChaosDeps
 
 	metrics *httpMetrics
 	handler http.Handler
@@ -95,6 +96,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.chatopsRoutes(mux)
 	s.gateRoutes(mux)
 	s.learningRoutes(mux)
+	s.chaosRoutes(mux)
 
 	// Unknown API paths answer JSON, not the dashboard; a known path with
 	// the wrong method answers 405 with the methods it has.

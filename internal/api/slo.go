@@ -34,7 +34,8 @@ func (s *Server) sloService() (*slo.Service, error) {
 	return s.SLO.Service, nil
 }
 
-// listSLOs answers every SLO's status, evaluated now; ?service= filters.
+// listSLOs answers every SLO's status, evaluated now; ?service= and
+// ?environment= filter.
 func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request) error {
 	svc, err := s.sloService()
 	if err != nil {
@@ -50,13 +51,7 @@ func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]slo.Status, 0, len(sts))
-	for _, st := range sts {
-		if service == "" || st.Service == service {
-			out = append(out, st)
-		}
-	}
-	writeJSON(w, http.StatusOK, newList(out))
+	writeJSON(w, http.StatusOK, newList(slo.FilterStatus(sts, service, r.URL.Query().Get("environment"))))
 	return nil
 }
 
@@ -155,6 +150,10 @@ func (s *Server) serviceFreeze(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := s.catalog().Service(name); !ok {
 		return s.unknownService(name)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"service": name, "freeze": svc.FreezeAt(r.Context(), name, s.Clock.Now())})
+	env := r.URL.Query().Get("environment")
+	if env == "" {
+		env = slo.DefaultEnvironment
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"service": name, "environment": env, "freeze": svc.FreezeIn(r.Context(), name, env, s.Clock.Now())})
 	return nil
 }

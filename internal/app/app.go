@@ -126,7 +126,7 @@ func New(ctx context.Context, o Options) (*Main, error) {
 	}
 	m.Modules = append(m.Modules, m.Engine)
 	for _, wire := range []func(context.Context) error{
-		m.wireChange, m.wireSLO, m.wireOncall, m.wireIncident, m.wireChatops, m.wireGate, m.wireLearning, m.wireWeb,
+		m.wireChange, m.wireSLO, m.wireOncall, m.wireIncident, m.wireChatops, m.wireGate, m.wireLearning, m.wireChaos, m.wireWeb,
 	} {
 		if err := wire(ctx); err != nil {
 			d.Close()

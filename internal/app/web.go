@@ -33,6 +33,9 @@ func (m *Main) wireWeb(ctx context.Context) error {
 	if m.API.Gate.Results != nil {
 		d.Gates = m.API.Gate.Results
 	}
+	if m.API.Chaos.Service != nil {
+		d.Chaos = m.API.Chaos.Service
+	}
 	if m.API.Incident.Manager != nil {
 		d.Incidents = m.API.Incident.Manager
 	}

@@ -379,7 +379,13 @@ func finishTx(ctx context.Context, tx *db.Tx, id int64, status, reason string, f
 // whose moment lies within [at-before, at+after], nearest to at first: the
 // suspects for an incident that started at at.
 func (s *Store) Around(ctx context.Context, services []string, at time.Time, before, after time.Duration) ([]Event, error) {
-	evs, err := s.List(ctx, Filter{Services: services, Since: at.Add(-before), Until: at.Add(after + time.Millisecond), Limit: 10000})
+	return s.AroundIn(ctx, "", services, at, before, after)
+}
+
+// AroundIn is Around within one environment (every environment when ""):
+// the suspects of an incident come from the incident's environment only.
+func (s *Store) AroundIn(ctx context.Context, environment string, services []string, at time.Time, before, after time.Duration) ([]Event, error) {
+	evs, err := s.List(ctx, Filter{Services: services, Environment: environment, Since: at.Add(-before), Until: at.Add(after + time.Millisecond), Limit: 10000})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/change"
 	"github.com/tandemhq/tandem/internal/dora"
+	"github.com/tandemhq/tandem/internal/gate"
 )
 
 // changeCommands are the commands for change events, GitHub deploy webhooks
@@ -592,14 +594,19 @@ func newChangesCmd(g *globals) *cobra.Command {
 			if format == "json" {
 				return writeJSON(g.stdout, evs)
 			}
+			verdicts := changeVerdicts(cmd.Context(), g, c, evs)
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tAT\tSERVICE\tENV\tKIND\tVERSION\tSTATUS\tACTOR\tLABELS")
+			fmt.Fprintln(tw, "ID\tAT\tSERVICE\tENV\tKIND\tVERSION\tSTATUS\tVERDICT\tACTOR\tLABELS")
 			for _, e := range evs {
 				at := e.At().Format(time.RFC3339)
 				if !q.Around.IsZero() {
 					at += " (" + signedDuration(e.At().Sub(q.Around)) + ")"
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, at, e.Service, e.Environment, e.Kind, e.Version, e.Status, e.Actor, strings.Join(e.Labels, ","))
+				v := verdicts[e.ID]
+				if v == "" {
+					v = "–"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, at, e.Service, e.Environment, e.Kind, e.Version, e.Status, v, e.Actor, strings.Join(e.Labels, ","))
 			}
 			return tw.Flush()
 		},
@@ -785,4 +792,66 @@ func noTagMatches(r *git.Repository, repo, pattern string) error {
 	shown := names[max(0, len(names)-5):]
 	return tandem.FieldErrorf("--pattern", "no tag of %s matches %q; nothing recorded (it has %s, such as %s)",
 		repo, pattern, plural(len(names), "tag", "tags"), strings.Join(shown, ", "))
+}
+
+// changeVerdicts finds the verdict beside each change: its latest
+// verification ("verify pass"), and a chaos run's SLO verdict ("chaos
+// held"). A source that cannot be read is said once on stderr and its
+// verdicts show as unknown.
+func changeVerdicts(ctx context.Context, g *globals, c *client.Client, evs []change.Event) map[int64]string {
+	out := map[int64]string{}
+	if len(evs) == 0 {
+		return out
+	}
+	oldest := evs[0].At()
+	for _, e := range evs {
+		if e.At().Before(oldest) {
+			oldest = e.At()
+		}
+	}
+	add := func(id int64, v string) {
+		if out[id] == "" {
+			out[id] = v
+		} else {
+			out[id] += ", " + v
+		}
+	}
+	unknown := func(what string, err error) {
+		fmt.Fprintf(g.stderr, "warning: %s verdicts unknown: %s\n", what, errorText(err))
+		for _, e := range evs {
+			if what == "verification" || e.Kind == change.KindChaos {
+				add(e.ID, what+" unknown")
+			}
+		}
+	}
+	rs, err := c.Gates(ctx, client.GateQuery{Kind: gate.KindVerify, Since: oldest.Add(-time.Minute), Limit: 1000})
+	if err != nil {
+		unknown("verification", err)
+	} else {
+		seen := map[int64]bool{}
+		for _, r := range rs { // newest first
+			if r.ChangeID != 0 && !seen[r.ChangeID] {
+				seen[r.ChangeID] = true
+				add(r.ChangeID, "verify "+r.Verdict)
+			}
+		}
+	}
+	hasChaos := false
+	for _, e := range evs {
+		hasChaos = hasChaos || e.Kind == change.KindChaos
+	}
+	if !hasChaos {
+		return out
+	}
+	runs, err := c.ChaosRuns(ctx, "", "", 1000)
+	if err != nil {
+		unknown("chaos", err)
+		return out
+	}
+	for _, r := range runs {
+		if r.Verdict != nil {
+			add(r.ID, "chaos "+*r.Verdict)
+		}
+	}
+	return out
 }

@@ -35,8 +35,8 @@ func gateCommands(g *globals) []*cobra.Command {
 	gateCmd.AddCommand(newGateSLOCmd(g), newGateMigrationCmd(g), newGateLogCmd(g))
 	migrate := &cobra.Command{Use: "migrate", Short: "Lint and validate Flyway-style SQL migrations"}
 	migrate.AddCommand(newMigrateLintCmd(g), newMigrateValidateCmd(g))
-	verify := &cobra.Command{Use: "verify", Short: "Verify a deploy against the SLIs before it"}
-	verify.AddCommand(newVerifyDeployCmd(g))
+	verify := &cobra.Command{Use: "verify", Short: "Verify a change against the SLIs before it"}
+	verify.AddCommand(newVerifyChangeCmd(g), newVerifyDeployCmd(g))
 	return []*cobra.Command{gateCmd, migrate, verify}
 }
 
@@ -232,6 +232,7 @@ func checkLines(checks []gate.Check) []string {
 type sloGateFlags struct {
 	gateFlags
 	service, burnWindow, budget, window string
+	env                                 string
 	slos                                []string
 	p95, burn                           float64
 	respectFreeze                       bool
@@ -284,7 +285,8 @@ server is configured. docs/gates.md has the table of every case.`,
 	fl := cmd.Flags()
 	f.gateFlags.add(fl)
 	fl.StringVar(&f.service, "service", "", "service whose SLOs are checked (required with a tandem server)")
-	fl.StringArrayVar(&f.slos, "slo", nil, "check only this SLO (repeatable; default every SLO of the service)")
+	fl.StringArrayVar(&f.slos, "slo", nil, "check only this SLO (repeatable; default every SLO of the service in --env)")
+	fl.StringVar(&f.env, "env", "production", "environment whose SLOs are checked")
 	fl.Float64Var(&f.p95, "p95-latency-ms", 0, "fail when an SLO's p95 latency over --window is above this")
 	fl.StringVar(&f.window, "window", "15m", "recent window of the p95 check, ending now")
 	fl.StringVar(&f.budget, "min-budget-remaining", "", "fail when less error budget is left, e.g. 10% or 0.1")
@@ -362,7 +364,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 		if c == nil {
 			return tandem.Errorf(tandem.EInvalid, "no tandem server: set TANDEM_URL or --url, or evaluate a PromQL query with --prometheus")
 		}
-		req := gate.SLORequest{Service: f.service, SLOs: f.slos, Window: f.window, RespectFreeze: f.respectFreeze}
+		req := gate.SLORequest{Service: f.service, Environment: f.env, SLOs: f.slos, Window: f.window, RespectFreeze: f.respectFreeze}
 		if changed("burn-window") || changed("max-burn-rate") {
 			req.BurnWindow = f.burnWindow
 		}
@@ -652,7 +654,7 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 	resolveSLOs := func(services []string, strict bool) (string, error) {
 		for _, s := range services {
 			cctx, cancel := tctx()
-			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, RequestsOnly: true, ResolveOnly: true})
+			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, Environment: f.env, RequestsOnly: true, ResolveOnly: true})
 			cancel()
 			if err != nil && (strict || refused(err)) {
 				return s, err
@@ -865,7 +867,7 @@ func (f *migrationGateFlags) slosAfter(ctx context.Context, c *client.Client, se
 	if to.Sub(from) < time.Minute {
 		from = to.Add(-time.Minute)
 	}
-	req := gate.SLORequest{RequestsOnly: true, From: from, To: to, MaxBurnRate: &f.maxBurn}
+	req := gate.SLORequest{Environment: f.env, RequestsOnly: true, From: from, To: to, MaxBurnRate: &f.maxBurn}
 	if f.p95 > 0 {
 		req.P95LatencyMs = &f.p95
 	}
@@ -1179,69 +1181,7 @@ waits for the window to pass. An unknown service or deploy is exit 2 whatever
 		Args: cobra.NoArgs,
 	}
 	gateCommand(g, cmd, func(cmd *cobra.Command, args []string) error {
-		if err := f.check(); err != nil {
-			return err
-		}
-		if service == "" && deploy == 0 {
-			return tandem.FieldErrorf("--service", "required (or --deploy)")
-		}
-		c, err := g.client()
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		o := gateOutcome{Kind: gate.KindVerify, Service: service, Remedy: true, Title: "verification of " + service}
-		if deploy > 0 {
-			o.Title = fmt.Sprintf("verification of deploy %d", deploy)
-		}
-		rep := verifyReport{}
-		req := client.VerifyRequest{Service: service, DeployID: deploy, Window: window, Baseline: baseline}
-		for {
-			rep.Verification, err = c.VerifyDeploy(ctx, req)
-			if err != nil {
-				break
-			}
-			req.DeployID = rep.Deploy.ID
-			if rep.Complete || rep.Verdict == gate.Fail || noWait {
-				break
-			}
-			wait := rep.ReadyAt.Sub(rep.To) + time.Second
-			fmt.Fprintf(g.stderr, "tandem: %s so far; waiting %s for the window to end\n", rep.Verdict, wait.Round(time.Second))
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-		}
-		switch {
-		case err != nil && refused(err):
-			rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
-			o.Lines = []string{rep.Message}
-		case err != nil:
-			rep.Verdict, rep.Message = gate.Inconclusive, "cannot verify: "+errorText(err)
-			o.Lines = []string{rep.Message}
-		default:
-			v := rep.Verification
-			o.Service, o.ResultID = v.Deploy.Service, v.ResultID
-			o.Title = fmt.Sprintf("deploy %d of %s (%s)", v.Deploy.ID, v.Deploy.Service, orDashCLI(v.Deploy.Version))
-			o.Lines = append([]string{fmt.Sprintf("window %s after the deploy (%s to %s), baseline %s before it (from %s)",
-				v.Window, v.From.UTC().Format(time.RFC3339), v.To.UTC().Format(time.RFC3339), v.Baseline, v.BaselineFrom.UTC().Format(time.RFC3339))},
-				checkLines(v.Checks)...)
-			if !v.Complete {
-				o.Title += " (window not over)"
-			}
-			if v.MarkedFailed {
-				o.Lines = append(o.Lines, "the deploy is marked failed: "+v.Reason)
-			}
-		}
-		o.Verdict = rep.Verdict
-		o.Report = func(code int, warn string) any {
-			rep.ExitCode, rep.Warning = code, warn
-			return rep
-		}
-		return f.finish(ctx, g, o)
+		return runVerify(cmd.Context(), g, &f, service, deploy, window, baseline, noWait)
 	})
 	fl := cmd.Flags()
 	f.add(fl)
@@ -1249,6 +1189,105 @@ waits for the window to pass. An unknown service or deploy is exit 2 whatever
 	fl.Int64Var(&deploy, "deploy", 0, "change event id of the deploy")
 	fl.StringVar(&window, "window", "", "window after the deploy (server default 15m)")
 	fl.StringVar(&baseline, "baseline", "", "baseline before the deploy (server default 1h)")
+	fl.BoolVar(&noWait, "no-wait", false, "answer at once, even before the window is over")
+	return cmd
+}
+
+// runVerify verifies a change (id) or the latest deploy of service, and
+// ends the gate run with its verdict.
+func runVerify(ctx context.Context, g *globals, f *gateFlags, service string, deploy int64, window, baseline string, noWait bool) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if service == "" && deploy == 0 {
+		return tandem.FieldErrorf("--service", "required (or --deploy)")
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	o := gateOutcome{Kind: gate.KindVerify, Service: service, Remedy: true, Title: "verification of " + service}
+	if deploy > 0 {
+		o.Title = fmt.Sprintf("verification of deploy %d", deploy)
+	}
+	rep := verifyReport{}
+	req := client.VerifyRequest{Service: service, DeployID: deploy, Window: window, Baseline: baseline}
+	for {
+		rep.Verification, err = c.VerifyDeploy(ctx, req)
+		if err != nil {
+			break
+		}
+		req.DeployID = rep.Deploy.ID
+		if rep.Complete || rep.Verdict == gate.Fail || noWait {
+			break
+		}
+		wait := rep.ReadyAt.Sub(rep.To) + time.Second
+		fmt.Fprintf(g.stderr, "tandem: %s so far; waiting %s for the window to end\n", rep.Verdict, wait.Round(time.Second))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	switch {
+	case err != nil && refused(err):
+		rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
+		o.Lines = []string{rep.Message}
+	case err != nil:
+		rep.Verdict, rep.Message = gate.Inconclusive, "cannot verify: "+errorText(err)
+		o.Lines = []string{rep.Message}
+	default:
+		v := rep.Verification
+		o.Service, o.ResultID = v.Deploy.Service, v.ResultID
+		o.Title = fmt.Sprintf("%s %d of %s (%s)", v.Deploy.Kind, v.Deploy.ID, v.Deploy.Service, orDashCLI(v.Deploy.Version))
+		o.Lines = append([]string{fmt.Sprintf("window %s after the %s (%s to %s), baseline %s before it (from %s)",
+			v.Window, v.Deploy.Kind, v.From.UTC().Format(time.RFC3339), v.To.UTC().Format(time.RFC3339), v.Baseline, v.BaselineFrom.UTC().Format(time.RFC3339))},
+			checkLines(v.Checks)...)
+		if !v.Complete {
+			o.Title += " (window not over)"
+		}
+		if v.MarkedFailed {
+			o.Lines = append(o.Lines, "the "+v.Deploy.Kind+" is marked failed: "+v.Reason)
+		}
+	}
+	o.Verdict = rep.Verdict
+	o.Report = func(code int, warn string) any {
+		rep.ExitCode, rep.Warning = code, warn
+		return rep
+	}
+	return f.finish(ctx, g, o)
+}
+
+// newVerifyChangeCmd verifies a change of any kind but a backup: the same
+// statistics as verify deploy, in the change's environment.
+func newVerifyChangeCmd(g *globals) *cobra.Command {
+	var f gateFlags
+	var window, baseline string
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "change ID",
+		Short: "Compare the SLIs after a change (deploy, rollback, config, flag, migration, chaos) with the baseline before it",
+		Long: `Verifies one change event, whatever its kind but backup: the window after it
+against the baseline before it, with the SLOs of the change's service in the
+change's environment: error ratio (two-proportion test), latency (Mann-Whitney
+rank test) and burn rate. A regression marks the change failed; a failed
+config change or flag flip counts in change failure rate (docs/dora.md).
+Exit 0 pass, 1 regression, 2 could not evaluate, as verify deploy.`,
+		Args: cobra.ExactArgs(1),
+	}
+	gateCommand(g, cmd, func(cmd *cobra.Command, args []string) error {
+		id, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil || id <= 0 {
+			return tandem.FieldErrorf("ID", "want a change event id, got %q", args[0])
+		}
+		return runVerify(cmd.Context(), g, &f, "", id, window, baseline, noWait)
+	})
+	fl := cmd.Flags()
+	f.add(fl)
+	fl.StringVar(&window, "window", "", "window after the change (server default 15m)")
+	fl.StringVar(&baseline, "baseline", "", "baseline before the change (server default 1h)")
 	fl.BoolVar(&noWait, "no-wait", false, "answer at once, even before the window is over")
 	return cmd
 }

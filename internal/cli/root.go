@@ -115,7 +115,7 @@ Every flag can also be set in the environment as TANDEM_<FLAG>
 	for _, cmds := range [][]*cobra.Command{
 		changeCommands(g), sloCommands(g), oncallCommands(g),
 		incidentCommands(g), gateCommands(g), learningCommands(g),
-		importCommands(g),
+		importCommands(g), chaosCommands(g),
 	} {
 		root.AddCommand(cmds...)
 	}

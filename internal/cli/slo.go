@@ -29,7 +29,7 @@ func sloCommands(g *globals) []*cobra.Command {
 }
 
 func newSLOListCmd(g *globals) *cobra.Command {
-	var format, service string
+	var format, service, env string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the SLOs with their status (from the server)",
@@ -42,7 +42,7 @@ func newSLOListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sts, err := c.SLOs(cmd.Context(), service)
+			sts, err := c.SLOsIn(cmd.Context(), service, env)
 			if err != nil {
 				return err
 			}
@@ -50,19 +50,20 @@ func newSLOListCmd(g *globals) *cobra.Command {
 				return writeJSON(g.stdout, sts)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SLO\tSERVICE\tOBJECTIVE\tWINDOW\tSLI\tBUDGET LEFT\tSTATUS")
+			fmt.Fprintln(tw, "SLO\tSERVICE\tENV\tOBJECTIVE\tWINDOW\tSLI\tBUDGET LEFT\tSTATUS")
 			for _, s := range sts {
 				status := s.Status
 				if s.Reason != "" {
 					status += " (" + s.Reason + ")"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Service, sloPct(s.Objective, 3), s.Window, sloPctOf(s.SLI, 4), sloPctOf(s.ErrorBudget.Remaining, 1), status)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Service, s.Environment, sloPct(s.Objective, 3), s.Window, sloPctOf(s.SLI, 4), sloPctOf(s.ErrorBudget.Remaining, 1), status)
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.Flags().StringVar(&service, "service", "", "only this service's SLOs")
+	cmd.Flags().StringVar(&env, "env", "", "only the SLOs of this environment")
 	return cmd
 }
 
@@ -111,7 +112,7 @@ func newSLOStatusCmd(g *globals) *cobra.Command {
 
 func sloWriteStatus(w io.Writer, s slo.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "SLO\t%s (service %s)\n", s.Name, s.Service)
+	fmt.Fprintf(tw, "SLO\t%s (service %s, %s)\n", s.Name, s.Service, s.Environment)
 	fmt.Fprintf(tw, "Objective\t%s over %s (since %s)\n", sloPct(s.Objective, 3), s.Window, s.WindowStart.UTC().Format("2006-01-02 15:04"))
 	switch {
 	case s.SLI != nil:

@@ -449,6 +449,14 @@ func (l *loader) buildDefinition(set *openSLOSet, e osEntry[osSLOSpec]) *slo.Def
 		FreezeBelow: l.cfg.SLO.freezeBelow,
 	}
 	def.Labels = l.sloLabels(file, at(at(node, "metadata"), "labels"), e.doc.Metadata.Labels)
+	if env, ok := def.Labels["environment"]; ok {
+		if !validEnvironment(env) {
+			l.errAt(file, at(at(node, "metadata"), "labels"), "environment", "metadata.labels.environment", "expected an environment name (letters, digits, '.', '_' and '-', at most 64), got %q", env)
+		}
+		def.Environment = env
+	} else {
+		def.Environment = slo.DefaultEnvironment
+	}
 
 	// Service: a catalog service (an OpenSLO Service document may describe
 	// it, but the catalog owns it).

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ type ShortSLO struct {
 	Service string `yaml:"service"`
 	// Description is free text about the SLO.
 	Description string `yaml:"description"`
+	// Environment is where the SLO is measured, such as staging (default
+	// production). Status, budgets, gates, freezes and alerts are per
+	// environment; OpenSLO documents say it as metadata.labels.environment.
+	Environment string `yaml:"environment"`
 	// Objective is the share of events that must be good, a ratio above 0
 	// and below 1 such as 0.999 (required).
 	Objective float64 `yaml:"objective"`
@@ -170,7 +175,17 @@ func (l *loader) buildShortSLO(e entry[ShortSLO]) *slo.Definition {
 		return nil
 	}
 	def := &slo.Definition{Name: v.Name, Service: v.Service, Description: v.Description, Objective: v.Objective,
-		Method: slo.Occurrences, FreezeBelow: l.cfg.SLO.freezeBelow, Position: fmt.Sprintf("%s:%d", file, node.Line)}
+		Method: slo.Occurrences, FreezeBelow: l.cfg.SLO.freezeBelow, Position: fmt.Sprintf("%s:%d", file, node.Line),
+		Environment: slo.DefaultEnvironment}
+	if v.Environment != "" {
+		if !validEnvironment(v.Environment) {
+			l.errAt(file, node, "environment", path+".environment", "expected an environment name (letters, digits, '.', '_' and '-', at most 64), got %q", v.Environment)
+		}
+		def.Environment = v.Environment
+		// The label carries it onto the rules, alerts and /metrics, as
+		// OpenSLO's metadata.labels.environment does.
+		def.Labels = map[string]string{"environment": v.Environment}
+	}
 	if _, ok := l.cfg.Catalog.Service(v.Service); !ok {
 		msg := fmt.Sprintf("service %q is not in the catalog", v.Service)
 		if c := closest(v.Service, l.cfg.Catalog.ServiceNames()); len(c) > 0 {
@@ -330,3 +345,9 @@ func (l *loader) buildSLO() {
 		d.Evaluator = l.cfg.SLO.Evaluator
 	}
 }
+
+var environmentRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// validEnvironment reports whether name can name an environment: it
+// appears in URLs, labels and CLI flags.
+func validEnvironment(name string) bool { return environmentRe.MatchString(name) }

@@ -73,14 +73,15 @@ func Build(services []Service, events []change.Event, commits []change.Commit, i
 	}
 	for _, e := range events {
 		s, ok := idx[e.Service]
-		if !ok || (e.Kind != change.KindDeploy && e.Kind != change.KindRollback) {
+		if !ok || (e.Kind != change.KindDeploy && e.Kind != change.KindRollback && e.Kind != change.KindConfig && e.Kind != change.KindFlag) {
 			continue
 		}
 		d := Deploy{ID: e.ID, At: e.At().UnixMilli(), Service: s, Status: status(e.Status),
-			Rollback: e.Kind == change.KindRollback, Hotfix: e.HasLabel(change.LabelHotfix)}
+			Rollback: e.Kind == change.KindRollback, Hotfix: e.HasLabel(change.LabelHotfix),
+			Config: e.Kind == change.KindConfig || e.Kind == change.KindFlag}
 		d.CommitsFrom = int32(len(in.CommitTimes))
 		p := per[s]
-		if !d.Rollback && d.Status != InProgress {
+		if !d.Rollback && !d.Config && d.Status != InProgress {
 			var shas []string
 			shas = append(shas, p.carry...)
 			if len(e.Commits) > 0 {
@@ -196,7 +197,7 @@ func (l *Loader) Load(ctx context.Context, cat *catalog.Catalog, q Query) (Input
 	}
 	look := max(Lookback, l.Options.withDefaults().IncidentWindow, l.Options.withDefaults().ReworkWindow)
 	var events []change.Event
-	err := l.Changes.EachEvent(ctx, change.Filter{Services: names, Kinds: []string{change.KindDeploy, change.KindRollback},
+	err := l.Changes.EachEvent(ctx, change.Filter{Services: names, Kinds: []string{change.KindDeploy, change.KindRollback, change.KindConfig, change.KindFlag},
 		Environment: env, Since: q.From.Add(-look), Until: q.To}, func(e change.Event) error {
 		events = append(events, e)
 		return nil

@@ -58,6 +58,11 @@ type Deploy struct {
 	Rollback bool
 	// Hotfix marks a deploy labelled hotfix (rework).
 	Hotfix bool
+	// Config marks a config change or a feature flag flip: a change to
+	// production that counts in change failure rate only (docs/dora.md),
+	// failed by its own status (a failed verification sets it) or by an
+	// incident that names it.
+	Config bool
 }
 
 // Incident is an incident as DORA needs it. DeployID, when not zero, links
@@ -129,10 +134,18 @@ type Report struct {
 	LeadTimeTier          Tier     `json:"lead_time_tier"`
 	LeadTimeCommits       int      `json:"lead_time_commits"`
 
-	// Change failure rate: FailedDeploys / Deploys.
+	// Change failure rate: (FailedDeploys + FailedConfigChanges) /
+	// (Deploys + ConfigChanges); config changes and flag flips are changes
+	// to production (docs/dora.md).
 	ChangeFailureRate     *float64 `json:"change_failure_rate"`
 	ChangeFailureRateTier Tier     `json:"change_failure_rate_tier"`
 	FailedDeploys         int      `json:"failed_deploys"`
+	// ConfigChanges counts finished config changes and flag flips in the
+	// period; FailedConfigChanges those that failed (status failed or
+	// rolled_back, a failed verification included, or named by an
+	// incident).
+	ConfigChanges       int `json:"config_changes"`
+	FailedConfigChanges int `json:"failed_config_changes"`
 
 	// Failed deployment recovery time, in seconds, over Recoveries; failures
 	// not yet recovered are OpenFailures.
@@ -250,10 +263,10 @@ func Analyze(in Inputs, opts Options) *Analysis {
 				continue
 			}
 			f := d.Status == Failed || d.Status == RolledBack
-			if !f {
+			if !f && !d.Config {
 				for j := i + 1; j < hi; j++ {
 					n := &a.deploys[j]
-					if n.Status == InProgress {
+					if n.Status == InProgress || n.Config {
 						continue
 					}
 					f = n.Rollback
@@ -304,7 +317,7 @@ func Analyze(in Inputs, opts Options) *Analysis {
 			})
 			for k--; k >= 0; k-- {
 				d := &seq[k]
-				if d.Rollback || d.Status == InProgress {
+				if d.Rollback || d.Config || d.Status == InProgress {
 					continue
 				}
 				if ref.start-d.At <= window {
@@ -372,6 +385,15 @@ func (a *Analysis) Report(from, to time.Time, services []int32) Report {
 			if d.Status == InProgress || d.Rollback {
 				continue
 			}
+			if d.Config {
+				if d.At >= f && d.At < t {
+					r.ConfigChanges++
+					if a.failed[i] {
+						r.FailedConfigChanges++
+					}
+				}
+				continue
+			}
 			if d.At >= f && d.At < t {
 				r.Deploys++
 				if d.Status == Success {
@@ -432,10 +454,12 @@ func (a *Analysis) Report(from, to time.Time, services []int32) Report {
 		r.LeadTimeTier = LeadTimeTier(time.Duration(med * float64(time.Millisecond)))
 	}
 	r.ChangeFailureRateTier = NoData
-	if r.Deploys > 0 {
-		cfr := float64(r.FailedDeploys) / float64(r.Deploys)
+	if changes := r.Deploys + r.ConfigChanges; changes > 0 {
+		cfr := float64(r.FailedDeploys+r.FailedConfigChanges) / float64(changes)
 		r.ChangeFailureRate = &cfr
 		r.ChangeFailureRateTier = ChangeFailureTier(cfr)
+	}
+	if r.Deploys > 0 {
 		rw := float64(r.ReworkDeploys) / float64(r.Deploys)
 		r.ReworkRate = &rw
 	}

@@ -436,9 +436,9 @@ func TestVerifyDeploy(t *testing.T) {
 	if got, _ := srv.Client.Change(ctx, quiet.ID); got.Status != change.StatusSuccess {
 		t.Errorf("quiet deploy became %s", got.Status)
 	}
-	// Bad requests: a migration is not a deploy (400), an unknown deploy is
-	// 404, a deploy in progress 409, a bad window 400 naming it.
-	mig, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindMigration, FinishedAt: deployAt})
+	// Bad requests: a backup changes nothing to verify (400), an unknown
+	// deploy is 404, a deploy in progress 409, a bad window 400 naming it.
+	mig, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindBackup, FinishedAt: deployAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,6 +460,63 @@ func TestVerifyDeploy(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.code) {
 			t.Errorf("%+v: %v, want %s", c.req, err, c.code)
 		}
+	}
+}
+
+// verify change accepts every kind of change but a backup, in the change's
+// environment: a flag flip followed by a regression is marked failed and
+// counts in change failure rate beside the deploys; a staging change has
+// no staging SLO to be verified against.
+func TestVerifyChangeKinds(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{ConfigDir: configDir(t)})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	at := now.Add(-17 * time.Minute).Truncate(time.Minute)
+	ingest(t, srv.Client, "checkout-api-availability", at.Add(-time.Hour), at, 999, 1000, "before")
+	ingest(t, srv.Client, "checkout-api-availability", at, at.Add(15*time.Minute), 950, 1000, "after")
+	flag, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindFlag, Version: "new-cart=on", FinishedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, srv, "verify", "change", fmt.Sprint(flag.ID), "--window", "15m", "--baseline", "1h")
+	if code != 1 || !strings.Contains(out, "flag "+fmt.Sprint(flag.ID)+" of checkout") || !strings.Contains(out, "the flag is marked failed") {
+		t.Fatalf("flag regression: exit %d\n%s\n%s", code, out, errOut)
+	}
+	got, err := srv.Client.Change(ctx, flag.ID)
+	if err != nil || got.Status != change.StatusFailed || !strings.HasPrefix(got.FailureReason, "SLO violation after flag change") {
+		t.Fatalf("flag after verification: %+v %v", got, err)
+	}
+	rep, err := srv.Client.DORA(ctx, client.DORAQuery{Services: []string{"checkout"}, Since: "1d"})
+	if err != nil || rep.ConfigChanges != 1 || rep.FailedConfigChanges != 1 || rep.ChangeFailureRate == nil || *rep.ChangeFailureRate != 1 {
+		t.Fatalf("DORA %+v %v", rep, err)
+	}
+	// tandem changes shows the verdict beside the change.
+	code, out, _ = run(t, srv, "changes", "--service", "checkout")
+	if line := lineWith(out, "new-cart=on"); code != 0 || !strings.Contains(line, "verify fail") || !strings.Contains(out, "VERDICT") {
+		t.Errorf("changes: exit %d, flag line %q\n%s", code, line, out)
+	}
+	for _, kind := range []string{change.KindConfig, change.KindMigration, change.KindChaos, change.KindRollback} {
+		c, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: kind, FinishedAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, out, errOut := run(t, srv, "verify", "change", fmt.Sprint(c.ID), "--no-wait"); code != 1 || !strings.Contains(out, kind+" "+fmt.Sprint(c.ID)) {
+			t.Errorf("%s: exit %d\n%s\n%s", kind, code, out, errOut)
+		}
+	}
+	staging, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Environment: "staging", Kind: change.KindConfig, FinishedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := run(t, srv, "verify", "change", fmt.Sprint(staging.ID)); code != 2 || !strings.Contains(out, "no SLO measured from requests in staging") {
+		t.Errorf("staging change: exit %d\n%s", code, out)
+	}
+	backup, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindBackup, FinishedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := run(t, srv, "verify", "change", fmt.Sprint(backup.ID)); code != 2 || !strings.Contains(out, "changes nothing to verify") {
+		t.Errorf("backup: exit %d\n%s", code, out)
 	}
 }
 
@@ -570,4 +627,13 @@ func TestGateNotification(t *testing.T) {
 		t.Errorf("a second notification: %s", body)
 	default:
 	}
+}
+
+func lineWith(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }

@@ -219,3 +219,33 @@ func TestStore(t *testing.T) {
 		}
 	})
 }
+
+// The SLO gate checks one environment's SLOs: production by default, and a
+// named SLO of another environment is refused rather than checked.
+func TestResolveSLOsPerEnvironment(t *testing.T) {
+	defs := []*slo.Definition{
+		{Name: "api", Service: "checkout", Indicator: slo.Indicator{Source: slo.SourceNative}},
+		{Name: "api-staging", Service: "checkout", Environment: "staging", Indicator: slo.Indicator{Source: slo.SourceNative}},
+	}
+	services := []string{"checkout"}
+	for env, want := range map[string]string{"production": "api", "staging": "api-staging", "": "api,api-staging"} {
+		got, err := ResolveSLOsIn("checkout", env, nil, defs, services, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, d := range got {
+			names = append(names, d.Name)
+		}
+		if s := strings.Join(names, ","); s != want {
+			t.Errorf("environment %q: %s, want %s", env, s, want)
+		}
+	}
+	_, err := ResolveSLOsIn("checkout", "production", []string{"api-staging"}, defs, services, false)
+	if tandem.ErrorMessage(err) != "SLO api-staging is measured in staging, not production" {
+		t.Errorf("named SLO of another environment: %v", err)
+	}
+	if _, err := ResolveSLOsIn("checkout", "qa", nil, defs, services, false); tandem.ErrorMessage(err) != "service checkout has no SLO in qa" {
+		t.Errorf("environment without SLOs: %v", err)
+	}
+}

@@ -26,6 +26,9 @@ const MaxSpan = 7 * 24 * time.Hour
 type SLORequest struct {
 	Service string   `json:"service"`
 	SLOs    []string `json:"slos,omitempty"`
+	// Environment is the environment whose SLOs are checked (default
+	// production); a named SLO of another environment is refused.
+	Environment string `json:"environment,omitempty"`
 	// MinBudgetRemaining, MaxBurnRate and P95LatencyMs are the limits;
 	// none at all checks that budget is left (min_budget_remaining 0).
 	MinBudgetRemaining *float64 `json:"min_budget_remaining,omitempty"`
@@ -53,13 +56,14 @@ type SLORequest struct {
 // SLOEvaluation is the SLO gate's answer: the SLOs it selected, the window
 // of the checks it read from the data, the checks and their verdict.
 type SLOEvaluation struct {
-	Service string    `json:"service"`
-	SLOs    []string  `json:"slos"`
-	Window  string    `json:"window"`
-	From    time.Time `json:"from"`
-	To      time.Time `json:"to"`
-	Verdict string    `json:"verdict,omitempty"`
-	Checks  []Check   `json:"checks"`
+	Service     string    `json:"service"`
+	Environment string    `json:"environment"`
+	SLOs        []string  `json:"slos"`
+	Window      string    `json:"window"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Verdict     string    `json:"verdict,omitempty"`
+	Checks      []Check   `json:"checks"`
 }
 
 // SLOStatuses evaluates the SLOs of the live config (*slo.Service).
@@ -162,6 +166,13 @@ func parseSLORequest(r SLORequest, now time.Time) (sloPlan, error) {
 //
 //	unknown SLO checkout-api-availabilty (did you mean checkout-api-availability?)
 func ResolveSLOs(service string, names []string, defs []*slo.Definition, services []string, requestsOnly bool) ([]*slo.Definition, error) {
+	return ResolveSLOsIn(service, "", names, defs, services, requestsOnly)
+}
+
+// ResolveSLOsIn is ResolveSLOs within one environment (every environment
+// when ""): the selection is the service's SLOs there, and a named SLO of
+// another environment is one of the problems.
+func ResolveSLOsIn(service, environment string, names []string, defs []*slo.Definition, services []string, requestsOnly bool) ([]*slo.Definition, error) {
 	var problems []string
 	field := "slos"
 	known := false
@@ -191,6 +202,8 @@ func ResolveSLOs(service string, names []string, defs []*slo.Definition, service
 			problems = append(problems, "unknown SLO "+n+didYouMean(n, all))
 		case known && d.Service != service:
 			problems = append(problems, fmt.Sprintf("SLO %s belongs to service %s, not %s", n, d.Service, service))
+		case environment != "" && d.Env() != environment:
+			problems = append(problems, fmt.Sprintf("SLO %s is measured in %s, not %s", n, d.Env(), environment))
 		case requestsOnly && d.Indicator.Source == slo.SourceChanges:
 			problems = append(problems, fmt.Sprintf("SLO %s counts change events, not requests", n))
 		default:
@@ -200,7 +213,7 @@ func ResolveSLOs(service string, names []string, defs []*slo.Definition, service
 	if len(names) == 0 && known {
 		var others []string
 		for _, d := range defs {
-			if d.Service != service {
+			if d.Service != service || (environment != "" && d.Env() != environment) {
 				continue
 			}
 			if requestsOnly && d.Indicator.Source == slo.SourceChanges {
@@ -214,6 +227,8 @@ func ResolveSLOs(service string, names []string, defs []*slo.Definition, service
 		case requestsOnly && len(others) > 0:
 			problems = append(problems, fmt.Sprintf("service %s has no SLO measured from requests (latency or errors); its SLOs count change events: %s",
 				service, strings.Join(others, ", ")))
+		case environment != "":
+			problems = append(problems, "service "+service+" has no SLO in "+environment)
 		default:
 			problems = append(problems, "service "+service+" has no SLO")
 		}
@@ -246,11 +261,15 @@ func (g *SLOGate) Evaluate(ctx context.Context, r SLORequest) (SLOEvaluation, er
 	if g.Services != nil {
 		services = g.Services()
 	}
-	defs, err := ResolveSLOs(r.Service, r.SLOs, g.SLOs.Definitions(), services, r.RequestsOnly)
+	env := r.Environment
+	if env == "" {
+		env = slo.DefaultEnvironment
+	}
+	defs, err := ResolveSLOsIn(r.Service, env, r.SLOs, g.SLOs.Definitions(), services, r.RequestsOnly)
 	if err != nil {
 		return SLOEvaluation{}, err
 	}
-	ev := SLOEvaluation{Service: r.Service, SLOs: make([]string, len(defs)), Checks: []Check{},
+	ev := SLOEvaluation{Service: r.Service, Environment: env, SLOs: make([]string, len(defs)), Checks: []Check{},
 		From: p.from, To: p.to, Window: slo.FormatDuration(p.to.Sub(p.from))}
 	for i, d := range defs {
 		ev.SLOs[i] = d.Name

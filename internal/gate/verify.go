@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -197,6 +198,13 @@ type WindowReader interface {
 	Window(ctx context.Context, def *slo.Definition, from, to time.Time) (WindowData, error)
 }
 
+// VerifiableKinds are the kinds of change verification accepts: every
+// change that can move an SLI (a backup changes nothing).
+var VerifiableKinds = []string{change.KindDeploy, change.KindRollback, change.KindConfig, change.KindFlag, change.KindMigration, change.KindChaos}
+
+// Verifiable reports whether changes of kind can be verified.
+func Verifiable(kind string) bool { return slices.Contains(VerifiableKinds, kind) }
+
 // AlertRaiser raises the "SLO violation after deployment" alert for a
 // deploy that verification marked failed (internal/app connects it to the
 // incident capability).
@@ -285,11 +293,11 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 		}
 		dep = evs[0]
 	}
-	if dep.Kind != change.KindDeploy {
-		return Verification{}, tandem.FieldErrorf("deploy", "change %d is a %s, not a deploy", dep.ID, dep.Kind)
+	if !Verifiable(dep.Kind) {
+		return Verification{}, tandem.FieldErrorf("deploy", "change %d is a %s, which changes nothing to verify; verifiable kinds: %s", dep.ID, dep.Kind, strings.Join(VerifiableKinds, ", "))
 	}
 	if dep.Status == change.StatusInProgress {
-		return Verification{}, tandem.Errorf(tandem.EConflict, "deploy %d is still in progress; verify it once it finished", dep.ID)
+		return Verification{}, tandem.Errorf(tandem.EConflict, "%s %d is still in progress; verify it once it finished", dep.Kind, dep.ID)
 	}
 	at := dep.At()
 	res := Verification{Deploy: dep, BaselineFrom: at.Add(-o.Baseline), From: at, ReadyAt: at.Add(o.Window),
@@ -304,7 +312,9 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 	var defs []*slo.Definition
 	if v.SLOs != nil {
 		for _, def := range v.SLOs() {
-			if def.Service == dep.Service && def.Indicator.Source != slo.SourceChanges {
+			// The change's own environment: a staging config change is
+			// verified against staging's SLOs.
+			if def.Service == dep.Service && def.Env() == dep.Environment && def.Indicator.Source != slo.SourceChanges {
 				defs = append(defs, def)
 			}
 		}
@@ -312,7 +322,7 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 	// An empty selection is not "inconclusive for now": no amount of
 	// waiting gives the deploy something to be verified against.
 	if len(defs) == 0 {
-		return Verification{}, tandem.Errorf(tandem.EUnprocessable, "service %s has no SLO measured from requests to verify deploy %d against", dep.Service, dep.ID)
+		return Verification{}, tandem.Errorf(tandem.EUnprocessable, "service %s has no SLO measured from requests in %s to verify %s %d against", dep.Service, dep.Environment, dep.Kind, dep.ID)
 	}
 	for _, def := range defs {
 		w := SLIWindows{SLO: def.Name, Objective: def.Objective}
@@ -340,7 +350,11 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 				reasons = append(reasons, c.Name+": "+c.Detail)
 			}
 		}
-		res.Reason = "SLO violation after deployment: " + strings.Join(reasons, "; ")
+		after := "deployment"
+		if dep.Kind != change.KindDeploy {
+			after = dep.Kind + " change"
+		}
+		res.Reason = "SLO violation after " + after + ": " + strings.Join(reasons, "; ")
 		if len(res.Reason) > 500 {
 			res.Reason = res.Reason[:497] + "…"
 		}
@@ -358,11 +372,11 @@ func (v *Verifier) Verify(ctx context.Context, service string, deployID int64, o
 		}
 	}
 	if res.Complete || res.Verdict == Fail {
-		msg := fmt.Sprintf("deploy %d of %s: %s", dep.ID, dep.Service, res.Verdict)
+		msg := fmt.Sprintf("%s %d of %s: %s", dep.Kind, dep.ID, dep.Service, res.Verdict)
 		if res.Reason != "" {
 			msg = res.Reason
 		}
-		r, err := v.Results.Record(ctx, Result{Kind: KindVerify, Service: dep.Service, Target: "deploy " + strconv.FormatInt(dep.ID, 10),
+		r, err := v.Results.Record(ctx, Result{Kind: KindVerify, Service: dep.Service, Target: dep.Kind + " " + strconv.FormatInt(dep.ID, 10),
 			Verdict: res.Verdict, Message: msg, Checks: res.Checks, Actor: actor, ChangeID: dep.ID}, now)
 		if err != nil {
 			return Verification{}, err

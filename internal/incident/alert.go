@@ -204,7 +204,7 @@ func (m *Manager) AlertGroup(ctx context.Context, g AlertGroup) (Incident, error
 	}
 	if open == 0 {
 		var err error
-		if plan, err = m.prepareOpen(ctx, []string{g.Service}, earliest(g.Alerts, now), false, now); err != nil {
+		if plan, err = m.prepareOpen(ctx, []string{g.Service}, EnvironmentOf(g.Labels), earliest(g.Alerts, now), false, now); err != nil {
 			return Incident{}, err
 		}
 	}

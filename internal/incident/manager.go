@@ -33,7 +33,7 @@ type Directories interface {
 // ChangeFinder finds the changes around an instant. *change.Store
 // implements it.
 type ChangeFinder interface {
-	Around(ctx context.Context, services []string, at time.Time, before, after time.Duration) ([]change.Event, error)
+	AroundIn(ctx context.Context, environment string, services []string, at time.Time, before, after time.Duration) ([]change.Event, error)
 }
 
 // CloseHook runs in the transaction that closes an incident; its error
@@ -383,7 +383,7 @@ func (m *Manager) Open(ctx context.Context, in OpenInput) (Incident, error) {
 	if in.Source == "" {
 		in.Source = "manual"
 	}
-	plan, err := m.prepareOpen(ctx, in.Services, in.StartedAt, in.NoPage, now)
+	plan, err := m.prepareOpen(ctx, in.Services, EnvironmentOf(in.Labels), in.StartedAt, in.NoPage, now)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -411,7 +411,7 @@ type openPlan struct {
 	suspects []change.Event
 }
 
-func (m *Manager) prepareOpen(ctx context.Context, services []string, start time.Time, noPage bool, now time.Time) (*openPlan, error) {
+func (m *Manager) prepareOpen(ctx context.Context, services []string, env string, start time.Time, noPage bool, now time.Time) (*openPlan, error) {
 	p := &openPlan{}
 	if m.Directories != nil && !noPage {
 		dir, err := m.Directories.DirectoryAt(ctx, now)
@@ -430,7 +430,7 @@ func (m *Manager) prepareOpen(ctx context.Context, services []string, start time
 			}
 		}
 	}
-	p.suspects = m.findSuspects(ctx, services, start)
+	p.suspects = m.findSuspects(ctx, services, env, start)
 	return p, nil
 }
 
@@ -451,7 +451,7 @@ func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup str
 	}
 	if plan == nil {
 		var err error
-		if plan, err = m.prepareOpen(ctx, in.Services, in.StartedAt, in.NoPage, now); err != nil {
+		if plan, err = m.prepareOpen(ctx, in.Services, EnvironmentOf(in.Labels), in.StartedAt, in.NoPage, now); err != nil {
 			return 0, err
 		}
 	}
@@ -512,15 +512,16 @@ func dedupe(ss []string) []string {
 // SuspectWindow is how far before impact start changes are suspects.
 const SuspectWindow = 2 * time.Hour
 
-// findSuspects returns the changes on the services and their dependencies
-// in the SuspectWindow before start. Suspects help; a failure to find them
-// is logged and does not stop an incident from opening.
-func (m *Manager) findSuspects(ctx context.Context, services []string, start time.Time) []change.Event {
+// findSuspects returns the changes in environment env on the services and
+// their dependencies in the SuspectWindow before start: a staging change
+// never suspects a production incident. Suspects help; a failure to find
+// them is logged and does not stop an incident from opening.
+func (m *Manager) findSuspects(ctx context.Context, services []string, env string, start time.Time) []change.Event {
 	scope := m.changeScope(services)
 	if m.Changes == nil || len(scope) == 0 {
 		return nil // Around reads an empty scope as every service
 	}
-	evs, err := m.Changes.Around(ctx, scope, start, SuspectWindow, 0)
+	evs, err := m.Changes.AroundIn(ctx, env, scope, start, SuspectWindow, 0)
 	if err != nil {
 		m.log.Warn("incident: finding suspects failed", "services", services, "err", err)
 		return nil

@@ -11,6 +11,22 @@ import (
 	"github.com/tandemhq/tandem/internal/change"
 )
 
+// LabelEnvironment is the incident label naming its environment; an
+// incident without it is a production incident. SLO alerts carry it.
+const LabelEnvironment = "environment"
+
+// EnvironmentOf is the environment named by labels, production when none.
+func EnvironmentOf(labels map[string]string) string {
+	if e := strings.TrimSpace(labels[LabelEnvironment]); e != "" {
+		return e
+	}
+	return catalog.DefaultEnvironment
+}
+
+// Environment is the incident's environment (EnvironmentOf its labels):
+// its suspects and related changes come from there only.
+func (inc Incident) Environment() string { return EnvironmentOf(inc.Labels) }
+
 // changeScope returns the services whose changes concern an incident on
 // services: the services themselves and, from the catalog, the services they
 // depend on, since a bad deploy of a dependency breaks its dependents too.
@@ -93,7 +109,7 @@ func (m *Manager) relatedChanges(ctx context.Context, inc Incident, known map[in
 		// Impact start was moved past the resolve: no window is left.
 		return nil, nil
 	}
-	evs, err := m.Changes.Around(ctx, scope, inc.StartedAt, 0, end.Sub(inc.StartedAt))
+	evs, err := m.Changes.AroundIn(ctx, inc.Environment(), scope, inc.StartedAt, 0, end.Sub(inc.StartedAt))
 	if err != nil {
 		return nil, fmt.Errorf("related changes of incident #%d: %w", inc.ID, err)
 	}
@@ -124,8 +140,8 @@ func (m *Manager) relatedChanges(ctx context.Context, inc Incident, known map[in
 func changeEvent(incidentID int64, ev change.Event) Event {
 	msg := fmt.Sprintf("change: %s %s of %s", ev.Kind, ev.Version, ev.Service)
 	if ev.Environment != "" && ev.Environment != catalog.DefaultEnvironment {
-		// Suspects and related changes are not limited to one environment;
-		// a staging deploy must not read as a production one.
+		// Related changes come from the incident's environment; say
+		// which, so a staging incident's timeline reads as staging.
 		msg += " in " + ev.Environment
 	}
 	if ev.Status != "" && ev.Status != change.StatusSuccess {

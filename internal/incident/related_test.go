@@ -129,7 +129,7 @@ func TestRelatedChangesOnTimeline(t *testing.T) {
 // failingChanges is a change log that cannot be read.
 type failingChanges struct{}
 
-func (failingChanges) Around(context.Context, []string, time.Time, time.Duration, time.Duration) ([]change.Event, error) {
+func (failingChanges) AroundIn(context.Context, string, []string, time.Time, time.Duration, time.Duration) ([]change.Event, error) {
 	return nil, errors.New("change log unavailable")
 }
 

@@ -283,6 +283,7 @@ type Freeze struct {
 type Status struct {
 	Name        string    `json:"name"`
 	Service     string    `json:"service"`
+	Environment string    `json:"environment"`
 	Objective   float64   `json:"objective"`
 	Window      string    `json:"window"`
 	WindowStart time.Time `json:"window_start"`
@@ -415,7 +416,7 @@ func Evaluate(def *Definition, data Data, now time.Time) Status {
 	sloSpan := end.Sub(wfrom)
 	win := by[sloSpan]
 	st := Status{
-		Name: def.Name, Service: def.Service, Objective: def.Objective,
+		Name: def.Name, Service: def.Service, Environment: def.Env(), Objective: def.Objective,
 		Window: def.Window.String(), WindowStart: from, Source: def.Indicator.Source,
 		Good: Float(round(win.Good, 3)), Total: Float(round(win.Total, 3)), EvaluatedAt: now,
 	}

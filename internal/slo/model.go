@@ -11,7 +11,7 @@
 //     StatusAll(ctx, now) every SLO's, sorted by name; History(ctx, name,
 //     from, to) an hourly budget trend; Frozen(service) whether a service is
 //     in release freeze and why. Unknown names are *tandem.Error not_found.
-//   - The JSON of Status is: name, service, objective (ratio), window,
+//   - The JSON of Status is: name, service, environment, objective (ratio), window,
 //     window_start, sli (ratio), attainment (percent), good, total,
 //     error_budget {total, consumed, remaining, remaining_minutes,
 //     total_minutes}, burn_rates {"5m", "30m", "1h", "2h", "6h", "1d",
@@ -49,7 +49,21 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/catalog"
 )
+
+// DefaultEnvironment is the environment of an SLO that names none (the
+// catalog's default environment).
+const DefaultEnvironment = catalog.DefaultEnvironment
+
+// Env is the SLO's environment, DefaultEnvironment when unset.
+func (d *Definition) Env() string {
+	if d.Environment == "" {
+		return DefaultEnvironment
+	}
+	return d.Environment
+}
 
 // Budgeting methods, as OpenSLO names them.
 const (
@@ -87,6 +101,12 @@ type Definition struct {
 	DisplayName string
 	Description string
 	Service     string
+	// Environment is where the SLO is measured ("production", "staging"):
+	// OpenSLO's metadata.labels.environment, the short form's environment
+	// field, DefaultEnvironment when neither names one. Status, budgets,
+	// gates, freezes and alerts are per environment: a staging SLO never
+	// freezes or pages for production.
+	Environment string
 	// Objective is the target ratio of good events (or good time slices),
 	// strictly between 0 and 1.
 	Objective float64

@@ -284,14 +284,21 @@ func (s *Service) History(ctx context.Context, name string, from, to time.Time) 
 	return pts, nil
 }
 
-// Frozen reports whether service is in release freeze, by the latest
-// evaluation of its SLOs, and why (every freezing SLO's reason, joined).
+// Frozen reports whether service is in release freeze in production, by
+// the latest evaluation of its SLOs, and why (FrozenIn).
 func (s *Service) Frozen(service string) (bool, string) {
+	return s.FrozenIn(service, DefaultEnvironment)
+}
+
+// FrozenIn reports whether service is in release freeze in environment, by
+// the latest evaluation of its SLOs there, and why (every freezing SLO's
+// reason, joined). SLOs of other environments never freeze it.
+func (s *Service) FrozenIn(service, environment string) (bool, string) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var reasons []string
 	for _, st := range s.last {
-		if st.Service == service && st.Freeze.Active {
+		if st.Service == service && st.Environment == environment && st.Freeze.Active {
 			reasons = append(reasons, st.Freeze.Reason)
 		}
 	}
@@ -299,11 +306,18 @@ func (s *Service) Frozen(service string) (bool, string) {
 	return len(reasons) > 0, strings.Join(reasons, "; ")
 }
 
-// FreezeAt evaluates the SLOs of service at now and reports its freeze.
+// FreezeAt evaluates the production SLOs of service at now and reports its
+// freeze (FreezeIn).
 func (s *Service) FreezeAt(ctx context.Context, service string, now time.Time) Freeze {
+	return s.FreezeIn(ctx, service, DefaultEnvironment, now)
+}
+
+// FreezeIn evaluates the SLOs of service in environment at now and
+// reports its freeze there.
+func (s *Service) FreezeIn(ctx context.Context, service, environment string, now time.Time) Freeze {
 	var reasons []string
 	for _, d := range s.Definitions() {
-		if d.Service != service {
+		if d.Service != service || d.Env() != environment {
 			continue
 		}
 		if st := s.evaluate(ctx, d, now); st.Freeze.Active {
@@ -311,6 +325,28 @@ func (s *Service) FreezeAt(ctx context.Context, service string, now time.Time) F
 		}
 	}
 	return Freeze{Active: len(reasons) > 0, Reason: strings.Join(reasons, "; ")}
+}
+
+// StatusIn evaluates at now the SLOs of environment (every environment
+// when ""), of service when service is not "", sorted by name.
+func (s *Service) StatusIn(ctx context.Context, service, environment string, now time.Time) ([]Status, error) {
+	all, err := s.StatusAll(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	return FilterStatus(all, service, environment), nil
+}
+
+// FilterStatus keeps the statuses of service (any when "") in environment
+// (any when "").
+func FilterStatus(sts []Status, service, environment string) []Status {
+	out := []Status{}
+	for _, st := range sts {
+		if (service == "" || st.Service == service) && (environment == "" || st.Environment == environment) {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // Last returns the latest evaluation of every SLO, sorted by name.
@@ -488,6 +524,11 @@ func alertLabels(def *Definition, slo, service, severity string) map[string]stri
 		}
 	}
 	l["slo"], l["service"], l["severity"] = slo, service, severity
+	if def != nil && l["environment"] == "" {
+		// Incidents take their environment from this label, so suspects
+		// of a staging SLO's incident come from staging only.
+		l["environment"] = def.Env()
+	}
 	l["alertname"] = AlertNamePage
 	if severity == "ticket" {
 		l["alertname"] = AlertNameTicket

@@ -186,6 +186,7 @@ var badgeIcon = map[string]string{
 	"triggered": "!", "acknowledged": "◐", "resolved": "✓", "closed": "✓",
 	"success": "✓", "failed": "✖", "rolled_back": "↺", "in_progress": "…",
 	"pass": "✓", "fail": "✖", "block": "✖", "warn": "▲", "inconclusive": "?",
+	"held": "✓", "degraded": "▲", "broken": "✖", "running": "…",
 }
 
 // statusBadge renders a status as a badge: icon, word and a class that

@@ -153,6 +153,11 @@ type serviceData struct {
 	GatesByChange map[int64][]gate.Result
 	GateRuns      []gate.Result
 	HaveGates     bool
+	// Chaos are the service's chaos experiments in the range;
+	// ChaosByChange the SLO verdict of each chaos change.
+	Chaos         []chaosPanel
+	ChaosByChange map[int64]string
+	HaveChaos     bool
 
 	HaveSLO, HaveChanges, HaveIncidents, HaveOncall, HaveDORA bool
 }
@@ -278,6 +283,13 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, b base) er
 	if h.deps.Gates != nil {
 		d.HaveGates = true
 		if d.GatesByChange, d.GateRuns, err = h.gateResults(ctx, svc.Name, tr); err != nil {
+			return err
+		}
+	}
+
+	if h.deps.Chaos != nil {
+		d.HaveChaos = true
+		if d.Chaos, d.ChaosByChange, err = h.chaosPanels(ctx, svc.Name, tr); err != nil {
 			return err
 		}
 	}

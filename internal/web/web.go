@@ -68,6 +68,8 @@ type Deps struct {
 	DORAOptions func() dora.Options
 	// Gates lists gate results and verifications (*gate.Store).
 	Gates Gates
+	// Chaos lists chaos experiments and their SLIs (*chaos.Service).
+	Chaos ChaosRuns
 	// Incidents reads and acts on incidents (*incident.Manager).
 	Incidents Incidents
 	// Oncall reads schedules, overrides and policies (*oncall.Service).
