@@ -54,6 +54,16 @@ var measuredServices = func() map[string]struct{} {
 // preTraffic are the reasons a deploy fails before it takes traffic.
 var preTraffic = []string{"smoke test failed before the traffic shift", "health check timed out; the old version kept serving", "canary analysis failed at 1% of traffic"}
 
+// otherFailRate is the share of a service's config, flag, migration and
+// chaos changes that fail: its deploys' share (one in two for a team on a
+// fixed cadence).
+func otherFailRate(p deliveryProfile) float64 {
+	if p.cadence > 0 {
+		return 0.5
+	}
+	return p.failRate
+}
+
 var fallbackProfile = deliveryProfile{deploysPerDay: 0.4, lead: 3 * 24 * time.Hour, failRate: 0.15, recovery: 6 * time.Hour, commits: 5, other: 0.1}
 
 // logNormal draws around median with a spread that keeps most draws within
@@ -203,8 +213,10 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 			if k == change.KindChaos && rng.IntN(3) > 0 {
 				k = change.KindConfig
 			}
+			// A team's config changes and flags fail about as often as
+			// its deploys (they count in its change failure rate).
 			status := change.StatusSuccess
-			if rng.Float64() < 0.05 {
+			if rng.Float64() < otherFailRate(p) {
 				status = change.StatusFailed
 			}
 			events = append(events, change.Event{Service: svc.Name, Kind: k, Version: fmt.Sprintf("%s-%d", k, i), FinishedAt: t, Status: status,
