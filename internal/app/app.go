@@ -78,10 +78,14 @@ type Main struct {
 	// Engine runs the durable jobs; every wire function may register its
 	// job kinds on it.
 	Engine *engine.Engine
+	// Leaders runs the singleton loops (one leader among the replicas);
+	// wire functions add their periodic work with Leaders.Loop.
+	Leaders *engine.Leaders
 
-	listener net.Listener
-	http     *http.Server
-	cert     *certificate // nil without TLS
+	timeScale float64 // EnvTimeScale, 1 in production
+	listener  net.Listener
+	http      *http.Server
+	cert      *certificate // nil without TLS
 }
 
 // New opens the database (applying migrations), loads the config and builds
@@ -121,6 +125,11 @@ func New(ctx context.Context, o Options) (*Main, error) {
 	}
 	m.Engine = engine.New(d, o.Clock, o.Log, m.Registry)
 	m.Modules = append(m.Modules, m.Engine)
+	m.Leaders = engine.NewLeaders(d, o.Log, m.Registry)
+	if err := timeScaleFromEnv(m); err != nil {
+		d.Close()
+		return nil, err
+	}
 	for _, wire := range []func(context.Context) error{
 		m.wireChange, m.wireSLO, m.wireOncall, m.wireIncident, m.wireChatops, m.wireGate, m.wireLearning, m.wireWeb,
 	} {

@@ -15,8 +15,9 @@ import (
 
 // EnvTimeScale names the test-only variable that scales every escalation,
 // notification-rule, ack-timeout and heartbeat delay (0.001 turns a
-// 10-minute escalation delay into 600ms). The kill -9 and two-replica tests
-// use it; production never sets it.
+// 10-minute escalation delay into 600ms), and the postmortem reminders'
+// interval. The kill -9 and multi-replica tests use it; production never
+// sets it.
 const EnvTimeScale = "TANDEM_TEST_TIME_SCALE"
 
 // wireIncident builds the incidents, inbound alerts, notifications and the
@@ -24,15 +25,7 @@ const EnvTimeScale = "TANDEM_TEST_TIME_SCALE"
 // m.Engine), the notification sender, the API deps, DORA's incident source
 // and the config's maintenance windows.
 func (m *Main) wireIncident(ctx context.Context) error {
-	scale := 1.0
-	if v := os.Getenv(EnvTimeScale); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			return fmt.Errorf("%s: want a positive number, got %q", EnvTimeScale, v)
-		}
-		scale = f
-		m.Options.Log.Warn("escalation delays are scaled for testing", "scale", f)
-	}
+	scale := m.timeScale
 	cfg := m.Config.Get().Incident
 	sender := notify.NewSender(smtpOf(cfg), limitsOf(cfg))
 	mgr := incident.NewManager(m.DB, m.Options.Clock, m.Options.Log.With("module", "incident"), m.Engine, sender)
@@ -108,4 +101,20 @@ func limitsOf(c config.IncidentConfig) map[string]notify.Limit {
 		out[k] = notify.Limit{Every: v.Every, Burst: v.Burst}
 	}
 	return out
+}
+
+// timeScaleFromEnv reads EnvTimeScale (1 when unset).
+func timeScaleFromEnv(m *Main) error {
+	m.timeScale = 1
+	v := os.Getenv(EnvTimeScale)
+	if v == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return fmt.Errorf("%s: want a positive number, got %q", EnvTimeScale, v)
+	}
+	m.timeScale = f
+	m.Options.Log.Warn("escalation delays are scaled for testing", "scale", f)
+	return nil
 }

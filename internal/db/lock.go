@@ -86,6 +86,9 @@ func (db *DB) TryLock(ctx context.Context, name string) (*Lock, error) {
 // the holder must stop acting as leader (and Release it).
 func (l *Lock) Check(ctx context.Context) error {
 	if l.conn == nil {
+		if l.file == nil {
+			return fmt.Errorf("lock %s: released", l.name)
+		}
 		return nil
 	}
 	var held bool
@@ -117,4 +120,25 @@ func (l *Lock) Release() error {
 		return err
 	}
 	return nil
+}
+
+type lockKeyCtx struct{}
+
+// WithLock returns a context that carries l: every write made through DB
+// with it (InTx, Exec) first checks that l is still held, so a singleton
+// loop that lost its lock stops writing. A nil l returns ctx unchanged.
+func WithLock(ctx context.Context, l *Lock) context.Context {
+	if l == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, lockKeyCtx{}, l)
+}
+
+// checkLock runs Check on the lock ctx carries, if any.
+func checkLock(ctx context.Context) error {
+	l, ok := ctx.Value(lockKeyCtx{}).(*Lock)
+	if !ok {
+		return nil
+	}
+	return l.Check(ctx)
 }
