@@ -195,7 +195,8 @@ func OnFinish(ctx context.Context, fn func(ctx context.Context, tx *db.Tx) error
 }
 
 // Enqueue adds a job inside the caller's transaction. A job whose Key exists
-// already is left alone and false is returned. RunAt is stored in Unix ms.
+// already, or existed and was pruned (see Prune), is left alone and false
+// is returned. RunAt is stored in Unix ms.
 func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 	if j.Kind == "" || j.Key == "" {
 		return false, fmt.Errorf("enqueue: kind and key are required")
@@ -213,9 +214,11 @@ func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 	if runAt.IsZero() {
 		runAt = time.UnixMilli(0)
 	}
+	// A key kept from a pruned job (job_keys) counts as taken.
 	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, max_attempts, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-		j.Kind, j.Key, string(payload), StateQueued, runAt.UnixMilli(), max, now.UnixMilli(), now.UnixMilli())
+		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT)
+		WHERE NOT EXISTS (SELECT 1 FROM job_keys WHERE key = ?) ON CONFLICT (key) DO NOTHING`,
+		j.Kind, j.Key, string(payload), StateQueued, runAt.UnixMilli(), max, now.UnixMilli(), now.UnixMilli(), j.Key)
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}
@@ -277,6 +280,10 @@ type Engine struct {
 
 	wake chan struct{}
 	m    *metrics
+
+	// afterTx, when set (tests), runs after a TxHandler job's transaction
+	// ends and before any outcome recorded outside it.
+	afterTx func()
 }
 
 type metrics struct {
@@ -627,7 +634,7 @@ func (e *Engine) run(ctx context.Context, c claimed) bool {
 	extra := fin.fns
 	fin.mu.Unlock()
 	ferr := e.d.InTx(fctx, func(tx *db.Tx) error {
-		if err := e.finish(fctx, tx, c.Job, err, true); err != nil {
+		if err := e.finish(fctx, tx, c.Job, err, guardLease); err != nil {
 			return err
 		}
 		for _, fn := range extra {
@@ -643,7 +650,10 @@ func (e *Engine) run(ctx context.Context, c claimed) bool {
 	return true
 }
 
-// runTx runs a TxHandler job in the transaction that completes it.
+// runTx runs a TxHandler job in the transaction that completes it. A
+// handler error rolls back the handler's writes to a savepoint and records
+// the retry (or failure) in the same transaction, while the job's row is
+// still locked: no other worker can have completed the job in between.
 func (e *Engine) runTx(ctx context.Context, j Job) bool {
 	e.mu.RLock()
 	h := e.txs[j.Kind]
@@ -665,20 +675,31 @@ func (e *Engine) runTx(ctx context.Context, j Job) bool {
 		ran = true
 		j.Attempts = attempts + 1
 		e.m.lag.WithLabelValues(j.Kind).Observe(max(0, e.clock.Now().Sub(j.RunAt).Seconds()))
+		if _, err := tx.Exec(ctx, "SAVEPOINT job_handler"); err != nil {
+			return err
+		}
 		herr = e.call(ctx, j, func(ctx context.Context) error { return h(ctx, tx, j) })
 		if herr != nil {
-			return herr
+			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT job_handler"); err != nil {
+				return err
+			}
 		}
-		return e.finish(ctx, tx, j, nil, false)
+		return e.finish(ctx, tx, j, herr, guardQueued)
 	})
 	e.m.duration.WithLabelValues(j.Kind).Observe(time.Since(start).Seconds())
-	if herr == nil && err != nil {
-		herr = err // the commit failed: the handler's writes are gone
+	if e.afterTx != nil {
+		e.afterTx()
 	}
-	if herr != nil && ran {
+	if err != nil && ran {
+		// The transaction failed (its commit, or recording the outcome):
+		// the handler's writes are gone. Record a retry unless another
+		// worker has run the job since (state and attempts guard it).
+		if herr == nil {
+			herr = err
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if ferr := e.finish(fctx, nil, j, herr, false); ferr != nil {
+		if ferr := e.finish(fctx, nil, j, herr, guardQueued); ferr != nil {
 			e.log.Error("engine: recording job failure failed", "job", j.ID, "kind", j.Kind, "err", ferr)
 		}
 	}
@@ -700,17 +721,24 @@ func (e *Engine) call(ctx context.Context, j Job, fn func(context.Context) error
 
 // finish records a run's outcome: done, deferred, a retry with backoff, or
 // failed.
-// With leased true the update only applies while this worker holds the
-// lease for this attempt, so a worker that overran its lease does not
-// overwrite a newer attempt. tx nil runs it in its own transaction.
-func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, leased bool) error {
+// The update applies only to the attempt it records: with guardLease while
+// this worker holds the lease for this attempt (a worker that overran its
+// lease does not overwrite a newer attempt), with guardQueued while the
+// job is still queued at the attempt before this run (a transactional job
+// another worker has completed or retried since is left alone). tx nil
+// runs it in its own transaction.
+func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, g guard) error {
 	now := e.clock.Now()
 	ms := now.UnixMilli()
-	guard := ""
-	args := []any{}
-	if leased {
+	var guard string
+	var args []any
+	switch g {
+	case guardLease:
 		guard = " AND locked_by = ? AND attempts = ?"
 		args = append(args, e.id, j.Attempts)
+	case guardQueued:
+		guard = " AND state = ? AND attempts = ?"
+		args = append(args, StateQueued, j.Attempts-1)
 	}
 	var query string
 	var vals []any
@@ -758,6 +786,14 @@ func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, lease
 	_, err := e.d.Exec(ctx, query, vals...)
 	return err
 }
+
+// guard says which attempt a finish may overwrite (see finish).
+type guard int
+
+const (
+	guardLease  guard = iota + 1 // a leased Handler job
+	guardQueued                  // a TxHandler job
+)
 
 // Backoff is the delay before retry number attempt+1: base·2^(attempt-1),
 // capped at max, scaled by a jitter factor in [0.8, 1.2) taken from u in
