@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/api"
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/config"
+	"github.com/tandemhq/tandem/internal/engine"
 	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/notify"
 )
@@ -22,8 +24,9 @@ const EnvTimeScale = "TANDEM_TEST_TIME_SCALE"
 
 // wireIncident builds the incidents, inbound alerts, notifications and the
 // job engine capability: the incident manager (registering its job kinds on
-// m.Engine), the notification sender, the API deps, DORA's incident source
-// and the config's maintenance windows.
+// m.Engine), the notification sender, the API deps, DORA's incident source,
+// the config's maintenance windows and the hourly prune of finished jobs
+// (a singleton loop).
 func (m *Main) wireIncident(ctx context.Context) error {
 	scale := m.timeScale
 	cfg := m.Config.Get().Incident
@@ -44,6 +47,17 @@ func (m *Main) wireIncident(ctx context.Context) error {
 		return s
 	}
 	mgr.Settings = settings
+	m.Modules = append(m.Modules, m.Leaders.Loop("job-prune", time.Hour, func(ctx context.Context) error {
+		keep := m.Config.Get().Incident.JobRetention
+		if keep <= 0 {
+			keep = engine.DefaultRetention
+		}
+		n, err := engine.Prune(ctx, m.DB, m.Options.Clock.Now().Add(-keep))
+		if n > 0 {
+			m.Options.Log.Info("finished jobs pruned", "jobs", n, "older_than", keep)
+		}
+		return err
+	}))
 	m.API.Incident = api.IncidentDeps{Manager: mgr, Engine: m.Engine, Settings: settings}
 	if m.API.Change.DORA != nil {
 		m.API.Change.DORA.Incidents = IncidentsForDORA(mgr)
