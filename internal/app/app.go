@@ -118,6 +118,27 @@ func New(ctx context.Context, o Options) (*Main, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every replica tells time by the database's clock (a test's fake
+	// clock excepted): timestamps, escalation times and windows agree
+	// across replicas whose own clocks do not.
+	var dbClock *db.Clock
+	if _, fake := o.Clock.(*clock.Fake); !fake {
+		base := o.Clock
+		if v := os.Getenv(EnvClockOffset); v != "" {
+			off, err := time.ParseDuration(v)
+			if err != nil {
+				d.Close()
+				return nil, fmt.Errorf("%s: want a duration such as -60s, got %q", EnvClockOffset, v)
+			}
+			o.Log.Warn("the machine's clock is moved for testing", "offset", off)
+			base = clock.Offset(off)
+		}
+		if dbClock, err = d.NewClock(ctx, base); err != nil {
+			d.Close()
+			return nil, err
+		}
+		o.Clock = dbClock
+	}
 	m := &Main{Options: o, DB: d, Config: config.NewHolder(cfg), Tokens: &auth.Store{DB: d, Clock: o.Clock}, Registry: prometheus.NewRegistry(), cert: cert}
 	m.API = &api.Server{
 		DB: d, Config: m.Config, Tokens: m.Tokens, Log: o.Log, Clock: o.Clock,
@@ -125,6 +146,9 @@ func New(ctx context.Context, o Options) (*Main, error) {
 	}
 	m.Engine = engine.New(d, o.Clock, o.Log, m.Registry)
 	m.Modules = append(m.Modules, m.Engine)
+	if dbClock != nil {
+		m.Modules = append(m.Modules, dbClock)
+	}
 	m.Leaders = engine.NewLeaders(d, o.Log, m.Registry)
 	if err := timeScaleFromEnv(m); err != nil {
 		d.Close()

@@ -22,6 +22,12 @@ import (
 // sets it.
 const EnvTimeScale = "TANDEM_TEST_TIME_SCALE"
 
+// EnvClockOffset names the test-only variable that moves the process's
+// reading of the machine's clock (-60s: a machine a minute slow), to show
+// that replicas whose clocks disagree still page once and on time. The
+// clock-skew test uses it; production never sets it.
+const EnvClockOffset = "TANDEM_TEST_CLOCK_OFFSET"
+
 // wireIncident builds the incidents, inbound alerts, notifications and the
 // job engine capability: the incident manager (registering its job kinds on
 // m.Engine), the notification sender, the API deps, DORA's incident source,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -24,8 +25,9 @@ import (
 type Lock struct {
 	name string
 	key  int64
-	conn *sql.Conn // PostgreSQL
-	file *os.File  // SQLite
+	mu   sync.Mutex // one query at a time on conn
+	conn *sql.Conn  // PostgreSQL
+	file *os.File   // SQLite
 }
 
 // lockKey maps a lock name to a PostgreSQL advisory lock key.
@@ -85,6 +87,8 @@ func (db *DB) TryLock(ctx context.Context, name string) (*Lock, error) {
 // server over the lock's connection; an error means the lock may be lost and
 // the holder must stop acting as leader (and Release it).
 func (l *Lock) Check(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.conn == nil {
 		if l.file == nil {
 			return fmt.Errorf("lock %s: released", l.name)
@@ -106,6 +110,8 @@ func (l *Lock) Check(ctx context.Context) error {
 
 // Release gives the lock back. It is safe to call more than once.
 func (l *Lock) Release() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	switch {
 	case l.conn != nil:
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -87,6 +87,8 @@ type Job struct {
 	Payload  json.RawMessage
 	RunAt    time.Time
 	Attempts int // this run's number, starting at 1
+
+	lag time.Duration // from RunAt to the claim, on the database's clock
 }
 
 // Info is a job as the API shows it.
@@ -209,16 +211,16 @@ func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 	if max <= 0 {
 		max = DefaultMaxAttempts
 	}
-	now := time.Now()
 	runAt := j.RunAt
 	if runAt.IsZero() {
 		runAt = time.UnixMilli(0)
 	}
+	now := tx.Dialect().NowMillis()
 	// A key kept from a pruned job (job_keys) counts as taken.
 	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, max_attempts, created_at, updated_at)
-		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT)
+		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS INTEGER), `+now+`, `+now+`
 		WHERE NOT EXISTS (SELECT 1 FROM job_keys WHERE key = ?) ON CONFLICT (key) DO NOTHING`,
-		j.Kind, j.Key, string(payload), StateQueued, runAt.UnixMilli(), max, now.UnixMilli(), now.UnixMilli(), j.Key)
+		j.Kind, j.Key, string(payload), StateQueued, runAt.UnixMilli(), max, j.Key)
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}
@@ -363,6 +365,11 @@ func (e *Engine) Wake() {
 	}
 }
 
+// now is the SQL expression for "now" in claims, leases and due times: the
+// database's clock, so replicas whose clocks disagree agree on when a job
+// is due and when a lease ends (a fake test clock's time as a literal).
+func (e *Engine) now() string { return e.d.NowSQL(e.clock) }
+
 func (e *Engine) lease() time.Duration {
 	if e.Lease > 0 {
 		return e.Lease
@@ -381,11 +388,11 @@ type claimed struct {
 // and locked in its own transaction). Jobs out of attempts whose lease ran
 // out (their worker died during the last attempt) are marked failed.
 func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
-	now := e.clock.Now().UnixMilli()
+	now := e.now()
 	// A read first: polling an idle queue must not take the write lock
 	// (SQLite has one writer; every request waits for it).
 	var due int
-	if err := e.d.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT id FROM jobs WHERE state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ? LIMIT 1) d`, now, now).Scan(&due); err != nil {
+	if err := e.d.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT id FROM jobs WHERE state IN ('queued', 'running') AND run_at <= `+now+` AND locked_until <= `+now+` LIMIT 1) d`).Scan(&due); err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
 	if due == 0 {
@@ -395,9 +402,9 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 	// more here (each is re-checked and locked in the transaction that runs
 	// it); only leased jobs are claimed in a write transaction, so a batch
 	// of escalation steps costs no extra commit.
-	rows, err := e.d.Query(ctx, `SELECT id, kind, key, payload, run_at, attempts, max_attempts FROM jobs
-		WHERE state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ?
-		ORDER BY run_at, id LIMIT ?`, now, now, n)
+	rows, err := e.d.Query(ctx, `SELECT id, kind, key, payload, run_at, attempts, max_attempts, `+now+` FROM jobs
+		WHERE state IN ('queued', 'running') AND run_at <= `+now+` AND locked_until <= `+now+`
+		ORDER BY run_at, id LIMIT ?`, n)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -409,13 +416,14 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 	for rows.Next() {
 		var r row
 		var payload string
-		var runAt int64
-		if err := rows.Scan(&r.j.ID, &r.j.Kind, &r.j.Key, &payload, &runAt, &r.j.Attempts, &r.max); err != nil {
+		var runAt, dbNow int64
+		if err := rows.Scan(&r.j.ID, &r.j.Kind, &r.j.Key, &payload, &runAt, &r.j.Attempts, &r.max, &dbNow); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("claim jobs: %w", err)
 		}
 		r.j.Payload = json.RawMessage(payload)
 		r.j.RunAt = db.Time(runAt)
+		r.j.lag = time.Duration(dbNow-runAt) * time.Millisecond
 		rs = append(rs, r)
 	}
 	rows.Close()
@@ -444,8 +452,8 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 		for _, r := range lease {
 			// Re-check under the lock: another worker may have taken it.
 			var attempts, max int
-			err := tx.QueryRow(ctx, `SELECT attempts, max_attempts FROM jobs WHERE id = ? AND state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ?`+e.d.Dialect().SkipLocked(),
-				r.j.ID, now, now).Scan(&attempts, &max)
+			err := tx.QueryRow(ctx, `SELECT attempts, max_attempts FROM jobs WHERE id = ? AND state IN ('queued', 'running') AND run_at <= `+now+` AND locked_until <= `+now+e.d.Dialect().SkipLocked(),
+				r.j.ID).Scan(&attempts, &max)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -454,8 +462,8 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 			}
 			r.j.Attempts, r.max = attempts, max
 			if r.j.Attempts >= r.max {
-				if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, last_error = ?, locked_until = 0, updated_at = ?, finished_at = ? WHERE id = ?`,
-					StateFailed, "out of attempts (the last run's worker stopped before finishing)", now, now, r.j.ID); err != nil {
+				if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, last_error = ?, locked_until = 0, updated_at = `+now+`, finished_at = `+now+` WHERE id = ?`,
+					StateFailed, "out of attempts (the last run's worker stopped before finishing)", r.j.ID); err != nil {
 					return err
 				}
 				e.m.runs.WithLabelValues(r.j.Kind, "failed").Inc()
@@ -464,15 +472,15 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 			if _, ok := e.handlers[r.j.Kind]; !ok {
 				// Another replica (a newer version) may know the kind: leave
 				// the job for it, but out of this worker's way for a while.
-				if _, err := tx.Exec(ctx, `UPDATE jobs SET locked_until = ?, last_error = ? WHERE id = ?`,
-					now+e.lease().Milliseconds(), "no handler for kind "+r.j.Kind+" on worker "+e.id, r.j.ID); err != nil {
+				if _, err := tx.Exec(ctx, `UPDATE jobs SET locked_until = `+now+` + ?, last_error = ? WHERE id = ?`,
+					e.lease().Milliseconds(), "no handler for kind "+r.j.Kind+" on worker "+e.id, r.j.ID); err != nil {
 					return err
 				}
 				continue
 			}
 			r.j.Attempts++
-			if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, attempts = ?, locked_until = ?, locked_by = ?, updated_at = ? WHERE id = ?`,
-				StateRunning, r.j.Attempts, now+e.lease().Milliseconds(), e.id, now, r.j.ID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, attempts = ?, locked_until = `+now+` + ?, locked_by = ?, updated_at = `+now+` WHERE id = ?`,
+				StateRunning, r.j.Attempts, e.lease().Milliseconds(), e.id, r.j.ID); err != nil {
 				return err
 			}
 			leased = append(leased, claimed{Job: r.j})
@@ -622,7 +630,7 @@ func (e *Engine) run(ctx context.Context, c claimed) bool {
 	h := e.handlers[c.Kind]
 	e.mu.RUnlock()
 	start := time.Now()
-	e.m.lag.WithLabelValues(c.Kind).Observe(max(0, e.clock.Now().Sub(c.RunAt).Seconds()))
+	e.m.lag.WithLabelValues(c.Kind).Observe(max(0, c.lag.Seconds()))
 	fin := &finisher{}
 	hctx := context.WithValue(ctx, finishKey{}, fin)
 	err := e.call(hctx, c.Job, func(ctx context.Context) error { return h(ctx, c.Job) })
@@ -661,11 +669,11 @@ func (e *Engine) runTx(ctx context.Context, j Job) bool {
 	start := time.Now()
 	ran := false
 	var herr error
-	now := e.clock.Now().UnixMilli()
+	now := e.now()
 	err := e.d.InTx(ctx, func(tx *db.Tx) error {
 		var attempts int
-		err := tx.QueryRow(ctx, `SELECT attempts FROM jobs WHERE id = ? AND state = ? AND run_at <= ? AND locked_until <= ?`+e.d.Dialect().SkipLocked(),
-			j.ID, StateQueued, now, now).Scan(&attempts)
+		err := tx.QueryRow(ctx, `SELECT attempts FROM jobs WHERE id = ? AND state = ? AND run_at <= `+now+` AND locked_until <= `+now+e.d.Dialect().SkipLocked(),
+			j.ID, StateQueued).Scan(&attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // done or taken by another worker meanwhile
 		}
@@ -674,7 +682,7 @@ func (e *Engine) runTx(ctx context.Context, j Job) bool {
 		}
 		ran = true
 		j.Attempts = attempts + 1
-		e.m.lag.WithLabelValues(j.Kind).Observe(max(0, e.clock.Now().Sub(j.RunAt).Seconds()))
+		e.m.lag.WithLabelValues(j.Kind).Observe(max(0, j.lag.Seconds()))
 		if _, err := tx.Exec(ctx, "SAVEPOINT job_handler"); err != nil {
 			return err
 		}
@@ -728,8 +736,7 @@ func (e *Engine) call(ctx context.Context, j Job, fn func(context.Context) error
 // another worker has completed or retried since is left alone). tx nil
 // runs it in its own transaction.
 func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, g guard) error {
-	now := e.clock.Now()
-	ms := now.UnixMilli()
+	now := e.now()
 	var guard string
 	var args []any
 	switch g {
@@ -745,13 +752,13 @@ func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, g gua
 	wait := deferral(herr)
 	switch {
 	case herr == nil:
-		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = '', updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
-		vals = []any{StateDone, ms, ms, j.Attempts, j.ID}
+		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = '', updated_at = ` + now + `, finished_at = ` + now + `, attempts = ? WHERE id = ?`
+		vals = []any{StateDone, j.Attempts, j.ID}
 		e.m.runs.WithLabelValues(j.Kind, "done").Inc()
 	case wait > 0:
 		// Not tried: give the attempt back and come back when asked.
-		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, run_at = ?, attempts = ? WHERE id = ?`
-		vals = []any{StateQueued, truncate(herr.Error(), 2000), ms, now.Add(wait).UnixMilli(), j.Attempts - 1, j.ID}
+		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ` + now + `, run_at = ` + now + ` + ?, attempts = ? WHERE id = ?`
+		vals = []any{StateQueued, truncate(herr.Error(), 2000), wait.Milliseconds(), j.Attempts - 1, j.ID}
 		e.m.runs.WithLabelValues(j.Kind, "deferred").Inc()
 		e.log.Debug("engine: job deferred", "job", j.ID, "kind", j.Kind, "for", wait, "reason", herr)
 	default:
@@ -765,16 +772,16 @@ func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, g gua
 		}
 		msg := truncate(herr.Error(), 2000)
 		if IsPermanent(herr) || j.Attempts >= maxAttempts {
-			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
-			vals = []any{StateFailed, msg, ms, ms, j.Attempts, j.ID}
+			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ` + now + `, finished_at = ` + now + `, attempts = ? WHERE id = ?`
+			vals = []any{StateFailed, msg, j.Attempts, j.ID}
 			e.m.runs.WithLabelValues(j.Kind, "failed").Inc()
 			e.log.Warn("engine: job failed", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "err", msg)
 		} else {
-			next := now.Add(max(Backoff(j.Attempts, e.BackoffBase, e.BackoffMax, mrand.Float64()), retryAfter(herr)))
-			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, run_at = ?, attempts = ? WHERE id = ?`
-			vals = []any{StateQueued, msg, ms, next.UnixMilli(), j.Attempts, j.ID}
+			wait := max(Backoff(j.Attempts, e.BackoffBase, e.BackoffMax, mrand.Float64()), retryAfter(herr))
+			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ` + now + `, run_at = ` + now + ` + ?, attempts = ? WHERE id = ?`
+			vals = []any{StateQueued, msg, wait.Milliseconds(), j.Attempts, j.ID}
 			e.m.runs.WithLabelValues(j.Kind, "retry").Inc()
-			e.log.Info("engine: job will be retried", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "at", next, "err", msg)
+			e.log.Info("engine: job will be retried", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "in", wait, "err", msg)
 		}
 	}
 	query += guard
