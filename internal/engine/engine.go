@@ -231,6 +231,42 @@ func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 	return n == 1, nil
 }
 
+// EnqueueDone records, in the caller's transaction, a job whose work the
+// caller does in that same transaction: the row is stored done, so its key
+// is taken (a second EnqueueDone or Enqueue of it is a no-op) and the job
+// is listed like any other. It reports whether the key was new; when it is
+// not, the caller must not do the work again.
+func EnqueueDone(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
+	if j.Kind == "" || j.Key == "" {
+		return false, fmt.Errorf("enqueue: kind and key are required")
+	}
+	payload, err := json.Marshal(j.Payload)
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: encode payload: %w", j.Kind, err)
+	}
+	max := j.MaxAttempts
+	if max <= 0 {
+		max = DefaultMaxAttempts
+	}
+	runAt := j.RunAt
+	if runAt.IsZero() {
+		runAt = time.UnixMilli(0)
+	}
+	now := tx.Dialect().NowMillis()
+	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, attempts, max_attempts, created_at, updated_at, finished_at)
+		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), 1, CAST(? AS INTEGER), `+now+`, `+now+`, `+now+`
+		WHERE NOT EXISTS (SELECT 1 FROM job_keys WHERE key = ?) ON CONFLICT (key) DO NOTHING`,
+		j.Kind, j.Key, string(payload), StateDone, runAt.UnixMilli(), max, j.Key)
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	return n == 1, nil
+}
+
 // Pending reports whether a job of kind whose key starts with keyPrefix is
 // queued or running, read in the caller's transaction. A capability asks
 // it of its own keys (is this incident's escalation still scheduled?).
