@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/change"
 	"github.com/tandemhq/tandem/internal/dora"
+	"github.com/tandemhq/tandem/internal/notify"
 )
 
 // ChangeDeps is what the change events, GitHub deploy webhooks and DORA
@@ -333,7 +335,9 @@ func (s *Server) githubWebhook(w http.ResponseWriter, r *http.Request) error {
 	if secret == "" {
 		return tandem.Errorf(tandem.EUnauthorized, "no GitHub webhook secret is configured (github.webhook_secret_env); every delivery is refused")
 	}
-	if !change.VerifySignature([]byte(secret), body, r.Header.Get(change.SignatureHeader)) {
+	if !slices.ContainsFunc(notify.Secrets(secret), func(sec string) bool {
+		return change.VerifySignature([]byte(sec), body, r.Header.Get(change.SignatureHeader))
+	}) {
 		return tandem.Errorf(tandem.EUnauthorized, "missing or wrong %s signature", change.SignatureHeader)
 	}
 	event := r.Header.Get("X-GitHub-Event")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -281,7 +282,9 @@ func (s *Server) githubIssuesWebhook(w http.ResponseWriter, r *http.Request) err
 	if cfg.GitHubSecret == "" {
 		return tandem.Errorf(tandem.EForbidden, "the GitHub issues webhook is not configured (incidents.github_issues.secret_env)")
 	}
-	if !incident.VerifyGitHubSignature(cfg.GitHubSecret, b, r.Header.Get("X-Hub-Signature-256")) {
+	if !slices.ContainsFunc(notify.Secrets(cfg.GitHubSecret), func(sec string) bool {
+		return incident.VerifyGitHubSignature(sec, b, r.Header.Get("X-Hub-Signature-256"))
+	}) {
 		return tandem.Errorf(tandem.EUnauthorized, "bad or missing X-Hub-Signature-256")
 	}
 	switch ev := r.Header.Get("X-GitHub-Event"); ev {

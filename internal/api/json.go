@@ -45,7 +45,7 @@ type errorBody struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *tandem.Error
 	if !errors.As(err, &e) {
-		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestIDFrom(r.Context()), "err", err)
+		s.Log.Error("request failed", "method", r.Method, "route", routeOf(r), "request_id", requestIDFrom(r.Context()), "err", err)
 		e = &tandem.Error{Code: tandem.EInternal, Message: "internal error; see the server log (request id " + requestIDFrom(r.Context()) + ")"}
 	}
 	status, ok := statusOf[e.Code]

@@ -119,10 +119,27 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
 		}
-		// The query string is left out: tokens for signed links travel there.
-		s.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		// The route pattern is logged, never the path or the query string:
+		// signed ack/resolve links carry their token in the path
+		// (/api/v1/actions/{token}) and calendar feeds in ?token=.
+		s.Log.Debug("request", "method", r.Method, "route", routeOf(r), "status", sw.status,
 			"bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds(), "request_id", requestIDFrom(r.Context()))
 	})
+}
+
+// routeOf names the route that served r: its pattern without the method
+// ("/api/v1/incidents/{id}"), or "unmatched". The mux fills r.Pattern on
+// the request the outer middleware holds, so it is known once the handler
+// has run.
+func routeOf(r *http.Request) string {
+	route := r.Pattern
+	if route == "" {
+		return "unmatched"
+	}
+	if i := strings.IndexByte(route, ' '); i >= 0 {
+		route = route[i+1:]
+	}
+	return route
 }
 
 type httpMetrics struct {
@@ -162,12 +179,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		} else if i := strings.IndexByte(route, ' '); i >= 0 {
-			route = route[i+1:]
-		}
+		route := routeOf(r)
 		code := sw.status
 		if code == 0 {
 			code = http.StatusOK

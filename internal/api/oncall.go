@@ -95,11 +95,12 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
 // getSchedule answers a schedule's detail, or its calendar for a name
 // ending in .ics.
 func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authorizeFeed(r); err != nil {
+	name := r.PathValue("name")
+	base, feed := strings.CutSuffix(name, ".ics")
+	if err := s.authorizeFeed(r, feed); err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	if base, ok := strings.CutSuffix(name, ".ics"); ok {
+	if feed {
 		return s.scheduleICS(w, r, base)
 	}
 	now := s.Clock.Now()
@@ -118,22 +119,36 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// authorizeFeed is the read check for routes that calendar apps call: the
-// token may come as Authorization: Bearer or as ?token=.
-func (s *Server) authorizeFeed(r *http.Request) error {
+// authorizeFeed is the read check for routes that calendar apps call.
+// Calendar apps cannot send headers, so an .ics feed (feed true) also
+// takes the token as ?token=, and only a read-scoped one: a URL is pasted
+// into calendar apps and shared, and a token that can write or administer
+// must not travel that way. Everything else (the schedule's JSON) takes
+// the token only as Authorization: Bearer, like every other read.
+func (s *Server) authorizeFeed(r *http.Request, feed bool) error {
 	secret := BearerToken(r)
-	if secret == "" {
-		secret = r.URL.Query().Get("token")
+	inURL := false
+	if secret == "" && r.URL.Query().Has("token") {
+		if !feed {
+			return tandem.Errorf(tandem.EUnauthorized, "?token= is taken only by .ics calendar feeds; send Authorization: Bearer <token>")
+		}
+		secret, inURL = r.URL.Query().Get("token"), true
 	}
 	if secret == "" {
 		if s.PublicRead {
 			return nil
 		}
-		return tandem.Errorf(tandem.EUnauthorized, "missing token: send Authorization: Bearer <token> or ?token=<token>")
+		if !feed {
+			return tandem.Errorf(tandem.EUnauthorized, "missing token: send Authorization: Bearer <token>")
+		}
+		return tandem.Errorf(tandem.EUnauthorized, "missing token: send Authorization: Bearer <token> or ?token=<read token>")
 	}
 	tok, err := s.Tokens.Verify(r.Context(), secret)
 	if err != nil {
 		return err
+	}
+	if inURL && tok.Scope != auth.ScopeRead {
+		return tandem.Errorf(tandem.EForbidden, "token %q has scope %s; ?token= takes only a read token (a URL is shared with calendar apps): create one with `tandem token create --scope read`", tok.Name, tok.Scope)
 	}
 	if !tok.Scope.Allows(auth.ScopeRead) {
 		return tandem.Errorf(tandem.EForbidden, "token %q has scope %s; this needs %s", tok.Name, tok.Scope, auth.ScopeRead)
@@ -233,7 +248,7 @@ func (s *Server) personCalendar(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return notFound("no such endpoint: %s %s (people are listed at /api/v1/people; calendars at /api/v1/people/{name}.ics)", r.Method, r.URL.Path)
 	}
-	if err := s.authorizeFeed(r); err != nil {
+	if err := s.authorizeFeed(r, true); err != nil {
 		return err
 	}
 	cat := s.catalog()

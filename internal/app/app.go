@@ -145,6 +145,10 @@ func New(ctx context.Context, o Options) (*Main, error) {
 		Registry: m.Registry, PublicRead: o.PublicRead,
 	}
 	m.Engine = engine.New(d, o.Clock, o.Log, m.Registry)
+	if err := m.Registry.Register(engine.HealthCollector{DB: d, Clock: o.Clock, Log: o.Log}); err != nil {
+		d.Close()
+		return nil, err
+	}
 	m.Modules = append(m.Modules, m.Engine)
 	if dbClock != nil {
 		m.Modules = append(m.Modules, dbClock)

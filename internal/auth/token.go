@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/clock"
@@ -108,12 +110,36 @@ func hash(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// MaxNameLen is the longest token name, in characters.
+const MaxNameLen = 64
+
+// CheckName accepts a token name of 1 to MaxNameLen printable characters
+// (letters, digits, punctuation and spaces; no control characters, so a
+// name cannot carry a NUL or a terminal escape into a listing or a log).
+func CheckName(name string) error {
+	if name == "" {
+		return tandem.FieldErrorf("name", "token name is required")
+	}
+	if !utf8.ValidString(name) {
+		return tandem.FieldErrorf("name", "token name is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(name); n > MaxNameLen {
+		return tandem.FieldErrorf("name", "token name has %d characters; at most %d", n, MaxNameLen)
+	}
+	for i, r := range name {
+		if !unicode.IsPrint(r) {
+			return tandem.FieldErrorf("name", "token name has the unprintable character %U at byte %d; use letters, digits, punctuation and spaces", r, i)
+		}
+	}
+	return nil
+}
+
 // Create makes a token and returns it with its secret, which is not stored
 // and cannot be shown again. A name already in use is a conflict.
 func (s *Store) Create(ctx context.Context, name string, scope Scope, now time.Time) (Token, string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" {
-		return Token{}, "", tandem.FieldErrorf("name", "token name is required")
+	if err := CheckName(name); err != nil {
+		return Token{}, "", err
 	}
 	if scope.rank() == 0 {
 		return Token{}, "", tandem.FieldErrorf("scope", "unknown scope %q: want read, write or admin", scope)

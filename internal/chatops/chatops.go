@@ -174,7 +174,7 @@ func (s *Service) slack(set Settings) *slack.Client {
 }
 
 func (s *Service) twilio(set Settings) *twilio.Client {
-	return &twilio.Client{BaseURL: set.Twilio.APIURL, AccountSID: set.Twilio.AccountSID, AuthToken: set.Twilio.AuthToken, HTTP: s.HTTP}
+	return &twilio.Client{BaseURL: set.Twilio.APIURL, AccountSID: set.Twilio.AccountSID, AuthToken: notify.SigningSecret(set.Twilio.AuthToken), HTTP: s.HTTP}
 }
 
 func (s *Service) directory(ctx context.Context) (*oncall.Directory, error) {

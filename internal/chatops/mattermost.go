@@ -60,7 +60,13 @@ func (s *Service) HandleMattermostAction(ctx context.Context, body []byte) (Repl
 	if err != nil {
 		return Reply{}, tandem.Errorf(tandem.EInvalid, "%v", err)
 	}
-	act, err := notify.Signer{Key: []byte(set.MattermostActionSecret)}.Verify(tok, s.Clock.Now())
+	var act notify.Action
+	err = notify.ErrBadToken
+	for _, sec := range notify.Secrets(set.MattermostActionSecret) {
+		if act, err = (notify.Signer{Key: []byte(sec)}).Verify(tok, s.Clock.Now()); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return Reply{}, tandem.Errorf(tandem.EUnauthorized, "mattermost action: %v", err)
 	}
@@ -91,7 +97,7 @@ func (s *Service) HandleMattermostAction(ctx context.Context, body []byte) (Repl
 		"fields": []any{map[string]any{"short": true, "title": "Status", "value": inc.Status}}}
 	if inc.Status == incident.Acknowledged && set.BaseURL != "" {
 		// Resolve stays available after an acknowledgement.
-		tok := notify.Signer{Key: []byte(set.MattermostActionSecret)}.Token(notify.Action{Verb: "resolve", IncidentID: inc.ID, Person: act.Person, Expires: act.Expires})
+		tok := notify.Signer{Key: []byte(notify.SigningSecret(set.MattermostActionSecret))}.Token(notify.Action{Verb: "resolve", IncidentID: inc.ID, Person: act.Person, Expires: act.Expires})
 		att["actions"] = []any{map[string]any{"id": "resolve", "type": "button", "name": "Resolve", "style": "good",
 			"integration": map[string]any{"url": strings.TrimRight(set.BaseURL, "/") + incident.MattermostActionPath, "context": map[string]any{"token": tok}}}}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,8 +137,10 @@ func (s *Service) verifyTwilio(h http.Header, pathAndQuery string, body []byte) 
 		return set, in, tandem.Errorf(tandem.EInvalid, "%v", err)
 	}
 	u := strings.TrimRight(set.BaseURL, "/") + pathAndQuery
-	if err := twilio.Verify(set.Twilio.AuthToken, u, in.Params, h.Get("X-Twilio-Signature")); err != nil {
-		return set, in, tandem.Errorf(tandem.EUnauthorized, "%v", err)
+	if !slices.ContainsFunc(notify.Secrets(set.Twilio.AuthToken), func(tok string) bool {
+		return twilio.Verify(tok, u, in.Params, h.Get("X-Twilio-Signature")) == nil
+	}) {
+		return set, in, tandem.Errorf(tandem.EUnauthorized, "%v", twilio.ErrBadSignature)
 	}
 	if in.AccountSID != set.Twilio.AccountSID {
 		return set, in, tandem.Errorf(tandem.EForbidden, "webhook for another Twilio account")

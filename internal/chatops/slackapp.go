@@ -239,10 +239,20 @@ func (s *Service) verifySlack(h http.Header, body []byte) (Settings, error) {
 	if set.SlackBotToken == "" || set.SlackSigningSecret == "" {
 		return set, tandem.Errorf(tandem.EForbidden, "the Slack app is not configured (notifications.slack.bot_token_env and signing_secret_env)")
 	}
-	if err := slack.Verify(set.SlackSigningSecret, h, body, s.Clock.Now()); err != nil {
-		return set, tandem.Errorf(tandem.EUnauthorized, "%v", err)
+	var err error
+	for i, sec := range notify.Secrets(set.SlackSigningSecret) {
+		e := slack.Verify(sec, h, body, s.Clock.Now())
+		if e == nil {
+			return set, nil
+		}
+		if i == 0 {
+			err = e
+		}
 	}
-	return set, nil
+	if err == nil {
+		err = slack.ErrNoSignature
+	}
+	return set, tandem.Errorf(tandem.EUnauthorized, "%v", err)
 }
 
 // HandleInteraction answers a button click from Slack: it verifies the

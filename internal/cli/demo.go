@@ -28,8 +28,10 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Short: "Run tandem on a temporary database with the example config and generated history",
 		Long: `demo starts a server on a fresh embedded database, loads the example
 organisation (examples/tandem.d, built into the binary), generates realistic
-history for it and serves until Ctrl-C. Reads need no token; writes need the
-admin token it prints.`,
+history for it and serves until Ctrl-C, writing traffic, deploys and the
+occasional alert as it runs. Pages go to an in-process sink and show on
+each incident's page. Reads need no token; writes need the admin token it
+prints.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -70,8 +72,15 @@ admin token it prints.`,
 				m.DB.Close()
 				return fmt.Errorf("generate demo data: %w", err)
 			}
-			fmt.Fprintf(g.stdout, "tandem demo is running\n\n  dashboard  %s/\n  API        %s/api/v1/services\n  token      %s  (admin; reads need none)\n  data       %s\n\n  export TANDEM_URL=%s TANDEM_TOKEN=%s\n%s\nCtrl-C stops it.\n",
-				m.URL(), m.URL(), secret, tmp, m.URL(), secret, promNote(m.Config.Get().SLO))
+			// Pages go to an in-process sink (recorded on each incident's
+			// timeline), and the demo keeps writing traffic, deploys and
+			// alerts while it runs.
+			if mgr := m.API.Incident.Manager; mgr != nil {
+				(&demo.Sink{Log: log.With("module", "demo")}).Register(mgr)
+			}
+			m.Modules = append(m.Modules, demo.NewLive(m, now))
+			fmt.Fprintf(g.stdout, "tandem demo is running\n\n  dashboard  %s/\n  API        %s/api/v1/services\n  token      %s  (admin; reads need none)\n  config     %s  (a copy of examples/tandem.d)\n  data       %s\n  pages      delivered to an in-process sink: each incident's page lists them\n\n  export TANDEM_URL=%s TANDEM_TOKEN=%s\n%s\nCtrl-C stops it.\n",
+				m.URL(), m.URL(), secret, cfgDir, tmp, m.URL(), secret, promNote(m.Config.Get().SLO))
 			return runUntilDone(ctx, m)
 		},
 	}

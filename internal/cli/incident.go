@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
+	"github.com/tandemhq/tandem/internal/engine"
 	"github.com/tandemhq/tandem/internal/incident"
 )
 
@@ -67,7 +69,6 @@ func newIncidentOpenCmd(g *globals) *cobra.Command {
 		in       incident.OpenInput
 		sev      string
 		started  string
-		format   string
 		services []string
 	)
 	cmd := &cobra.Command{
@@ -75,33 +76,24 @@ func newIncidentOpenCmd(g *globals) *cobra.Command {
 		Short:   "Open an incident and page its service's escalation policy",
 		Example: `  tandem incident open --service checkout --sev 1 --title "Checkout returns 500s"`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+	}
+	out := addOutput(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incident.Incident, error) {
 			in.Services, in.Severity = services, sev
 			if started != "" {
 				t, err := tandem.ParseTime(started, time.Now())
 				if err != nil {
-					return tandem.FieldErrorf("--started", "%v", err)
+					return incident.Incident{}, tandem.FieldErrorf("--started", "%v", err)
 				}
 				in.StartedAt = t
 			}
-			inc, err := c.OpenIncident(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), inc)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "opened ")
-			printIncident(cmd.OutOrStdout(), inc)
+			return c.OpenIncident(ctx, in)
+		}, func(w io.Writer, inc incident.Incident) error {
+			fmt.Fprintf(w, "opened ")
+			printIncident(w, inc)
 			return nil
-		},
+		})
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVar(&services, "service", nil, "affected service (repeatable or comma-separated; required)")
@@ -110,7 +102,6 @@ func newIncidentOpenCmd(g *globals) *cobra.Command {
 	fl.StringVar(&in.Summary, "summary", "", "what is happening")
 	fl.StringVar(&in.Commander, "commander", "", "incident commander")
 	fl.StringVar(&started, "started", "", "impact start (RFC 3339 or a duration ago such as 15m; default now)")
-	fl.StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
 
@@ -118,21 +109,16 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 	var (
 		q            client.IncidentQuery
 		since, until string
-		format       string
 	)
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List incidents, most recent first",
 		Example: "  tandem incident list --status open\n  tandem incident list --service checkout --since 30d --format json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
+	}
+	out := addOutput(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]incident.Incident, error) {
 			now := time.Now()
 			for name, p := range map[string]struct {
 				v   string
@@ -143,24 +129,19 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 				}
 				t, err := tandem.ParseTime(p.v, now)
 				if err != nil {
-					return tandem.FieldErrorf(name, "%v", err)
+					return nil, tandem.FieldErrorf(name, "%v", err)
 				}
 				*p.dst = t
 			}
-			list, err := c.Incidents(cmd.Context(), q)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), list)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			return c.Incidents(ctx, q)
+		}, func(w io.Writer, list []incident.Incident) error {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSEV\tSTATUS\tSTARTED\tSERVICES\tTITLE")
 			for _, inc := range list {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.Severity, inc.Status, fmtTime(&inc.StartedAt), strings.Join(inc.Services, ","), inc.Title)
 			}
 			return tw.Flush()
-		},
+		})
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&q.Status, "status", "", "triggered, acknowledged, resolved, closed or open (comma-separated)")
@@ -169,46 +150,39 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 	fl.StringVar(&since, "since", "", "started at or after (RFC 3339 or a duration ago such as 30d)")
 	fl.StringVar(&until, "until", "", "started before")
 	fl.IntVar(&q.Limit, "limit", 100, "at most this many")
-	fl.StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
 
+// incidentWithTimeline is `incident show`'s JSON: the incident and its
+// timeline in one object.
+type incidentWithTimeline struct {
+	incident.Incident
+	Timeline []incident.Event `json:"timeline"`
+}
+
 func newIncidentShowCmd(g *globals) *cobra.Command {
-	var format string
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show an incident with its suspects and timeline",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
+	}
+	out := addOutput(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incidentWithTimeline, error) {
 			id, err := parseIncidentID(args[0])
 			if err != nil {
-				return err
+				return incidentWithTimeline{}, err
 			}
-			c, err := g.client()
+			inc, err := c.Incident(ctx, id)
 			if err != nil {
-				return err
+				return incidentWithTimeline{}, err
 			}
-			inc, err := c.Incident(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			tl, err := c.IncidentTimeline(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), struct {
-					incident.Incident
-					Timeline []incident.Event `json:"timeline"`
-				}{inc, tl})
-			}
-			w := cmd.OutOrStdout()
-			printIncident(w, inc)
+			tl, err := c.IncidentTimeline(ctx, id)
+			return incidentWithTimeline{inc, tl}, err
+		}, func(w io.Writer, v incidentWithTimeline) error {
+			printIncident(w, v.Incident)
 			fmt.Fprintln(w, "\ntimeline:")
-			for _, e := range tl {
+			for _, e := range v.Timeline {
 				who := ""
 				if e.Actor != "" {
 					who = " (" + e.Actor + ")"
@@ -216,42 +190,31 @@ func newIncidentShowCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "  %s  %-14s %s%s\n", e.At.Local().Format("01-02 15:04:05"), e.Kind, e.Message, who)
 			}
 			return nil
-		},
+		})
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
 
 func newIncidentActionCmd(g *globals, action, short string) *cobra.Command {
-	var format, note string
+	var note string
 	cmd := &cobra.Command{
 		Use:   action + " ID",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
+	}
+	out := addOutput(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incident.Incident, error) {
 			id, err := parseIncidentID(args[0])
 			if err != nil {
-				return err
+				return incident.Incident{}, err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			inc, err := c.IncidentAction(cmd.Context(), id, action, note)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), inc)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "#%d is %s\n", inc.ID, inc.Status)
-			return nil
-		},
+			return c.IncidentAction(ctx, id, action, note)
+		}, func(w io.Writer, inc incident.Incident) error {
+			_, err := fmt.Fprintf(w, "#%d is %s\n", inc.ID, inc.Status)
+			return err
+		})
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
 	if action == "resolve" {
 		cmd.Flags().StringVar(&note, "note", "", "what fixed it (recorded on the timeline)")
 	}
@@ -259,80 +222,59 @@ func newIncidentActionCmd(g *globals, action, short string) *cobra.Command {
 }
 
 func newIncidentNoteCmd(g *globals) *cobra.Command {
-	var format string
 	cmd := &cobra.Command{
 		Use:     "note ID TEXT...",
 		Short:   "Add a note to an incident's timeline",
 		Example: `  tandem incident note 42 "rolled back checkout to v1.4.2"`,
 		Args:    cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
-			id, err := parseIncidentID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ev, err := c.AddIncidentNote(cmd.Context(), id, strings.Join(args[1:], " "))
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), ev)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "noted on #%d\n", id)
-			return nil
-		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	out := addOutput(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var id int64
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (ev incident.Event, err error) {
+			if id, err = parseIncidentID(args[0]); err != nil {
+				return ev, err
+			}
+			return c.AddIncidentNote(ctx, id, strings.Join(args[1:], " "))
+		}, func(w io.Writer, _ incident.Event) error {
+			_, err := fmt.Fprintf(w, "noted on #%d\n", id)
+			return err
+		})
+	}
 	return cmd
 }
 
 func newIncidentUpdateCmd(g *globals) *cobra.Command {
-	var format, status, message string
+	var status, message string
 	cmd := &cobra.Command{
 		Use:   "update ID --status investigating|identified|monitoring|resolved --message TEXT",
 		Short: "Post a status update to the timeline, the incident channel and the status page",
 		Example: `  tandem incident update 42 --status identified --message "A bad deploy of checkout; rolling back"
   tandem incident update 42 --status resolved --message "Checkout is healthy again"`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
-			id, err := parseIncidentID(args[0])
-			if err != nil {
-				return err
+	}
+	out := addOutput(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var id int64
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (ev incident.Event, err error) {
+			if id, err = parseIncidentID(args[0]); err != nil {
+				return ev, err
 			}
 			if status == "" {
-				return tandem.FieldErrorf("--status", "required: investigating, identified, monitoring or resolved")
+				return ev, tandem.FieldErrorf("--status", "required: investigating, identified, monitoring or resolved")
 			}
 			if strings.TrimSpace(message) == "" {
-				return tandem.FieldErrorf("--message", "required")
+				return ev, tandem.FieldErrorf("--message", "required")
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ev, err := c.PostIncidentUpdate(cmd.Context(), id, status, message)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), ev)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "#%d %s\n", id, ev.Message)
-			return nil
-		},
+			return c.PostIncidentUpdate(ctx, id, status, message)
+		}, func(w io.Writer, ev incident.Event) error {
+			_, err := fmt.Fprintf(w, "#%d %s\n", id, ev.Message)
+			return err
+		})
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&status, "status", "", "investigating, identified, monitoring or resolved (resolved also resolves the incident)")
 	fl.StringVar(&message, "message", "", "what to tell people")
-	fl.StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }
 
@@ -341,116 +283,83 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 	var (
 		w          incident.Window
 		start, end string
-		format     string
 	)
 	add := &cobra.Command{
 		Use:     "add",
 		Short:   "Add a maintenance window",
 		Example: `  tandem maintenance add --service checkout --start 2026-03-01T22:00:00Z --end 2026-03-01T23:00:00Z --reason "db upgrade"`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
+	}
+	addOut := addOutput(add, "text", "json")
+	add.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, addOut, func(ctx context.Context, c *client.Client) (incident.Window, error) {
 			now := time.Now()
 			var err error
 			if start == "" {
 				w.StartsAt = now
 			} else if w.StartsAt, err = tandem.ParseTime(start, now); err != nil {
-				return tandem.FieldErrorf("--start", "%v", err)
+				return w, tandem.FieldErrorf("--start", "%v", err)
 			}
 			if end == "" {
-				return tandem.FieldErrorf("--end", "required")
+				return w, tandem.FieldErrorf("--end", "required")
 			}
 			if d, derr := tandem.ParseDuration(end); derr == nil {
 				w.EndsAt = w.StartsAt.Add(d)
 			} else if w.EndsAt, err = tandem.ParseTime(end, now); err != nil {
-				return tandem.FieldErrorf("--end", "%v", err)
+				return w, tandem.FieldErrorf("--end", "%v", err)
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			out, err := c.AddMaintenanceWindow(cmd.Context(), w)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "maintenance window #%d on %s from %s to %s\n", out.ID, out.Service, out.StartsAt.Local().Format(time.RFC3339), out.EndsAt.Local().Format(time.RFC3339))
-			return nil
-		},
+			return c.AddMaintenanceWindow(ctx, w)
+		}, func(wr io.Writer, out incident.Window) error {
+			_, err := fmt.Fprintf(wr, "maintenance window #%d on %s from %s to %s\n", out.ID, out.Service, out.StartsAt.Local().Format(time.RFC3339), out.EndsAt.Local().Format(time.RFC3339))
+			return err
+		})
 	}
 	fl := add.Flags()
 	fl.StringVar(&w.Service, "service", "", "service (required)")
 	fl.StringVar(&w.Reason, "reason", "", "why (required)")
 	fl.StringVar(&start, "start", "", "start (RFC 3339; default now)")
 	fl.StringVar(&end, "end", "", "end (RFC 3339) or a length such as 2h (required)")
-	fl.StringVar(&format, "format", "text", "output: text or json")
-	var lformat string
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List maintenance windows that have not ended",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(lformat, "text", "json"); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ws, err := c.MaintenanceWindows(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if lformat == "json" {
-				return writeJSON(cmd.OutOrStdout(), ws)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	}
+	listOut := addOutput(list, "text", "json")
+	list.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, listOut, func(ctx context.Context, c *client.Client) ([]incident.Window, error) {
+			return c.MaintenanceWindows(ctx)
+		}, func(wr io.Writer, ws []incident.Window) error {
+			tw := tabwriter.NewWriter(wr, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSERVICE\tSTART\tEND\tREASON")
 			for _, w := range ws {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", w.ID, w.Service, fmtTime(&w.StartsAt), fmtTime(&w.EndsAt), w.Reason)
 			}
 			return tw.Flush()
-		},
+		})
 	}
-	list.Flags().StringVar(&lformat, "format", "text", "output: text or json")
-	var eformat string
 	endCmd := &cobra.Command{
 		Use:     "end ID",
 		Short:   "End a maintenance window now (cancel it if it has not started)",
 		Example: "  tandem maintenance end 7",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(eformat, "text", "json"); err != nil {
-				return err
-			}
+	}
+	endOut := addOutput(endCmd, "text", "json")
+	endCmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, endOut, func(ctx context.Context, c *client.Client) (incident.Window, error) {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id <= 0 {
-				return tandem.FieldErrorf("ID", "want a window number such as 7, got %q", args[0])
+				return incident.Window{}, tandem.FieldErrorf("ID", "want a window number such as 7, got %q", args[0])
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			out, err := c.EndMaintenanceWindow(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if eformat == "json" {
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
+			return c.EndMaintenanceWindow(ctx, id)
+		}, func(w io.Writer, out incident.Window) error {
 			verb := "ended"
 			if out.EndedAt != nil && !out.EndedAt.After(out.StartsAt) {
 				verb = "cancelled"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "maintenance window #%d on %s %s: alerts page again\n", out.ID, out.Service, verb)
-			return nil
-		},
+			_, err := fmt.Fprintf(w, "maintenance window #%d on %s %s: alerts page again\n", out.ID, out.Service, verb)
+			return err
+		})
 	}
-	endCmd.Flags().StringVar(&eformat, "format", "text", "output: text or json")
 	cmd.AddCommand(add, list, endCmd)
 	return cmd
 }
@@ -472,40 +381,30 @@ func newHeartbeatCmd(g *globals) *cobra.Command {
 }
 
 func newJobsCmd(g *globals) *cobra.Command {
-	var state, kind, format string
+	var state, kind string
 	var limit int
 	cmd := &cobra.Command{
 		Use:     "jobs",
 		Short:   "List durable jobs (escalation steps, pages, …) by state (admin token)",
 		Example: "  tandem jobs --state failed",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			jobs, err := c.Jobs(cmd.Context(), state, kind, limit)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), jobs)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	}
+	out := addOutput(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]engine.Info, error) {
+			return c.Jobs(ctx, state, kind, limit)
+		}, func(w io.Writer, jobs []engine.Info) error {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tKIND\tSTATE\tRUN AT\tATTEMPTS\tKEY\tLAST ERROR")
 			for _, j := range jobs {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", j.ID, j.Kind, j.State, fmtTime(&j.RunAt), j.Attempts, j.MaxAttempts, j.Key, j.LastError)
 			}
 			return tw.Flush()
-		},
+		})
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&state, "state", "", "queued, running, done or failed")
 	fl.StringVar(&kind, "kind", "", "only this kind, e.g. incident.page")
 	fl.IntVar(&limit, "limit", 100, "at most this many")
-	fl.StringVar(&format, "format", "text", "output: text or json")
 	return cmd
 }

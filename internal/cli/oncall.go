@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
+	"github.com/tandemhq/tandem/internal/oncall"
 )
 
 // oncallCommands are the commands for on-call schedules, overrides and
@@ -121,74 +124,54 @@ func oncallWhoCmd(g *globals) *cobra.Command {
 }
 
 func oncallShiftsCmd(g *globals) *cobra.Command {
-	var schedule, from, to, format string
+	var schedule, from, to string
 	cmd := &cobra.Command{
 		Use:   "shifts",
 		Short: "The shifts of a schedule between two times",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
+	}
+	out := addOutput(cmd, "table", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]oncall.Shift, error) {
 			if schedule == "" {
-				return tandem.FieldErrorf("--schedule", "required: the schedule's name")
+				return nil, tandem.FieldErrorf("--schedule", "required: the schedule's name")
 			}
 			f, err := oncallFlagTime("from", from)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			t, err := oncallFlagTime("to", to)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			shifts, err := c.Shifts(cmd.Context(), schedule, f, t)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(g.stdout, shifts)
-			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			return c.Shifts(ctx, schedule, f, t)
+		}, func(w io.Writer, shifts []oncall.Shift) error {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "START\tEND\tPERSON\tLAYER")
 			for _, s := range shifts {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oncallShowTime(s.Start), oncallShowTime(s.End), s.Person, s.Layer)
 			}
 			return tw.Flush()
-		},
+		})
 	}
 	cmd.Flags().StringVar(&schedule, "schedule", "", "the schedule (required)")
 	cmd.Flags().StringVar(&from, "from", "", "start: RFC 3339, a date, \"2d\" (ago); default now")
 	cmd.Flags().StringVar(&to, "to", "", "end: RFC 3339, a date, or \"+14d\" (ahead); default a week after --from")
-	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
 }
 
 func oncallSchedulesCmd(g *globals) *cobra.Command {
-	var format string
 	cmd := &cobra.Command{
 		Use:   "schedules",
 		Short: "List the schedules and their layers",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			list, err := c.Schedules(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(g.stdout, list)
-			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	}
+	out := addOutput(cmd, "table", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]oncall.ScheduleView, error) {
+			return c.Schedules(ctx)
+		}, func(w io.Writer, list []oncall.ScheduleView) error {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SCHEDULE\tTIME ZONE\tLAYERS\tON CALL")
 			for _, s := range list {
 				var layers []string
@@ -202,9 +185,8 @@ func oncallSchedulesCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.TimeZone, strings.Join(layers, " "), now)
 			}
 			return tw.Flush()
-		},
+		})
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
 }
 

@@ -110,6 +110,7 @@ Every flag can also be set in the environment as TANDEM_<FLAG>
 		newTokenCmd(g),
 		newOwnersCmd(g),
 		newServicesCmd(g),
+		newDBCmd(g),
 	)
 	for _, cmds := range [][]*cobra.Command{
 		changeCommands(g), sloCommands(g), oncallCommands(g),

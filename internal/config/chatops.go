@@ -344,8 +344,13 @@ func (l *loader) buildChatops() {
 		mn := at(e.node, "mattermost")
 		c.MattermostWebhookURL = secret(mn, "webhook_url_env", "notifications.mattermost.webhook_url_env", m.WebhookURLEnv)
 		c.MattermostActionSecret = secret(mn, "action_secret_env", "notifications.mattermost.action_secret_env", m.ActionSecretEnv)
-		if c.MattermostActionSecret != "" && len(c.MattermostActionSecret) < 16 {
-			l.errAt(e.file, mn, "action_secret_env", "notifications.mattermost.action_secret_env", "the secret in %s is shorter than 16 bytes", m.ActionSecretEnv)
+		// Several secrets, comma-separated, during a rotation: each is
+		// checked.
+		for _, sec := range strings.Split(c.MattermostActionSecret, ",") {
+			if c.MattermostActionSecret != "" && len(strings.TrimSpace(sec)) < 16 {
+				l.errAt(e.file, mn, "action_secret_env", "notifications.mattermost.action_secret_env", "the secret in %s is shorter than 16 bytes", m.ActionSecretEnv)
+				break
+			}
 		}
 		if m.ActionSecretEnv != "" {
 			needBase(mn, "action_secret_env", "notifications.mattermost.action_secret_env", "Mattermost buttons")

@@ -41,6 +41,19 @@ var profiles = map[string]deliveryProfile{
 	"invoicing":     {cadence: 40 * 24 * time.Hour, lead: 45 * 24 * time.Hour, recovery: 9 * 24 * time.Hour, commits: 15, other: 0.05},
 }
 
+// measuredServices are the services whose users' requests feed a native
+// SLO of the demo.
+var measuredServices = func() map[string]struct{} {
+	out := map[string]struct{}{}
+	for _, d := range demoSLOs {
+		out[d.service] = struct{}{}
+	}
+	return out
+}()
+
+// preTraffic are the reasons a deploy fails before it takes traffic.
+var preTraffic = []string{"smoke test failed before the traffic shift", "health check timed out; the old version kept serving", "canary analysis failed at 1% of traffic"}
+
 var fallbackProfile = deliveryProfile{deploysPerDay: 0.4, lead: 3 * 24 * time.Hour, failRate: 0.15, recovery: 6 * time.Hour, commits: 5, other: 0.1}
 
 // logNormal draws around median with a spread that keeps most draws within
@@ -75,6 +88,7 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 	var events []change.Event
 	var commits []change.Commit
 	seed := rng.Uint64()
+	sc := story(now)
 	for _, svc := range m.Config.Get().Catalog.Services {
 		// Each service draws from its own stream, so one service's history
 		// does not shift when another's is cut at now.
@@ -107,6 +121,16 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 			events = append(events, e)
 		}
 		// Deploys as a Poisson process on working hours (or on a cadence).
+		// Checkout's stop before the scenario's bad deploy: the rollback
+		// ended its budget, and the freeze has held its deploys since.
+		stop := now.Add(-10 * time.Minute)
+		if svc.Name == storyService {
+			stop = sc.BadDeploy.Add(-30 * time.Minute)
+		}
+		// A service whose users' requests feed a native SLO shows every
+		// failure its users see on its SLI (the scenario's); its other
+		// failed deploys failed before taking traffic.
+		_, measured := measuredServices[svc.Name]
 		t := start
 		for k := 0; ; k++ {
 			if p.cadence > 0 {
@@ -117,7 +141,7 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 			if h := t.Hour(); h < 7 || h > 19 {
 				t = t.Add(time.Duration(12+rng.IntN(3)) * time.Hour)
 			}
-			if !t.Before(now.Add(-10 * time.Minute)) {
+			if !t.Before(stop) {
 				break
 			}
 			fails := rng.Float64() < p.failRate
@@ -129,11 +153,21 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 				continue
 			}
 			rec := t.Add(logNormal(rng, p.recovery))
-			if rec.After(now.Add(-time.Minute)) {
+			if measured {
+				rec = t.Add(time.Duration(20+rng.IntN(40)) * time.Minute)
+			}
+			if rec.After(stop) {
 				deploy(t, change.StatusFailed)
+				if measured {
+					events[len(events)-1].FailureReason = preTraffic[rng.IntN(len(preTraffic))]
+				}
 				break
 			}
-			if rng.IntN(2) == 0 || p.cadence > 0 {
+			if measured {
+				deploy(t, change.StatusFailed)
+				events[len(events)-1].FailureReason = preTraffic[rng.IntN(len(preTraffic))]
+				deploy(rec, change.StatusSuccess, change.LabelHotfix)
+			} else if rng.IntN(2) == 0 || p.cadence > 0 {
 				deploy(t, change.StatusFailed)
 				deploy(rec, change.StatusSuccess, change.LabelHotfix)
 			} else {
@@ -146,12 +180,23 @@ func generateChanges(ctx context.Context, m *app.Main, rng *rand.Rand, now time.
 			}
 			t = rec
 		}
+		if svc.Name == storyService {
+			// The scenario: a deploy whose SLO gate passed, then the
+			// rollback the on-call engineer ran.
+			prev := fmt.Sprintf("1.%d.%d", version/20, version%20)
+			deploy(sc.BadDeploy, change.StatusSuccess)
+			bad := events[len(events)-1].Version
+			version++
+			events = append(events, change.Event{Service: svc.Name, Kind: change.KindRollback, Version: prev,
+				StartedAt: sc.Rollback.Add(-3 * time.Minute), FinishedAt: sc.Rollback, Status: change.StatusSuccess, Actor: "alice", Source: "demo",
+				ExternalID: fmt.Sprintf("%s-rollback-%d", svc.Name, version), FailureReason: "rolled back " + bad + ": 30% of checkout requests failing"})
+		}
 		// Other kinds of change.
 		kinds := []string{change.KindConfig, change.KindFlag, change.KindMigration, change.KindChaos}
 		t = start
 		for i := 0; p.other > 0; i++ {
 			t = t.Add(time.Duration(rng.ExpFloat64() / p.other * float64(24*time.Hour)))
-			if !t.Before(now.Add(-time.Minute)) {
+			if !t.Before(now.Add(-time.Minute)) || (svc.Name == storyService && !t.Before(stop)) {
 				break
 			}
 			k := kinds[rng.IntN(len(kinds))]

@@ -8,14 +8,64 @@ import (
 
 	"github.com/tandemhq/tandem/internal/app"
 	"github.com/tandemhq/tandem/internal/change"
+	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/gate"
+	"github.com/tandemhq/tandem/internal/slo"
 )
 
-// gateGenerators fill the gate audit log: an SLO gate before each recent
-// deploy (passing, failing where the deploy failed), a verification after
-// deploys that failed, migration gates for the migration changes, and a
-// blocked promotion for every service whose SLOs put it in release freeze.
+// gateGenerators fill the gate audit log: the SLO gate each recent deploy
+// of a service with SLOs tandem measures passed through (evaluated by the
+// real gate on the data as it stood then, so the budget it reports is the
+// one the charts show), the verification that marked the scenario's bad
+// deploy failed, migration gates for the migration changes, and a blocked
+// promotion for every service whose SLOs put it in release freeze.
 var gateGenerators = []generator{{name: "gates", run: seedGates}}
+
+// gatedSLOs are the SLOs of service the demo's pipelines gate on: those
+// fed by requests through tandem's ingest. The example's Prometheus SLOs
+// have no Prometheus to read in the demo, and an SLO counting migrations
+// has no burn rate to gate a deploy on between migrations.
+func gatedSLOs(m *app.Main, service string) []*slo.Definition {
+	var out []*slo.Definition
+	for _, d := range m.Config.Get().SLO.Definitions {
+		if d.Service == service && d.Indicator.Source == slo.SourceNative {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// gateRequest is the SLO gate the demo's pipelines run before a deploy at
+// at (the README tour's `tandem gate slo`), its burn rate read over the
+// hour before.
+func gateRequest(service string, defs []*slo.Definition, at time.Time) gate.SLORequest {
+	minLeft, maxBurn := 0.1, 2.0
+	r := gate.SLORequest{Service: service, MinBudgetRemaining: &minLeft, MaxBurnRate: &maxBurn, RespectFreeze: true,
+		From: at.Add(-time.Hour), To: at}
+	for _, d := range defs {
+		r.SLOs = append(r.SLOs, d.Name)
+	}
+	return r
+}
+
+// evaluateGate runs the real SLO gate as of at.
+func evaluateGate(ctx context.Context, m *app.Main, service string, at time.Time) (gate.SLOEvaluation, bool, error) {
+	defs := gatedSLOs(m, service)
+	if m.API.Gate.SLO == nil || m.API.SLO.Store == nil || len(defs) == 0 {
+		return gate.SLOEvaluation{}, false, nil
+	}
+	// A service of its own, fresh for each moment: the live service's
+	// cache follows the clock forward and must not be taken back in time.
+	past, err := slo.NewService(slo.Options{Store: m.API.SLO.Store, Definitions: func() []*slo.Definition { return defs }, Clock: clock.NewFake(at)})
+	if err != nil {
+		return gate.SLOEvaluation{}, false, err
+	}
+	g := *m.API.Gate.SLO
+	g.Clock = clock.NewFake(at)
+	g.SLOs = past
+	ev, err := g.Evaluate(ctx, gateRequest(service, defs, at))
+	return ev, err == nil, err
+}
 
 func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, days int) error {
 	results, changes := m.API.Gate.Results, m.API.Change.Store
@@ -32,31 +82,36 @@ func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, 
 		_, err := results.Record(ctx, r, at)
 		return err
 	}
+	sc := story(now)
 	for _, e := range evs {
-		id := fmt.Sprint(e.ID)
 		switch e.Kind {
 		case change.KindDeploy:
-			remaining := 0.35 + 0.6*rng.Float64()
-			burn := 0.2 + rng.Float64()
-			verdict := gate.Pass
-			if e.Failed() && rng.IntN(3) == 0 { // a few deploys went out against a failing gate (--fail-open pipelines)
-				remaining, verdict = 0.04+0.04*rng.Float64(), gate.Fail
+			at := e.StartedAt.Add(-2 * time.Minute)
+			if e.StartedAt.IsZero() {
+				at = e.FinishedAt.Add(-5 * time.Minute)
 			}
-			checks := []gate.Check{
-				{Name: "budget_remaining " + e.Service, Value: gate.Measured(round3(remaining)), Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: map[bool]string{true: gate.Pass, false: gate.Fail}[remaining >= 0.1]},
-				{Name: "burn_rate_1h " + e.Service, Value: gate.Measured(round3(burn)), Op: "<=", Threshold: 2, Verdict: gate.Pass},
+			ev, ok, err := evaluateGate(ctx, m, e.Service, at)
+			if err != nil {
+				return fmt.Errorf("demo gate for %s %s: %w", e.Service, e.Version, err)
 			}
-			if err := record(gate.Result{Kind: gate.KindSLO, Service: e.Service, Target: "deploy " + e.Version, Verdict: verdict,
-				Checks: checks, Message: "promotion gate for " + e.Version}, e.StartedAt.Add(-2*time.Minute)); err != nil {
+			if !ok {
+				continue
+			}
+			if err := record(gate.Result{Kind: gate.KindSLO, Service: e.Service, Target: "deploy " + e.Version, Verdict: ev.Verdict,
+				Checks: ev.Checks, Message: "promotion gate for " + e.Version}, at); err != nil {
 				return err
 			}
-			if e.Failed() && e.FinishedAt.Before(now.Add(-15*time.Minute)) {
-				before, after := 0.0005+0.001*rng.Float64(), 0.03+0.05*rng.Float64()
-				if err := record(gate.Result{Kind: gate.KindVerify, Service: e.Service, Target: "deploy " + id, Verdict: gate.Fail, ChangeID: e.ID,
-					Message: fmt.Sprintf("SLO violation after deployment: error ratio rose from %.2f%% to %.2f%%", before*100, after*100),
-					Checks:  []gate.Check{{Name: "error_ratio " + e.Service, Value: gate.Measured(round3(after)), Op: "<=", Threshold: round3(before + 0.005), Unit: "ratio", Verdict: gate.Fail}}},
-					e.FinishedAt.Add(15*time.Minute)); err != nil {
-					return err
+			if e.Service == storyService && e.At().Equal(sc.BadDeploy) && m.API.Gate.Verifier != nil {
+				// The verification that ran 15 minutes after the bad
+				// deploy, on the data as it stood then: it marks the
+				// deploy failed. The incident generator wrote the page.
+				v := *m.API.Gate.Verifier
+				v.Clock = clock.NewFake(e.At().Add(15 * time.Minute))
+				v.Alerts = nil
+				defs := gatedSLOs(m, e.Service)
+				v.SLOs = func() []*slo.Definition { return defs }
+				if _, err := v.Verify(ctx, e.Service, e.ID, gate.VerifyOptions{}, "ci"); err != nil {
+					return fmt.Errorf("demo verification of %s %s: %w", e.Service, e.Version, err)
 				}
 			}
 		case change.KindMigration:
@@ -92,11 +147,16 @@ func seedGates(ctx context.Context, m *app.Main, rng *rand.Rand, now time.Time, 
 			if !f.Active {
 				continue
 			}
-			reason := f.Reason
-			if err := record(gate.Result{Kind: gate.KindSLO, Service: s.Name, Target: "promote to production", Verdict: gate.Fail,
-				Message: "release freeze: " + reason,
-				Checks:  []gate.Check{{Name: "release_freeze " + s.Name, Value: gate.Measured(1), Op: "==", Threshold: 0, Verdict: gate.Fail, Detail: reason}}},
-				now.Add(-5*time.Minute)); err != nil {
+			at := now
+			ev, ok, err := evaluateGate(ctx, m, s.Name, at)
+			if err != nil {
+				return fmt.Errorf("demo gate for %s: %w", s.Name, err)
+			}
+			if !ok {
+				continue
+			}
+			if err := record(gate.Result{Kind: gate.KindSLO, Service: s.Name, Target: "promote to production", Verdict: ev.Verdict,
+				Message: "release freeze: " + f.Reason, Checks: ev.Checks}, at); err != nil {
 				return err
 			}
 		}

@@ -31,12 +31,17 @@ type demoIncident struct {
 	start, ack, resolve          time.Time
 	deployID                     int64
 	version                      string
+	// detected and closed, when set, replace the drawn times of detection
+	// and closing; notes the drawn notes; fix the resolve note.
+	detected, closed time.Time
+	notes            []string
+	fix              string
+	labels           map[string]string
 }
 
 var alertTitles = []struct{ title, summary string }{
 	{"High 5xx error rate", "More than 5% of requests fail with 5xx."},
 	{"p99 latency above SLO", "p99 latency over 800 ms for 10 minutes."},
-	{"Error budget burning fast", "1h burn rate above 14.4 (page)."},
 	{"Pods crash-looping", "Containers restart repeatedly after the rollout."},
 	{"Database connections exhausted", "Connection pool saturated; requests time out."},
 	{"Queue backlog growing", "Consumer lag above 10 minutes."},
@@ -60,8 +65,11 @@ func generateIncidents(ctx context.Context, m *app.Main, rng *rand.Rand, now tim
 	sort.Slice(deploys, func(i, j int) bool { return deploys[i].At().Before(deploys[j].At()) })
 	var plan []demoIncident
 	for i, d := range deploys {
-		if d.Status != change.StatusFailed || rng.Float64() > 0.55 {
+		if d.Status != change.StatusFailed || rng.Float64() > 0.8 {
 			continue
+		}
+		if _, ok := measuredServices[d.Service]; ok {
+			continue // failed before taking traffic: nobody was paged
 		}
 		start := d.At().Add(time.Duration(2+rng.IntN(10)) * time.Minute)
 		// Resolved a few minutes after the next good deploy (the fix).
@@ -79,14 +87,34 @@ func generateIncidents(ctx context.Context, m *app.Main, rng *rand.Rand, now tim
 		plan = append(plan, demoIncident{service: d.Service, title: a.title + " on " + d.Service + " after " + d.Version, summary: a.summary,
 			sev: []string{"sev1", "sev2", "sev2", "sev3"}[rng.IntN(4)], start: start, deployID: d.ID, version: d.Version, resolve: resolve})
 	}
-	// Incidents no change explains: dependencies, traffic, hardware.
-	for k := 0; k < days/5; k++ {
-		svc := cat.Services[rng.IntN(len(cat.Services))]
+	// Incidents no change explains: dependencies, traffic, hardware; on a
+	// service with a native SLO, exactly the bad spells its SLI shows.
+	var unmeasured []catalog.Service
+	for _, svc := range cat.Services {
+		if _, ok := measuredServices[svc.Name]; !ok {
+			unmeasured = append(unmeasured, svc)
+		}
+	}
+	for k := 0; k < days/5 && len(unmeasured) > 0; k++ {
+		svc := unmeasured[rng.IntN(len(unmeasured))]
 		start := from.Add(time.Duration(rng.Int64N(int64(now.Sub(from) - 6*time.Hour))))
 		a := alertTitles[rng.IntN(len(alertTitles))]
 		plan = append(plan, demoIncident{service: svc.Name, title: a.title + " on " + svc.Name, summary: a.summary,
 			sev: []string{"sev2", "sev3", "sev3", "sev4"}[rng.IntN(4)], start: start,
 			resolve: start.Add(time.Duration(15+rng.IntN(240)) * time.Minute)})
+	}
+	end := now.UTC().Truncate(time.Minute)
+	for _, d := range demoSLOs {
+		if _, ok := cat.Service(d.service); !ok {
+			continue
+		}
+		for _, sp := range d.spells(story(now), end) {
+			if sp.title == "" || sp.from.Before(from) {
+				continue
+			}
+			plan = append(plan, demoIncident{service: d.service, title: sp.title, summary: sp.summary, sev: sp.sev,
+				start: sp.from, resolve: sp.to.Add(time.Duration(2+rng.IntN(6)) * time.Minute)})
+		}
 	}
 	for i := range plan {
 		p := &plan[i]
@@ -98,14 +126,20 @@ func generateIncidents(ctx context.Context, m *app.Main, rng *rand.Rand, now tim
 			p.resolve = time.Time{} // still open
 		}
 	}
-	// Two incidents open now: one acknowledged, one just triggered.
-	if len(cat.Services) > 0 {
-		s0 := cat.Services[0].Name
-		s1 := cat.Services[len(cat.Services)-1].Name
+	// The scenario's incident.
+	if sc, ok := storyIncident(deploys, now); ok {
+		plan = append(plan, sc)
+	}
+	// Two incidents open now, on services without a native SLO (so no
+	// SLI contradicts them): one acknowledged, one just triggered.
+	// Checkout's current page is raised live by the SLO evaluator.
+	if len(unmeasured) > 0 {
+		s0 := unmeasured[0].Name
+		s1 := unmeasured[len(unmeasured)-1].Name
 		plan = append(plan,
-			demoIncident{service: s0, title: "Elevated checkout latency in eu-west", summary: "p99 latency 1.4 s against a 800 ms objective.",
-				sev: "sev2", start: now.Add(-47 * time.Minute), ack: now.Add(-41 * time.Minute)},
-			demoIncident{service: s1, title: "Error budget burning fast on " + s1, summary: "1h burn rate 15.2 (page threshold 14.4).",
+			demoIncident{service: s0, title: "Queue backlog growing on " + s0, summary: "Consumer lag above 10 minutes; the batch is behind.",
+				sev: "sev3", start: now.Add(-47 * time.Minute), ack: now.Add(-41 * time.Minute)},
+			demoIncident{service: s1, title: "Database connections exhausted on " + s1, summary: "Connection pool saturated; jobs time out waiting for a connection.",
 				sev: "sev3", start: now.Add(-6 * time.Minute)})
 	}
 	sort.Slice(plan, func(i, j int) bool { return plan[i].start.Before(plan[j].start) })
@@ -136,10 +170,16 @@ func writeIncident(ctx context.Context, m *app.Main, cat *catalog.Catalog, rng *
 	mgr.Changes = m.API.Change.Store
 	mgr.Catalog = func() *catalog.Catalog { return cat }
 	labels := map[string]string{"alertname": "demo"}
+	for k, v := range p.labels {
+		labels[k] = v
+	}
 	if p.deployID != 0 {
 		labels["deploy_id"] = strconv.FormatInt(p.deployID, 10)
 	}
 	detected := p.start.Add(time.Duration(1+rng.IntN(3)) * time.Minute)
+	if !p.detected.IsZero() {
+		detected = p.detected
+	}
 	clk.Set(detected)
 	inc, err := mgr.Open(ctx, incident.OpenInput{Title: p.title, Services: []string{p.service}, Severity: p.sev, Summary: p.summary,
 		StartedAt: p.start, Labels: labels, Source: "demo", Actor: "alertmanager", NoPage: true,
@@ -168,7 +208,11 @@ func writeIncident(ctx context.Context, m *app.Main, cat *catalog.Catalog, rng *
 	if p.deployID != 0 {
 		notes[0] = "Suspect: deploy " + p.version + ". Rolling back."
 	}
-	for i, n := range notes[:1+rng.IntN(len(notes))] {
+	notes = notes[:1+rng.IntN(len(notes))]
+	if p.notes != nil {
+		notes = p.notes
+	}
+	for i, n := range notes {
 		at := p.ack.Add(time.Duration(2+3*i) * time.Minute)
 		if !p.resolve.IsZero() && at.After(p.resolve) {
 			break
@@ -192,10 +236,17 @@ func writeIncident(ctx context.Context, m *app.Main, cat *catalog.Catalog, rng *
 	if p.deployID != 0 {
 		fix = "fixed by the next deploy"
 	}
+	if p.fix != "" {
+		fix = p.fix
+	}
 	if _, err := mgr.Resolve(ctx, inc.ID, acker, fix); err != nil {
 		return err
 	}
-	if closeAt := p.resolve.Add(time.Duration(24+rng.IntN(48)) * time.Hour); closeAt.Before(now) {
+	closeAt := p.resolve.Add(time.Duration(24+rng.IntN(48)) * time.Hour)
+	if !p.closed.IsZero() {
+		closeAt = p.closed
+	}
+	if closeAt.Before(now) {
 		clk.Set(closeAt)
 		if _, err := mgr.Close(ctx, inc.ID, acker); err != nil {
 			return err
@@ -251,4 +302,26 @@ func recordPages(ctx context.Context, m *app.Main, rec func(time.Time, string, s
 		}
 	}
 	return acker, nil
+}
+
+// storyIncident is the scenario's incident: the bad checkout deploy's
+// page, acknowledged, rolled back, resolved and closed (so its postmortem
+// is drafted). ok is false when the history lacks the scenario's deploy.
+func storyIncident(deploys []change.Event, now time.Time) (demoIncident, bool) {
+	sc := story(now)
+	for _, d := range deploys {
+		if d.Service != storyService || !d.At().Equal(sc.BadDeploy) {
+			continue
+		}
+		return demoIncident{service: storyService, sev: "sev1", deployID: d.ID, version: d.Version,
+			title:   "High 5xx error rate on checkout after " + d.Version,
+			summary: fmt.Sprintf("%.0f%% of checkout requests fail since deploy %s; the 28-day error budget is burning at %.0fx.", storyRatio*100, d.Version, storyRatio/0.001),
+			start:   sc.SLIDrop, detected: sc.Detected, ack: sc.Ack, resolve: sc.Resolved, closed: sc.Closed,
+			labels: map[string]string{storyLabel: "bad-deploy", "slo": storySLO},
+			notes: []string{"Suspect: deploy " + d.Version + " went out two minutes before the errors started. Rolling back.",
+				"Rollback started; the first attempt stalled on a stuck migration lock.",
+				"Errors at 30% until the rollback lands; customer support informed."},
+			fix: "rolled back " + d.Version + "; checkout's error ratio back to normal"}, true
+	}
+	return demoIncident{}, false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"time"
 
@@ -95,6 +96,9 @@ func genPostmortems(ctx context.Context, m *app.Main, rng *rand.Rand, now time.T
 	if err != nil {
 		return err
 	}
+	// The scenario's postmortem first: it is postmortem 1, the one the
+	// README tour exports.
+	sort.SliceStable(incs, func(i, j int) bool { return incs[i].Labels[storyLabel] != "" && incs[j].Labels[storyLabel] == "" })
 	st := svc.CurrentSettings()
 	owners := []string{"alice", "bob", "dave", "erin", "grace", "ivan", "mallory"}
 	fixes := []string{"Alert on the symptom that paged late", "Add a runbook for this failure", "Load-test the slow path before release",

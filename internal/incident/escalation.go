@@ -358,7 +358,7 @@ func channelFor(set Settings, cm oncall.ContactMethod) (notify.Channel, error) {
 		}
 		ch := notify.Channel{Type: notify.Mattermost, URL: set.MattermostWebhookURL, Mention: cm.Address}
 		if set.MattermostActionSecret != "" && set.BaseURL != "" {
-			ch.Secret, ch.ActionURL, ch.ActionTTL = set.MattermostActionSecret, strings.TrimRight(set.BaseURL, "/")+MattermostActionPath, set.ActionTTL
+			ch.Secret, ch.ActionURL, ch.ActionTTL = notify.SigningSecret(set.MattermostActionSecret), strings.TrimRight(set.BaseURL, "/")+MattermostActionPath, set.ActionTTL
 		}
 		return ch, nil
 	case oncall.ContactSMS, oncall.ContactVoice:

@@ -228,9 +228,10 @@ func (m *Manager) List(ctx context.Context, f Filter) ([]Incident, error) {
 		args = append(args, sev)
 	}
 	if f.Service != "" {
-		// services is a JSON array of names; match the quoted name.
-		where = append(where, "services LIKE ?")
-		args = append(args, "%"+strings.NewReplacer("%", "", "_", "").Replace(jsonText(f.Service))+"%")
+		// One row per service in incident_services, indexed by name: an
+		// exact match, so '_' and '%' in a name are just characters.
+		where = append(where, "id IN (SELECT incident_id FROM incident_services WHERE service = ?)")
+		args = append(args, f.Service)
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "started_at >= ?")
@@ -260,9 +261,6 @@ func (m *Manager) List(ctx context.Context, f Filter) ([]Incident, error) {
 		inc, err := scanIncident(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list incidents: %w", err)
-		}
-		if f.Service != "" && !slices.Contains(inc.Services, f.Service) {
-			continue
 		}
 		out = append(out, inc)
 	}
@@ -476,6 +474,11 @@ func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup str
 		in.group.groupTitle, in.group.groupSev).Scan(&id)
 	if err != nil {
 		return 0, err
+	}
+	for _, svc := range in.Services {
+		if _, err := tx.Exec(ctx, `INSERT INTO incident_services (incident_id, service) VALUES (?, ?)`, id, svc); err != nil {
+			return 0, fmt.Errorf("incident services: %w", err)
+		}
 	}
 	msg := fmt.Sprintf("incident opened (%s) on %s", in.Severity, strings.Join(in.Services, ", "))
 	if err := m.addEvent(ctx, tx, id, now, EvOpened, in.Actor, msg, map[string]any{"source": in.Source}); err != nil {

@@ -424,6 +424,15 @@ func (s *Store) AddItem(ctx context.Context, n NewItem, now time.Time) (ActionIt
 				return &tandem.Error{Code: tandem.EUnprocessable, Field: "postmortem_id", Message: tandem.ErrorMessage(err)}
 			}
 			n.IncidentID = p.IncidentID
+		} else if n.IncidentID != 0 {
+			var one int
+			err := tx.QueryRow(ctx, "SELECT 1 FROM incidents WHERE id = ?", n.IncidentID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return &tandem.Error{Code: tandem.EUnprocessable, Field: "incident_id", Message: fmt.Sprintf("no incident %d", n.IncidentID)}
+			}
+			if err != nil {
+				return fmt.Errorf("check incident: %w", err)
+			}
 		}
 		return tx.QueryRow(ctx, `INSERT INTO action_items (postmortem_id, incident_id, title, owner, due, status, link, source, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, 'open', ?, 'manual', ?, ?) RETURNING id`,

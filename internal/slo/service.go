@@ -107,7 +107,8 @@ func NewService(o Options) (*Service, error) {
 	}
 	s := &Service{o: o, native: newNativeSource(o.Store), last: map[string]Status{}, lastErr: map[string]string{}}
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{collector{s}, infoCollector{s.Definitions}} {
+		ec := evaluatorCollector{store: o.Store, clock: o.Clock, interval: o.Interval, log: o.Log}
+		for _, c := range []prometheus.Collector{collector{s}, infoCollector{s.Definitions}, ec} {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("register SLO metrics: %w", err)
 			}
@@ -345,6 +346,11 @@ func (s *Service) EvaluateOnce(ctx context.Context, now time.Time) ([]Status, er
 	s.mu.Unlock()
 	s.native.forget(keep)
 	s.setGauges(sts)
+	if s.o.Store != nil {
+		if err := s.o.Store.MarkEvaluated(ctx, s.o.Clock.Now()); err != nil {
+			s.o.Log.Warn("SLO evaluation: recording its finish failed", "err", err)
+		}
+	}
 	if err := errors.Join(s.syncHolds(ctx, sts, now), s.syncAlerts(ctx, sts, now)); err != nil {
 		return sts, err
 	}

@@ -42,6 +42,8 @@ type Options struct {
 	// verification scheduler…): the test drives them itself, for example
 	// with Main.Engine.RunDue, so nothing races it.
 	Manual bool
+	// LogTo also receives the server's debug log (tests of what is logged).
+	LogTo io.Writer
 }
 
 // Server is a running tandem.
@@ -69,6 +71,9 @@ func Start(t testing.TB, o Options) *Server {
 	var logOut io.Writer = io.Discard
 	if (o.Verbose || testing.Verbose()) && !o.Quiet {
 		logOut = testWriter{t}
+	}
+	if o.LogTo != nil {
+		logOut = io.MultiWriter(logOut, o.LogTo)
 	}
 	opts := app.Options{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), ConfigDir: o.ConfigDir,
