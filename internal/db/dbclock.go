@@ -13,7 +13,10 @@ import (
 // Unix milliseconds: the one clock every replica agrees on.
 func (d Dialect) NowMillis() string {
 	if d == Postgres {
-		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+		// now() (the transaction's start) is stable within a statement,
+		// so comparisons with it use indexes; clock_timestamp() is
+		// volatile and would not.
+		return "CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)"
 	}
 	return "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
 }
@@ -55,8 +58,11 @@ func (c *Clock) Now() time.Time { return c.base.Now().Add(time.Duration(c.off.Lo
 // Offset is the last measured difference, database minus base clock.
 func (c *Clock) Offset() time.Duration { return time.Duration(c.off.Load()) }
 
-// Sync measures the offset again: the database's time against the middle
-// of the round trip that read it.
+// Sync measures the offset again: the database's time against the end of
+// the round trip that read it. The database read its clock before that
+// end, so the estimate errs by at most the round trip (and the
+// millisecond the database rounds to) and always on the early side: a job
+// this process enqueues due "now" is already due by the database's clock.
 func (c *Clock) Sync(ctx context.Context) error {
 	best := time.Duration(-1)
 	var off time.Duration
@@ -69,7 +75,7 @@ func (c *Clock) Sync(ctx context.Context) error {
 		t1 := c.base.Now()
 		if rtt := t1.Sub(t0); best < 0 || rtt < best {
 			best = rtt
-			off = time.UnixMilli(ms).Sub(t0.Add(rtt / 2))
+			off = time.UnixMilli(ms).Sub(t1)
 		}
 	}
 	c.off.Store(int64(off))
