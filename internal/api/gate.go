@@ -10,6 +10,7 @@ import (
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/gate"
 )
 
@@ -24,9 +25,9 @@ type GateDeps struct {
 	// SLO answers SLO gate requests (nil: POST /api/v1/gates/slo/evaluate
 	// answers 503).
 	SLO *gate.SLOGate
-	// Failed is called after a failing result is recorded (notifications);
-	// its error is logged, not returned.
-	Failed func(ctx context.Context, r gate.Result) error
+	// Failed runs in the transaction that records a failing result
+	// (queueing its notifications), so both commit or neither does.
+	Failed func(ctx context.Context, tx *db.Tx, r gate.Result) error
 }
 
 // gateRoutes registers the CI/CD gates, post-deploy verification and
@@ -78,14 +79,9 @@ func (s *Server) recordGate(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	body.ID = 0
-	out, err := s.Gate.Results.Record(r.Context(), body, s.Clock.Now())
+	out, err := s.Gate.Results.RecordThen(r.Context(), body, s.Clock.Now(), s.Gate.Failed)
 	if err != nil {
 		return err
-	}
-	if out.Verdict == gate.Fail && s.Gate.Failed != nil {
-		if err := s.Gate.Failed(r.Context(), out); err != nil {
-			s.Log.Warn("gate failure notification not queued", "gate", out.ID, "err", err)
-		}
 	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil

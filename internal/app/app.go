@@ -78,10 +78,14 @@ type Main struct {
 	// Engine runs the durable jobs; every wire function may register its
 	// job kinds on it.
 	Engine *engine.Engine
+	// Leaders runs the singleton loops (one leader among the replicas);
+	// wire functions add their periodic work with Leaders.Loop.
+	Leaders *engine.Leaders
 
-	listener net.Listener
-	http     *http.Server
-	cert     *certificate // nil without TLS
+	timeScale float64 // EnvTimeScale, 1 in production
+	listener  net.Listener
+	http      *http.Server
+	cert      *certificate // nil without TLS
 }
 
 // New opens the database (applying migrations), loads the config and builds
@@ -114,6 +118,27 @@ func New(ctx context.Context, o Options) (*Main, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every replica tells time by the database's clock (a test's fake
+	// clock excepted): timestamps, escalation times and windows agree
+	// across replicas whose own clocks do not.
+	var dbClock *db.Clock
+	if _, fake := o.Clock.(*clock.Fake); !fake {
+		base := o.Clock
+		if v := os.Getenv(EnvClockOffset); v != "" {
+			off, err := time.ParseDuration(v)
+			if err != nil {
+				d.Close()
+				return nil, fmt.Errorf("%s: want a duration such as -60s, got %q", EnvClockOffset, v)
+			}
+			o.Log.Warn("the machine's clock is moved for testing", "offset", off)
+			base = clock.Offset(off)
+		}
+		if dbClock, err = d.NewClock(ctx, base); err != nil {
+			d.Close()
+			return nil, err
+		}
+		o.Clock = dbClock
+	}
 	m := &Main{Options: o, DB: d, Config: config.NewHolder(cfg), Tokens: &auth.Store{DB: d, Clock: o.Clock}, Registry: prometheus.NewRegistry(), cert: cert}
 	m.API = &api.Server{
 		DB: d, Config: m.Config, Tokens: m.Tokens, Log: o.Log, Clock: o.Clock,
@@ -125,6 +150,14 @@ func New(ctx context.Context, o Options) (*Main, error) {
 		return nil, err
 	}
 	m.Modules = append(m.Modules, m.Engine)
+	if dbClock != nil {
+		m.Modules = append(m.Modules, dbClock)
+	}
+	m.Leaders = engine.NewLeaders(d, o.Log, m.Registry)
+	if err := timeScaleFromEnv(m); err != nil {
+		d.Close()
+		return nil, err
+	}
 	for _, wire := range []func(context.Context) error{
 		m.wireChange, m.wireSLO, m.wireOncall, m.wireIncident, m.wireChatops, m.wireGate, m.wireLearning, m.wireChaos, m.wireWeb,
 	} {

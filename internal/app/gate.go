@@ -21,10 +21,11 @@ import (
 
 // wireGate builds the CI/CD gates, post-deploy verification and migration
 // checks capability: the gate result store (audit log), the verifier with
-// its durable job (gate.verify) and the scheduler module that enqueues it
-// for deploys recorded with verify, the regression alert through the
+// its durable job (gate.verify), enqueued in the transaction that records a
+// deploy finished with verify, the regression alert through the
 // incident manager, and failing-gate notifications as durable jobs
-// (gate.notify) to the channels of the gates: config.
+// (gate.notify) to the channels of the gates: config, enqueued in the
+// transaction that records the failing result.
 func (m *Main) wireGate(ctx context.Context) error {
 	results := gate.NewStore(m.DB)
 	changes := m.API.Change.Store
@@ -58,23 +59,17 @@ func (m *Main) wireGate(ctx context.Context) error {
 		m.Engine.Register(gateNotifyKind, func(ctx context.Context, j engine.Job) error {
 			return m.sendGateNotice(ctx, sender, j)
 		})
-		m.API.Gate.Failed = func(ctx context.Context, r gate.Result) error {
-			chans := m.Config.Get().Gate.Notify
-			if len(chans) == 0 {
-				return nil
-			}
-			return m.DB.InTx(ctx, func(tx *db.Tx) error {
-				for i := range chans {
-					key := fmt.Sprintf("%s:%d:%d", gateNotifyKind, r.ID, i)
-					if _, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: gateNotifyKind, Key: key,
-						Payload: gateNotice{Result: r, Channel: i, DeliveryID: key}}); err != nil {
-						return err
-					}
+		m.API.Gate.Failed = func(ctx context.Context, tx *db.Tx, r gate.Result) error {
+			for i := range m.Config.Get().Gate.Notify {
+				key := fmt.Sprintf("%s:%d:%d", gateNotifyKind, r.ID, i)
+				if _, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: gateNotifyKind, Key: key,
+					Payload: gateNotice{Result: r, Channel: i, DeliveryID: key}}); err != nil {
+					return err
 				}
-				return nil
-			})
+			}
+			return nil
 		}
-		m.Modules = append(m.Modules, &gate.Scheduler{V: v, DB: m.DB})
+		changes.OnFinished(v.EnqueueTx)
 	}
 	return nil
 }

@@ -5,34 +5,36 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/api"
 	"github.com/tandemhq/tandem/internal/catalog"
 	"github.com/tandemhq/tandem/internal/config"
+	"github.com/tandemhq/tandem/internal/engine"
 	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/notify"
 )
 
 // EnvTimeScale names the test-only variable that scales every escalation,
 // notification-rule, ack-timeout and heartbeat delay (0.001 turns a
-// 10-minute escalation delay into 600ms). The kill -9 and two-replica tests
-// use it; production never sets it.
+// 10-minute escalation delay into 600ms), and the postmortem reminders'
+// interval. The kill -9 and multi-replica tests use it; production never
+// sets it.
 const EnvTimeScale = "TANDEM_TEST_TIME_SCALE"
+
+// EnvClockOffset names the test-only variable that moves the process's
+// reading of the machine's clock (-60s: a machine a minute slow), to show
+// that replicas whose clocks disagree still page once and on time. The
+// clock-skew test uses it; production never sets it.
+const EnvClockOffset = "TANDEM_TEST_CLOCK_OFFSET"
 
 // wireIncident builds the incidents, inbound alerts, notifications and the
 // job engine capability: the incident manager (registering its job kinds on
-// m.Engine), the notification sender, the API deps, DORA's incident source
-// and the config's maintenance windows.
+// m.Engine), the notification sender, the API deps, DORA's incident source,
+// the config's maintenance windows and the hourly prune of finished jobs
+// (a singleton loop).
 func (m *Main) wireIncident(ctx context.Context) error {
-	scale := 1.0
-	if v := os.Getenv(EnvTimeScale); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			return fmt.Errorf("%s: want a positive number, got %q", EnvTimeScale, v)
-		}
-		scale = f
-		m.Options.Log.Warn("escalation delays are scaled for testing", "scale", f)
-	}
+	scale := m.timeScale
 	cfg := m.Config.Get().Incident
 	sender := notify.NewSender(smtpOf(cfg), limitsOf(cfg))
 	mgr := incident.NewManager(m.DB, m.Options.Clock, m.Options.Log.With("module", "incident"), m.Engine, sender)
@@ -51,6 +53,17 @@ func (m *Main) wireIncident(ctx context.Context) error {
 		return s
 	}
 	mgr.Settings = settings
+	m.Modules = append(m.Modules, m.Leaders.Loop("job-prune", time.Hour, func(ctx context.Context) error {
+		keep := m.Config.Get().Incident.JobRetention
+		if keep <= 0 {
+			keep = engine.DefaultRetention
+		}
+		n, err := engine.Prune(ctx, m.DB, m.Options.Clock.Now().Add(-keep))
+		if n > 0 {
+			m.Options.Log.Info("finished jobs pruned", "jobs", n, "older_than", keep)
+		}
+		return err
+	}))
 	m.API.Incident = api.IncidentDeps{Manager: mgr, Engine: m.Engine, Settings: settings}
 	if m.API.Change.DORA != nil {
 		m.API.Change.DORA.Incidents = IncidentsForDORA(mgr)
@@ -108,4 +121,20 @@ func limitsOf(c config.IncidentConfig) map[string]notify.Limit {
 		out[k] = notify.Limit{Every: v.Every, Burst: v.Burst}
 	}
 	return out
+}
+
+// timeScaleFromEnv reads EnvTimeScale (1 when unset).
+func timeScaleFromEnv(m *Main) error {
+	m.timeScale = 1
+	v := os.Getenv(EnvTimeScale)
+	if v == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return fmt.Errorf("%s: want a positive number, got %q", EnvTimeScale, v)
+	}
+	m.timeScale = f
+	m.Options.Log.Warn("escalation delays are scaled for testing", "scale", f)
+	return nil
 }

@@ -51,7 +51,15 @@ func (m *Main) wireLearning(ctx context.Context) error {
 		pm.Register(m.Engine)
 		mgr.OnClose(pm.CloseHook)
 		m.API.Learning.Postmortems = pm
-		m.Modules = append(m.Modules, &postmortem.Reminder{Service: pm, Interval: m.Config.Get().Learning.Postmortem.RemindEvery})
+		every := m.Config.Get().Learning.Postmortem.RemindEvery
+		if every <= 0 {
+			every = time.Hour
+		}
+		every = time.Duration(float64(every) * m.timeScale)
+		m.Modules = append(m.Modules, m.Leaders.Loop("postmortem-reminders", every, func(ctx context.Context) error {
+			_, err := pm.EnqueueReminders(ctx)
+			return err
+		}))
 	}
 	metrics := okr.Metrics{
 		okr.ToilHours: func(ctx context.Context, kr okr.KeyResult, s okr.Scope, from, to time.Time) (float64, bool, error) {

@@ -33,7 +33,7 @@ func (m *Main) wireSLO(ctx context.Context) error {
 	}
 	m.API.SLO.Service = svc
 	m.API.SLO.Store = store
-	m.Modules = append(m.Modules, svc)
+	m.Modules = append(m.Modules, m.Leaders.Loop("slo-evaluator", svc.Interval(), svc.Cycle))
 	return nil
 }
 

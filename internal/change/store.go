@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandemhq/tandem"
@@ -18,6 +19,31 @@ import (
 // concurrent use.
 type Store struct {
 	db *db.DB
+
+	mu       sync.RWMutex
+	finished []func(ctx context.Context, tx *db.Tx, e Event) error
+}
+
+// OnFinished adds fn to what runs, in the recording transaction, for each
+// change event that is stored finished (recorded with a final status, or
+// moved from in_progress to one). An error from fn rolls the whole write
+// back, so a job fn enqueues commits with its event or not at all.
+func (s *Store) OnFinished(fn func(ctx context.Context, tx *db.Tx, e Event) error) {
+	s.mu.Lock()
+	s.finished = append(s.finished, fn)
+	s.mu.Unlock()
+}
+
+func (s *Store) runFinished(ctx context.Context, tx *db.Tx, e Event) error {
+	s.mu.RLock()
+	fns := s.finished
+	s.mu.RUnlock()
+	for _, fn := range fns {
+		if err := fn(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewStore returns a store on d (migrations applied by db.Open).
@@ -69,6 +95,13 @@ func (s *Store) record(ctx context.Context, events []Event, now time.Time, finis
 		if err := s.insert(ctx, tx, evs, nowMs); err != nil {
 			return err
 		}
+		for _, e := range evs {
+			if !e.Existing && e.Status != StatusInProgress {
+				if err := s.runFinished(ctx, tx, e); err != nil {
+					return err
+				}
+			}
+		}
 		if !finish {
 			return nil
 		}
@@ -77,7 +110,7 @@ func (s *Store) record(ctx context.Context, events []Event, now time.Time, finis
 			if !e.Existing || e.Status != StatusInProgress || in.Status == StatusInProgress {
 				continue
 			}
-			upd, err := finishTx(ctx, tx, e.ID, in.Status, in.FailureReason, in.FinishedAt, now)
+			upd, err := s.finishTx(ctx, tx, e.ID, in.Status, in.FailureReason, in.FinishedAt, now)
 			if err != nil {
 				return err
 			}
@@ -326,13 +359,13 @@ func (s *Store) Finish(ctx context.Context, id int64, status, reason string, fin
 	var out Event
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		out, err = finishTx(ctx, tx, id, status, reason, finishedAt, now)
+		out, err = s.finishTx(ctx, tx, id, status, reason, finishedAt, now)
 		return err
 	})
 	return out, err
 }
 
-func finishTx(ctx context.Context, tx *db.Tx, id int64, status, reason string, finishedAt, now time.Time) (Event, error) {
+func (s *Store) finishTx(ctx context.Context, tx *db.Tx, id int64, status, reason string, finishedAt, now time.Time) (Event, error) {
 	rows, err := tx.Query(ctx, "SELECT "+eventColumns+" FROM change_events WHERE id = ?", id)
 	if err != nil {
 		return Event{}, fmt.Errorf("get change event: %w", err)
@@ -345,6 +378,7 @@ func finishTx(ctx context.Context, tx *db.Tx, id int64, status, reason string, f
 		return Event{}, tandem.Errorf(tandem.ENotFound, "no change event with id %d", id)
 	}
 	e := evs[0]
+	was := e.Status
 	if status == StatusInProgress && e.Status != StatusInProgress {
 		return Event{}, tandem.Errorf(tandem.EConflict, "change event %d is %s; it cannot go back to in_progress", id, e.Status)
 	}
@@ -371,6 +405,11 @@ func finishTx(ctx context.Context, tx *db.Tx, id int64, status, reason string, f
 	if _, err := tx.Exec(ctx, "UPDATE change_events SET status = ?, failure_reason = ?, finished_at = ?, at = ?, updated_at = ? WHERE id = ?",
 		e.Status, e.FailureReason, db.Millis(e.FinishedAt), db.Millis(e.At()), db.Millis(e.UpdatedAt), id); err != nil {
 		return Event{}, fmt.Errorf("update change event: %w", err)
+	}
+	if was == StatusInProgress && status != StatusInProgress {
+		if err := s.runFinished(ctx, tx, e); err != nil {
+			return Event{}, err
+		}
 	}
 	return e, nil
 }

@@ -47,3 +47,10 @@ func (f *Fake) Set(t time.Time) {
 	f.now = t
 	f.mu.Unlock()
 }
+
+// Offset is the system clock moved by a fixed amount: a machine whose
+// clock is wrong. Tests use it to run replicas whose clocks disagree.
+type Offset time.Duration
+
+// Now returns time.Now() moved by the offset.
+func (o Offset) Now() time.Time { return time.Now().Add(time.Duration(o)) }

@@ -57,6 +57,12 @@ type IncidentsSpec struct {
 	// of whose services names one (a service missing from the catalog, an
 	// alert without a service label); without it such incidents page nobody.
 	FallbackEscalationPolicy string `yaml:"fallback_escalation_policy"`
+	// JobRetention is how long finished (done or failed) background jobs —
+	// pages, escalation steps, notifications — stay in the jobs table
+	// before they are pruned, a duration of at least 1h (default 30d). A
+	// pruned job's idempotency key is kept, so a duplicate of the event
+	// that caused it still enqueues nothing.
+	JobRetention string `yaml:"job_retention"`
 }
 
 // AlertMapSpec maps alert labels to service and severity.
@@ -244,6 +250,9 @@ type IncidentConfig struct {
 	// FallbackPolicy is paged for an incident none of whose services names
 	// an escalation policy (incidents.fallback_escalation_policy).
 	FallbackPolicy string
+	// JobRetention is how long finished jobs are kept
+	// (incidents.job_retention).
+	JobRetention time.Duration
 
 	GitHubSecret         string
 	GitHubDefaultService string
@@ -327,6 +336,7 @@ func (l *loader) buildIncident() {
 	c.Severities = map[string]string{"page": "sev2", "critical": "sev1"}
 	c.DefaultSeverity = "sev3"
 	c.ActionTTL = 24 * time.Hour
+	c.JobRetention = 30 * 24 * time.Hour
 	c.SMTP.StartTLS = true
 	cat := l.cfg.Catalog
 	service := func(file string, node *yaml.Node, field, path, name string) {
@@ -411,6 +421,14 @@ func (l *loader) buildIncident() {
 			c.GitHubSecret = secret(e.file, gn, "secret_env", "incidents.github_issues.secret_env", g.SecretEnv)
 			service(e.file, gn, "default_service", "incidents.github_issues.default_service", g.DefaultService)
 			c.GitHubDefaultService = g.DefaultService
+		}
+		if s.JobRetention != "" {
+			d, err := tandem.ParseDuration(s.JobRetention)
+			if err != nil || d < time.Hour {
+				l.errAt(e.file, e.node, "job_retention", "incidents.job_retention", "expected a duration of at least 1h such as 30d, got %q", s.JobRetention)
+			} else {
+				c.JobRetention = d
+			}
 		}
 		if w := s.Webhook; w != nil {
 			service(e.file, at(e.node, "webhook"), "default_service", "incidents.webhook.default_service", w.DefaultService)

@@ -182,6 +182,9 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 
 // Exec runs one statement in its own transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := checkLock(ctx); err != nil {
+		return nil, err
+	}
 	return db.write.ExecContext(ctx, db.dialect.Rebind(query), args...)
 }
 
@@ -217,8 +220,13 @@ func (tx *Tx) Prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 
 // InTx runs fn in a write transaction and commits when it returns nil. Any
 // error (or panic) rolls back, and the error is returned as it is, so an
-// application *tandem.Error from fn reaches the caller unchanged.
+// application *tandem.Error from fn reaches the caller unchanged. When ctx
+// carries a singleton loop's lock (WithLock), InTx and Exec check first
+// that it is still held.
 func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
+	if err := checkLock(ctx); err != nil {
+		return err
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

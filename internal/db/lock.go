@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -24,8 +25,9 @@ import (
 type Lock struct {
 	name string
 	key  int64
-	conn *sql.Conn // PostgreSQL
-	file *os.File  // SQLite
+	mu   sync.Mutex // one query at a time on conn
+	conn *sql.Conn  // PostgreSQL
+	file *os.File   // SQLite
 }
 
 // lockKey maps a lock name to a PostgreSQL advisory lock key.
@@ -85,7 +87,12 @@ func (db *DB) TryLock(ctx context.Context, name string) (*Lock, error) {
 // server over the lock's connection; an error means the lock may be lost and
 // the holder must stop acting as leader (and Release it).
 func (l *Lock) Check(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.conn == nil {
+		if l.file == nil {
+			return fmt.Errorf("lock %s: released", l.name)
+		}
 		return nil
 	}
 	var held bool
@@ -103,6 +110,8 @@ func (l *Lock) Check(ctx context.Context) error {
 
 // Release gives the lock back. It is safe to call more than once.
 func (l *Lock) Release() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	switch {
 	case l.conn != nil:
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -117,4 +126,25 @@ func (l *Lock) Release() error {
 		return err
 	}
 	return nil
+}
+
+type lockKeyCtx struct{}
+
+// WithLock returns a context that carries l: every write made through DB
+// with it (InTx, Exec) first checks that l is still held, so a singleton
+// loop that lost its lock stops writing. A nil l returns ctx unchanged.
+func WithLock(ctx context.Context, l *Lock) context.Context {
+	if l == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, lockKeyCtx{}, l)
+}
+
+// checkLock runs Check on the lock ctx carries, if any.
+func checkLock(ctx context.Context) error {
+	l, ok := ctx.Value(lockKeyCtx{}).(*Lock)
+	if !ok {
+		return nil
+	}
+	return l.Check(ctx)
 }

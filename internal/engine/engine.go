@@ -87,6 +87,8 @@ type Job struct {
 	Payload  json.RawMessage
 	RunAt    time.Time
 	Attempts int // this run's number, starting at 1
+
+	lag time.Duration // from RunAt to the claim, on the database's clock
 }
 
 // Info is a job as the API shows it.
@@ -195,7 +197,8 @@ func OnFinish(ctx context.Context, fn func(ctx context.Context, tx *db.Tx) error
 }
 
 // Enqueue adds a job inside the caller's transaction. A job whose Key exists
-// already is left alone and false is returned. RunAt is stored in Unix ms.
+// already, or existed and was pruned (see Prune), is left alone and false
+// is returned. RunAt is stored in Unix ms.
 func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 	if j.Kind == "" || j.Key == "" {
 		return false, fmt.Errorf("enqueue: kind and key are required")
@@ -208,14 +211,52 @@ func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 	if max <= 0 {
 		max = DefaultMaxAttempts
 	}
-	now := time.Now()
 	runAt := j.RunAt
 	if runAt.IsZero() {
 		runAt = time.UnixMilli(0)
 	}
+	now := tx.Dialect().NowMillis()
+	// A key kept from a pruned job (job_keys) counts as taken.
 	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, max_attempts, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-		j.Kind, j.Key, string(payload), StateQueued, runAt.UnixMilli(), max, now.UnixMilli(), now.UnixMilli())
+		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS INTEGER), `+now+`, `+now+`
+		WHERE NOT EXISTS (SELECT 1 FROM job_keys WHERE key = ?) ON CONFLICT (key) DO NOTHING`,
+		j.Kind, j.Key, string(payload), StateQueued, runAt.UnixMilli(), max, j.Key)
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	return n == 1, nil
+}
+
+// EnqueueDone records, in the caller's transaction, a job whose work the
+// caller does in that same transaction: the row is stored done, so its key
+// is taken (a second EnqueueDone or Enqueue of it is a no-op) and the job
+// is listed like any other. It reports whether the key was new; when it is
+// not, the caller must not do the work again.
+func EnqueueDone(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
+	if j.Kind == "" || j.Key == "" {
+		return false, fmt.Errorf("enqueue: kind and key are required")
+	}
+	payload, err := json.Marshal(j.Payload)
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: encode payload: %w", j.Kind, err)
+	}
+	max := j.MaxAttempts
+	if max <= 0 {
+		max = DefaultMaxAttempts
+	}
+	runAt := j.RunAt
+	if runAt.IsZero() {
+		runAt = time.UnixMilli(0)
+	}
+	now := tx.Dialect().NowMillis()
+	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, attempts, max_attempts, created_at, updated_at, finished_at)
+		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), 1, CAST(? AS INTEGER), `+now+`, `+now+`, `+now+`
+		WHERE NOT EXISTS (SELECT 1 FROM job_keys WHERE key = ?) ON CONFLICT (key) DO NOTHING`,
+		j.Kind, j.Key, string(payload), StateDone, runAt.UnixMilli(), max, j.Key)
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}
@@ -277,6 +318,10 @@ type Engine struct {
 
 	wake chan struct{}
 	m    *metrics
+
+	// afterTx, when set (tests), runs after a TxHandler job's transaction
+	// ends and before any outcome recorded outside it.
+	afterTx func()
 }
 
 type metrics struct {
@@ -356,6 +401,11 @@ func (e *Engine) Wake() {
 	}
 }
 
+// now is the SQL expression for "now" in claims, leases and due times: the
+// database's clock, so replicas whose clocks disagree agree on when a job
+// is due and when a lease ends (a fake test clock's time as a literal).
+func (e *Engine) now() string { return e.d.NowSQL(e.clock) }
+
 func (e *Engine) lease() time.Duration {
 	if e.Lease > 0 {
 		return e.Lease
@@ -374,11 +424,11 @@ type claimed struct {
 // and locked in its own transaction). Jobs out of attempts whose lease ran
 // out (their worker died during the last attempt) are marked failed.
 func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
-	now := e.clock.Now().UnixMilli()
+	now := e.now()
 	// A read first: polling an idle queue must not take the write lock
 	// (SQLite has one writer; every request waits for it).
 	var due int
-	if err := e.d.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT id FROM jobs WHERE state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ? LIMIT 1) d`, now, now).Scan(&due); err != nil {
+	if err := e.d.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT id FROM jobs WHERE state IN ('queued', 'running') AND run_at <= `+now+` AND locked_until <= `+now+` LIMIT 1) d`).Scan(&due); err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
 	if due == 0 {
@@ -388,9 +438,9 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 	// more here (each is re-checked and locked in the transaction that runs
 	// it); only leased jobs are claimed in a write transaction, so a batch
 	// of escalation steps costs no extra commit.
-	rows, err := e.d.Query(ctx, `SELECT id, kind, key, payload, run_at, attempts, max_attempts FROM jobs
-		WHERE state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ?
-		ORDER BY run_at, id LIMIT ?`, now, now, n)
+	rows, err := e.d.Query(ctx, `SELECT id, kind, key, payload, run_at, attempts, max_attempts, `+now+` FROM jobs
+		WHERE state IN ('queued', 'running') AND run_at <= `+now+` AND locked_until <= `+now+`
+		ORDER BY run_at, id LIMIT ?`, n)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -402,13 +452,14 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 	for rows.Next() {
 		var r row
 		var payload string
-		var runAt int64
-		if err := rows.Scan(&r.j.ID, &r.j.Kind, &r.j.Key, &payload, &runAt, &r.j.Attempts, &r.max); err != nil {
+		var runAt, dbNow int64
+		if err := rows.Scan(&r.j.ID, &r.j.Kind, &r.j.Key, &payload, &runAt, &r.j.Attempts, &r.max, &dbNow); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("claim jobs: %w", err)
 		}
 		r.j.Payload = json.RawMessage(payload)
 		r.j.RunAt = db.Time(runAt)
+		r.j.lag = time.Duration(dbNow-runAt) * time.Millisecond
 		rs = append(rs, r)
 	}
 	rows.Close()
@@ -437,8 +488,8 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 		for _, r := range lease {
 			// Re-check under the lock: another worker may have taken it.
 			var attempts, max int
-			err := tx.QueryRow(ctx, `SELECT attempts, max_attempts FROM jobs WHERE id = ? AND state IN ('queued', 'running') AND run_at <= ? AND locked_until <= ?`+e.d.Dialect().SkipLocked(),
-				r.j.ID, now, now).Scan(&attempts, &max)
+			err := tx.QueryRow(ctx, `SELECT attempts, max_attempts FROM jobs WHERE id = ? AND state IN ('queued', 'running') AND run_at <= `+now+` AND locked_until <= `+now+e.d.Dialect().SkipLocked(),
+				r.j.ID).Scan(&attempts, &max)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -447,8 +498,8 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 			}
 			r.j.Attempts, r.max = attempts, max
 			if r.j.Attempts >= r.max {
-				if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, last_error = ?, locked_until = 0, updated_at = ?, finished_at = ? WHERE id = ?`,
-					StateFailed, "out of attempts (the last run's worker stopped before finishing)", now, now, r.j.ID); err != nil {
+				if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, last_error = ?, locked_until = 0, updated_at = `+now+`, finished_at = `+now+` WHERE id = ?`,
+					StateFailed, "out of attempts (the last run's worker stopped before finishing)", r.j.ID); err != nil {
 					return err
 				}
 				e.m.runs.WithLabelValues(r.j.Kind, "failed").Inc()
@@ -457,15 +508,15 @@ func (e *Engine) claim(ctx context.Context, n int) ([]claimed, error) {
 			if _, ok := e.handlers[r.j.Kind]; !ok {
 				// Another replica (a newer version) may know the kind: leave
 				// the job for it, but out of this worker's way for a while.
-				if _, err := tx.Exec(ctx, `UPDATE jobs SET locked_until = ?, last_error = ? WHERE id = ?`,
-					now+e.lease().Milliseconds(), "no handler for kind "+r.j.Kind+" on worker "+e.id, r.j.ID); err != nil {
+				if _, err := tx.Exec(ctx, `UPDATE jobs SET locked_until = `+now+` + ?, last_error = ? WHERE id = ?`,
+					e.lease().Milliseconds(), "no handler for kind "+r.j.Kind+" on worker "+e.id, r.j.ID); err != nil {
 					return err
 				}
 				continue
 			}
 			r.j.Attempts++
-			if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, attempts = ?, locked_until = ?, locked_by = ?, updated_at = ? WHERE id = ?`,
-				StateRunning, r.j.Attempts, now+e.lease().Milliseconds(), e.id, now, r.j.ID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE jobs SET state = ?, attempts = ?, locked_until = `+now+` + ?, locked_by = ?, updated_at = `+now+` WHERE id = ?`,
+				StateRunning, r.j.Attempts, e.lease().Milliseconds(), e.id, r.j.ID); err != nil {
 				return err
 			}
 			leased = append(leased, claimed{Job: r.j})
@@ -615,7 +666,7 @@ func (e *Engine) run(ctx context.Context, c claimed) bool {
 	h := e.handlers[c.Kind]
 	e.mu.RUnlock()
 	start := time.Now()
-	e.m.lag.WithLabelValues(c.Kind).Observe(max(0, e.clock.Now().Sub(c.RunAt).Seconds()))
+	e.m.lag.WithLabelValues(c.Kind).Observe(max(0, c.lag.Seconds()))
 	fin := &finisher{}
 	hctx := context.WithValue(ctx, finishKey{}, fin)
 	err := e.call(hctx, c.Job, func(ctx context.Context) error { return h(ctx, c.Job) })
@@ -627,7 +678,7 @@ func (e *Engine) run(ctx context.Context, c claimed) bool {
 	extra := fin.fns
 	fin.mu.Unlock()
 	ferr := e.d.InTx(fctx, func(tx *db.Tx) error {
-		if err := e.finish(fctx, tx, c.Job, err, true); err != nil {
+		if err := e.finish(fctx, tx, c.Job, err, guardLease); err != nil {
 			return err
 		}
 		for _, fn := range extra {
@@ -643,7 +694,10 @@ func (e *Engine) run(ctx context.Context, c claimed) bool {
 	return true
 }
 
-// runTx runs a TxHandler job in the transaction that completes it.
+// runTx runs a TxHandler job in the transaction that completes it. A
+// handler error rolls back the handler's writes to a savepoint and records
+// the retry (or failure) in the same transaction, while the job's row is
+// still locked: no other worker can have completed the job in between.
 func (e *Engine) runTx(ctx context.Context, j Job) bool {
 	e.mu.RLock()
 	h := e.txs[j.Kind]
@@ -651,11 +705,11 @@ func (e *Engine) runTx(ctx context.Context, j Job) bool {
 	start := time.Now()
 	ran := false
 	var herr error
-	now := e.clock.Now().UnixMilli()
+	now := e.now()
 	err := e.d.InTx(ctx, func(tx *db.Tx) error {
 		var attempts int
-		err := tx.QueryRow(ctx, `SELECT attempts FROM jobs WHERE id = ? AND state = ? AND run_at <= ? AND locked_until <= ?`+e.d.Dialect().SkipLocked(),
-			j.ID, StateQueued, now, now).Scan(&attempts)
+		err := tx.QueryRow(ctx, `SELECT attempts FROM jobs WHERE id = ? AND state = ? AND run_at <= `+now+` AND locked_until <= `+now+e.d.Dialect().SkipLocked(),
+			j.ID, StateQueued).Scan(&attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // done or taken by another worker meanwhile
 		}
@@ -664,21 +718,32 @@ func (e *Engine) runTx(ctx context.Context, j Job) bool {
 		}
 		ran = true
 		j.Attempts = attempts + 1
-		e.m.lag.WithLabelValues(j.Kind).Observe(max(0, e.clock.Now().Sub(j.RunAt).Seconds()))
+		e.m.lag.WithLabelValues(j.Kind).Observe(max(0, j.lag.Seconds()))
+		if _, err := tx.Exec(ctx, "SAVEPOINT job_handler"); err != nil {
+			return err
+		}
 		herr = e.call(ctx, j, func(ctx context.Context) error { return h(ctx, tx, j) })
 		if herr != nil {
-			return herr
+			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT job_handler"); err != nil {
+				return err
+			}
 		}
-		return e.finish(ctx, tx, j, nil, false)
+		return e.finish(ctx, tx, j, herr, guardQueued)
 	})
 	e.m.duration.WithLabelValues(j.Kind).Observe(time.Since(start).Seconds())
-	if herr == nil && err != nil {
-		herr = err // the commit failed: the handler's writes are gone
+	if e.afterTx != nil {
+		e.afterTx()
 	}
-	if herr != nil && ran {
+	if err != nil && ran {
+		// The transaction failed (its commit, or recording the outcome):
+		// the handler's writes are gone. Record a retry unless another
+		// worker has run the job since (state and attempts guard it).
+		if herr == nil {
+			herr = err
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if ferr := e.finish(fctx, nil, j, herr, false); ferr != nil {
+		if ferr := e.finish(fctx, nil, j, herr, guardQueued); ferr != nil {
 			e.log.Error("engine: recording job failure failed", "job", j.ID, "kind", j.Kind, "err", ferr)
 		}
 	}
@@ -700,30 +765,36 @@ func (e *Engine) call(ctx context.Context, j Job, fn func(context.Context) error
 
 // finish records a run's outcome: done, deferred, a retry with backoff, or
 // failed.
-// With leased true the update only applies while this worker holds the
-// lease for this attempt, so a worker that overran its lease does not
-// overwrite a newer attempt. tx nil runs it in its own transaction.
-func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, leased bool) error {
-	now := e.clock.Now()
-	ms := now.UnixMilli()
-	guard := ""
-	args := []any{}
-	if leased {
+// The update applies only to the attempt it records: with guardLease while
+// this worker holds the lease for this attempt (a worker that overran its
+// lease does not overwrite a newer attempt), with guardQueued while the
+// job is still queued at the attempt before this run (a transactional job
+// another worker has completed or retried since is left alone). tx nil
+// runs it in its own transaction.
+func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, g guard) error {
+	now := e.now()
+	var guard string
+	var args []any
+	switch g {
+	case guardLease:
 		guard = " AND locked_by = ? AND attempts = ?"
 		args = append(args, e.id, j.Attempts)
+	case guardQueued:
+		guard = " AND state = ? AND attempts = ?"
+		args = append(args, StateQueued, j.Attempts-1)
 	}
 	var query string
 	var vals []any
 	wait := deferral(herr)
 	switch {
 	case herr == nil:
-		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = '', updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
-		vals = []any{StateDone, ms, ms, j.Attempts, j.ID}
+		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = '', updated_at = ` + now + `, finished_at = ` + now + `, attempts = ? WHERE id = ?`
+		vals = []any{StateDone, j.Attempts, j.ID}
 		e.m.runs.WithLabelValues(j.Kind, "done").Inc()
 	case wait > 0:
 		// Not tried: give the attempt back and come back when asked.
-		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, run_at = ?, attempts = ? WHERE id = ?`
-		vals = []any{StateQueued, truncate(herr.Error(), 2000), ms, now.Add(wait).UnixMilli(), j.Attempts - 1, j.ID}
+		query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ` + now + `, run_at = ` + now + ` + ?, attempts = ? WHERE id = ?`
+		vals = []any{StateQueued, truncate(herr.Error(), 2000), wait.Milliseconds(), j.Attempts - 1, j.ID}
 		e.m.runs.WithLabelValues(j.Kind, "deferred").Inc()
 		e.log.Debug("engine: job deferred", "job", j.ID, "kind", j.Kind, "for", wait, "reason", herr)
 	default:
@@ -737,16 +808,16 @@ func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, lease
 		}
 		msg := truncate(herr.Error(), 2000)
 		if IsPermanent(herr) || j.Attempts >= maxAttempts {
-			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, finished_at = ?, attempts = ? WHERE id = ?`
-			vals = []any{StateFailed, msg, ms, ms, j.Attempts, j.ID}
+			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ` + now + `, finished_at = ` + now + `, attempts = ? WHERE id = ?`
+			vals = []any{StateFailed, msg, j.Attempts, j.ID}
 			e.m.runs.WithLabelValues(j.Kind, "failed").Inc()
 			e.log.Warn("engine: job failed", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "err", msg)
 		} else {
-			next := now.Add(max(Backoff(j.Attempts, e.BackoffBase, e.BackoffMax, mrand.Float64()), retryAfter(herr)))
-			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ?, run_at = ?, attempts = ? WHERE id = ?`
-			vals = []any{StateQueued, msg, ms, next.UnixMilli(), j.Attempts, j.ID}
+			wait := max(Backoff(j.Attempts, e.BackoffBase, e.BackoffMax, mrand.Float64()), retryAfter(herr))
+			query = `UPDATE jobs SET state = ?, locked_until = 0, last_error = ?, updated_at = ` + now + `, run_at = ` + now + ` + ?, attempts = ? WHERE id = ?`
+			vals = []any{StateQueued, msg, wait.Milliseconds(), j.Attempts, j.ID}
 			e.m.runs.WithLabelValues(j.Kind, "retry").Inc()
-			e.log.Info("engine: job will be retried", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "at", next, "err", msg)
+			e.log.Info("engine: job will be retried", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "in", wait, "err", msg)
 		}
 	}
 	query += guard
@@ -758,6 +829,14 @@ func (e *Engine) finish(ctx context.Context, tx *db.Tx, j Job, herr error, lease
 	_, err := e.d.Exec(ctx, query, vals...)
 	return err
 }
+
+// guard says which attempt a finish may overwrite (see finish).
+type guard int
+
+const (
+	guardLease  guard = iota + 1 // a leased Handler job
+	guardQueued                  // a TxHandler job
+)
 
 // Backoff is the delay before retry number attempt+1: base·2^(attempt-1),
 // capped at max, scaled by a jitter factor in [0.8, 1.2) taken from u in

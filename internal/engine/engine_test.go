@@ -410,3 +410,42 @@ func TestPending(t *testing.T) {
 		}
 	})
 }
+
+// Finished jobs older than the retention are pruned, queued and recent ones
+// stay, and a pruned job's key still makes a duplicate enqueue a no-op.
+func TestPruneKeepsDeduplication(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(t0)
+		e := engine.New(d, clk, nil, nil)
+		runs := 0
+		e.Register("page", func(context.Context, engine.Job) error { runs++; return nil })
+		e.Register("later", func(context.Context, engine.Job) error { return nil })
+		enqueue(t, d, engine.NewJob{Kind: "page", Key: "incident:7:g0:page:0:0:alice:hook"})
+		enqueue(t, d, engine.NewJob{Kind: "later", Key: "later:1", RunAt: t0.Add(90 * 24 * time.Hour)})
+		runDue(t, e)
+		clk.Advance(29 * 24 * time.Hour)
+		enqueue(t, d, engine.NewJob{Kind: "page", Key: "incident:8:g0:page:0:0:alice:hook"})
+		runDue(t, e)
+		clk.Advance(2 * 24 * time.Hour)
+		n, err := engine.Prune(ctx, d, clk.Now().Add(-engine.DefaultRetention))
+		if err != nil || n != 1 {
+			t.Fatalf("pruned %d: %v", n, err)
+		}
+		left, _ := e.List(ctx, engine.Filter{})
+		if len(left) != 2 || left[0].Key != "incident:8:g0:page:0:0:alice:hook" || left[1].Key != "later:1" {
+			t.Fatalf("jobs left %+v", left)
+		}
+		// The duplicate delivery of incident 7's page after pruning.
+		if enqueue(t, d, engine.NewJob{Kind: "page", Key: "incident:7:g0:page:0:0:alice:hook"}) {
+			t.Fatal("a pruned job's key was enqueued again")
+		}
+		runDue(t, e)
+		if runs != 2 {
+			t.Fatalf("pages sent %d times, want 2", runs)
+		}
+		if n, err := engine.Prune(ctx, d, clk.Now().Add(-engine.DefaultRetention)); err != nil || n != 0 {
+			t.Fatalf("second prune: %d %v", n, err)
+		}
+	})
+}

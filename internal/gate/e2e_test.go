@@ -520,11 +520,11 @@ func TestVerifyChangeKinds(t *testing.T) {
 	}
 }
 
-// TestAutomaticVerification: a deploy recorded with verify is verified by
-// the durable job once its window has passed.
+// TestAutomaticVerification: a deploy recorded with verify has its
+// verification job from the request that recorded it (no poller), and the
+// job verifies the deploy once its window has passed.
 func TestAutomaticVerification(t *testing.T) {
-	// Manual: the background scheduler and engine must not take the job
-	// before the test schedules and runs it.
+	// Manual: the engine must not take the job before the test runs it.
 	srv := apptest.Start(t, apptest.Options{ConfigDir: configDir(t), Manual: true})
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -535,13 +535,31 @@ func TestAutomaticVerification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := srv.Main.API.Gate.Verifier
-	n, err := v.Schedule(ctx, srv.Main.DB, now.Add(-time.Hour))
-	if err != nil || n != 1 {
-		t.Fatalf("scheduled %d: %v", n, err)
+	jobs, err := srv.Client.Jobs(ctx, "queued", gate.JobKind, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Key != fmt.Sprintf("%s:%d", gate.JobKind, dep.ID) {
+		t.Fatalf("verification jobs after the deploy was recorded: %+v %v", jobs, err)
 	}
-	if n, _ := v.Schedule(ctx, srv.Main.DB, now.Add(-time.Hour)); n != 0 {
-		t.Errorf("scheduled again: %d", n)
+	// The same deploy again (an idempotent retry of the request) and a
+	// deploy without verify enqueue nothing more.
+	if _, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, FinishedAt: deployAt.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := srv.Client.Jobs(ctx, "", gate.JobKind, 10); len(jobs) != 1 {
+		t.Fatalf("verification jobs: %+v", jobs)
+	}
+	// A deploy recorded in progress gets its job when it is finished.
+	running, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, StartedAt: now.Add(-2 * time.Minute), Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := srv.Client.Jobs(ctx, "", gate.JobKind, 10); len(jobs) != 1 {
+		t.Fatalf("a deploy in progress has a verification job: %+v", jobs)
+	}
+	if _, err := srv.Client.SetChangeStatus(ctx, running.ID, change.StatusSuccess, "", now); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := srv.Client.Jobs(ctx, "", gate.JobKind, 10); len(jobs) != 2 || jobs[0].Key != fmt.Sprintf("%s:%d", gate.JobKind, running.ID) {
+		t.Fatalf("verification jobs after the deploy finished: %+v", jobs)
 	}
 	if _, err := srv.Main.Engine.RunDue(ctx); err != nil {
 		t.Fatal(err)

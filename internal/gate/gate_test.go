@@ -3,6 +3,8 @@ package gate
 import (
 	"bytes"
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,4 +250,42 @@ func TestResolveSLOsPerEnvironment(t *testing.T) {
 	if _, err := ResolveSLOsIn("checkout", "qa", nil, defs, services, false); tandem.ErrorMessage(err) != "service checkout has no SLO in qa" {
 		t.Errorf("environment without SLOs: %v", err)
 	}
+}
+
+// A failing result and what its hook writes (its notification jobs) commit
+// together: a hook error stores neither, and a passing result runs no hook.
+func TestRecordThenOneTransaction(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		st := NewStore(d)
+		ctx := context.Background()
+		t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+		calls := 0
+		enqueue := func(ctx context.Context, tx *db.Tx, r Result) error {
+			calls++
+			_, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, max_attempts, created_at, updated_at) VALUES ('gate.notify', ?, '{}', 'queued', 0, 1, 0, 0)`,
+				"gate.notify:"+strconv.FormatInt(r.ID, 10))
+			return err
+		}
+		if _, err := st.RecordThen(ctx, Result{Kind: KindSLO, Service: "api", Verdict: Pass}, t0, enqueue); err != nil || calls != 0 {
+			t.Fatalf("pass: %v, %d hook calls", err, calls)
+		}
+		r, err := st.RecordThen(ctx, Result{Kind: KindSLO, Service: "api", Verdict: Fail}, t0, enqueue)
+		if err != nil || calls != 1 {
+			t.Fatalf("fail: %v, %d hook calls", err, calls)
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE key = ?`, "gate.notify:"+strconv.FormatInt(r.ID, 10)).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("notification jobs of result %d: %d %v", r.ID, n, err)
+		}
+		_, err = st.RecordThen(ctx, Result{Kind: KindSLO, Service: "api", Verdict: Fail, Message: "lost"}, t0, func(context.Context, *db.Tx, Result) error {
+			return errors.New("queue unavailable")
+		})
+		if err == nil {
+			t.Fatal("a hook error was not returned")
+		}
+		all, err := st.List(ctx, Filter{})
+		if err != nil || len(all) != 2 {
+			t.Fatalf("results after a failed hook: %+v %v", all, err)
+		}
+	})
 }

@@ -188,15 +188,26 @@ func NewStore(d *db.DB) *Store { return &Store{db: d} }
 // Record stores a result (after Normalize) with CreatedAt now and returns it
 // with its id.
 func (s *Store) Record(ctx context.Context, r Result, now time.Time) (Result, error) {
+	return s.RecordThen(ctx, r, now, nil)
+}
+
+// RecordThen is Record that, for a failing result, runs onFail (when not
+// nil) in the transaction that stores it: jobs it enqueues commit with the
+// result, and its error stores nothing.
+func (s *Store) RecordThen(ctx context.Context, r Result, now time.Time, onFail func(ctx context.Context, tx *db.Tx, r Result) error) (Result, error) {
 	if err := r.Normalize(); err != nil {
 		return Result{}, err
 	}
 	checks, _ := json.Marshal(r.Checks)
 	r.CreatedAt = db.Time(db.Millis(now))
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO gate_results (kind, service, target, verdict, message, checks, actor, source, change_id, duration_ms, created_at)
+		err := tx.QueryRow(ctx, `INSERT INTO gate_results (kind, service, target, verdict, message, checks, actor, source, change_id, duration_ms, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			r.Kind, r.Service, r.Target, r.Verdict, r.Message, string(checks), r.Actor, r.Source, r.ChangeID, r.DurationMs, db.Millis(now)).Scan(&r.ID)
+		if err != nil || r.Verdict != Fail || onFail == nil {
+			return err
+		}
+		return onFail(ctx, tx, r)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("record gate result: %w", err)

@@ -391,34 +391,27 @@ type jobPayload struct {
 	DeployID int64 `json:"deploy_id"`
 }
 
-// Schedule enqueues automatic verification for every finished deploy that
-// asked for it (Verify set) since since: one job per deploy (key
-// gate.verify:<id>), due when its window has passed. It returns how many
-// jobs were new.
-func (v *Verifier) Schedule(ctx context.Context, d *db.DB, since time.Time) (int, error) {
+// AutoVerifyMaxAge bounds how long after its finish a deploy is still
+// verified automatically: a deploy recorded later than that (history
+// imported from Git or a CI system) is only verified when asked.
+const AutoVerifyMaxAge = 24 * time.Hour
+
+// EnqueueTx enqueues automatic verification of e in tx, the transaction
+// that records e finished (change.Store.OnFinished): for a deploy recorded
+// with verify, one job (key gate.verify:<id>) due when its window has
+// passed. Other events, and deploys that finished more than
+// AutoVerifyMaxAge ago, enqueue nothing.
+func (v *Verifier) EnqueueTx(ctx context.Context, tx *db.Tx, e change.Event) error {
+	if e.Kind != change.KindDeploy || !e.Verify || e.Status == change.StatusInProgress {
+		return nil
+	}
+	if v.Clock.Now().Sub(e.At()) > AutoVerifyMaxAge {
+		return nil
+	}
 	o := v.options(VerifyOptions{})
-	evs, err := v.Changes.List(ctx, change.Filter{Kinds: []string{change.KindDeploy}, Since: since, Limit: 10000})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, e := range evs {
-		if !e.Verify || e.Status == change.StatusInProgress {
-			continue
-		}
-		err := d.InTx(ctx, func(tx *db.Tx) error {
-			added, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: JobKind, Key: JobKind + ":" + strconv.FormatInt(e.ID, 10),
-				Payload: jobPayload{e.ID}, RunAt: e.At().Add(o.Window + time.Minute), MaxAttempts: 5})
-			if added {
-				n++
-			}
-			return err
-		})
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	_, err := engine.Enqueue(ctx, tx, engine.NewJob{Kind: JobKind, Key: JobKind + ":" + strconv.FormatInt(e.ID, 10),
+		Payload: jobPayload{e.ID}, RunAt: e.At().Add(o.Window + time.Minute), MaxAttempts: 5})
+	return err
 }
 
 // HandleJob is the engine handler of automatic verification.
@@ -441,40 +434,4 @@ func (v *Verifier) HandleJob(ctx context.Context, j engine.Job) error {
 		v.Log.Info("deploy verified", "deploy", p.DeployID, "service", res.Deploy.Service, "verdict", res.Verdict)
 	}
 	return nil
-}
-
-// Scheduler is the background module that enqueues automatic verification
-// jobs every Interval for deploys of the last Lookback.
-type Scheduler struct {
-	V        *Verifier
-	DB       *db.DB
-	Interval time.Duration
-	Lookback time.Duration
-}
-
-// Name implements the app module.
-func (s *Scheduler) Name() string { return "gate-verify-scheduler" }
-
-// Run schedules until ctx ends.
-func (s *Scheduler) Run(ctx context.Context) error {
-	every := s.Interval
-	if every <= 0 {
-		every = 30 * time.Second
-	}
-	back := s.Lookback
-	if back <= 0 {
-		back = 24 * time.Hour
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := s.V.Schedule(ctx, s.DB, s.V.Clock.Now().Add(-back)); err != nil && ctx.Err() == nil && s.V.Log != nil {
-			s.V.Log.Warn("schedule deploy verification", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
 }

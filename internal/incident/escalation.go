@@ -109,9 +109,12 @@ func (s Settings) plan(p oncall.Policy, triggeredAt time.Time) []oncall.Step {
 	return steps
 }
 
-// startEscalation enqueues the first step of inc's policy, unless a
-// maintenance window covers one of its services.
-func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, now time.Time) error {
+// startEscalation runs the first step of inc's policy, unless a
+// maintenance window covers one of its services. dir is the on-call
+// directory at now when the caller read it before the transaction (a
+// request must not wait for a second connection while it holds one); nil
+// reads it here.
+func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, now time.Time, dir *oncall.Directory) error {
 	if inc.Policy == "" {
 		m.log.Warn("incident: nobody paged: no escalation policy for its services and no incidents.fallback_escalation_policy",
 			"incident", inc.ID, "services", inc.Services)
@@ -125,12 +128,34 @@ func (m *Manager) startEscalation(ctx context.Context, tx *db.Tx, inc Incident, 
 			"", fmt.Sprintf("%s is in maintenance window #%d until %s (%s): nobody paged", w.Service, w.ID, w.End().UTC().Format(time.RFC3339), w.Reason),
 			heldBy(w.ID))
 	}
-	_, err := engine.Enqueue(ctx, tx, engine.NewJob{
+	first := engine.NewJob{
 		Kind:    jobEscalate,
 		Key:     stepKey(inc.ID, inc.generation, 0),
 		Payload: stepPayload{Incident: inc.ID, Generation: inc.generation, Index: 0, TriggeredAt: now},
 		RunAt:   now,
-	})
+	}
+	// The first step runs here, in the transaction that opens (or
+	// re-triggers) the incident: its pages are enqueued with the incident,
+	// with no step job to claim in between. Its job is recorded done, so
+	// its key still makes it once. If the step cannot run now (the on-call
+	// directory unreadable), its writes are undone and it is enqueued as a
+	// job, retried like any other step.
+	if _, err := tx.Exec(ctx, "SAVEPOINT first_step"); err != nil {
+		return err
+	}
+	added, err := engine.EnqueueDone(ctx, tx, first)
+	if err == nil && added {
+		err = m.fireStep(ctx, tx, first.Payload.(stepPayload), now, dir)
+	}
+	if err == nil {
+		_, err = tx.Exec(ctx, "RELEASE SAVEPOINT first_step")
+		return err
+	}
+	m.log.Warn("incident: first escalation step deferred to a job", "incident", inc.ID, "err", err)
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT first_step"); err != nil {
+		return err
+	}
+	_, err = engine.Enqueue(ctx, tx, first)
 	return err
 }
 
@@ -154,6 +179,12 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return engine.Permanent(fmt.Errorf("bad step payload: %w", err))
 	}
+	return m.fireStep(ctx, tx, p, j.RunAt, nil)
+}
+
+// fireStep is step p of an escalation, due at runAt, in tx. dir is the
+// on-call directory at runAt, or nil to read it.
+func (m *Manager) fireStep(ctx context.Context, tx *db.Tx, p stepPayload, runAt time.Time, dir *oncall.Directory) error {
 	inc, err := getTx(ctx, tx, p.Incident)
 	if err != nil {
 		return engine.Permanent(err)
@@ -165,13 +196,14 @@ func (m *Manager) runStep(ctx context.Context, tx *db.Tx, j engine.Job) error {
 		return nil
 	}
 	set := m.settings()
-	dir, err := m.Directories.DirectoryAt(ctx, j.RunAt)
-	if err != nil {
-		return fmt.Errorf("on-call directory: %w", err)
+	if dir == nil {
+		if dir, err = m.Directories.DirectoryAt(ctx, runAt); err != nil {
+			return fmt.Errorf("on-call directory: %w", err)
+		}
 	}
 	pol, ok := dir.Policy(inc.Policy)
 	if !ok {
-		return m.addEvent(ctx, tx, inc.ID, j.RunAt, EvEscalation, "", "escalation policy "+inc.Policy+" no longer exists: escalation stopped", nil)
+		return m.addEvent(ctx, tx, inc.ID, runAt, EvEscalation, "", "escalation policy "+inc.Policy+" no longer exists: escalation stopped", nil)
 	}
 	steps := set.plan(pol, p.TriggeredAt)
 	if p.Index >= len(steps) {
@@ -449,7 +481,7 @@ func (m *Manager) runAckTimeout(ctx context.Context, tx *db.Tx, j engine.Job) er
 		map[string]any{"from": Acknowledged, "to": Triggered}); err != nil {
 		return err
 	}
-	return m.startEscalation(ctx, tx, inc, now)
+	return m.startEscalation(ctx, tx, inc, now, nil)
 }
 
 // Escalate pages the next rule of the incident's escalation policy now,

@@ -579,3 +579,29 @@ func TestEscalateNow(t *testing.T) {
 		}
 	})
 }
+
+// The first rule's pages are enqueued in the transaction of the alert that
+// opens the incident: before any job runs, the page jobs are there and the
+// first step is recorded done (its key taken), with the next step queued.
+func TestFirstPagesInAlertTransaction(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 0)
+		ctx := context.Background()
+		if _, err := h.m.Alert(ctx, incident.AlertInput{Source: "alertmanager", GroupKey: "g1", Fingerprint: "f1", Service: "checkout",
+			Severity: "sev2", Title: "checkout down", Status: "firing", StartsAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		pages, _ := h.e.List(ctx, engine.Filter{Kind: "incident.page", State: engine.StateQueued})
+		steps, _ := h.e.List(ctx, engine.Filter{Kind: "incident.escalate"})
+		if len(pages) == 0 {
+			t.Fatalf("no page job after the alert; steps %+v", steps)
+		}
+		if len(steps) != 2 || steps[1].State != engine.StateDone || steps[0].State != engine.StateQueued {
+			t.Fatalf("steps %+v, want the first done and the second queued", steps)
+		}
+		h.walk(t, time.Second, time.Second)
+		if got := len(h.rcv.got()); got != len(pages) {
+			t.Fatalf("%d pages sent, want %d", got, len(pages))
+		}
+	})
+}

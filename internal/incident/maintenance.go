@@ -301,7 +301,7 @@ func (m *Manager) resumeAfterMaintenance(ctx context.Context, tx *db.Tx, w Windo
 			fmt.Sprintf("maintenance window #%d on %s is over and the incident is still triggered: escalating", w.ID, w.Service), map[string]any{"window": w.ID}); err != nil {
 			return err
 		}
-		if err := m.startEscalation(ctx, tx, inc, at); err != nil {
+		if err := m.startEscalation(ctx, tx, inc, at, nil); err != nil {
 			return err
 		}
 	}

@@ -406,6 +406,7 @@ func (m *Manager) Open(ctx context.Context, in OpenInput) (Incident, error) {
 // it waits for a second database connection (on PostgreSQL a pool full of
 // such requests would wait on each other forever).
 type openPlan struct {
+	dir      *oncall.Directory // read before the transaction; nil without directories
 	policy   string
 	fallback bool // policy is Settings.FallbackPolicy: no service had one
 	suspects []change.Event
@@ -418,6 +419,7 @@ func (m *Manager) prepareOpen(ctx context.Context, services []string, env string
 		if err != nil {
 			return nil, fmt.Errorf("on-call directory: %w", err)
 		}
+		p.dir = dir
 		for _, s := range services {
 			if pol, ok := dir.PolicyForService(s); ok {
 				p.policy = pol.Name
@@ -495,7 +497,7 @@ func (m *Manager) openTx(ctx context.Context, tx *db.Tx, in OpenInput, dedup str
 		return id, nil
 	}
 	inc := Incident{ID: id, Services: in.Services, Policy: policy, Status: Triggered, triggeredAt: now}
-	return id, m.startEscalation(ctx, tx, inc, now)
+	return id, m.startEscalation(ctx, tx, inc, now, plan.dir)
 }
 
 func dedupe(ss []string) []string {

@@ -201,13 +201,13 @@ func (s store) args() []string {
 	return []string{"--data-dir", s.dataDir}
 }
 
-func startServe(t *testing.T, bin, configDir string, st store, scale string) *server {
+func startServe(t *testing.T, bin, configDir string, st store, scale string, env ...string) *server {
 	t.Helper()
 	port := testenv.FreePort(t)
 	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &bytes.Buffer{}, done: make(chan struct{})}
 	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--config", configDir}, st.args()...)
 	s.cmd = exec.Command(bin, args...)
-	s.cmd.Env = append(os.Environ(), "TANDEM_TEST_TIME_SCALE="+scale)
+	s.cmd.Env = append(append(os.Environ(), "TANDEM_TEST_TIME_SCALE="+scale), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -383,6 +383,66 @@ func TestTwoReplicas(t *testing.T) {
 			t.Errorf("delivery %s arrived %d times", id, n)
 		}
 	}
+}
+
+// Two replicas on one PostgreSQL database whose clocks disagree by two
+// minutes (one 60s fast, one 60s slow) share escalations: every page is
+// sent once, and none is later than a second after it is due. Incidents
+// are opened on both replicas in turn, so steps and pages scheduled by one
+// replica are claimed by either.
+func TestClockSkewTwoReplicas(t *testing.T) {
+	bin := tandemBinary(t)
+	st := store{dbURL: dbtest.PostgresURL(t)}
+	rcv := newCountingReceiver(t)
+	cfg := writeConfig(t, rcv.srv.URL)
+	tok := createToken(t, bin, st)
+	// Scale 0.002: the 10-minute rules are 1.2s apart.
+	fast := startServe(t, bin, cfg, st, "0.002", "TANDEM_TEST_CLOCK_OFFSET=60s")
+	slow := startServe(t, bin, cfg, st, "0.002", "TANDEM_TEST_CLOCK_OFFSET=-60s")
+	ctx := context.Background()
+	const incidents = 4
+	opened := map[int64]time.Time{}
+	for i := 0; i < incidents; i++ {
+		srv := fast
+		if i%2 == 1 {
+			srv = slow
+		}
+		c, _ := client.New(srv.url, tok)
+		before := time.Now()
+		inc, err := c.OpenIncident(ctx, incident.OpenInput{Title: fmt.Sprintf("outage %d", i), Services: []string{"checkout"}, Severity: "sev2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened[inc.ID] = before
+	}
+	// Four steps per incident at 0, 1.2, 2.4 and 3.6s.
+	rcv.wait(t, 4*incidents, 20*time.Second)
+	time.Sleep(2 * time.Second) // a duplicate would arrive within this window
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.count) != 4*incidents {
+		t.Fatalf("%d distinct pages, want %d", len(rcv.count), 4*incidents)
+	}
+	byInc := map[int64][]time.Time{}
+	for id, n := range rcv.count {
+		if n != 1 {
+			t.Errorf("delivery %s arrived %d times", id, n)
+		}
+		byInc[rcv.inc[id]] = append(byInc[rcv.inc[id]], rcv.first[id])
+	}
+	worst := time.Duration(0)
+	for id, at := range byInc {
+		sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+		for k, a := range at {
+			due := opened[id].Add(time.Duration(k) * 1200 * time.Millisecond)
+			late := a.Sub(due)
+			worst = max(worst, late)
+			if late > time.Second || late < -100*time.Millisecond {
+				t.Errorf("incident %d page %d arrived %s after it was due", id, k+1, late.Round(time.Millisecond))
+			}
+		}
+	}
+	t.Logf("latest page: %s after it was due", worst.Round(time.Millisecond))
 }
 
 // TestMain removes the binary the process tests built.

@@ -474,33 +474,3 @@ func (s *Service) runRemind(ctx context.Context, j engine.Job) error {
 	}
 	return s.Store.MarkNotified(ctx, it.ID, now)
 }
-
-// Reminder is the background module that enqueues overdue reminders every
-// Interval (default 1h).
-type Reminder struct {
-	Service  *Service
-	Interval time.Duration
-}
-
-// Name names the module.
-func (r *Reminder) Name() string { return "postmortem-reminders" }
-
-// Run enqueues reminders until ctx ends.
-func (r *Reminder) Run(ctx context.Context) error {
-	iv := r.Interval
-	if iv <= 0 {
-		iv = time.Hour
-	}
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		if _, err := r.Service.EnqueueReminders(ctx); err != nil && ctx.Err() == nil {
-			r.Service.log().Warn("postmortem: enqueue reminders failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}

@@ -88,6 +88,8 @@ type Service struct {
 	lastErr map[string]string // the last read error per SLO, to log changes only
 	// exported is the latest cycle's statuses, which /metrics reports.
 	exported []Status
+	// lastPrune is when Cycle last pruned native data.
+	lastPrune time.Time
 }
 
 // NewService builds a Service and registers its gauges.
@@ -550,27 +552,41 @@ func (s *Service) resolve(ctx context.Context, a AlertState, def *Definition, se
 // Name names the background module.
 func (s *Service) Name() string { return "slo-evaluator" }
 
-// Run evaluates every SLO each Interval until ctx ends, and prunes native
-// data once an hour. A failed cycle is logged; the next one tries again.
+// Run evaluates every SLO each Interval until ctx ends (see Cycle). With
+// several replicas the app runs Cycle on the leader only instead.
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.o.Interval)
 	defer t.Stop()
-	var lastPrune time.Time
 	for {
-		now := s.o.Clock.Now()
-		s.cycle(ctx, now)
-		if s.o.Store != nil && now.Sub(lastPrune) >= time.Hour {
-			if _, err := s.o.Store.Prune(ctx, now); err != nil && ctx.Err() == nil {
-				s.o.Log.Warn("SLO data prune failed", "err", err)
-			}
-			lastPrune = now
-		}
+		_ = s.Cycle(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
 	}
+}
+
+// Interval is the time between two evaluation cycles.
+func (s *Service) Interval() time.Duration { return s.o.Interval }
+
+// Cycle evaluates every SLO once, and prunes native data when the last
+// prune is an hour old. A failed cycle is logged; the next one tries again.
+func (s *Service) Cycle(ctx context.Context) error {
+	now := s.o.Clock.Now()
+	s.cycle(ctx, now)
+	s.mu.Lock()
+	due := now.Sub(s.lastPrune) >= time.Hour
+	if due {
+		s.lastPrune = now
+	}
+	s.mu.Unlock()
+	if s.o.Store != nil && due {
+		if _, err := s.o.Store.Prune(ctx, now); err != nil && ctx.Err() == nil {
+			s.o.Log.Warn("SLO data prune failed", "err", err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) cycle(ctx context.Context, now time.Time) {
