@@ -155,3 +155,30 @@ func TestAddResponders(t *testing.T) {
 		}
 	})
 }
+
+// TestReassignedAckTimeoutPagesAssignee: an incident reassigned to a person
+// and acknowledged, then not resolved within the ack timeout, pages that
+// person again rather than its policy.
+func TestReassignedAckTimeoutPagesAssignee(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, 20)
+		ctx := context.Background()
+		inc, err := h.m.Open(ctx, incident.OpenInput{Title: "x", Services: []string{"checkout"}, Severity: "sev2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, time.Minute, time.Minute) // dev1 paged at 0
+		if _, err := h.m.Reassign(ctx, inc.ID, "dev1", incident.Assignment{Person: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, time.Minute, time.Minute) // bob paged at 1m
+		if _, err := h.m.Ack(ctx, inc.ID, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		h.walk(t, 25*time.Minute, time.Minute)
+		want := []string{"0s:dev1", "1m0s:bob", "22m0s:bob"}
+		if g := minutes(h.rcv.got()); !slices.Equal(g, want) {
+			t.Fatalf("pages = %v, want %v", g, want)
+		}
+	})
+}
