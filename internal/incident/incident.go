@@ -10,6 +10,8 @@
 // escalation step (a transactional job) checks the incident's state and
 // enqueues its page jobs in the transaction that completes it, and a page
 // job delivers one message with at-least-once semantics (docs/oncall.md).
+// Reassigning an incident and asking responders to join enqueue their page
+// jobs in the transaction that records them on the timeline.
 //
 // Inbound alerts are deduplicated by (source, group key) for the incident
 // and by fingerprint for each alert, never by text, so the retries of an
