@@ -151,3 +151,21 @@ func (c *Client) Jobs(ctx context.Context, state, kind string, limit int) ([]eng
 	err := c.Do(ctx, http.MethodGet, "/api/v1/jobs", v, nil, &out)
 	return out.Items, err
 }
+
+// ReassignIncident assigns an incident to a person or an escalation policy
+// (set exactly one): the old assignment's pending pages stop and the new
+// assignee is paged now.
+func (c *Client) ReassignIncident(ctx context.Context, id int64, to incident.Assignment) (incident.Incident, error) {
+	var out incident.Incident
+	err := c.Do(ctx, http.MethodPost, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/reassign", nil, to, &out)
+	return out, err
+}
+
+// AddIncidentResponders pages people to join an incident without changing
+// its assignment; a person already asked is not paged again.
+func (c *Client) AddIncidentResponders(ctx context.Context, id int64, people []string) (incident.Incident, error) {
+	var out incident.Incident
+	err := c.Do(ctx, http.MethodPost, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/responders", nil,
+		map[string][]string{"people": people}, &out)
+	return out, err
+}

@@ -37,6 +37,8 @@ func (s *Server) incidentRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST /api/v1/incidents/{id}/resolve", auth.ScopeWrite, s.incidentAction(incident.Resolved))
 	s.handle(mux, "POST /api/v1/incidents/{id}/close", auth.ScopeWrite, s.incidentAction(incident.Closed))
 	s.handle(mux, "POST /api/v1/incidents/{id}/notes", auth.ScopeWrite, s.addIncidentNote)
+	s.handle(mux, "POST /api/v1/incidents/{id}/reassign", auth.ScopeWrite, s.reassignIncident)
+	s.handle(mux, "POST /api/v1/incidents/{id}/responders", auth.ScopeWrite, s.addIncidentResponders)
 	s.handle(mux, "POST /api/v1/incidents/{id}/updates", auth.ScopeWrite, s.postIncidentUpdate)
 	s.handle(mux, "GET /api/v1/incidents/{id}/timeline", auth.ScopeRead, s.incidentTimeline)
 
@@ -197,6 +199,45 @@ func (s *Server) addIncidentNote(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, ev)
+	return nil
+}
+
+// reassignIncident assigns an incident to {"person"} or {"policy"} and
+// pages the new assignee now.
+func (s *Server) reassignIncident(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var body incident.Assignment
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	inc, err := s.Incident.Manager.Reassign(r.Context(), id, actor(r), body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, inc)
+	return nil
+}
+
+// addIncidentResponders pages {"people": [...]} to join an incident.
+func (s *Server) addIncidentResponders(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		People []string `json:"people"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	inc, err := s.Incident.Manager.AddResponders(r.Context(), id, actor(r), body.People)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, inc)
 	return nil
 }
 

@@ -28,7 +28,7 @@ func incidentCommands(g *globals) []*cobra.Command {
 		newIncidentActionCmd(g, "ack", "Acknowledge an incident: escalation stops"),
 		newIncidentActionCmd(g, "resolve", "Resolve an incident: every pending page stops"),
 		newIncidentActionCmd(g, "close", "Close a resolved incident (starts its postmortem)"),
-		newIncidentNoteCmd(g), newIncidentUpdateCmd(g))
+		newIncidentNoteCmd(g), newIncidentUpdateCmd(g), newIncidentReassignCmd(g), newIncidentRespondersCmd(g))
 	return []*cobra.Command{cmd, newMaintenanceCmd(g), newHeartbeatCmd(g), newJobsCmd(g)}
 }
 
@@ -53,6 +53,10 @@ func printIncident(w io.Writer, inc incident.Incident) {
 	fmt.Fprintf(w, "  services:  %s\n", strings.Join(inc.Services, ", "))
 	if inc.Commander != "" {
 		fmt.Fprintf(w, "  commander: %s\n", inc.Commander)
+	}
+	fmt.Fprintf(w, "  assigned:  %s\n", assignedTo(inc))
+	for _, r := range inc.Responders {
+		fmt.Fprintf(w, "  responder: %s (asked by %s at %s)\n", r.Person, r.RequestedBy, fmtTime(&r.RequestedAt))
 	}
 	fmt.Fprintf(w, "  started:   %s   detected: %s\n", fmtTime(&inc.StartedAt), fmtTime(&inc.DetectedAt))
 	fmt.Fprintf(w, "  acked:     %s   resolved: %s   closed: %s\n", fmtTime(inc.AcknowledgedAt), fmtTime(inc.ResolvedAt), fmtTime(inc.ClosedAt))
@@ -218,6 +222,78 @@ func newIncidentActionCmd(g *globals, action, short string) *cobra.Command {
 	if action == "resolve" {
 		cmd.Flags().StringVar(&note, "note", "", "what fixed it (recorded on the timeline)")
 	}
+	return cmd
+}
+
+// assignedTo names who an incident is assigned to.
+func assignedTo(inc incident.Incident) string {
+	switch {
+	case inc.Assignee != "":
+		return inc.Assignee
+	case inc.Policy != "":
+		return inc.Policy + " (escalation policy)"
+	}
+	return "nobody (no escalation policy)"
+}
+
+func newIncidentReassignCmd(g *globals) *cobra.Command {
+	var to incident.Assignment
+	cmd := &cobra.Command{
+		Use:   "reassign ID --to PERSON | --policy NAME",
+		Short: "Assign an incident to a person or an escalation policy and page them now",
+		Example: `  tandem incident reassign 42 --to alice
+  tandem incident reassign 42 --policy "Payments Escalation"`,
+		Args: cobra.ExactArgs(1),
+	}
+	cmd.Flags().StringVar(&to.Person, "to", "", "the person to assign it to")
+	cmd.Flags().StringVar(&to.Policy, "policy", "", "the escalation policy to assign it to")
+	cmd.MarkFlagsOneRequired("to", "policy")
+	cmd.MarkFlagsMutuallyExclusive("to", "policy")
+	out := addOutput(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incident.Incident, error) {
+			id, err := parseIncidentID(args[0])
+			if err != nil {
+				return incident.Incident{}, err
+			}
+			return c.ReassignIncident(ctx, id, to)
+		}, func(w io.Writer, inc incident.Incident) error {
+			_, err := fmt.Fprintf(w, "#%d is assigned to %s and %s\n", inc.ID, assignedTo(inc), inc.Status)
+			return err
+		})
+	}
+	return cmd
+}
+
+func newIncidentRespondersCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "responders",
+		Short: "Ask people to join an incident",
+	}
+	add := &cobra.Command{
+		Use:     "add ID PERSON...",
+		Short:   "Page people to join an incident without changing its assignment",
+		Example: `  tandem incident responders add 42 alice bob`,
+		Args:    cobra.MinimumNArgs(2),
+	}
+	out := addOutput(add, "text", "json")
+	add.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incident.Incident, error) {
+			id, err := parseIncidentID(args[0])
+			if err != nil {
+				return incident.Incident{}, err
+			}
+			return c.AddIncidentResponders(ctx, id, args[1:])
+		}, func(w io.Writer, inc incident.Incident) error {
+			var names []string
+			for _, r := range inc.Responders {
+				names = append(names, r.Person)
+			}
+			_, err := fmt.Fprintf(w, "#%d responders: %s\n", inc.ID, strings.Join(names, ", "))
+			return err
+		})
+	}
+	cmd.AddCommand(add)
 	return cmd
 }
 

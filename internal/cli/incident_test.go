@@ -83,3 +83,59 @@ func TestIncidentCommands(t *testing.T) {
 		t.Fatalf("after the bad commands: %v, %d incidents", err, len(list))
 	}
 }
+
+// The reassign and responders commands against a real server, and an
+// unknown person or policy refused by name with nothing changed.
+func TestIncidentReassignAndRespondersCommands(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{Manual: true})
+	conn := []string{"--url", s.URL, "--token", s.AdminToken}
+	run := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append(args, conn...)...)
+		if code != 0 {
+			t.Fatalf("tandem %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+	var inc incident.Incident
+	out := run("incident", "open", "--service", "checkout", "--sev", "2", "--title", "Card declines", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &inc); err != nil || inc.ID == 0 {
+		t.Fatalf("open: %v\n%s", err, out)
+	}
+	id := strconv.FormatInt(inc.ID, 10)
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"incident", "reassign", id, "--to", "nobody-here"}, "nobody-here"},
+		{[]string{"incident", "reassign", id, "--policy", "No Such Policy"}, "No Such Policy"},
+		{[]string{"incident", "reassign", id}, "to"},
+		{[]string{"incident", "reassign", id, "--to", "bob", "--policy", "payments"}, "policy"},
+		{[]string{"incident", "responders", "add", id, "bob", "nobody-here"}, "nobody-here"},
+		{[]string{"incident", "responders", "add", id}, "arg"},
+	} {
+		code, _, errOut := runCLI(t, append(bad.args, conn...)...)
+		if code == 0 || !strings.Contains(errOut, bad.want) {
+			t.Errorf("tandem %s: exit %d, stderr %q; want an error naming %q", strings.Join(bad.args, " "), code, errOut, bad.want)
+		}
+	}
+	if out := run("incident", "show", id); !strings.Contains(out, "assigned:  "+inc.Policy+" (escalation policy)") || strings.Contains(out, "responder:") {
+		t.Fatalf("bad input changed the incident:\n%s", out)
+	}
+	if out := run("incident", "reassign", id, "--to", "bob"); !strings.Contains(out, "#"+id+" is assigned to bob and triggered") {
+		t.Fatalf("reassign: %s", out)
+	}
+	if out := run("incident", "responders", "add", id, "carol", "dave"); !strings.Contains(out, "#"+id+" responders: carol, dave") {
+		t.Fatalf("responders add: %s", out)
+	}
+	var got incident.Incident
+	if err := json.Unmarshal([]byte(run("incident", "reassign", id, "--policy", inc.Policy, "--format", "json")), &got); err != nil || got.Assignee != "" || got.Policy != inc.Policy || len(got.Responders) != 2 {
+		t.Fatalf("reassign to the policy as JSON: %v %+v", err, got)
+	}
+	out = run("incident", "show", id)
+	for _, want := range []string{"responder: carol", "responder: dave", "reassigned from " + inc.Policy + " to bob", "carol asked to respond"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +244,95 @@ func TestInboundWebhooksAPI(t *testing.T) {
 	appErr(t, err, tandem.ENotFound, "")
 	if code, _ := post(t, srv.URL+"/api/v1/maintenance-windows/x/end", w, "", nil); code != 400 {
 		t.Fatalf("end window x: %d, want 400", code)
+	}
+}
+
+// TestReassignAndRespondersAPI: both need a write token; an unknown person
+// or policy is a 422 naming it and changes nothing; a reassignment and a
+// responder page go out and are on the timeline; a responder added twice
+// is paged once.
+func TestReassignAndRespondersAPI(t *testing.T) {
+	srv, rcv := apiServer(t)
+	ctx := context.Background()
+	c := srv.Client
+	inc, err := c.OpenIncident(ctx, incident.OpenInput{Title: "checkout down", Services: []string{"checkout"}, Severity: "sev1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.wait(t, 1, 10*time.Second) // dev1 paged at once
+	base := srv.URL + "/api/v1/incidents/" + strconv.FormatInt(inc.ID, 10)
+	read := srv.Token(t, "reader", auth.ScopeRead)
+	write := srv.Token(t, "writer", auth.ScopeWrite)
+	for _, path := range []string{"/reassign", "/responders"} {
+		if code, _ := post(t, base+path, "", `{"person":"alice","people":["alice"]}`, nil); code != 401 {
+			t.Fatalf("%s without a token: %d", path, code)
+		}
+		if code, _ := post(t, base+path, read, `{"person":"alice","people":["alice"]}`, nil); code != 403 {
+			t.Fatalf("%s with a read token: %d", path, code)
+		}
+	}
+	before, err := c.IncidentTimeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct{ path, body, name string }{
+		{"/reassign", `{"person":"mallory"}`, "mallory"},
+		{"/reassign", `{"policy":"Nobody's Policy"}`, "Nobody's Policy"},
+		{"/responders", `{"people":["alice","zed"]}`, "zed"},
+	} {
+		code, body := post(t, base+bad.path, write, bad.body, nil)
+		if code != 422 || !strings.Contains(body, bad.name) {
+			t.Fatalf("%s %s: %d %s, want 422 naming %q", bad.path, bad.body, code, body, bad.name)
+		}
+	}
+	for _, bad := range []struct{ path, body string }{
+		{"/reassign", `{}`}, {"/reassign", `{"person":"alice","policy":"Dev-SRE"}`}, {"/reassign", `{`},
+		{"/responders", `{"people":[]}`}, {"/responders", `{"people":"alice"}`},
+	} {
+		if code, body := post(t, base+bad.path, write, bad.body, nil); code != 400 {
+			t.Fatalf("%s %s: %d %s, want 400", bad.path, bad.body, code, body)
+		}
+	}
+	after, _ := c.IncidentTimeline(ctx, inc.ID)
+	if got, _ := c.Incident(ctx, inc.ID); len(after) != len(before) || got.Assignee != "" || len(got.Responders) != 0 || got.Policy != "Dev-SRE" {
+		t.Fatalf("bad requests changed the incident: %+v, %d → %d timeline entries", got, len(before), len(after))
+	}
+
+	got, err := c.ReassignIncident(ctx, inc.ID, incident.Assignment{Person: "alice"})
+	if err != nil || got.Assignee != "alice" || got.Status != incident.Triggered {
+		t.Fatalf("reassign: %+v %v", got, err)
+	}
+	rcv.wait(t, 2, 10*time.Second)
+	got, err = c.AddIncidentResponders(ctx, inc.ID, []string{"dev1", "dev1"})
+	if err != nil || len(got.Responders) != 1 || got.Responders[0].Person != "dev1" || got.Assignee != "alice" {
+		t.Fatalf("responders: %+v %v", got, err)
+	}
+	rcv.wait(t, 3, 10*time.Second)
+	if _, err := c.AddIncidentResponders(ctx, inc.ID, []string{"dev1"}); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := c.IncidentTimeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reassigned, asked, again int
+	pages := map[string]int{}
+	for _, e := range tl {
+		switch {
+		case e.Kind == incident.EvReassign:
+			reassigned++
+		case e.Kind == incident.EvResponder && strings.Contains(e.Message, "already"):
+			again++
+		case e.Kind == incident.EvResponder:
+			asked++
+		case e.Kind == incident.EvPage:
+			pages[e.Data["person"].(string)]++
+		}
+	}
+	if reassigned != 1 || asked != 1 || again != 1 || pages["dev1"] != 2 || pages["alice"] != 1 {
+		t.Fatalf("timeline: %d reassign, %d asked, %d again, pages %v", reassigned, asked, again, pages)
+	}
+	if jobs, err := c.Jobs(ctx, "", "incident.page", 0); err != nil || len(jobs) != 3 {
+		t.Fatalf("page jobs %v %v, want 3 (the second request for dev1 pages nobody)", jobs, err)
 	}
 }

@@ -96,6 +96,9 @@ type pagePayload struct {
 	Method     oncall.ContactMethod `json:"method"`
 	Loop       int                  `json:"loop"`
 	Rule       int                  `json:"rule"`
+	// Responder marks a page asking a person to join: it goes out while
+	// the incident is triggered or acknowledged, whatever its generation.
+	Responder bool `json:"responder,omitempty"`
 }
 
 // plan is the policy's steps for a trigger at triggeredAt, with the
@@ -289,7 +292,11 @@ func (m *Manager) runPage(ctx context.Context, j engine.Job) error {
 	if err != nil {
 		return engine.Permanent(err)
 	}
-	if inc.Status != Triggered || inc.generation != p.Generation {
+	if p.Responder {
+		if inc.Status != Triggered && inc.Status != Acknowledged {
+			return nil
+		}
+	} else if inc.Status != Triggered || inc.generation != p.Generation {
 		return nil
 	}
 	set := m.settings()
@@ -480,6 +487,13 @@ func (m *Manager) runAckTimeout(ctx context.Context, tx *db.Tx, j engine.Job) er
 	if err := m.addEvent(ctx, tx, inc.ID, now, EvStatus, "", "acknowledged → triggered: not resolved within the ack timeout; escalating again",
 		map[string]any{"from": Acknowledged, "to": Triggered}); err != nil {
 		return err
+	}
+	if inc.Assignee != "" && m.Directories != nil {
+		dir, err := m.Directories.DirectoryAt(ctx, now)
+		if err != nil {
+			return fmt.Errorf("on-call directory: %w", err)
+		}
+		return m.pageAssignee(ctx, tx, dir, inc, now)
 	}
 	return m.startEscalation(ctx, tx, inc, now, nil)
 }

@@ -10,6 +10,8 @@
 // escalation step (a transactional job) checks the incident's state and
 // enqueues its page jobs in the transaction that completes it, and a page
 // job delivers one message with at-least-once semantics (docs/oncall.md).
+// Reassigning an incident and asking responders to join enqueue their page
+// jobs in the transaction that records them on the timeline.
 //
 // Inbound alerts are deduplicated by (source, group key) for the incident
 // and by fingerprint for each alert, never by text, so the retries of an
@@ -62,12 +64,25 @@ type Incident struct {
 	Source string `json:"source"`
 	// Policy is the escalation policy paging for it ("" when none).
 	Policy string `json:"policy,omitempty"`
+	// Assignee is the person the incident was reassigned to ("" while its
+	// escalation policy pages for it).
+	Assignee string `json:"assignee,omitempty"`
+	// Responders are the people asked to join it (filled by Get).
+	Responders []Responder `json:"responders,omitempty"`
 	// Suspects are changes in the two hours before StartedAt on its
 	// services and their dependencies (filled by Get).
 	Suspects []Suspect `json:"suspects,omitempty"`
 
 	generation  int
 	triggeredAt time.Time
+}
+
+// Responder is a person asked to join an incident without being
+// assigned it.
+type Responder struct {
+	Person      string    `json:"person"`
+	RequestedBy string    `json:"requested_by,omitempty"`
+	RequestedAt time.Time `json:"requested_at"`
 }
 
 // Suspect is a change that may have caused an incident.
@@ -104,6 +119,8 @@ const (
 	EvChange       = "change"
 	EvMaintenance  = "maintenance"
 	EvUpdate       = "update"
+	EvReassign     = "reassign"
+	EvResponder    = "responder"
 )
 
 // OpenInput opens an incident by hand (CLI, API, dashboard).

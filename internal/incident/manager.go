@@ -107,7 +107,7 @@ func (m *Manager) settings() Settings {
 func (m *Manager) DB() *db.DB { return m.db }
 
 const incidentCols = `id, title, services, severity, status, commander, summary, labels, links, users_affected, revenue_estimate,
-	source, policy, generation, triggered_at, started_at, detected_at, acknowledged_at, resolved_at, closed_at`
+	source, policy, assignee, generation, triggered_at, started_at, detected_at, acknowledged_at, resolved_at, closed_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -116,7 +116,7 @@ func scanIncident(r scanner) (Incident, error) {
 	var services, labels, links string
 	var trig, started, detected, acked, resolved, closed int64
 	err := r.Scan(&inc.ID, &inc.Title, &services, &inc.Severity, &inc.Status, &inc.Commander, &inc.Summary, &labels, &links,
-		&inc.Impact.UsersAffected, &inc.Impact.RevenueEstimate, &inc.Source, &inc.Policy, &inc.generation,
+		&inc.Impact.UsersAffected, &inc.Impact.RevenueEstimate, &inc.Source, &inc.Policy, &inc.Assignee, &inc.generation,
 		&trig, &started, &detected, &acked, &resolved, &closed)
 	if err != nil {
 		return inc, err
@@ -199,7 +199,12 @@ func (m *Manager) Get(ctx context.Context, id int64) (Incident, error) {
 		s.At = db.Time(at)
 		inc.Suspects = append(inc.Suspects, s)
 	}
-	return inc, rows.Err()
+	if err := rows.Err(); err != nil {
+		return inc, err
+	}
+	rows.Close()
+	inc.Responders, err = m.responders(ctx, id)
+	return inc, err
 }
 
 // List returns incidents matching f, most recently started first.
@@ -737,7 +742,7 @@ func (m *Manager) Update(ctx context.Context, id int64, actor string, u Update) 
 // event happened elsewhere. Kind must be one of the timeline kinds.
 func (m *Manager) RecordEvent(ctx context.Context, id int64, e Event) error {
 	switch e.Kind {
-	case EvAlertFired, EvAlertResolve, EvEscalation, EvPage, EvPageFailed, EvNote, EvChange, EvMaintenance, EvUpdate:
+	case EvAlertFired, EvAlertResolve, EvEscalation, EvPage, EvPageFailed, EvNote, EvChange, EvMaintenance, EvUpdate, EvReassign, EvResponder:
 	default:
 		return tandem.FieldErrorf("kind", "cannot record a %q event", e.Kind)
 	}

@@ -560,6 +560,56 @@ func TestBrowser(t *testing.T) {
 		}
 		b.clean("after bulk ack")
 	})
+	t.Run("add responder", func(t *testing.T) {
+		b.t = t
+		mgr := srv.Main.API.Incident.Manager
+		inc, err := mgr.Open(ctx, incident.OpenInput{Title: "Browser test: card declines", Services: []string{"checkout"},
+			Severity: "sev2", Actor: "test", NoPage: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/incidents/%d", inc.ID)
+		b.open("incident-responder", path, "select#add-responder option[value=bob]", "select#reassign-to", "button#save-responder")
+		if err := chromedp.Do(bctx,
+			chromedp.SetValue(chromedp.CSS("select#add-responder"), "bob"),
+			chromedp.Click(chromedp.CSS("button#save-responder")),
+			chromedp.WaitVisible(chromedp.CSS("p.notice")),
+		); err != nil {
+			t.Fatalf("add responder: %v", err)
+		}
+		if got := b.text("p.notice"); got != "Responders asked: they are being paged." {
+			t.Errorf("after adding a responder the page says %q", got)
+		}
+		if got := b.text("#responders"); got != "bob" {
+			t.Errorf("responders shown: %q", got)
+		}
+		if tl := b.text("#timeline"); !strings.Contains(tl, "bob asked to respond by web:browser-writer: paging bob") {
+			t.Errorf("the timeline lacks the request:\n%s", tl)
+		}
+		// The page job runs in the server's engine: the page to bob (by
+		// Slack, the example's default rule at 0 minutes) reaches the
+		// timeline and the pages table.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			b.open("incident-responder", path, "#timeline li")
+			tl := b.text("#timeline")
+			if strings.Contains(tl, "paged bob by slack") || strings.Contains(tl, "page to bob by slack") {
+				if pages := b.text("#pages + table"); !strings.Contains(pages, "bob") {
+					t.Errorf("the pages table lacks bob's page:\n%s", pages)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no page to bob on the timeline:\n%s", tl)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		got, err := mgr.Get(ctx, inc.ID)
+		if err != nil || len(got.Responders) != 1 || got.Responders[0].Person != "bob" || got.Status != incident.Triggered {
+			t.Fatalf("after the form: %+v, %v", got, err)
+		}
+		b.clean("after add responder")
+	})
 	t.Run("time zones", func(t *testing.T) {
 		b.t = t
 		zone := func(id string) chromedp.Action[chromedp.Void] {

@@ -67,7 +67,7 @@ var eventWords = map[string]string{
 	"alert_fired": "Alert fired", "alert_resolved": "Alert resolved", "page": "Paged", "page_failed": "Page failed",
 	"escalation": "Escalated", "note": "Note", "change": "Change", "maintenance": "Maintenance window",
 	"update": "Updated", "triggered": "Triggered", "acknowledged": "Acknowledged", "resolved": "Resolved",
-	"closed": "Closed", "opened": "Opened", "status_update": "Status update", "reopened": "Reopened",
+	"closed": "Closed", "opened": "Opened", "reassign": "Reassigned", "responder": "Responder asked", "status_update": "Status update", "reopened": "Reopened",
 }
 
 // eventWord is an event kind in words: "page_failed" reads "Page failed".

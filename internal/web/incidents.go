@@ -29,6 +29,8 @@ type Incidents interface {
 	AddNote(ctx context.Context, id int64, actor, text string) (incident.Event, error)
 	Update(ctx context.Context, id int64, actor string, u incident.Update) (incident.Incident, error)
 	Escalate(ctx context.Context, id int64, actor string) (incident.Incident, error)
+	Reassign(ctx context.Context, id int64, actor string, to incident.Assignment) (incident.Incident, error)
+	AddResponders(ctx context.Context, id int64, actor string, people []string) (incident.Incident, error)
 	Windows(ctx context.Context, since time.Time) ([]incident.Window, error)
 	EndWindow(ctx context.Context, id int64, actor string) (incident.Window, error)
 	Heartbeats(ctx context.Context, hs []incident.Heartbeat, now time.Time) ([]incident.HeartbeatStatus, error)
@@ -241,6 +243,10 @@ type incidentDetailData struct {
 	Pages    []pageSent
 	Open     bool
 	CanAck   bool
+	// People and Policies are what the reassign and add-responder forms
+	// offer: the catalog's people and those with on-call contact methods,
+	// and the escalation policies.
+	People, Policies []string
 	// TimeToAck and TimeToResolve are zero until they happen.
 	TimeToAck, TimeToResolve time.Duration
 }
@@ -266,6 +272,21 @@ func (h *Handler) incidentDetail(w http.ResponseWriter, r *http.Request, b base)
 	d := incidentDetailData{base: b, Incident: inc, Timeline: tl, Open: open(inc), CanAck: inc.Status == incident.Triggered}
 	d.Title = "#" + itoa(inc.ID) + " " + inc.Title
 	d.Section = "incidents"
+	if cfg := h.deps.Config.Get(); cfg != nil {
+		if cfg.Catalog != nil {
+			for _, p := range cfg.Catalog.People {
+				d.People = append(d.People, p.Name)
+			}
+		}
+		for _, p := range cfg.Oncall.People {
+			d.People = append(d.People, p.Person)
+		}
+		for _, p := range cfg.Oncall.Policies {
+			d.Policies = append(d.Policies, p.Name)
+		}
+		slices.Sort(d.People)
+		d.People = slices.Compact(d.People)
+	}
 	if inc.AcknowledgedAt != nil {
 		d.TimeToAck = inc.AcknowledgedAt.Sub(inc.DetectedAt)
 	}
@@ -355,6 +376,25 @@ func (h *Handler) incidentAction(w http.ResponseWriter, r *http.Request, v viewe
 		}
 		_, err = h.deps.Incidents.Update(ctx, id, actor, incident.Update{Commander: &who})
 		done = "updated"
+	case "reassign":
+		// One select offers people and policies: "person:NAME" or
+		// "policy:NAME".
+		kind, name, _ := strings.Cut(r.PostFormValue("to"), ":")
+		switch kind {
+		case "person":
+			_, err = h.deps.Incidents.Reassign(ctx, id, actor, incident.Assignment{Person: name})
+		case "policy":
+			_, err = h.deps.Incidents.Reassign(ctx, id, actor, incident.Assignment{Policy: name})
+		default:
+			return tandem.FieldErrorf("to", "pick a person or an escalation policy to reassign to")
+		}
+		done = "reassigned"
+	case "responders":
+		if err := r.ParseForm(); err != nil {
+			return tandem.Errorf(tandem.EInvalid, "the form could not be read: %v", err)
+		}
+		_, err = h.deps.Incidents.AddResponders(ctx, id, actor, r.PostForm["person"])
+		done = "responders-added"
 	case "note":
 		text := strings.TrimSpace(r.PostFormValue("text"))
 		if text == "" {

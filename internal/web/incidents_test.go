@@ -19,6 +19,7 @@ import (
 	"github.com/tandemhq/tandem/internal/engine"
 	"github.com/tandemhq/tandem/internal/incident"
 	"github.com/tandemhq/tandem/internal/notify"
+	"github.com/tandemhq/tandem/internal/oncall"
 )
 
 func newIncidents(t *testing.T, d *db.DB) *incident.Manager {
@@ -261,4 +262,72 @@ func TestPagesSentNeverBlank(t *testing.T) {
 	if p := pageOf(incident.Event{Kind: incident.EvPageFailed, Message: "bob has no contact method for their notification rules"}); p.Person != "bob" || p.Attempt != "not sent" {
 		t.Errorf("no contact method: %+v", p)
 	}
+}
+
+// dirs serves one on-call directory at every instant.
+type dirs struct{ d *oncall.Directory }
+
+func (s dirs) DirectoryAt(context.Context, time.Time) (*oncall.Directory, error) { return s.d, nil }
+
+// TestIncidentReassignAndResponders: the incident page reassigns and adds
+// responders, each on the timeline; an unknown person changes nothing.
+func TestIncidentReassignAndResponders(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		m := newIncidents(t, d)
+		hook := func(p string) oncall.PersonRules {
+			return oncall.PersonRules{Person: p, ContactMethods: []oncall.ContactMethod{{Name: "hook", Type: oncall.ContactWebhook, Address: "https://hooks.example/" + p}}}
+		}
+		m.Directories = dirs{oncall.NewDirectory(oncall.Config{People: []oncall.PersonRules{hook("alice"), hook("bob")}}, testCatalog(), nil)}
+		ctx := context.Background()
+		inc, err := m.Open(ctx, incident.OpenInput{Title: "Checkout errors", Services: []string{"checkout"}, Severity: "sev2", Actor: "test", NoPage: true, StartedAt: testNow.Add(-10 * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newTestServer(t, d, Deps{PublicRead: true, Incidents: m})
+		c := signIn(t, s, s.token(t, "writer", auth.ScopeWrite))
+		id := itoa(inc.ID)
+		_, body := get(t, c, s.URL+"/incidents/"+id)
+		for _, want := range []string{`action="/incidents/` + id + `/reassign"`, `action="/incidents/` + id + `/responders"`, `id="assignee">nobody`, `id="responders">none asked`} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("incident page lacks %q", want)
+			}
+		}
+		tok := csrfIn(t, body)
+		before, _ := m.Timeline(ctx, inc.ID)
+		for _, bad := range []struct {
+			action string
+			form   url.Values
+			status int
+		}{
+			{"reassign", url.Values{"to": {"person:mallory"}}, http.StatusUnprocessableEntity},
+			{"reassign", url.Values{"to": {"policy:Nope"}}, http.StatusUnprocessableEntity},
+			{"reassign", url.Values{"to": {""}}, http.StatusBadRequest},
+			{"responders", url.Values{"person": {"bob", "zed"}}, http.StatusUnprocessableEntity},
+			{"responders", url.Values{}, http.StatusBadRequest},
+		} {
+			bad.form.Set("csrf", tok)
+			if res, _ := post(t, c, s.URL+"/incidents/"+id+"/"+bad.action, s.URL, bad.form); res.StatusCode != bad.status {
+				t.Errorf("%s %v: status %d, want %d", bad.action, bad.form, res.StatusCode, bad.status)
+			}
+		}
+		after, _ := m.Timeline(ctx, inc.ID)
+		if got, _ := m.Get(ctx, inc.ID); len(after) != len(before) || got.Assignee != "" || len(got.Responders) != 0 {
+			t.Fatalf("bad forms changed the incident: %+v, %d → %d timeline entries", got, len(before), len(after))
+		}
+		for _, f := range []struct {
+			action string
+			form   url.Values
+		}{{"reassign", url.Values{"to": {"person:alice"}}}, {"responders", url.Values{"person": {"bob"}}}} {
+			f.form.Set("csrf", tok)
+			if res, _ := post(t, c, s.URL+"/incidents/"+id+"/"+f.action, s.URL, f.form); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("%s: status %d", f.action, res.StatusCode)
+			}
+		}
+		_, body = get(t, c, s.URL+"/incidents/"+id+"?done=responders-added")
+		for _, want := range []string{`id="assignee">alice`, `id="responders">bob`, "reassigned from nobody to alice by web:writer", "bob asked to respond by web:writer: paging bob", "Responders asked"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("incident page lacks %q", want)
+			}
+		}
+	})
 }

@@ -350,6 +350,10 @@ func noticeText(done, n string) string {
 		return "Escalated: the next rule of the policy is being paged."
 	case "updated":
 		return "Incident updated."
+	case "reassigned":
+		return "Reassigned: the new assignee is being paged."
+	case "responders-added":
+		return "Responders asked: they are being paged."
 	case "signed-in":
 		return "Signed in."
 	case "signed-out":
