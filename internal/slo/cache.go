@@ -310,7 +310,7 @@ func (e *cacheEntry) series(def *Definition, from, now time.Time) Series {
 				minutes = append(minutes, Bucket{Start: ms.Add(time.Duration(i) * time.Minute), Counts: Counts{float64(r.good), float64(r.total), float64(r.total)}})
 			}
 		}
-		return NewSeries(from, now, hours, SliceBuckets(minutes, def.TimeSliceWindow, def.TimeSliceTarget))
+		return NewSeries(from, now, hours, SliceBuckets(minutes, def.TimeSliceWindow, def.TimeSliceTarget, end))
 	}
 	s := Series{HourStart: hs, MinuteStart: ms, End: end, LatencyP95Ms: -1, Hours: make([]Counts, nh), Minutes: make([]Counts, nm)}
 	for i := range s.Hours {
