@@ -113,8 +113,7 @@ func errRatio(good, total float64) float64 { return 1 - good/total }
 //	5m, 30m (23h, 24h]    1    1            6.666667
 //
 // The 5m and 30m windows read the slice that ends inside them, the last
-// complete hour; tandem's native evaluator counts the slices that start
-// inside a window, and has no burn rate for them (see the native
+// complete hour, as tandem's native evaluator does (see the native
 // reference). The good and total slices of the day are 21 and 24.
 func TestTimeslicesRulesHandComputed(t *testing.T) {
 	def := sliceDef(time.Hour, 0.85)

@@ -24,6 +24,13 @@ import (
 // bucket of a later write that it sees as well is read again next time,
 // which is harmless because a bucket row holds its totals, not a change.
 // Pruning deletes only minutes and hours older than any window keeps.
+//
+// An entry only moves forward: it holds every bucket from its bases on
+// (a whole load reads them with no upper bound, and a bucket past its
+// rows grows them), so an entry first read at a past instant stays exact
+// when asked for the present. A status at an instant before the latest
+// one an entry was brought to is read whole from the store instead,
+// leaving the entry as it is.
 
 // hourRow is one cached hour rollup.
 type hourRow struct {
@@ -124,6 +131,9 @@ type cacheEntry struct {
 	p95Key  [4]int64
 	// synced is the cycle whose sync last brought the entry up to date.
 	synced uint64
+	// end is the latest layout end (ms) the entry was brought to; an
+	// evaluation that ends before it reads the store, not the entry.
+	end int64
 	// cold is the cycle whose sync is loading the entry whole; it is not
 	// loaded meanwhile, and a load of its own (by data) wins over it.
 	cold uint64
@@ -149,7 +159,13 @@ func (e *cacheEntry) reset(hs, ms time.Time) {
 	e.minuteBase, e.minutes = db.Millis(ms)/msMinute, nil
 	e.hourSums.reset()
 	e.minuteSums.reset()
-	e.p95, e.p95Key, e.synced = -1, [4]int64{}, 0
+	e.p95, e.p95Key, e.synced, e.end = -1, [4]int64{}, 0, 0
+}
+
+// past reports whether an evaluation ending at end lies before the latest
+// one the entry was brought to.
+func (e *cacheEntry) past(end time.Time) bool {
+	return e.loaded && db.Millis(end) < e.end
 }
 
 // covers reports whether the entry holds everything a layout needs.
@@ -185,18 +201,28 @@ func (e *cacheEntry) slide(hs, ms, end time.Time) {
 }
 
 // apply puts a bucket in place; buckets before the entry's bases belong
-// to no window any more, and buckets past its horizon cannot be (ingest
-// refuses them).
+// to no window any more. A bucket past the entry's rows (read by a load
+// at a past instant, or written ahead of an evaluation behind the clock)
+// grows them, so that no bucket the entry's version covers is missed
+// when the entry moves forward.
 func (e *cacheEntry) apply(r bucketRow) {
 	e.latency = e.latency || r.latency
 	switch r.res {
 	case resHour:
-		if i := r.start/msHour - e.hourBase; i >= 0 && i < int64(len(e.hours)) {
+		if i := r.start/msHour - e.hourBase; i >= 0 {
+			if i >= int64(len(e.hours)) {
+				e.hours = append(e.hours, make([]hourRow, int(i)+1-len(e.hours))...)
+				e.hourSums.grow(len(e.hours))
+			}
 			e.hours[i] = hourRow{r.good, r.total, int32(r.goodSlices), int32(r.slice)}
 			e.hourSums.changed(int(i))
 		}
 	case resMinute:
-		if i := r.start/msMinute - e.minuteBase; i >= 0 && i < int64(len(e.minutes)) {
+		if i := r.start/msMinute - e.minuteBase; i >= 0 {
+			if i >= int64(len(e.minutes)) {
+				e.minutes = append(e.minutes, make([]minuteRow, int(i)+1-len(e.minutes))...)
+				e.minuteSums.grow(len(e.minutes))
+			}
 			e.minutes[i] = minuteRow{r.good, r.total}
 			e.minuteSums.changed(int(i))
 		}
@@ -284,7 +310,7 @@ func (e *cacheEntry) series(def *Definition, from, now time.Time) Series {
 				minutes = append(minutes, Bucket{Start: ms.Add(time.Duration(i) * time.Minute), Counts: Counts{float64(r.good), float64(r.total), float64(r.total)}})
 			}
 		}
-		return NewSeries(from, now, hours, SliceBuckets(minutes, def.TimeSliceWindow, def.TimeSliceTarget))
+		return NewSeries(from, now, hours, SliceBuckets(minutes, def.TimeSliceWindow, def.TimeSliceTarget, end))
 	}
 	s := Series{HourStart: hs, MinuteStart: ms, End: end, LatencyP95Ms: -1, Hours: make([]Counts, nh), Minutes: make([]Counts, nm)}
 	for i := range s.Hours {
@@ -360,6 +386,10 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 		from, _ := def.Window.Bounds(now)
 		hs, ms, end := SeriesLayout(from, now)
 		e.mu.Lock()
+		if e.past(end) {
+			e.mu.Unlock()
+			continue // data reads the store for it
+		}
 		if e.covers(hs, ms) {
 			e.slide(hs, ms, end)
 			ready[def.Name] = e
@@ -370,9 +400,10 @@ func (n *nativeSource) sync(ctx context.Context, defs []*Definition, now time.Ti
 			e.reset(hs, ms)
 			e.slide(hs, ms, end)
 			e.loaded, e.cold = false, cycle
-			k := coldKey{db.Millis(hs), db.Millis(ms), db.Millis(end.Add(cacheAhead))}
+			k := coldKey{db.Millis(hs), db.Millis(ms)}
 			cold[k] = append(cold[k], def.Name)
 		}
+		e.end = max(e.end, db.Millis(end))
 		e.mu.Unlock()
 	}
 	for k, names := range cold {
@@ -439,6 +470,16 @@ func (n *nativeSource) data(ctx context.Context, def *Definition, now time.Time,
 	hs, ms, end := SeriesLayout(from, now)
 	e := n.entry(def.Name)
 	e.mu.Lock()
+	if e.past(end) {
+		// An instant before the entry's latest: read whole from the
+		// store, the entry left as it is for the present.
+		e.mu.Unlock()
+		ser, err := n.st.Load(ctx, def, from, now)
+		if err != nil {
+			return nil, err
+		}
+		return &ser, nil
+	}
 	defer e.mu.Unlock()
 	if cycle == 0 || e.synced != cycle || !e.covers(hs, ms) {
 		vs, err := n.st.versions(ctx, def.Name)
@@ -455,7 +496,7 @@ func (n *nativeSource) data(ctx context.Context, def *Definition, now time.Time,
 		} else {
 			e.reset(hs, ms)
 			e.slide(hs, ms, end)
-			rows, err = n.st.window(ctx, def.Name, hs, ms, end.Add(cacheAhead))
+			rows, err = n.st.window(ctx, def.Name, hs, ms)
 		}
 		if err != nil {
 			e.loaded = false // read again whole next time
@@ -466,6 +507,7 @@ func (n *nativeSource) data(ctx context.Context, def *Definition, now time.Time,
 		}
 		e.version = max(e.version, v)
 	}
+	e.end = max(e.end, db.Millis(end))
 	data := e.data(def, from, now)
 	p95 := -1.0
 	if e.latency {
@@ -573,16 +615,16 @@ JOIN slo_buckets b ON b.slo = w.key AND b.version > CAST(w.value AS BIGINT) AND 
 }
 
 // coldKey is the layout of SLOs loaded whole together: hours from hs,
-// minutes from ms, both up to to (milliseconds).
-type coldKey struct{ hs, ms, to int64 }
+// minutes from ms (milliseconds).
+type coldKey struct{ hs, ms int64 }
 
 // coldChunk is how many SLOs one query of a cold load reads: many, since
 // PostgreSQL reads most of the table for a cold load whatever the chunk.
 const coldChunk = 10000
 
-// windows reads the hour rollups in [k.hs, k.to) and the minutes in
-// [k.ms, k.to) of the SLOs names, in two queries, handing each bucket to
-// fn as it is read.
+// windows reads the hour rollups from k.hs and the minutes from k.ms of
+// the SLOs names (every later bucket too: see apply), in two queries,
+// handing each bucket to fn as it is read.
 func (s *Store) windows(ctx context.Context, names []string, k coldKey, fn func(bucketRow)) error {
 	keys := make(map[string]int, len(names))
 	for _, n := range names {
@@ -597,7 +639,7 @@ func (s *Store) windows(ctx context.Context, names []string, k coldKey, fn func(
 		from int64
 	}{{resHour, k.hs}, {resMinute, k.ms}} {
 		rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM `+s.db.Dialect().JSONObjectPairs()+` w
-JOIN slo_buckets b ON b.slo = w.key AND b.res = ? AND b.start_ms >= ? AND b.start_ms < ?`, string(arg), q.res, q.from, k.to)
+JOIN slo_buckets b ON b.slo = w.key AND b.res = ? AND b.start_ms >= ?`, string(arg), q.res, q.from)
 		if err != nil {
 			return fmt.Errorf("read buckets: %w", err)
 		}
@@ -618,11 +660,12 @@ JOIN slo_buckets b ON b.slo = w.key AND b.res = ? AND b.start_ms >= ? AND b.star
 	return nil
 }
 
-// window reads slo's hour rollups in [hs, to) and minutes in [ms, to).
-func (s *Store) window(ctx context.Context, slo string, hs, ms, to time.Time) ([]bucketRow, error) {
+// window reads slo's hour rollups from hs and minutes from ms (every
+// later bucket too: see apply).
+func (s *Store) window(ctx context.Context, slo string, hs, ms time.Time) ([]bucketRow, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+bucketCols+` FROM slo_buckets b
-WHERE b.slo = ? AND ((b.res = ? AND b.start_ms >= ? AND b.start_ms < ?) OR (b.res = ? AND b.start_ms >= ? AND b.start_ms < ?))`,
-		slo, resHour, db.Millis(hs), db.Millis(to), resMinute, db.Millis(ms), db.Millis(to))
+WHERE b.slo = ? AND ((b.res = ? AND b.start_ms >= ?) OR (b.res = ? AND b.start_ms >= ?))`,
+		slo, resHour, db.Millis(hs), resMinute, db.Millis(ms))
 	if err != nil {
 		return nil, fmt.Errorf("read buckets: %w", err)
 	}

@@ -187,3 +187,114 @@ SELECT 'slo-' || i, 3600, CAST(j AS BIGINT) * 3600000, 99, 100, 0 FROM s, h`, n-
 		}
 	})
 }
+
+// A status asked for at a past instant (the dashboard's time range, the
+// demo's history) answers for that instant and leaves the cache as it
+// was: the next status at the present is the store's, burn windows and
+// all.
+func TestStatusInThePastKeepsTheCache(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		st := NewStore(d)
+		occ := def28d(0.99)
+		occ.Name = "occ"
+		defs := []*Definition{occ}
+		svc, err := NewService(Options{Store: st, Definitions: func() []*Definition { return defs }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := t0
+		var bs []NativeBucket
+		for m := 6 * 60; m > 0; m-- {
+			good := int64(100)
+			if m < 40 {
+				good = 80 // burning over the last 40 minutes
+			}
+			bs = append(bs, NativeBucket{Start: now.Add(-time.Duration(m) * time.Minute), Good: good, Total: 100})
+		}
+		if _, err := st.Ingest(ctx, "occ", "edge", "b1", bs, 0, 0, now); err != nil {
+			t.Fatal(err)
+		}
+		want := func(at time.Time) string {
+			from, _ := occ.Window.Bounds(at)
+			ser, err := st.Load(ctx, occ, from, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(Evaluate(occ, &ser, at))
+			return string(b)
+		}
+		for i, at := range []time.Time{now, now.Add(-3 * time.Hour), now, now.Add(-5 * time.Minute), now.Add(-26 * time.Hour), now} {
+			got, err := svc.Status(ctx, "occ", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := string(must(json.Marshal(got))), want(at); g != w {
+				t.Fatalf("status %d at %s:\n got %s\nwant %s", i, at.Format(time.RFC3339), g, w)
+			}
+		}
+		// A fresh evaluator whose first status is a past one: the entry it
+		// loads then holds what came after, and the present is exact.
+		fresh, err := NewService(Options{Store: st, Definitions: func() []*Definition { return defs }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, at := range []time.Time{now.Add(-3 * time.Hour), now} {
+			got, err := fresh.Status(ctx, "occ", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := string(must(json.Marshal(got))), want(at); g != w {
+				t.Fatalf("fresh evaluator, status %d at %s:\n got %s\nwant %s", i, at.Format(time.RFC3339), g, w)
+			}
+		}
+	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestStatusInThePastKeepsTheLatest: a status asked for at a past instant
+// does not replace the latest evaluation that freezes and Last read.
+func TestStatusInThePastKeepsTheLatest(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		st := NewStore(d)
+		occ := def28d(0.99)
+		occ.Name = "occ"
+		svc, err := NewService(Options{Store: st, Definitions: func() []*Definition { return []*Definition{occ} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := t0
+		var bs []NativeBucket
+		for m := 6 * 60; m > 0; m-- {
+			good := int64(100)
+			if m < 40 {
+				good = 0 // an outage over the last 40 minutes
+			}
+			bs = append(bs, NativeBucket{Start: now.Add(-time.Duration(m) * time.Minute), Good: good, Total: 100})
+		}
+		if _, err := st.Ingest(ctx, "occ", "edge", "b1", bs, 0, 0, now); err != nil {
+			t.Fatal(err)
+		}
+		cur, err := svc.Status(ctx, "occ", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Status(ctx, "occ", now.Add(-3*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		last := svc.Last()
+		if len(last) != 1 || !last[0].EvaluatedAt.Equal(now) || string(must(json.Marshal(last[0]))) != string(must(json.Marshal(cur))) {
+			t.Fatalf("Last after a past status = %+v, want the status at %s", last, now.Format(time.RFC3339))
+		}
+		if frozen, _ := svc.Frozen(occ.Service); frozen != cur.Freeze.Active {
+			t.Fatalf("frozen = %v, want %v as at %s", frozen, cur.Freeze.Active, now.Format(time.RFC3339))
+		}
+	})
+}

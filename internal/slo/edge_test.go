@@ -98,7 +98,7 @@ func TestMinEventsCountsEvents(t *testing.T) {
 		}
 		return 0
 	})
-	s := NewSeries(t0.Add(-28*24*time.Hour), t0, nil, SliceBuckets(data, def.TimeSliceWindow, def.TimeSliceTarget))
+	s := NewSeries(t0.Add(-28*24*time.Hour), t0, nil, SliceBuckets(data, def.TimeSliceWindow, def.TimeSliceTarget, t0))
 	st := Evaluate(def, &s, t0)
 	// 1 h: 12 bad slices of 12 → burn 1/0.01 = 100 > 13.44; 5 m the same.
 	near(t, "burn 1h", val(st.BurnRates["1h"]), 100, 1e-9)
@@ -115,7 +115,7 @@ func TestMinEventsCountsEvents(t *testing.T) {
 		}
 		return 0
 	})
-	s = NewSeries(t0.Add(-28*24*time.Hour), t0, nil, SliceBuckets(sparse, def.TimeSliceWindow, def.TimeSliceTarget))
+	s = NewSeries(t0.Add(-28*24*time.Hour), t0, nil, SliceBuckets(sparse, def.TimeSliceWindow, def.TimeSliceTarget, t0))
 	if st := Evaluate(def, &s, t0); st.Alerts.Page.Firing {
 		t.Errorf("paged on 60 events with a guard of 100: %+v", st.Alerts)
 	}

@@ -205,7 +205,11 @@ func (s *Service) evaluateSynced(ctx context.Context, def *Definition, now time.
 		}
 	}
 	s.mu.Lock()
-	s.last[def.Name] = st
+	// A status at a past instant (a time range, history) answers for
+	// that instant; the latest evaluation, which freezes read, stays.
+	if prev, ok := s.last[def.Name]; !ok || !now.Before(prev.EvaluatedAt) {
+		s.last[def.Name] = st
+	}
 	if _, was := s.lastErr[def.Name]; was {
 		delete(s.lastErr, def.Name)
 		s.o.Log.Info("SLO evaluation: source readable again", "slo", def.Name)

@@ -294,9 +294,13 @@ func sliceDeltas(ctx context.Context, tx *db.Tx, slo string, minutes map[int64]*
 
 // SliceBuckets turns minute buckets of events into buckets of time slices
 // of length slice (which divides an hour): a slice with events is good when
-// its good ratio reaches target. Each slice is reported at its start, with
-// the events inside it as its Events.
-func SliceBuckets(minutes []Bucket, slice time.Duration, target float64) []Bucket {
+// its good ratio reaches target. Only the slices complete by end count, as
+// in the generated Prometheus rules, which read each slice at its end: each
+// is reported at its last minute, with the events inside it as its Events,
+// so that a window [end-w, end) holds the slices that end inside it, and a
+// window shorter than a slice the last complete slice while it ended
+// within the window.
+func SliceBuckets(minutes []Bucket, slice time.Duration, target float64, end time.Time) []Bucket {
 	if slice < time.Minute {
 		slice = time.Minute
 	}
@@ -307,10 +311,10 @@ func SliceBuckets(minutes []Bucket, slice time.Duration, target float64) []Bucke
 	}
 	out := make([]Bucket, 0, len(agg))
 	for k, c := range agg {
-		if c.Total <= 0 {
+		if c.Total <= 0 || k.Add(slice).After(end) {
 			continue
 		}
-		b := Bucket{Start: k, Counts: Counts{Total: 1, Events: c.EventCount()}}
+		b := Bucket{Start: k.Add(slice - time.Minute), Counts: Counts{Total: 1, Events: c.EventCount()}}
 		if c.Good/c.Total >= target {
 			b.Good = 1
 		}
@@ -335,7 +339,7 @@ func (s *Store) Load(ctx context.Context, def *Definition, from, now time.Time) 
 		return Series{}, err
 	}
 	if def.Method == Timeslices {
-		minutes = SliceBuckets(minutes, def.TimeSliceWindow, def.TimeSliceTarget)
+		minutes = SliceBuckets(minutes, def.TimeSliceWindow, def.TimeSliceTarget, end)
 	}
 	ser := NewSeries(from, now, hours, minutes)
 	if p, ok := lat.Quantile(0.95); ok {
