@@ -391,7 +391,11 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 	// The budget axis runs from 100% down to 0, or below when overspent.
 	low := 0.0
 	for _, pt := range budget {
-		low = math.Min(low, pt.V)
+		// Hours without data (before the SLO's first events) are NaN
+		// and must not become the axis's bottom.
+		if !math.IsNaN(pt.V) {
+			low = math.Min(low, pt.V)
+		}
 	}
 	if low < 0 {
 		low = math.Floor(low*4) / 4
