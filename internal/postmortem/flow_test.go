@@ -196,6 +196,47 @@ func TestCloseSev1WritesPostmortem(t *testing.T) {
 	})
 }
 
+// A postmortem lists only the changes of its incident's environment, as
+// the incident's suspects: a staging change near a production incident is
+// not one of its suspects, and the other way round.
+func TestPostmortemChangesOnlyFromIncidentEnvironment(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFlow(t, d)
+		ctx := context.Background()
+		if _, err := f.changes.Record(ctx, []change.Event{
+			{Service: "checkout", Kind: "deploy", Version: "v7-prod", StartedAt: t0.Add(-30 * time.Minute), FinishedAt: t0.Add(-29 * time.Minute), Status: "success", Source: "ci", ExternalID: "p"},
+			{Service: "checkout", Environment: "staging", Kind: "chaos", Version: "v7-staging-chaos", StartedAt: t0.Add(-20 * time.Minute), FinishedAt: t0.Add(-10 * time.Minute), Status: "success", Source: "ci", ExternalID: "s"},
+		}, f.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		open := func(labels map[string]string) int64 {
+			inc, err := f.m.Open(ctx, incident.OpenInput{Title: "Checkout errors", Services: []string{"checkout"}, Severity: "sev1",
+				StartedAt: t0.Add(-5 * time.Minute), Labels: labels, NoPage: true, Actor: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inc.ID
+		}
+		for _, c := range []struct {
+			name      string
+			labels    map[string]string
+			want, not string
+		}{
+			{"no label is production", nil, "v7-prod", "v7-staging-chaos"},
+			{"production", map[string]string{"environment": "production"}, "v7-prod", "v7-staging-chaos"},
+			{"staging", map[string]string{"environment": "staging"}, "v7-staging-chaos", "v7-prod"},
+		} {
+			p, _, err := f.svc.Generate(ctx, open(c.labels))
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if !strings.Contains(p.Markdown, c.want) || strings.Contains(p.Markdown, c.not) {
+				t.Errorf("%s: postmortem should list %s and not %s:\n%s", c.name, c.want, c.not, p.Markdown)
+			}
+		}
+	})
+}
+
 func TestCloseSev3WritesNone(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := newFlow(t, d)

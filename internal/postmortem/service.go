@@ -58,9 +58,10 @@ type IncidentReader interface {
 	Timeline(ctx context.Context, id int64) ([]incident.Event, error)
 }
 
-// ChangeReader finds changes around a moment; *change.Store implements it.
+// ChangeReader finds the changes of one environment around a moment;
+// *change.Store implements it.
 type ChangeReader interface {
-	Around(ctx context.Context, services []string, at time.Time, before, after time.Duration) ([]change.Event, error)
+	AroundIn(ctx context.Context, environment string, services []string, at time.Time, before, after time.Duration) ([]change.Event, error)
 }
 
 // BudgetReader tells how much error budget each SLO of the services spent
@@ -229,7 +230,9 @@ func (s *Service) Generate(ctx context.Context, incidentID int64) (Postmortem, b
 		if during < 0 {
 			during = 0
 		}
-		cs, err := s.Changes.Around(ctx, inc.Services, inc.StartedAt, st.Lookback, during)
+		// Only the incident's environment, as its suspects: a staging change
+		// never suspects a production incident.
+		cs, err := s.Changes.AroundIn(ctx, inc.Environment(), inc.Services, inc.StartedAt, st.Lookback, during)
 		if err != nil {
 			return Postmortem{}, false, fmt.Errorf("changes around incident %d: %w", incidentID, err)
 		}

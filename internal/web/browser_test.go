@@ -19,8 +19,10 @@ import (
 
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/auth"
+	"github.com/tandemhq/tandem/internal/change"
 	"github.com/tandemhq/tandem/internal/demo"
 	"github.com/tandemhq/tandem/internal/incident"
+	"github.com/tandemhq/tandem/internal/slo"
 	"github.com/tandemhq/tandem/internal/testenv"
 )
 
@@ -299,6 +301,7 @@ func TestBrowser(t *testing.T) {
 	if err := demo.Seed(ctx, srv.Main, time.Now(), 14); err != nil {
 		t.Fatalf("demo data: %v", err)
 	}
+	stagingDeploy := seedStaging(t, srv)
 	writer := srv.Token(t, "browser-writer", auth.ScopeWrite)
 
 	shots := filepath.Join(repoRoot(t), "testout", "screenshots")
@@ -377,6 +380,15 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the SLI axis of a 99.9%% objective goes down to %v%%, %v", low, err)
 		}
 		b.clean("service hover")
+	})
+	t.Run("staging", func(t *testing.T) {
+		b.t = t
+		b.open("service-staging", "/services/checkout?range=7d&env=staging", "#slo-checkout-staging-availability svg.chart.ts",
+			"nav.envs a[aria-current]", fmt.Sprintf("#slo-checkout-staging-availability a[href='#change-%d']", stagingDeploy),
+			"header nav a[href='/delivery?env=staging&range=7d']")
+		if got := b.text("#slo-checkout-availability"); got != "" {
+			t.Errorf("the staging page shows the production SLO: %q", got)
+		}
 	})
 	t.Run("drag to zoom", func(t *testing.T) {
 		b.t = t
@@ -753,4 +765,73 @@ func TestBrowser(t *testing.T) {
 		b.expect("after refresh", "table#services tbody tr")
 		b.clean("after refresh")
 	})
+}
+
+// stagingSLO is a native SLO of checkout in staging, beside the examples'
+// production ones.
+const stagingSLO = `apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: checkout-staging-availability
+  labels:
+    environment: staging
+spec:
+  service: checkout
+  indicator:
+    metadata:
+      name: checkout-staging-requests
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            type: tandem
+            spec:
+              source: ingest
+              maxStatus: 499
+        total:
+          metricSource:
+            type: tandem
+            spec:
+              source: ingest
+  timeWindow:
+    - duration: 7d
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - target: 0.99
+`
+
+// seedStaging adds stagingSLO to the server's config (after the demo,
+// whose production pipelines gate on checkout's SLOs), gives it two days
+// of traffic with a bad hour, records a staging deploy in that hour and
+// returns the deploy's id.
+func seedStaging(t *testing.T, srv *apptest.Server) int64 {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(srv.Main.Options.ConfigDir, "slos-staging.yaml"), []byte(stagingSLO), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Main.Reload(); err != nil {
+		t.Fatalf("reload with the staging SLO: %v", err)
+	}
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Minute)
+	var bs []slo.NativeBucket
+	for m := now.Add(-48 * time.Hour); m.Before(now); m = m.Add(time.Minute) {
+		good := int64(50)
+		if m.After(now.Add(-20*time.Hour)) && m.Before(now.Add(-19*time.Hour)) {
+			good = 45
+		}
+		bs = append(bs, slo.NativeBucket{Start: m, Good: good, Total: 50})
+	}
+	if _, err := srv.Main.API.SLO.Store.Ingest(ctx, "checkout-staging-availability", "browser-test", "", bs, 0, 0, now); err != nil {
+		t.Fatalf("staging SLI: %v", err)
+	}
+	evs, err := srv.Main.API.Change.Store.Record(ctx, []change.Event{{Service: "checkout", Environment: "staging", Kind: change.KindDeploy,
+		Version: "v9.9.9-rc1", StartedAt: now.Add(-20*time.Hour - 10*time.Minute), FinishedAt: now.Add(-20 * time.Hour), Status: change.StatusSuccess,
+		Source: "ci", ExternalID: "browser-staging-1"}}, now)
+	if err != nil {
+		t.Fatalf("staging deploy: %v", err)
+	}
+	return evs[0].ID
 }

@@ -68,7 +68,9 @@ func (h *Handler) funcs() template.FuncMap {
 			return u.Path + "?" + q.Encode()
 		},
 		"otherParams": otherParams,
-		// nav is a navigation link that keeps the range picked.
+		"envLink":     envLink,
+		// nav is a navigation link that keeps the range and environment
+		// picked.
 		"nav": func(path, rangeQ string) string {
 			if rangeQ == "" {
 				return path

@@ -73,12 +73,22 @@ func FuzzQueryParsing(f *testing.F) {
 	f.Add("team=payments&tier=1&status=critical&q=x", "/incidents?x=1")
 	f.Add("range=90d&from=2026-11-01&to=now", "//evil")
 	f.Add("tier=-1&range=1e400h", "/\\x")
+	f.Add("env=staging&range=7d", "/")
+	f.Add("env=a%20b", "/")
 	f.Fuzz(func(t *testing.T, rawQuery, next string) {
 		q, err := url.ParseQuery(rawQuery)
 		if err != nil {
 			return
 		}
 		_, _ = parseOverviewFilter(q)
+		if e, err := parseEnv(q); err == nil && (e == "" || strings.ContainsAny(e, " \t\r\n")) {
+			t.Fatalf("environment %q accepted", e)
+		}
+		if c, err := url.ParseQuery(carriedQuery(q, testNow)); err != nil {
+			t.Fatalf("carried query does not parse: %v", err)
+		} else if _, err := parseEnv(c); err != nil {
+			t.Fatalf("a bad environment is carried: %q", c.Get("env"))
+		}
 		if tr, err := parseRange(q, testNow, "7d"); err == nil && !tr.To.After(tr.From) {
 			t.Fatalf("range %v – %v accepted", tr.From, tr.To)
 		} else if err == nil && tr.Span() > maxRange+time.Second {

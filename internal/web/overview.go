@@ -94,7 +94,9 @@ func parseOverviewFilter(q url.Values) (overviewFilter, error) {
 	return f, nil
 }
 
-// keep reports whether a row passes the filter.
+// keep reports whether a row passes the filter. A service passes the
+// environment filter when it runs there or has SLOs there (the row's SLOs
+// are that environment's).
 func (f overviewFilter) keep(r overviewRow) bool {
 	s := r.Service
 	switch {
@@ -102,7 +104,7 @@ func (f overviewFilter) keep(r overviewRow) bool {
 		return false
 	case f.Tier != 0 && s.Tier != f.Tier:
 		return false
-	case f.Env != "" && !slices.Contains(environments(s), f.Env):
+	case f.Env != "" && !slices.Contains(environments(s), f.Env) && len(r.SLOs) == 0:
 		return false
 	case f.Status != "" && r.Status != f.Status:
 		return false
@@ -163,10 +165,13 @@ func summarize(r *overviewRow) {
 // overviewData is the data of overview.html.
 type overviewData struct {
 	base
-	URL      *url.URL
-	Range    timeRange
-	Presets  []string
-	Filter   overviewFilter
+	URL     *url.URL
+	Range   timeRange
+	Presets []string
+	Filter  overviewFilter
+	// Env is the environment whose SLOs the rows show (production when
+	// the URL names none).
+	Env      string
 	Rows     []overviewRow
 	Total    int
 	Counts   map[string]int // services per status, before the status filter
@@ -188,12 +193,16 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, b base) error
 	if err != nil {
 		return err
 	}
-	b.Title = "Overview"
-	d, err := h.overviewRows(r.Context(), b.Now, tr)
+	env, err := parseEnv(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	d.base, d.URL, d.Filter, d.Range, d.Presets = b, r.URL, f, tr, rangePresets
+	b.Title = "Overview"
+	d, err := h.overviewRows(r.Context(), b.Now, tr, env)
+	if err != nil {
+		return err
+	}
+	d.base, d.URL, d.Filter, d.Range, d.Presets, d.Env = b, r.URL, f, tr, rangePresets, env
 	d.Counts = map[string]int{}
 	kept := d.Rows[:0]
 	for _, row := range d.Rows {
@@ -209,8 +218,9 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, b base) error
 	return nil
 }
 
-// overviewRows gathers a row per service from every capability.
-func (h *Handler) overviewRows(ctx context.Context, now time.Time, tr timeRange) (overviewData, error) {
+// overviewRows gathers a row per service from every capability, with the
+// SLOs of environment env.
+func (h *Handler) overviewRows(ctx context.Context, now time.Time, tr timeRange, env string) (overviewData, error) {
 	cfg := h.deps.Config.Get()
 	var d overviewData
 	teams, envs, tiers := map[string]bool{}, map[string]bool{}, map[int]bool{}
@@ -226,7 +236,7 @@ func (h *Handler) overviewRows(ctx context.Context, now time.Time, tr timeRange)
 		}
 	}
 	var err error
-	if d.HaveSLO, err = h.fillSLOs(ctx, now, rows, index); err != nil {
+	if d.HaveSLO, err = h.fillSLOs(ctx, now, env, rows, index, envs); err != nil {
 		return d, err
 	}
 	if d.HaveDORA, err = h.fillTiers(ctx, now, tr, rows, index); err != nil {
@@ -243,7 +253,7 @@ func (h *Handler) overviewRows(ctx context.Context, now time.Time, tr timeRange)
 	}
 	d.Rows = rows
 	d.Teams = sortedKeys(teams)
-	d.Envs = sortedKeys(envs)
+	d.Envs = envChoices(env, sortedKeys(envs))
 	for t := range tiers {
 		if t > 0 {
 			d.Tiers = append(d.Tiers, t)

@@ -3,6 +3,7 @@ package web
 import (
 	"html/template"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -13,7 +14,7 @@ import (
 // services; building rows with a strings.Builder is several times cheaper
 // than executing a template action per cell, and keeps the page inside its
 // time budget. Every piece of outside text goes through esc.
-func rowHTML(r overviewRow, haveIncidents bool) template.HTML {
+func rowHTML(r overviewRow, haveIncidents bool, carry string) template.HTML {
 	esc := template.HTMLEscapeString
 	var b strings.Builder
 	b.Grow(1500 + 700*len(r.SLOs))
@@ -21,7 +22,12 @@ func rowHTML(r overviewRow, haveIncidents bool) template.HTML {
 	b.WriteString(`<tr data-status="`)
 	b.WriteString(esc(r.Status))
 	b.WriteString(`"><th scope="row"><a href="/services/`)
-	b.WriteString(esc(s.Name))
+	b.WriteString(esc(url.PathEscape(s.Name)))
+	if carry != "" {
+		// The service page keeps the range and environment picked.
+		b.WriteString("?")
+		b.WriteString(esc(carry))
+	}
 	b.WriteString(`">`)
 	b.WriteString(esc(s.Name))
 	b.WriteString(`</a><br><small>`)

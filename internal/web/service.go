@@ -130,9 +130,13 @@ func sliAxis(objective float64) (floor, top float64) {
 // serviceData is the data of service.html.
 type serviceData struct {
 	base
-	URL          *url.URL
-	Range        timeRange
-	Presets      []string
+	URL     *url.URL
+	Range   timeRange
+	Presets []string
+	// Env is the environment whose SLOs and changes the charts show;
+	// Envs the ones the page offers.
+	Env          string
+	Envs         []string
 	Service      catalog.Service
 	Runbook      string
 	Team         catalog.Team
@@ -180,8 +184,12 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, b base) er
 	if err != nil {
 		return err
 	}
+	env, err := parseEnv(r.URL.Query())
+	if err != nil {
+		return err
+	}
 	b.Title, b.Section = svc.Name, "overview"
-	d := serviceData{base: b, URL: r.URL, Range: tr, Presets: serviceRanges, Service: svc, Runbook: h.deps.Config.Get().Dashboard.ServiceRunbooks[svc.Name]}
+	d := serviceData{base: b, URL: r.URL, Range: tr, Presets: serviceRanges, Env: env, Service: svc, Runbook: h.deps.Config.Get().Dashboard.ServiceRunbooks[svc.Name]}
 	d.Team, _ = cat.Team(svc.Team)
 	for _, m := range d.Team.Members {
 		if p, ok := cat.Person(m); ok {
@@ -215,9 +223,9 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, b base) er
 		}
 		kinds := map[string]bool{}
 		for _, e := range evs {
-			// Production's changes go on the time axis; the table below
+			// The environment's changes go on its charts; the table below
 			// lists every environment's.
-			if e.Environment != "" && e.Environment != catalog.DefaultEnvironment {
+			if cmp.Or(e.Environment, catalog.DefaultEnvironment) != env {
 				continue
 			}
 			kinds[e.Kind] = true
@@ -235,10 +243,15 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, b base) er
 		d.Changes = evs
 	}
 
+	sloEnvs := []string{}
 	if h.deps.SLOs != nil {
 		d.HaveSLO = true
 		for _, def := range h.deps.SLOs.Definitions() {
 			if def.Service != svc.Name {
+				continue
+			}
+			sloEnvs = append(sloEnvs, def.Env())
+			if def.Env() != env {
 				continue
 			}
 			st, err := h.deps.SLOs.Status(ctx, def.Name, b.Now)
@@ -252,6 +265,7 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, b base) er
 			d.SLOs = append(d.SLOs, h.sloPanel(ctx, def, st, tr, markers))
 		}
 	}
+	d.Envs = envChoices(env, environments(svc), sloEnvs)
 
 	if h.deps.Incidents != nil {
 		d.HaveIncidents = true
@@ -377,7 +391,11 @@ func (h *Handler) sloPanel(ctx context.Context, def *slo.Definition, st slo.Stat
 	// The budget axis runs from 100% down to 0, or below when overspent.
 	low := 0.0
 	for _, pt := range budget {
-		low = math.Min(low, pt.V)
+		// Hours without data (before the SLO's first events) are NaN
+		// and must not become the axis's bottom.
+		if !math.IsNaN(pt.V) {
+			low = math.Min(low, pt.V)
+		}
 	}
 	if low < 0 {
 		low = math.Floor(low*4) / 4

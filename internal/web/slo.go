@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"time"
@@ -55,9 +56,10 @@ func cellOf(st slo.Status) sloCell {
 	return c
 }
 
-// fillSLOs sets each row's SLOs and freeze; false when the SLO capability
-// is not wired.
-func (h *Handler) fillSLOs(ctx context.Context, now time.Time, rows []overviewRow, index map[string]int) (bool, error) {
+// fillSLOs sets each row's SLOs of environment env and their freeze; false
+// when the SLO capability is not wired. envs gathers the environments SLOs
+// name.
+func (h *Handler) fillSLOs(ctx context.Context, now time.Time, env string, rows []overviewRow, index map[string]int, envs map[string]bool) (bool, error) {
 	if h.deps.SLOs == nil {
 		return false, nil
 	}
@@ -68,6 +70,11 @@ func (h *Handler) fillSLOs(ctx context.Context, now time.Time, rows []overviewRo
 	for _, st := range sts {
 		i, ok := index[st.Service]
 		if !ok {
+			continue
+		}
+		stEnv := cmp.Or(st.Environment, slo.DefaultEnvironment)
+		envs[stEnv] = true
+		if stEnv != env {
 			continue
 		}
 		rows[i].SLOs = append(rows[i].SLOs, cellOf(st))

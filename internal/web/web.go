@@ -183,8 +183,8 @@ type base struct {
 	Path       string // this page's path and query, for "sign in and come back"
 	PublicRead bool
 	Notice     string
-	// RangeQ is the time range of the URL as a query ("range=7d"), kept
-	// by the navigation links; "" for none.
+	// RangeQ is the time range and environment of the URL as a query
+	// ("range=7d&env=staging"), kept by the navigation links; "" for none.
 	RangeQ string
 	// Bare leaves out the site's header and footer (the print view).
 	Bare bool
@@ -205,7 +205,7 @@ func (h *Handler) page(section string, fn pageFunc) http.Handler {
 		}
 		b := base{Section: section, Viewer: v, CSRF: v.csrf, Now: h.deps.Clock.Now(), Refresh: RefreshSeconds,
 			Path: r.URL.RequestURI(), PublicRead: h.deps.PublicRead, Notice: noticeText(r.URL.Query().Get("done"), r.URL.Query().Get("n"))}
-		b.RangeQ = carriedRange(r.URL.Query(), b.Now)
+		b.RangeQ = carriedQuery(r.URL.Query(), b.Now)
 		if !v.SignedIn && !h.deps.PublicRead && r.URL.Path != "/login" {
 			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
