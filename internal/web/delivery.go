@@ -58,13 +58,14 @@ type deployRow struct {
 const maxDeployRows = 200
 
 // deploysIn lists the deploys (and rollbacks) of scope in [from, to),
-// newest first, at most maxDeployRows.
+// newest first, at most maxDeployRows. Config changes and flags, which
+// the inputs carry for the change failure rate, are not deploys.
 func deploysIn(in dora.Inputs, from, to time.Time, scope []int32) []deployRow {
 	var out []deployRow
 	f, t := from.UnixMilli(), to.UnixMilli()
 	for i := len(in.Deploys) - 1; i >= 0 && len(out) < maxDeployRows; i-- {
 		dp := in.Deploys[i]
-		if dp.At < f || dp.At >= t || (scope != nil && !slices.Contains(scope, dp.Service)) {
+		if dp.Config || dp.At < f || dp.At >= t || (scope != nil && !slices.Contains(scope, dp.Service)) {
 			continue
 		}
 		st := "success"
