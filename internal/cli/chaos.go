@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/chaos"
 )
 
@@ -341,28 +342,19 @@ Built on Shopify's Toxiproxy. It runs until SIGTERM or Ctrl-C.`,
 }
 
 func newChaosListCmd(g *globals) *cobra.Command {
-	var service, env, format string
+	var service, env string
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List chaos experiments with their SLO verdict and cost in budget",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			runs, err := c.ChaosRuns(cmd.Context(), service, env, limit)
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(g.stdout, runs)
-			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	}
+	out := addOutput(cmd, "table", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]chaos.Run, error) {
+			return c.ChaosRuns(ctx, service, env, limit)
+		}, func(w io.Writer, runs []chaos.Run) error {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTARTED\tSERVICE\tENV\tNAME\tSOURCE\tVERDICT\tTOOL VERDICT\tMAX BUDGET COST")
 			for _, r := range runs {
 				verdict := r.Status
@@ -383,13 +375,12 @@ func newChaosListCmd(g *globals) *cobra.Command {
 					r.Name, r.Source, verdict, tool, pctOrNone(worst))
 			}
 			return tw.Flush()
-		},
+		})
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&service, "service", "", "only this service")
 	fl.StringVar(&env, "env", "", "only this environment")
 	fl.IntVar(&limit, "limit", 50, "at most this many, newest first")
-	fl.StringVar(&format, "format", "table", "table or json")
 	return cmd
 }
 
