@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,6 +311,16 @@ func TestChaosRunEndToEnd(t *testing.T) {
 	want := []string{"dependency-latency-abort=broken", "dependency-latency-400ms=broken", "dependency-latency-50ms=held"}
 	if !slices.Equal(got, want) {
 		t.Errorf("chaos list %v, want %v", got, want)
+	}
+	// tandem chaos list prints the same runs.
+	list, err := exec.Command(bin, "chaos", "list", "--url", srv.URL, "--token", srv.AdminToken, "--service", "checkout", "--env", "staging").Output()
+	if err != nil {
+		t.Fatalf("tandem chaos list: %v", err)
+	}
+	for _, w := range []string{"VERDICT", "dependency-latency-50ms", "held", "dependency-latency-abort", "broken"} {
+		if !strings.Contains(string(list), w) {
+			t.Errorf("tandem chaos list does not show %q:\n%s", w, list)
+		}
 	}
 	// tandem changes shows each chaos change's verdict beside it.
 	cmd := exec.Command(bin, "changes", "--url", srv.URL, "--token", srv.AdminToken, "--service", "checkout", "--env", "staging")
