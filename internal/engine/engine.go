@@ -200,35 +200,7 @@ func OnFinish(ctx context.Context, fn func(ctx context.Context, tx *db.Tx) error
 // already, or existed and was pruned (see Prune), is left alone and false
 // is returned. RunAt is stored in Unix ms.
 func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
-	if j.Kind == "" || j.Key == "" {
-		return false, fmt.Errorf("enqueue: kind and key are required")
-	}
-	payload, err := json.Marshal(j.Payload)
-	if err != nil {
-		return false, fmt.Errorf("enqueue %s: encode payload: %w", j.Kind, err)
-	}
-	max := j.MaxAttempts
-	if max <= 0 {
-		max = DefaultMaxAttempts
-	}
-	runAt := j.RunAt
-	if runAt.IsZero() {
-		runAt = time.UnixMilli(0)
-	}
-	now := tx.Dialect().NowMillis()
-	// A key kept from a pruned job (job_keys) counts as taken.
-	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, max_attempts, created_at, updated_at)
-		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS INTEGER), `+now+`, `+now+`
-		WHERE NOT EXISTS (SELECT 1 FROM job_keys WHERE key = ?) ON CONFLICT (key) DO NOTHING`,
-		j.Kind, j.Key, string(payload), StateQueued, runAt.UnixMilli(), max, j.Key)
-	if err != nil {
-		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
-	}
-	return n == 1, nil
+	return insertJob(ctx, tx, j, StateQueued)
 }
 
 // EnqueueDone records, in the caller's transaction, a job whose work the
@@ -237,6 +209,12 @@ func Enqueue(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 // is listed like any other. It reports whether the key was new; when it is
 // not, the caller must not do the work again.
 func EnqueueDone(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
+	return insertJob(ctx, tx, j, StateDone)
+}
+
+// insertJob stores j in state (queued, or done by its caller in tx) unless
+// its key is taken: by a job, or by a pruned job's key kept in job_keys.
+func insertJob(ctx context.Context, tx *db.Tx, j NewJob, state string) (bool, error) {
 	if j.Kind == "" || j.Key == "" {
 		return false, fmt.Errorf("enqueue: kind and key are required")
 	}
@@ -253,10 +231,14 @@ func EnqueueDone(ctx context.Context, tx *db.Tx, j NewJob) (bool, error) {
 		runAt = time.UnixMilli(0)
 	}
 	now := tx.Dialect().NowMillis()
-	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, attempts, max_attempts, created_at, updated_at, finished_at)
-		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), 1, CAST(? AS INTEGER), `+now+`, `+now+`, `+now+`
+	cols, vals := "", ""
+	if state == StateDone {
+		cols, vals = ", attempts, finished_at", ", 1, "+now
+	}
+	res, err := tx.Exec(ctx, `INSERT INTO jobs (kind, key, payload, state, run_at, max_attempts, created_at, updated_at`+cols+`)
+		SELECT ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS INTEGER), `+now+`, `+now+vals+`
 		WHERE NOT EXISTS (SELECT 1 FROM job_keys WHERE key = ?) ON CONFLICT (key) DO NOTHING`,
-		j.Kind, j.Key, string(payload), StateDone, runAt.UnixMilli(), max, j.Key)
+		j.Kind, j.Key, string(payload), state, runAt.UnixMilli(), max, j.Key)
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}
