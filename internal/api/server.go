@@ -46,6 +46,7 @@ type Server struct {
 	Chaos    ChaosDeps
 
 	metrics *httpMetrics
+	otlp    *otlpMetrics
 	handler http.Handler
 	// services caches the JSON of the unfiltered service list for the
 	// config it was made from; a reload makes a new config, so a stale
@@ -61,6 +62,9 @@ func (s *Server) Init() error {
 	}
 	s.metrics = m
 	mux := http.NewServeMux()
+	if err := s.otlpRoutes(mux); err != nil {
+		return err
+	}
 	s.routes(mux)
 	// The order is the order a request passes through.
 	s.handler = s.recoverer(s.requestID(s.logRequests(s.instrument(limitBody(mux)))))

@@ -833,6 +833,7 @@ type metricSource struct {
 	query     string     // as written
 	queryNode *yaml.Node // its scalar, for error positions
 	native    nativeSpec
+	otlp      *slo.OTLPSelector // source otlp: metric, matchers, good criteria
 }
 
 type promSpec struct {
@@ -846,6 +847,10 @@ type nativeSpec struct {
 	Kind         string   `yaml:"kind"`
 	Environment  string   `yaml:"environment"`
 	Status       string   `yaml:"status"`
+	// OTLP (source otlp): the metric's name and attribute matchers, each a
+	// value or a list of values.
+	Metric     string             `yaml:"metric"`
+	Attributes map[string]rawNode `yaml:"attributes"`
 }
 
 var selectorRe = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{.*\})?$|^\{.*\}$`)
@@ -932,9 +937,24 @@ func (l *loader) metricSource(set *openSLOSet, file string, node *yaml.Node, pat
 		if len(l.errs) > before {
 			return out, false
 		}
+		if out.native.Source != "otlp" && (out.native.Metric != "" || out.native.Attributes != nil) {
+			key := "metric"
+			if out.native.Metric == "" {
+				key = "attributes"
+			}
+			l.errAt(file, specNode, key, path+".metricSource.spec."+key, "%s belongs to source otlp (OpenTelemetry metrics posted to /v1/metrics)", key)
+			return out, false
+		}
 		switch out.native.Source {
 		case "ingest":
 			out.kind = slo.SourceNative
+		case "otlp":
+			out.kind = slo.SourceNative
+			sel, ok := l.otlpSelector(file, specNode, path+".metricSource.spec", out.native)
+			if !ok {
+				return out, false
+			}
+			out.otlp = sel
 		case "changes":
 			out.kind = slo.SourceChanges
 			if out.native.Kind != "migration" {
@@ -942,7 +962,7 @@ func (l *loader) metricSource(set *openSLOSet, file string, node *yaml.Node, pat
 				return out, false
 			}
 		default:
-			l.errAt(file, specNode, "source", path+".metricSource.spec.source", "expected ingest (counts and observations posted to tandem) or changes (migration events), got %q", out.native.Source)
+			l.errAt(file, specNode, "source", path+".metricSource.spec.source", "expected ingest (counts and observations posted to tandem), otlp (OpenTelemetry metrics posted to /v1/metrics) or changes (migration events), got %q", out.native.Source)
 			return out, false
 		}
 	case typ == "":
@@ -1011,6 +1031,10 @@ func (l *loader) indicator(set *openSLOSet, file string, node *yaml.Node, s osSL
 			}
 			in.Total = dq
 		case slo.SourceNative:
+			if num.otlp != nil || den.otlp != nil {
+				l.otlpIndicator(file, rn, which, num, den, in)
+				break
+			}
 			in.MaxStatus = 500
 			if num.native.MaxStatus != nil {
 				in.MaxStatus = *num.native.MaxStatus

@@ -43,6 +43,9 @@ func Aggregate(def *slo.Definition, b Batch, now time.Time) ([]slo.NativeBucket,
 	if def.Indicator.Source != slo.SourceNative {
 		return nil, tandem.Errorf(tandem.EInvalid, "SLO %s reads %s, not tandem ingest; post events to an SLO whose metric source is {type: tandem, spec: {source: ingest}}", def.Name, def.Indicator.Source)
 	}
+	if o := def.Indicator.OTLP; o != nil {
+		return nil, tandem.Errorf(tandem.EInvalid, "SLO %s is fed by OTLP metric %s through POST /v1/metrics; it takes no posted events", def.Name, o.Metric)
+	}
 	if len(b.Source) > 200 {
 		return nil, tandem.FieldErrorf("source", "at most 200 characters")
 	}

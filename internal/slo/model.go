@@ -163,6 +163,39 @@ type Indicator struct {
 	// Changes: the change kind counted (migration) and environment ("" all).
 	ChangeKind  string
 	Environment string
+	// OTLP, when set, says that the native data comes from OpenTelemetry
+	// metrics posted to POST /v1/metrics: which points feed the SLI and
+	// which of their events are good. Such an SLO takes no posted events.
+	OTLP *OTLPSelector
+}
+
+// OTLPSelector picks the OTLP data points of one metric that feed a native
+// SLI. A point's events all count in total when it matches Match; they are
+// good when it matches Good and MaxStatus too, and, with LatencyMaxMs, only
+// the histogram observations at most that many milliseconds are.
+type OTLPSelector struct {
+	// Metric is the OTLP metric's name: a monotonic Sum (each point's
+	// value is a count of events) or a Histogram or ExponentialHistogram
+	// (each observation is an event).
+	Metric string
+	// Match and Good are attribute matchers, sorted by key.
+	Match, Good []AttrMatcher
+	// MaxStatus, when above 0, makes a point's events good only when its
+	// http.response.status_code attribute (or the older http.status_code)
+	// is below it; a point without one is bad.
+	MaxStatus int
+	// LatencyMaxMs, when above 0, counts as good the observations of a
+	// histogram at most this many milliseconds (see sli.OTLP for the
+	// boundary semantics).
+	LatencyMaxMs float64
+}
+
+// AttrMatcher matches an attribute whose value, in its string form
+// (pcommon.Value.AsString: 200, true, GET), is one of Values. The
+// attribute is looked up on the data point, then on its resource.
+type AttrMatcher struct {
+	Key    string
+	Values []string
 }
 
 // IsThreshold reports whether the indicator compares a value with a

@@ -425,7 +425,10 @@ func (s *Store) Sum(ctx context.Context, slo string, from, to time.Time) (sum Su
 
 // Prune deletes minutes older than MinuteRetention and hours older than
 // HourRetention before now, and batch records older than a week (a client
-// retrying after that is applied again). It returns the rows deleted.
+// retrying after that is applied again), OTLP request hashes older than a
+// day and the state of OTLP series silent for a week (a series that comes
+// back after that starts again, as a first point). It returns the rows
+// deleted.
 func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	for _, q := range []struct {
@@ -435,6 +438,8 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 		{`DELETE FROM slo_buckets WHERE res = ? AND start_ms < ?`, []any{resMinute, db.Millis(now.Add(-MinuteRetention))}},
 		{`DELETE FROM slo_buckets WHERE res = ? AND start_ms < ?`, []any{resHour, db.Millis(now.Add(-HourRetention))}},
 		{`DELETE FROM slo_ingest_batches WHERE received_at < ?`, []any{db.Millis(now.Add(-7 * 24 * time.Hour))}},
+		{`DELETE FROM slo_otlp_requests WHERE received_ms < ?`, []any{db.Millis(now.Add(-24 * time.Hour))}},
+		{`DELETE FROM slo_otlp_series WHERE seen_ms < ?`, []any{db.Millis(now.Add(-7 * 24 * time.Hour))}},
 	} {
 		res, err := s.db.Exec(ctx, q.sql, q.arg...)
 		if err != nil {
@@ -477,6 +482,178 @@ func (s *Store) WriteRollups(ctx context.Context, slo string, hours []NativeBuck
 		}
 		return nil
 	})
+}
+
+// OTLPResult says what an OTLP export did: how many points it applied
+// (counted, in part or in full), took as a baseline or found stale, and
+// whether the whole request had been applied before (Duplicate).
+type OTLPResult struct {
+	Applied, Baseline, Stale int64
+	Duplicate                bool
+}
+
+// touchSeries locks the series' state row, creating it empty (start_ns
+// -1) when there is none, and returns the state: on PostgreSQL the upsert
+// locks the row until the transaction ends, so two replicas taking points
+// of one series count each difference once (SQLite has one writer).
+const touchSeries = `INSERT INTO slo_otlp_series (slo, series, start_ns, time_ns, good, total, seen_ms) VALUES (?, ?, -1, -1, 0, 0, ?)
+ON CONFLICT (slo, series) DO UPDATE SET seen_ms = excluded.seen_ms
+RETURNING start_ns, time_ns, good, total`
+
+const setSeries = `UPDATE slo_otlp_series SET start_ns = ?, time_ns = ?, good = ?, total = ? WHERE slo = ? AND series = ?`
+
+// IngestOTLP applies the points of one OTLP export request to the native
+// data of their SLOs (defs by name; a point of an SLO not there is an
+// error), at most once per request hash: the same request again changes
+// nothing and reports Duplicate. Cumulative points become deltas against
+// the series state kept in the database (CumulativeDelta), in time order
+// per series; delta points count as they are. Each point's events land in
+// the minute of its Time. Everything happens in one transaction.
+func (s *Store) IngestOTLP(ctx context.Context, hash string, points []SeriesPoint, defs map[string]*Definition, now time.Time) (OTLPResult, error) {
+	var res OTLPResult
+	for _, p := range points {
+		if defs[p.SLO] == nil {
+			return OTLPResult{}, fmt.Errorf("OTLP point for unknown SLO %q", p.SLO)
+		}
+	}
+	sorted := append([]SeriesPoint(nil), points...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := &sorted[i], &sorted[j]
+		if a.SLO != b.SLO {
+			return a.SLO < b.SLO
+		}
+		if a.Series != b.Series {
+			return a.Series < b.Series
+		}
+		return a.Time.Before(b.Time)
+	})
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		res = OTLPResult{}
+		r, err := tx.Exec(ctx, `INSERT INTO slo_otlp_requests (hash, received_ms) VALUES (?, ?) ON CONFLICT DO NOTHING`, hash, db.Millis(now))
+		if err != nil {
+			return fmt.Errorf("record OTLP request: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			res.Duplicate = true
+			return nil
+		}
+		touch, err := tx.Prepare(ctx, tx.Dialect().Rebind(touchSeries))
+		if err != nil {
+			return fmt.Errorf("prepare series upsert: %w", err)
+		}
+		defer touch.Close()
+		set, err := tx.Prepare(ctx, tx.Dialect().Rebind(setSeries))
+		if err != nil {
+			return fmt.Errorf("prepare series update: %w", err)
+		}
+		defer set.Close()
+		buckets := map[string]map[int64]*NativeBucket{}
+		add := func(p SeriesPoint, good, total int64) {
+			m := buckets[p.SLO]
+			if m == nil {
+				m = map[int64]*NativeBucket{}
+				buckets[p.SLO] = m
+			}
+			k := db.Millis(p.Time.UTC().Truncate(time.Minute))
+			b := m[k]
+			if b == nil {
+				b = &NativeBucket{Start: db.Time(k)}
+				m[k] = b
+			}
+			b.Good += good
+			b.Total += total
+		}
+		for i := 0; i < len(sorted); {
+			p := sorted[i]
+			if !p.Cumulative {
+				add(p, p.Good, p.Total)
+				res.Applied++
+				i++
+				continue
+			}
+			// The cumulative points of one series, in time order.
+			j := i
+			for j < len(sorted) && sorted[j].SLO == p.SLO && sorted[j].Series == p.Series {
+				j++
+			}
+			var startNs, timeNs, g, t int64
+			if err := touch.QueryRowContext(ctx, p.SLO, p.Series, db.Millis(now)).Scan(&startNs, &timeNs, &g, &t); err != nil {
+				return fmt.Errorf("read series state: %w", err)
+			}
+			var prev *SeriesState
+			if startNs >= 0 {
+				prev = &SeriesState{Start: nanoTime(startNs), Time: nanoTime(timeNs), Good: g, Total: t}
+			}
+			changed := false
+			for _, q := range sorted[i:j] {
+				if !q.Cumulative {
+					add(q, q.Good, q.Total)
+					res.Applied++
+					continue
+				}
+				good, total, next, outcome := CumulativeDelta(prev, q)
+				switch outcome {
+				case SeriesStale:
+					res.Stale++
+					continue
+				case SeriesBaseline:
+					res.Baseline++
+				default:
+					res.Applied++
+					if total > 0 {
+						add(q, good, total)
+					}
+				}
+				prev, changed = &next, true
+			}
+			if changed {
+				if _, err := set.ExecContext(ctx, unixNano(prev.Start), unixNano(prev.Time), prev.Good, prev.Total, p.SLO, p.Series); err != nil {
+					return fmt.Errorf("write series state: %w", err)
+				}
+			}
+			i = j
+		}
+		names := make([]string, 0, len(buckets))
+		for n := range buckets {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			def := defs[n]
+			var sliceWindow time.Duration
+			if def.Method == Timeslices {
+				sliceWindow = def.TimeSliceWindow
+			}
+			list := make([]NativeBucket, 0, len(buckets[n]))
+			for _, b := range buckets[n] {
+				list = append(list, *b)
+			}
+			if err := writeBuckets(ctx, tx, n, list, sliceWindow, def.TimeSliceTarget, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return OTLPResult{}, err
+	}
+	return res, nil
+}
+
+// unixNano is t in Unix nanoseconds, 0 for the zero time (OTLP's unset).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// nanoTime is unixNano's inverse.
+func nanoTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
 }
 
 // AlertState is an alert raised to the incident capability and not yet
