@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tandemhq/tandem/internal/db"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
 )
@@ -112,6 +114,14 @@ func TestIngestOTLP(t *testing.T) {
 		minute, _, _ := NewStore(d).Sum(ctx, def.Name, t0.Add(-time.Minute), t0)
 		if minute.Good != 65 || minute.Total != 70 {
 			t.Errorf("minute t0-1m = %d/%d, want 65/70", minute.Good, minute.Total)
+		}
+		// The evaluation reads it: 160/170 in the window.
+		svc, err := NewService(Options{Store: NewStore(d), Definitions: func() []*Definition { return []*Definition{def} }, Registry: prometheus.NewRegistry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := svc.Status(ctx, def.Name, t0.Add(time.Minute)); err != nil || val(st.Good) != 160 || val(st.Total) != 170 {
+			t.Errorf("status: %v/%v %v", val(st.Good), val(st.Total), err)
 		}
 		// A point of an SLO not among defs is refused, nothing written.
 		if _, err := NewStore(d).IngestOTLP(ctx, "r3", []SeriesPoint{{SLO: "nope", Series: "x", Time: t0}}, defs, t0); err == nil {
