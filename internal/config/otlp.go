@@ -24,8 +24,13 @@ func (l *loader) otlpSelector(file string, node *yaml.Node, path string, ns nati
 		l.errAt(file, node, "kind", path, "kind, environment and status belong to source changes")
 	}
 	attrs := at(node, "attributes")
-	for key, raw := range ns.Attributes {
-		v := raw.Node
+	keys := make([]string, 0, len(ns.Attributes))
+	for k := range ns.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		v := ns.Attributes[key].Node
 		var vals []string
 		switch {
 		case v.Kind == yaml.ScalarNode && v.Tag != "!!null":
@@ -50,7 +55,6 @@ func (l *loader) otlpSelector(file string, node *yaml.Node, path string, ns nati
 			sel.Match = append(sel.Match, slo.AttrMatcher{Key: key, Values: slices.Compact(vals)})
 		}
 	}
-	sort.Slice(sel.Match, func(i, j int) bool { return sel.Match[i].Key < sel.Match[j].Key })
 	if ns.MaxStatus != nil {
 		if *ns.MaxStatus < 100 || *ns.MaxStatus > 600 {
 			l.errAt(file, node, "maxStatus", path+".maxStatus", "expected an HTTP status from 100 to 600, got %d", *ns.MaxStatus)
@@ -79,7 +83,7 @@ func (l *loader) otlpIndicator(file string, rn *yaml.Node, which string, num, de
 		l.errAt(file, rn, "total", "spec.ratioMetric", "good and total must both be source otlp: an SLO reads OTLP metrics or posted events, not both")
 		return
 	case num.otlp.Metric != den.otlp.Metric:
-		l.errAt(file, at(rn, "good"), "metricSource", "spec.ratioMetric.good.metricSource.spec.metric", "good reads metric %q and total %q: both read one metric, good's attributes, maxStatus and latencyMaxMs picking its good events", num.otlp.Metric, den.otlp.Metric)
+		l.errAt(file, at(at(at(rn, "good"), "metricSource"), "spec"), "metric", "spec.ratioMetric.good.metricSource.spec.metric", "good reads metric %q and total %q: both read one metric, good's attributes, maxStatus and latencyMaxMs picking its good events", num.otlp.Metric, den.otlp.Metric)
 		return
 	case den.otlp.MaxStatus != 0 || den.otlp.LatencyMaxMs != 0:
 		l.errAt(file, at(rn, "total"), "metricSource", "spec.ratioMetric.total.metricSource.spec", "total counts every event of the points it selects; maxStatus and latencyMaxMs belong to good")
@@ -96,7 +100,7 @@ func (l *loader) otlpIndicator(file string, rn *yaml.Node, which string, num, de
 		}
 		for _, v := range m.Values {
 			if !slices.Contains(tv, v) {
-				l.errAt(file, at(rn, "good"), "metricSource", "spec.ratioMetric.good.metricSource.spec.attributes."+m.Key, "good's value %q of %s is not one total selects (%v): good events are a part of total", v, m.Key, tv)
+				l.errAt(file, at(at(at(at(rn, "good"), "metricSource"), "spec"), "attributes"), m.Key, "spec.ratioMetric.good.metricSource.spec.attributes."+m.Key, "good's value %q of %s is not one total selects (%v): good events are a part of total", v, m.Key, tv)
 				return
 			}
 		}

@@ -29,6 +29,17 @@ func TestSLOFiles(t *testing.T) {
 			`alert-conditions.bad.yaml:38:42: metadata.annotations.tandem.dev/short-window: the short window 2h is not shorter than lookbackWindow 1h`,
 			`alert-conditions.bad.yaml:47:40: metadata.annotations.tandem.dev/min-events: unknown tandem annotation of an AlertCondition; expected tandem.dev/short-window`,
 		},
+		"otlp.bad.yaml": {
+			`otlp.bad.yaml:14:51: spec.ratioMetric.good.metricSource.spec.metric: required: the name of the OTLP metric`,
+			`otlp.bad.yaml:14:80: spec.ratioMetric.good.metricSource.spec.latencyMaxMs: expected milliseconds above 0, got 0`,
+			`otlp.bad.yaml:14:94: spec.ratioMetric.good.metricSource.spec.maxStatus: expected an HTTP status from 100 to 600, got 700`,
+			`otlp.bad.yaml:15:94: spec.ratioMetric.total.metricSource.spec.attributes.a: expected a value or a non-empty list of values`,
+			`otlp.bad.yaml:15:105: spec.ratioMetric.total.metricSource.spec.attributes.d: expected a value or a non-empty list of values`,
+			`otlp.bad.yaml:30:74: spec.ratioMetric.good.metricSource.spec.metric: good reads metric "a" and total "b": both read one metric`,
+			`otlp.bad.yaml:47:77: spec.ratioMetric.total.metricSource.spec.metric: metric belongs to source otlp`,
+			`otlp.bad.yaml:63:31: spec.ratioMetric.total.metricSource.spec: total counts every event of the points it selects; maxStatus and latencyMaxMs belong to good`,
+			`otlp.bad.yaml:78:104: spec.ratioMetric.good.metricSource.spec.attributes.service.name: good's value "cart" of service.name is not one total selects ([checkout search])`,
+		},
 		"labels.bad.yaml": {
 			`labels.bad.yaml:9:14: metadata.labels.service: label "service" is tandem's own on the rules, alerts and /metrics of an SLO`,
 			`labels.bad.yaml:11:16: metadata.labels.team.name: labels "team-name" and "team.name" are both the Prometheus label "team_name"`,
