@@ -99,6 +99,13 @@ spec:
 
 func otlpServer(t *testing.T, postgres bool) *apptest.Server {
 	t.Helper()
+	return otlpServerOn(t, postgres)
+}
+
+func otlpServerB(b *testing.B) *apptest.Server { return otlpServerOn(b, false) }
+
+func otlpServerOn(t testing.TB, postgres bool) *apptest.Server {
+	t.Helper()
 	src, dir := apptest.ExamplesDir(t), t.TempDir()
 	for _, f := range []string{"services.yaml", "teams.yaml", "oncall.yaml"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
