@@ -327,7 +327,7 @@ func TestOTLPProtocol(t *testing.T) {
 	if code != 415 {
 		t.Errorf("text/plain: %d %s", code, b)
 	}
-	code, h, b = call(t, "POST", u, write, strings.NewReader(`{"resourceMetrics": 7}`), "Content-Type", "application/json")
+	code, _, b = call(t, "POST", u, write, strings.NewReader(`{"resourceMetrics": 7}`), "Content-Type", "application/json")
 	var rpc struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
