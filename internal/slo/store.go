@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem"
@@ -492,15 +493,77 @@ type OTLPResult struct {
 	Duplicate                bool
 }
 
-// touchSeries locks the series' state row, creating it empty (start_ns
-// -1) when there is none, and returns the state: on PostgreSQL the upsert
-// locks the row until the transaction ends, so two replicas taking points
-// of one series count each difference once (SQLite has one writer).
-const touchSeries = `INSERT INTO slo_otlp_series (slo, series, start_ns, time_ns, good, total, seen_ms) VALUES (?, ?, -1, -1, 0, 0, ?)
-ON CONFLICT (slo, series) DO UPDATE SET seen_ms = excluded.seen_ms
-RETURNING start_ns, time_ns, good, total`
+// seriesChunk is how many series one statement reads or writes (seven
+// parameters each, within SQLite's and PostgreSQL's limits).
+const seriesChunk = 500
 
-const setSeries = `UPDATE slo_otlp_series SET start_ns = ?, time_ns = ?, good = ?, total = ? WHERE slo = ? AND series = ?`
+// touchSeries locks the state rows of a chunk of series, creating empty
+// ones (start_ns -1) where there are none, and returns their states: on
+// PostgreSQL the upsert locks the rows until the transaction ends, so two
+// replicas taking points of one series count each difference once (SQLite
+// has one writer). Series are visited in sorted order, a fixed lock order.
+func touchSeries(ctx context.Context, tx *db.Tx, keys [][2]string, now time.Time) (map[[2]string]*SeriesState, error) {
+	out := make(map[[2]string]*SeriesState, len(keys))
+	for len(keys) > 0 {
+		chunk := keys[:min(seriesChunk, len(keys))]
+		keys = keys[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO slo_otlp_series (slo, series, start_ns, time_ns, good, total, seen_ms) VALUES `)
+		args := make([]any, 0, 3*len(chunk))
+		for i, k := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, -1, -1, 0, 0, ?)")
+			args = append(args, k[0], k[1], db.Millis(now))
+		}
+		q.WriteString(` ON CONFLICT (slo, series) DO UPDATE SET seen_ms = excluded.seen_ms RETURNING slo, series, start_ns, time_ns, good, total`)
+		rows, err := tx.Query(ctx, q.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read series state: %w", err)
+		}
+		for rows.Next() {
+			var k [2]string
+			var startNs, timeNs, g, t int64
+			if err := rows.Scan(&k[0], &k[1], &startNs, &timeNs, &g, &t); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read series state: %w", err)
+			}
+			if startNs >= 0 {
+				out[k] = &SeriesState{Start: nanoTime(startNs), Time: nanoTime(timeNs), Good: g, Total: t}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read series state: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// setSeries writes the states of series, a chunk a statement.
+func setSeries(ctx context.Context, tx *db.Tx, keys [][2]string, states map[[2]string]*SeriesState, now time.Time) error {
+	for len(keys) > 0 {
+		chunk := keys[:min(seriesChunk, len(keys))]
+		keys = keys[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO slo_otlp_series (slo, series, start_ns, time_ns, good, total, seen_ms) VALUES `)
+		args := make([]any, 0, 7*len(chunk))
+		for i, k := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			st := states[k]
+			args = append(args, k[0], k[1], unixNano(st.Start), unixNano(st.Time), st.Good, st.Total, db.Millis(now))
+		}
+		q.WriteString(` ON CONFLICT (slo, series) DO UPDATE SET start_ns = excluded.start_ns, time_ns = excluded.time_ns, good = excluded.good, total = excluded.total`)
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("write series state: %w", err)
+		}
+	}
+	return nil
+}
 
 // IngestOTLP applies the points of one OTLP export request to the native
 // data of their SLOs (defs by name; a point of an SLO not there is an
@@ -537,16 +600,17 @@ func (s *Store) IngestOTLP(ctx context.Context, hash string, points []SeriesPoin
 			res.Duplicate = true
 			return nil
 		}
-		touch, err := tx.Prepare(ctx, tx.Dialect().Rebind(touchSeries))
-		if err != nil {
-			return fmt.Errorf("prepare series upsert: %w", err)
+		var keys [][2]string
+		for _, p := range sorted {
+			if k := [2]string{p.SLO, p.Series}; p.Cumulative && (len(keys) == 0 || keys[len(keys)-1] != k) {
+				keys = append(keys, k)
+			}
 		}
-		defer touch.Close()
-		set, err := tx.Prepare(ctx, tx.Dialect().Rebind(setSeries))
+		states, err := touchSeries(ctx, tx, keys, now)
 		if err != nil {
-			return fmt.Errorf("prepare series update: %w", err)
+			return err
 		}
-		defer set.Close()
+		var changedKeys [][2]string
 		buckets := map[string]map[int64]*NativeBucket{}
 		add := func(p SeriesPoint, good, total int64) {
 			m := buckets[p.SLO]
@@ -576,14 +640,7 @@ func (s *Store) IngestOTLP(ctx context.Context, hash string, points []SeriesPoin
 			for j < len(sorted) && sorted[j].SLO == p.SLO && sorted[j].Series == p.Series {
 				j++
 			}
-			var startNs, timeNs, g, t int64
-			if err := touch.QueryRowContext(ctx, p.SLO, p.Series, db.Millis(now)).Scan(&startNs, &timeNs, &g, &t); err != nil {
-				return fmt.Errorf("read series state: %w", err)
-			}
-			var prev *SeriesState
-			if startNs >= 0 {
-				prev = &SeriesState{Start: nanoTime(startNs), Time: nanoTime(timeNs), Good: g, Total: t}
-			}
+			prev := states[[2]string{p.SLO, p.Series}]
 			changed := false
 			for _, q := range sorted[i:j] {
 				if !q.Cumulative {
@@ -607,11 +664,14 @@ func (s *Store) IngestOTLP(ctx context.Context, hash string, points []SeriesPoin
 				prev, changed = &next, true
 			}
 			if changed {
-				if _, err := set.ExecContext(ctx, unixNano(prev.Start), unixNano(prev.Time), prev.Good, prev.Total, p.SLO, p.Series); err != nil {
-					return fmt.Errorf("write series state: %w", err)
-				}
+				k := [2]string{p.SLO, p.Series}
+				states[k] = prev
+				changedKeys = append(changedKeys, k)
 			}
 			i = j
+		}
+		if err := setSeries(ctx, tx, changedKeys, states, now); err != nil {
+			return err
 		}
 		names := make([]string, 0, len(buckets))
 		for n := range buckets {
