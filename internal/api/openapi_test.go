@@ -19,8 +19,11 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if c := openapitest.Total(); c.Validated+c.Unrouted > 0 && testing.Verbose() {
-		fmt.Printf("openapi: %d requests validated with their responses against docs/openapi.yaml (%d of them invalid by design and refused), %d matching no operation\n",
-			c.Validated, c.Rejected, c.Unrouted)
+		fmt.Printf("openapi: %d requests validated with their responses against docs/openapi.yaml (%d of them invalid by design and refused), %d matching no operation; operations exercised: %d\n",
+			c.Validated, c.Rejected, c.Unrouted, len(openapitest.Operations()))
+		if os.Getenv("TANDEM_OPENAPI_OPS") != "" {
+			fmt.Println(strings.Join(openapitest.Operations(), "\n"))
+		}
 	}
 	os.Exit(code)
 }

@@ -117,11 +117,26 @@ type Counts struct {
 	Unrouted int64
 }
 
-var total struct{ validated, rejected, unrouted atomic.Int64 }
+var (
+	total struct{ validated, rejected, unrouted atomic.Int64 }
+	// seen holds the operations ("GET /api/v1/services") validated.
+	seen sync.Map
+)
 
 // Total returns the counts of every validator in the test binary.
 func Total() Counts {
 	return Counts{Validated: total.validated.Load(), Rejected: total.rejected.Load(), Unrouted: total.unrouted.Load()}
+}
+
+// Operations lists the operations whose traffic was validated, sorted.
+func Operations() []string {
+	var out []string
+	seen.Range(func(k, _ any) bool {
+		out = append(out, k.(string))
+		return true
+	})
+	slices.Sort(out)
+	return out
 }
 
 // Middleware validates each request next serves, and its response,
@@ -187,6 +202,7 @@ func Middleware(t testing.TB, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		total.validated.Add(1)
 		op := r.Method + " " + route.Path
+		seen.Store(op, true)
 		if reqErr != nil {
 			if rec.status < 400 || rec.status >= 500 {
 				t.Errorf("openapitest: %s: the request does not match docs/openapi.yaml, yet the server answered %d:\n%v\nrequest body: %s",
