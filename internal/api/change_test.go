@@ -30,7 +30,7 @@ func changeServer(t testing.TB, postgres bool) *apptest.Server {
 	if err := os.WriteFile(filepath.Join(to, "change.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return apptest.Start(t, apptest.Options{ConfigDir: to, Postgres: postgres})
+	return apptest.Start(t, apptest.Options{OpenAPI: true, ConfigDir: to, Postgres: postgres})
 }
 
 func engines(t *testing.T, fn func(t *testing.T, s *apptest.Server)) {

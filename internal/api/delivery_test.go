@@ -41,7 +41,7 @@ func deliveryServer(t *testing.T) *apptest.Server {
 			t.Fatal(err)
 		}
 	}
-	srv := apptest.Start(t, apptest.Options{ConfigDir: dir})
+	srv := apptest.Start(t, apptest.Options{OpenAPI: true, ConfigDir: dir})
 	now := time.Now()
 	ingestCounts(t, srv.Client, "checkout-api-availability", now.Add(-2*time.Hour), now.Add(-time.Minute), 19990, 20000)
 	ingestCounts(t, srv.Client, "search-query-failures", now.Add(-2*time.Hour), now.Add(-time.Minute), 900, 1000)

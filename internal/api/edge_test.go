@@ -38,7 +38,7 @@ func (l *lockedBuffer) String() string {
 // same holds for a calendar feed's ?token=.
 func TestRequestLogHasNoSecrets(t *testing.T) {
 	var log lockedBuffer
-	s := apptest.Start(t, apptest.Options{LogTo: &log})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true, LogTo: &log})
 	secret := "v1.4242.ack.SECRETPATHTOKEN0123456789"
 	for _, m := range []string{"GET", "POST"} {
 		call(t, m, s.URL+"/api/v1/actions/"+secret, "", nil)
@@ -63,7 +63,7 @@ func TestRequestLogHasNoSecrets(t *testing.T) {
 // schedule's JSON wants a Bearer header, and a write or admin token in a
 // URL is refused.
 func TestFeedTokenOnlyICSAndRead(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true})
 	read := s.Token(t, "cal", auth.ScopeRead)
 	write := s.Token(t, "ci", auth.ScopeWrite)
 	for _, tt := range []struct {
@@ -95,7 +95,7 @@ func TestFeedTokenOnlyICSAndRead(t *testing.T) {
 // Token names are 1 to 64 printable characters: no 200,000-character
 // names, no NUL, no terminal escapes. Refused names create nothing.
 func TestTokenNameLimits(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true})
 	for _, tt := range []struct {
 		name string
 		want int
@@ -139,7 +139,7 @@ func TestTokenNameLimits(t *testing.T) {
 // naming an unknown postmortem is) and stores nothing; a real incident is
 // accepted.
 func TestActionItemUnknownIncident(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true})
 	code, _, b := call(t, "POST", s.URL+"/api/v1/incidents", s.AdminToken,
 		strings.NewReader(`{"title":"checkout down","services":["checkout"],"severity":"sev4"}`))
 	var inc struct {
@@ -188,7 +188,7 @@ func TestGitHubWebhookSecretRotation(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(to, "incidents.yaml"), inc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := apptest.Start(t, apptest.Options{ConfigDir: to})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true, ConfigDir: to})
 	push, err := os.ReadFile("../change/testdata/github/push.json")
 	if err != nil {
 		t.Fatal(err)

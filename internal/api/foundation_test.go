@@ -56,7 +56,7 @@ func apiError(t *testing.T, b []byte) tandem.Error {
 }
 
 func TestProbes(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true})
 	code, _, b := call(t, "GET", s.URL+"/healthz", "", nil)
 	if code != 200 || !strings.Contains(string(b), `"ok"`) {
 		t.Errorf("healthz: %d %s", code, b)
@@ -76,7 +76,7 @@ func TestProbes(t *testing.T) {
 func TestServicesNeedReadToken(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			s := apptest.Start(t, apptest.Options{Postgres: pg})
+			s := apptest.Start(t, apptest.Options{OpenAPI: true, Postgres: pg})
 			read := s.Token(t, "reader", auth.ScopeRead)
 			code, hdr, b := call(t, "GET", s.URL+"/api/v1/services", "", nil)
 			if code != 401 || apiError(t, b).Code != tandem.EUnauthorized || hdr.Get("WWW-Authenticate") == "" {
@@ -114,7 +114,7 @@ func TestServicesNeedReadToken(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true})
 	read := s.Token(t, "r", auth.ScopeRead)
 	write := s.Token(t, "w", auth.ScopeWrite)
 	tests := []struct {
@@ -150,7 +150,7 @@ func TestScopes(t *testing.T) {
 }
 
 func TestPublicRead(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{PublicRead: true})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true, PublicRead: true})
 	code, _, b := call(t, "GET", s.URL+"/api/v1/services", "", nil)
 	if code != 200 {
 		t.Errorf("public read: %d %s", code, b)
@@ -174,7 +174,7 @@ func TestPublicRead(t *testing.T) {
 }
 
 func TestCatalogEndpoints(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{PublicRead: true})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true, PublicRead: true})
 	tests := []struct {
 		path, want string
 		code       int
@@ -209,7 +209,7 @@ func TestCatalogEndpoints(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{PublicRead: true})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true, PublicRead: true})
 	call(t, "GET", s.URL+"/api/v1/services", "", nil)
 	call(t, "GET", s.URL+"/api/v1/services/checkout", "", nil)
 	call(t, "GET", s.URL+"/api/v1/services/payments-api", "", nil)
@@ -235,7 +235,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestRequestErrors(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true})
 	url := s.URL + "/api/v1/admin/tokens"
 	big := bytes.Repeat([]byte("x"), 1<<20+1)
 	tests := []struct {
@@ -277,7 +277,7 @@ func TestRequestErrors(t *testing.T) {
 }
 
 func TestTokenEndpoints(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true})
 	code, _, b := call(t, "POST", s.URL+"/api/v1/admin/tokens", s.AdminToken, strings.NewReader(`{"name":"ci","scope":"write"}`), "Content-Type", "application/json; charset=utf-8")
 	var created struct {
 		Name   string `json:"name"`
@@ -311,7 +311,7 @@ func TestTokenEndpoints(t *testing.T) {
 }
 
 func TestReload(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true})
 	dir := s.Main.Options.ConfigDir // apptest serves a copy of the examples
 	add := "services:\n  - {name: ledger, team: payments, tier: 2}\n"
 	if err := os.WriteFile(filepath.Join(dir, "more.yaml"), []byte(add), 0o644); err != nil {
@@ -358,7 +358,7 @@ func asError(err error, target **tandem.Error) bool {
 }
 
 func TestRequestID(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{PublicRead: true})
+	s := apptest.Start(t, apptest.Options{OpenAPI: true, PublicRead: true})
 	_, hdr, _ := call(t, "GET", s.URL+"/api/v1/teams", "", nil, "X-Request-Id", "abc-123")
 	if hdr.Get("X-Request-Id") != "abc-123" {
 		t.Errorf("a plain request id is kept: %q", hdr.Get("X-Request-Id"))

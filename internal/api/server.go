@@ -8,12 +8,15 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	tandem "github.com/tandemhq/tandem"
+	"github.com/tandemhq/tandem/docs"
 	"github.com/tandemhq/tandem/internal/auth"
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/config"
@@ -48,6 +51,8 @@ type Server struct {
 	metrics *httpMetrics
 	otlp    *otlpMetrics
 	handler http.Handler
+	// patterns lists the patterns registered with a method, in order.
+	patterns []string
 	// services caches the JSON of the unfiltered service list for the
 	// config it was made from; a reload makes a new config, so a stale
 	// entry is never served.
@@ -76,9 +81,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // routes registers every endpoint. Each capability adds its own block.
 func (s *Server) routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metricsHandler())
+	s.register(mux, "GET /healthz", http.HandlerFunc(s.healthz))
+	s.register(mux, "GET /readyz", http.HandlerFunc(s.readyz))
+	s.register(mux, "GET /metrics", s.metricsHandler())
+	// The API's description is public, like the documentation it is part of.
+	s.handle(mux, "GET /api/v1/openapi.yaml", "", s.openAPI)
 
 	s.handle(mux, "GET /api/v1/services", auth.ScopeRead, s.listServices)
 	s.handle(mux, "GET /api/v1/services/{name}", auth.ScopeRead, s.getService)
@@ -112,8 +119,31 @@ func (s *Server) routes(mux *http.ServeMux) {
 		return notFound("no such endpoint: %s %s", r.Method, r.URL.Path)
 	})
 	if s.Web != nil {
-		mux.Handle("/", s.Web)
+		s.register(mux, "/", s.Web)
 	}
+}
+
+// register adds h to mux at pattern and remembers the pattern when it names
+// a method: those are the routes docs/openapi.yaml must describe.
+func (s *Server) register(mux *http.ServeMux, pattern string, h http.Handler) {
+	mux.Handle(pattern, h)
+	if method, _, ok := strings.Cut(pattern, " "); ok && method != "" {
+		s.patterns = append(s.patterns, pattern)
+	}
+}
+
+// Routes returns the patterns ("GET /api/v1/services/{name}") of every
+// route Init registered, in registration order; the catch-all patterns
+// without a method ("/api/", the dashboard's "/") are not routes.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
+
+// openAPI serves docs/openapi.yaml.
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(docs.OpenAPI)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(docs.OpenAPI)
+	return nil
 }
 
 // allowed lists the methods with an endpoint of their own at r's path (the
@@ -139,7 +169,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // handle registers h behind the auth check for scope. An empty scope means
 // the endpoint authenticates itself (webhooks sign their bodies).
 func (s *Server) handle(mux *http.ServeMux, pattern string, scope auth.Scope, h handlerFunc) {
-	mux.Handle(pattern, s.authorize(scope, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.register(mux, pattern, s.authorize(scope, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -7,12 +7,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tandemhq/tandem/client"
+	"github.com/tandemhq/tandem/internal/api/openapitest"
 	"github.com/tandemhq/tandem/internal/app"
 	"github.com/tandemhq/tandem/internal/auth"
 	"github.com/tandemhq/tandem/internal/clock"
@@ -44,6 +46,10 @@ type Options struct {
 	Manual bool
 	// LogTo also receives the server's debug log (tests of what is logged).
 	LogTo io.Writer
+	// OpenAPI validates every request the server serves, and its response,
+	// against docs/openapi.yaml, failing the test on any mismatch (see
+	// openapitest.Middleware).
+	OpenAPI bool
 }
 
 // Server is a running tandem.
@@ -79,6 +85,9 @@ func Start(t testing.TB, o Options) *Server {
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), ConfigDir: o.ConfigDir,
 		PublicRead: o.PublicRead, Clock: o.Clock, ShutdownTimeout: 5 * time.Second,
 		Log: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if o.OpenAPI {
+		opts.WrapHandler = func(next http.Handler) http.Handler { return openapitest.Middleware(t, next) }
 	}
 	switch {
 	case o.DatabaseURL != "":
