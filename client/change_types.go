@@ -12,20 +12,21 @@ type ChangeEvent struct {
 	Service string `json:"service"`
 	// Environment defaults to "production".
 	Environment string `json:"environment"`
-	// Kind is one of Kinds (default "deploy").
+	// Kind is deploy, rollback, config, migration, flag, chaos, backup or
+	// canary (default "deploy").
 	Kind string `json:"kind"`
 	// Version is the released version, free text ("1.2.3", an image tag).
 	Version string `json:"version,omitempty"`
 	// Commit is the SHA of the deployed head.
 	Commit string `json:"commit,omitempty"`
 	// Commits are the SHAs the change ships, where known (head included or
-	// not); their times are recorded with Store.RecordCommits.
+	// not); their times are recorded with Client.RecordCommits.
 	Commits []string `json:"commits,omitempty"`
 	// StartedAt and FinishedAt bound the change; at least one is set after
 	// Record (FinishedAt stays zero while a change is in progress).
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
-	// Status is one of Statuses (default "success", or "in_progress" when
+	// Status is success, failed, rolled_back or in_progress (default "success", or "in_progress" when
 	// only StartedAt is given).
 	Status string `json:"status"`
 	// Actor is who or what made the change.
@@ -39,7 +40,7 @@ type ChangeEvent struct {
 	// Labels are free tags; "hotfix" marks an unplanned fix.
 	Labels []string `json:"labels,omitempty"`
 	// Verify asks for post-deploy verification (the gate capability reads
-	// it and may mark the deploy failed with SetStatus).
+	// it and may mark the deploy failed).
 	Verify bool `json:"verify,omitempty"`
 	// FailureReason says why a change failed, when it did.
 	FailureReason string `json:"failure_reason,omitempty"`
@@ -48,7 +49,7 @@ type ChangeEvent struct {
 	// CreatedAt and UpdatedAt are when the store wrote the record.
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
-	// Existing is set on answers of Record when the idempotency key was
+	// Existing is set on answers of RecordChange when the idempotency key was
 	// already stored: the record is the first one and nothing was written.
 	Existing bool `json:"existing,omitempty"`
 }

@@ -29,10 +29,10 @@ type Incident struct {
 	// Assignee is the person the incident was reassigned to ("" while its
 	// escalation policy pages for it).
 	Assignee string `json:"assignee,omitempty"`
-	// Responders are the people asked to join it (filled by Get).
+	// Responders are the people asked to join it (filled by Client.Incident).
 	Responders []IncidentResponder `json:"responders,omitempty"`
 	// Suspects are changes in the two hours before StartedAt on its
-	// services and their dependencies (filled by Get).
+	// services and their dependencies (filled by Client.Incident).
 	Suspects []IncidentSuspect `json:"suspects,omitempty"`
 }
 

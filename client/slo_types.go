@@ -5,7 +5,7 @@ import (
 )
 
 // SLOStatus is an SLO evaluated at one moment. Its JSON is the contract the
-// API, CLI, gates and dashboard share (see the package documentation): a
+// API, CLI, gates and dashboard share: a
 // number that the data cannot give is null, never 0, 1 or 100 %.
 type SLOStatus struct {
 	Name        string    `json:"name"`
@@ -23,7 +23,8 @@ type SLOStatus struct {
 	Good        *float64    `json:"good"`
 	Total       *float64    `json:"total"`
 	ErrorBudget ErrorBudget `json:"error_budget"`
-	// BurnRates has every window of BurnWindows; a window without events
+	// BurnRates has every burn-rate window (5m, 30m, 1h, 2h, 6h, 1d, 3d) by
+	// name; a window without events
 	// maps to nil.
 	BurnRates map[string]*float64 `json:"burn_rates"`
 	Status    string              `json:"status"`
