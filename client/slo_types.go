@@ -23,9 +23,8 @@ type SLOStatus struct {
 	Good        *float64    `json:"good"`
 	Total       *float64    `json:"total"`
 	ErrorBudget ErrorBudget `json:"error_budget"`
-	// BurnRates has every burn-rate window (5m, 30m, 1h, 2h, 6h, 1d, 3d) by
-	// name; a window without events
-	// maps to nil.
+	// BurnRates has every burn-rate window by name (5m, 30m, 1h, 2h, 6h,
+	// 1d, 3d); a window without events maps to nil.
 	BurnRates map[string]*float64 `json:"burn_rates"`
 	Status    string              `json:"status"`
 	// Reason says why Status is no_data ("no events in the window",
