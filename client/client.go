@@ -4,6 +4,12 @@
 //	c, err := client.New("https://tandem.example.com", os.Getenv("TANDEM_TOKEN"))
 //	services, err := c.Services(ctx)
 //
+// Every type the client takes or returns is its own (ChangeEvent,
+// DORAReport, Incident, …) or the root package's tandem.Error: each is the
+// JSON of its endpoint field for field, a value the server cannot compute
+// being a nil pointer, so a module other than tandem can build every
+// argument and read every answer.
+//
 // Errors from the server come back as *tandem.Error with the server's code,
 // message and field; a server that cannot be reached is code "unavailable".
 package client
