@@ -4,6 +4,12 @@
 //	c, err := client.New("https://tandem.example.com", os.Getenv("TANDEM_TOKEN"))
 //	services, err := c.Services(ctx)
 //
+// Every type the client takes or returns is its own (ChangeEvent,
+// DORAReport, Incident, …) or the root package's tandem.Error: each is the
+// JSON of its endpoint field for field, a value the server cannot compute
+// being a nil pointer, so a module other than tandem can build every
+// argument and read every answer.
+//
 // Errors from the server come back as *tandem.Error with the server's code,
 // message and field; a server that cannot be reached is code "unavailable".
 package client
@@ -21,7 +27,6 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem"
-	"github.com/tandemhq/tandem/internal/catalog"
 )
 
 // Client talks to one tandem server. It is safe for concurrent use.
@@ -146,36 +151,36 @@ type List[T any] struct {
 }
 
 // Services lists the catalog's services.
-func (c *Client) Services(ctx context.Context) ([]catalog.Service, error) {
-	var out List[catalog.Service]
+func (c *Client) Services(ctx context.Context) ([]Service, error) {
+	var out List[Service]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/services", nil, nil, &out)
 	return out.Items, err
 }
 
 // Service returns one service; an unknown name is a not_found *tandem.Error.
-func (c *Client) Service(ctx context.Context, name string) (catalog.Service, error) {
-	var out catalog.Service
+func (c *Client) Service(ctx context.Context, name string) (Service, error) {
+	var out Service
 	err := c.Do(ctx, http.MethodGet, "/api/v1/services/"+url.PathEscape(name), nil, nil, &out)
 	return out, err
 }
 
 // Teams lists the catalog's teams.
-func (c *Client) Teams(ctx context.Context) ([]catalog.Team, error) {
-	var out List[catalog.Team]
+func (c *Client) Teams(ctx context.Context) ([]Team, error) {
+	var out List[Team]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/teams", nil, nil, &out)
 	return out.Items, err
 }
 
 // People lists the catalog's people.
-func (c *Client) People(ctx context.Context) ([]catalog.Person, error) {
-	var out List[catalog.Person]
+func (c *Client) People(ctx context.Context) ([]Person, error) {
+	var out List[Person]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/people", nil, nil, &out)
 	return out.Items, err
 }
 
 // Tools returns the tool-ownership table.
-func (c *Client) Tools(ctx context.Context) ([]catalog.OwnershipRow, error) {
-	var out List[catalog.OwnershipRow]
+func (c *Client) Tools(ctx context.Context) ([]OwnershipRow, error) {
+	var out List[OwnershipRow]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/tools", nil, nil, &out)
 	return out.Items, err
 }

@@ -6,14 +6,12 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/tandemhq/tandem/internal/gate"
 )
 
 // RecordGate records a gate result in the audit log (write scope) and
 // returns it with its id.
-func (c *Client) RecordGate(ctx context.Context, r gate.Result) (gate.Result, error) {
-	var out gate.Result
+func (c *Client) RecordGate(ctx context.Context, r GateResult) (GateResult, error) {
+	var out GateResult
 	err := c.Do(ctx, http.MethodPost, "/api/v1/gates", nil, r, &out)
 	return out, err
 }
@@ -26,7 +24,7 @@ type GateQuery struct {
 }
 
 // Gates lists gate results, newest first.
-func (c *Client) Gates(ctx context.Context, q GateQuery) ([]gate.Result, error) {
+func (c *Client) Gates(ctx context.Context, q GateQuery) ([]GateResult, error) {
 	v := url.Values{}
 	set := func(k, val string) {
 		if val != "" {
@@ -45,14 +43,14 @@ func (c *Client) Gates(ctx context.Context, q GateQuery) ([]gate.Result, error) 
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
-	var out List[gate.Result]
+	var out List[GateResult]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/gates", v, nil, &out)
 	return out.Items, err
 }
 
 // Gate returns one gate result.
-func (c *Client) Gate(ctx context.Context, id int64) (gate.Result, error) {
-	var out gate.Result
+func (c *Client) Gate(ctx context.Context, id int64) (GateResult, error) {
+	var out GateResult
 	err := c.Do(ctx, http.MethodGet, "/api/v1/gates/"+strconv.FormatInt(id, 10), nil, nil, &out)
 	return out, err
 }
@@ -69,8 +67,8 @@ type VerifyRequest struct {
 
 // VerifyDeploy runs post-deploy verification on the server (write scope).
 // A failing verdict has already marked the deploy failed when it returns.
-func (c *Client) VerifyDeploy(ctx context.Context, r VerifyRequest) (gate.Verification, error) {
-	var out gate.Verification
+func (c *Client) VerifyDeploy(ctx context.Context, r VerifyRequest) (Verification, error) {
+	var out Verification
 	err := c.Do(ctx, http.MethodPost, "/api/v1/verifications", nil, r, &out)
 	return out, err
 }
@@ -78,8 +76,8 @@ func (c *Client) VerifyDeploy(ctx context.Context, r VerifyRequest) (gate.Verifi
 // EvaluateSLOGate asks the server for the SLO gate's checks (read scope);
 // nothing is recorded. Names that do not resolve come back as an
 // unprocessable *tandem.Error naming each, with close names.
-func (c *Client) EvaluateSLOGate(ctx context.Context, r gate.SLORequest) (gate.SLOEvaluation, error) {
-	var out gate.SLOEvaluation
+func (c *Client) EvaluateSLOGate(ctx context.Context, r SLOGateRequest) (SLOGateEvaluation, error) {
+	var out SLOGateEvaluation
 	err := c.Do(ctx, http.MethodPost, "/api/v1/gates/slo/evaluate", nil, r, &out)
 	return out, err
 }

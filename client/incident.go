@@ -6,9 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/tandemhq/tandem/internal/engine"
-	"github.com/tandemhq/tandem/internal/incident"
 )
 
 // IncidentQuery filters Incidents. Zero fields are left out.
@@ -22,7 +19,7 @@ type IncidentQuery struct {
 }
 
 // Incidents lists incidents, most recently started first.
-func (c *Client) Incidents(ctx context.Context, q IncidentQuery) ([]incident.Incident, error) {
+func (c *Client) Incidents(ctx context.Context, q IncidentQuery) ([]Incident, error) {
 	v := url.Values{}
 	if q.Status != "" {
 		v.Set("status", q.Status)
@@ -39,37 +36,37 @@ func (c *Client) Incidents(ctx context.Context, q IncidentQuery) ([]incident.Inc
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
 	var out struct {
-		Items []incident.Incident `json:"items"`
+		Items []Incident `json:"items"`
 	}
 	err := c.Do(ctx, http.MethodGet, "/api/v1/incidents", v, nil, &out)
 	return out.Items, err
 }
 
 // Incident returns one incident with its suspects.
-func (c *Client) Incident(ctx context.Context, id int64) (incident.Incident, error) {
-	var out incident.Incident
+func (c *Client) Incident(ctx context.Context, id int64) (Incident, error) {
+	var out Incident
 	err := c.Do(ctx, http.MethodGet, "/api/v1/incidents/"+strconv.FormatInt(id, 10), nil, nil, &out)
 	return out, err
 }
 
 // OpenIncident opens an incident and starts its escalation.
-func (c *Client) OpenIncident(ctx context.Context, in incident.OpenInput) (incident.Incident, error) {
-	var out incident.Incident
+func (c *Client) OpenIncident(ctx context.Context, in NewIncident) (Incident, error) {
+	var out Incident
 	err := c.Do(ctx, http.MethodPost, "/api/v1/incidents", nil, in, &out)
 	return out, err
 }
 
 // UpdateIncident changes an incident's descriptive fields.
-func (c *Client) UpdateIncident(ctx context.Context, id int64, u incident.Update) (incident.Incident, error) {
-	var out incident.Incident
+func (c *Client) UpdateIncident(ctx context.Context, id int64, u IncidentUpdate) (Incident, error) {
+	var out Incident
 	err := c.Do(ctx, http.MethodPatch, "/api/v1/incidents/"+strconv.FormatInt(id, 10), nil, u, &out)
 	return out, err
 }
 
 // IncidentAction acknowledges ("ack"), resolves ("resolve") or closes
 // ("close") an incident; note is recorded with a resolve.
-func (c *Client) IncidentAction(ctx context.Context, id int64, action, note string) (incident.Incident, error) {
-	var out incident.Incident
+func (c *Client) IncidentAction(ctx context.Context, id int64, action, note string) (Incident, error) {
+	var out Incident
 	var body any
 	if note != "" {
 		body = map[string]string{"note": note}
@@ -81,48 +78,48 @@ func (c *Client) IncidentAction(ctx context.Context, id int64, action, note stri
 // PostIncidentUpdate posts a status update (investigating, identified,
 // monitoring or resolved) with a message: it goes on the timeline, to the
 // incident channel and to the configured status page.
-func (c *Client) PostIncidentUpdate(ctx context.Context, id int64, status, message string) (incident.Event, error) {
-	var out incident.Event
+func (c *Client) PostIncidentUpdate(ctx context.Context, id int64, status, message string) (IncidentEvent, error) {
+	var out IncidentEvent
 	err := c.Do(ctx, http.MethodPost, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/updates", nil,
 		map[string]string{"status": status, "message": message}, &out)
 	return out, err
 }
 
 // AddIncidentNote adds a note to an incident's timeline.
-func (c *Client) AddIncidentNote(ctx context.Context, id int64, text string) (incident.Event, error) {
-	var out incident.Event
+func (c *Client) AddIncidentNote(ctx context.Context, id int64, text string) (IncidentEvent, error) {
+	var out IncidentEvent
 	err := c.Do(ctx, http.MethodPost, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/notes", nil, map[string]string{"text": text}, &out)
 	return out, err
 }
 
 // IncidentTimeline returns an incident's timeline, oldest first.
-func (c *Client) IncidentTimeline(ctx context.Context, id int64) ([]incident.Event, error) {
+func (c *Client) IncidentTimeline(ctx context.Context, id int64) ([]IncidentEvent, error) {
 	var out struct {
-		Items []incident.Event `json:"items"`
+		Items []IncidentEvent `json:"items"`
 	}
 	err := c.Do(ctx, http.MethodGet, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/timeline", nil, nil, &out)
 	return out.Items, err
 }
 
 // AddMaintenanceWindow records a maintenance window.
-func (c *Client) AddMaintenanceWindow(ctx context.Context, w incident.Window) (incident.Window, error) {
-	var out incident.Window
+func (c *Client) AddMaintenanceWindow(ctx context.Context, w MaintenanceWindow) (MaintenanceWindow, error) {
+	var out MaintenanceWindow
 	err := c.Do(ctx, http.MethodPost, "/api/v1/maintenance-windows", nil, w, &out)
 	return out, err
 }
 
 // EndMaintenanceWindow ends window id now, or cancels it if it has not
 // started.
-func (c *Client) EndMaintenanceWindow(ctx context.Context, id int64) (incident.Window, error) {
-	var out incident.Window
+func (c *Client) EndMaintenanceWindow(ctx context.Context, id int64) (MaintenanceWindow, error) {
+	var out MaintenanceWindow
 	err := c.Do(ctx, http.MethodPost, "/api/v1/maintenance-windows/"+strconv.FormatInt(id, 10)+"/end", nil, nil, &out)
 	return out, err
 }
 
 // MaintenanceWindows lists the windows that have not ended.
-func (c *Client) MaintenanceWindows(ctx context.Context) ([]incident.Window, error) {
+func (c *Client) MaintenanceWindows(ctx context.Context) ([]MaintenanceWindow, error) {
 	var out struct {
-		Items []incident.Window `json:"items"`
+		Items []MaintenanceWindow `json:"items"`
 	}
 	err := c.Do(ctx, http.MethodGet, "/api/v1/maintenance-windows", nil, nil, &out)
 	return out.Items, err
@@ -134,7 +131,7 @@ func (c *Client) Heartbeat(ctx context.Context, name string) error {
 }
 
 // Jobs lists durable jobs; state is queued, running, done, failed or "".
-func (c *Client) Jobs(ctx context.Context, state, kind string, limit int) ([]engine.Info, error) {
+func (c *Client) Jobs(ctx context.Context, state, kind string, limit int) ([]Job, error) {
 	v := url.Values{}
 	if state != "" {
 		v.Set("state", state)
@@ -146,7 +143,7 @@ func (c *Client) Jobs(ctx context.Context, state, kind string, limit int) ([]eng
 		v.Set("limit", strconv.Itoa(limit))
 	}
 	var out struct {
-		Items []engine.Info `json:"items"`
+		Items []Job `json:"items"`
 	}
 	err := c.Do(ctx, http.MethodGet, "/api/v1/jobs", v, nil, &out)
 	return out.Items, err
@@ -155,16 +152,16 @@ func (c *Client) Jobs(ctx context.Context, state, kind string, limit int) ([]eng
 // ReassignIncident assigns an incident to a person or an escalation policy
 // (set exactly one): the old assignment's pending pages stop and the new
 // assignee is paged now.
-func (c *Client) ReassignIncident(ctx context.Context, id int64, to incident.Assignment) (incident.Incident, error) {
-	var out incident.Incident
+func (c *Client) ReassignIncident(ctx context.Context, id int64, to IncidentAssignment) (Incident, error) {
+	var out Incident
 	err := c.Do(ctx, http.MethodPost, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/reassign", nil, to, &out)
 	return out, err
 }
 
 // AddIncidentResponders pages people to join an incident without changing
 // its assignment; a person already asked is not paged again.
-func (c *Client) AddIncidentResponders(ctx context.Context, id int64, people []string) (incident.Incident, error) {
-	var out incident.Incident
+func (c *Client) AddIncidentResponders(ctx context.Context, id int64, people []string) (Incident, error) {
+	var out Incident
 	err := c.Do(ctx, http.MethodPost, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/responders", nil,
 		map[string][]string{"people": people}, &out)
 	return out, err

@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/tandemhq/tandem/internal/oncall"
 )
 
 // OncallSummary is the answer of GET /api/v1/oncall: who is on call in
@@ -16,14 +14,14 @@ import (
 type OncallSummary struct {
 	At        time.Time `json:"at"`
 	Schedules []struct {
-		oncall.Current
-		Layers []oncall.LayerResult `json:"layers"`
+		CurrentOnCall
+		Layers []LayerOnCall `json:"layers"`
 	} `json:"schedules"`
 	Policies []struct {
-		Name     string              `json:"name"`
-		Services []string            `json:"services"`
-		NumLoops int                 `json:"num_loops"`
-		Rules    []oncall.RuleOnCall `json:"rules"`
+		Name     string       `json:"name"`
+		Services []string     `json:"services"`
+		NumLoops int          `json:"num_loops"`
+		Rules    []RuleOnCall `json:"rules"`
 	} `json:"policies"`
 }
 
@@ -45,18 +43,18 @@ func timeQuery(q url.Values, name string, t time.Time) {
 }
 
 // Schedules lists the schedules with who is on call now and next.
-func (c *Client) Schedules(ctx context.Context) ([]oncall.ScheduleView, error) {
-	var out List[oncall.ScheduleView]
+func (c *Client) Schedules(ctx context.Context) ([]Schedule, error) {
+	var out List[Schedule]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/schedules", nil, nil, &out)
 	return out.Items, err
 }
 
 // OnCall returns who is on call in schedule at at (zero: now), with each
 // layer's detail.
-func (c *Client) OnCall(ctx context.Context, schedule string, at time.Time) (oncall.Resolution, error) {
+func (c *Client) OnCall(ctx context.Context, schedule string, at time.Time) (OnCallResolution, error) {
 	q := url.Values{}
 	timeQuery(q, "at", at)
-	var out oncall.Resolution
+	var out OnCallResolution
 	err := c.Do(ctx, http.MethodGet, "/api/v1/schedules/"+url.PathEscape(schedule)+"/oncall", q, nil, &out)
 	return out, err
 }
@@ -73,36 +71,36 @@ func (c *Client) OncallSummary(ctx context.Context, at time.Time) (OncallSummary
 
 // Shifts returns the final shifts of schedule over [from, to) (zero from:
 // now; zero to: a week after from).
-func (c *Client) Shifts(ctx context.Context, schedule string, from, to time.Time) ([]oncall.Shift, error) {
+func (c *Client) Shifts(ctx context.Context, schedule string, from, to time.Time) ([]Shift, error) {
 	q := url.Values{}
 	timeQuery(q, "from", from)
 	timeQuery(q, "to", to)
-	var out List[oncall.Shift]
+	var out List[Shift]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/schedules/"+url.PathEscape(schedule)+"/shifts", q, nil, &out)
 	return out.Items, err
 }
 
 // Overrides lists the schedule's overrides, config and run-time, that end
 // after from (zero: all).
-func (c *Client) Overrides(ctx context.Context, schedule string, from time.Time) ([]oncall.Override, error) {
+func (c *Client) Overrides(ctx context.Context, schedule string, from time.Time) ([]Override, error) {
 	q := url.Values{}
 	timeQuery(q, "from", from)
-	var out List[oncall.Override]
+	var out List[Override]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/schedules/"+url.PathEscape(schedule)+"/overrides", q, nil, &out)
 	return out.Items, err
 }
 
 // AddOverride stores a run-time override (write scope).
-func (c *Client) AddOverride(ctx context.Context, schedule string, o NewOverride) (oncall.Override, error) {
-	var out oncall.Override
+func (c *Client) AddOverride(ctx context.Context, schedule string, o NewOverride) (Override, error) {
+	var out Override
 	err := c.Do(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(schedule)+"/overrides", nil, o, &out)
 	return out, err
 }
 
 // RemoveOverride deletes run-time override id of schedule (write scope) and
 // returns it.
-func (c *Client) RemoveOverride(ctx context.Context, schedule string, id int64) (oncall.Override, error) {
-	var out oncall.Override
+func (c *Client) RemoveOverride(ctx context.Context, schedule string, id int64) (Override, error) {
+	var out Override
 	err := c.Do(ctx, http.MethodDelete, "/api/v1/schedules/"+url.PathEscape(schedule)+"/overrides/"+strconv.FormatInt(id, 10), nil, nil, &out)
 	return out, err
 }
@@ -113,8 +111,8 @@ func (c *Client) ScheduleCalendar(ctx context.Context, schedule string, w io.Wri
 }
 
 // EscalationPolicies lists the escalation policies.
-func (c *Client) EscalationPolicies(ctx context.Context) ([]oncall.Policy, error) {
-	var out List[oncall.Policy]
+func (c *Client) EscalationPolicies(ctx context.Context) ([]EscalationPolicy, error) {
+	var out List[EscalationPolicy]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/escalation_policies", nil, nil, &out)
 	return out.Items, err
 }

@@ -5,18 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/tandemhq/tandem/internal/sli"
-	"github.com/tandemhq/tandem/internal/slo"
 )
-
-// SLOBatch is a batch of native SLI events: counts ({time, good, total})
-// or raw observations ({time, latency_ms, status}). With Source and
-// BatchID it is applied once, however often it is sent.
-type SLOBatch = sli.Batch
-
-// SLOEvent is one item of an SLOBatch.
-type SLOEvent = sli.Event
 
 // SLOIngestResult is the answer to PostSLOEvents.
 type SLOIngestResult struct {
@@ -28,13 +17,13 @@ type SLOIngestResult struct {
 }
 
 // SLOs returns every SLO's status, evaluated now (service "" for all).
-func (c *Client) SLOs(ctx context.Context, service string) ([]slo.Status, error) {
+func (c *Client) SLOs(ctx context.Context, service string) ([]SLOStatus, error) {
 	return c.SLOsIn(ctx, service, "")
 }
 
 // SLOsIn returns the status of the SLOs of service ("" for all) in
 // environment ("" for every one), evaluated now.
-func (c *Client) SLOsIn(ctx context.Context, service, environment string) ([]slo.Status, error) {
+func (c *Client) SLOsIn(ctx context.Context, service, environment string) ([]SLOStatus, error) {
 	q := url.Values{}
 	if service != "" {
 		q.Set("service", service)
@@ -42,21 +31,21 @@ func (c *Client) SLOsIn(ctx context.Context, service, environment string) ([]slo
 	if environment != "" {
 		q.Set("environment", environment)
 	}
-	var out List[slo.Status]
+	var out List[SLOStatus]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/slos", q, nil, &out)
 	return out.Items, err
 }
 
 // SLO returns one SLO's status; an unknown name is a not_found error.
-func (c *Client) SLO(ctx context.Context, name string) (slo.Status, error) {
-	var out slo.Status
+func (c *Client) SLO(ctx context.Context, name string) (SLOStatus, error) {
+	var out SLOStatus
 	err := c.Do(ctx, http.MethodGet, "/api/v1/slos/"+url.PathEscape(name), nil, nil, &out)
 	return out, err
 }
 
 // SLOHistory returns hourly budget points in (from, to]; zero times take
 // the server's defaults (the last 7 days).
-func (c *Client) SLOHistory(ctx context.Context, name string, from, to time.Time) ([]slo.HistoryPoint, error) {
+func (c *Client) SLOHistory(ctx context.Context, name string, from, to time.Time) ([]SLOHistoryPoint, error) {
 	q := url.Values{}
 	if !from.IsZero() {
 		q.Set("from", from.UTC().Format(time.RFC3339))
@@ -64,7 +53,7 @@ func (c *Client) SLOHistory(ctx context.Context, name string, from, to time.Time
 	if !to.IsZero() {
 		q.Set("to", to.UTC().Format(time.RFC3339))
 	}
-	var out List[slo.HistoryPoint]
+	var out List[SLOHistoryPoint]
 	err := c.Do(ctx, http.MethodGet, "/api/v1/slos/"+url.PathEscape(name)+"/history", q, nil, &out)
 	return out.Items, err
 }
@@ -77,9 +66,9 @@ func (c *Client) PostSLOEvents(ctx context.Context, name string, b SLOBatch) (SL
 }
 
 // Freeze reports whether a service is in release freeze.
-func (c *Client) Freeze(ctx context.Context, service string) (slo.Freeze, error) {
+func (c *Client) Freeze(ctx context.Context, service string) (Freeze, error) {
 	var out struct {
-		Freeze slo.Freeze `json:"freeze"`
+		Freeze Freeze `json:"freeze"`
 	}
 	err := c.Do(ctx, http.MethodGet, "/api/v1/services/"+url.PathEscape(service)+"/freeze", nil, nil, &out)
 	return out.Freeze, err

@@ -204,16 +204,16 @@ func TestDORAAPI(t *testing.T) {
 	// checkout: 4 deploys over the last 4 days, the third failed and
 	// recovered 30 minutes later by the fourth.
 	c1, c2 := now.Add(-4*24*time.Hour-2*time.Hour), now.Add(-2*24*time.Hour-time.Hour)
-	if _, err := s.Client.RecordCommits(ctx, []change.Commit{
+	if _, err := s.Client.RecordCommits(ctx, []client.Commit{
 		{Service: "checkout", SHA: "aaaaaaa", CommittedAt: c1},
 		{Service: "checkout", SHA: "bbbbbbb", CommittedAt: c2},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	d := func(ago time.Duration, status string, commits ...string) change.Event {
-		return change.Event{Service: "checkout", FinishedAt: now.Add(-ago), Status: status, Commits: commits}
+	d := func(ago time.Duration, status string, commits ...string) client.ChangeEvent {
+		return client.ChangeEvent{Service: "checkout", FinishedAt: now.Add(-ago), Status: status, Commits: commits}
 	}
-	if _, err := s.Client.RecordChanges(ctx, []change.Event{
+	if _, err := s.Client.RecordChanges(ctx, []client.ChangeEvent{
 		d(4*24*time.Hour, "success", "aaaaaaa"),   // lead 2h
 		d(2*24*time.Hour, "success", "bbbbbbb"),   // lead 1h
 		d(24*time.Hour, "failed"),                 // failure
@@ -290,12 +290,12 @@ func BenchmarkIngestAPI(b *testing.B) {
 			services := []string{"checkout", "payments-api", "invoicing", "search-api", "identity-api"}
 			base := time.Now().Add(-300 * 24 * time.Hour)
 			n := 0
-			batch := make([]change.Event, 500)
+			batch := make([]client.ChangeEvent, 500)
 			start := time.Now()
 			for b.Loop() {
 				for i := range batch {
 					n++
-					batch[i] = change.Event{Service: services[n%len(services)], Version: fmt.Sprintf("1.%d", n), Commit: "abcdef1",
+					batch[i] = client.ChangeEvent{Service: services[n%len(services)], Version: fmt.Sprintf("1.%d", n), Commit: "abcdef1",
 						FinishedAt: base.Add(time.Duration(n) * time.Second), ExternalID: fmt.Sprintf("bench-%d", n), Source: "bench"}
 				}
 				if _, err := s.Client.RecordChanges(b.Context(), batch); err != nil {
@@ -314,7 +314,7 @@ func TestDORAWithIncidents(t *testing.T) {
 	s := changeServer(t, false)
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Second)
-	out, err := s.Client.RecordChanges(ctx, []change.Event{
+	out, err := s.Client.RecordChanges(ctx, []client.ChangeEvent{
 		{Service: "payments-api", FinishedAt: now.Add(-5 * 24 * time.Hour)},
 		{Service: "payments-api", FinishedAt: now.Add(-2 * 24 * time.Hour)},
 		{Service: "payments-api", FinishedAt: now.Add(-1 * 24 * time.Hour)},

@@ -13,7 +13,6 @@ import (
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/incident"
-	"github.com/tandemhq/tandem/internal/okr"
 	"github.com/tandemhq/tandem/internal/postmortem"
 )
 
@@ -78,7 +77,7 @@ func learningEndToEnd(t *testing.T, o apptest.Options) {
 		}
 	}
 	objs, err = c.OKRStatus(ctx, "2026Q4", "platform")
-	var lessToil *okr.ObjectiveStatus
+	var lessToil *client.ObjectiveStatus
 	for i := range objs {
 		if objs[i].Name == "less-toil" {
 			lessToil = &objs[i]
@@ -142,7 +141,7 @@ func learningEndToEnd(t *testing.T, o apptest.Options) {
 		t.Fatalf("postmortems: %+v %v", pms, err)
 	}
 	md := pms[0].Markdown + "\n- [ ] Add a synthetic check (owner: @bob, due: 2026-01-02)\n"
-	p, err := c.UpdatePostmortem(ctx, pms[0].ID, postmortem.Update{Markdown: &md})
+	p, err := c.UpdatePostmortem(ctx, pms[0].ID, client.PostmortemUpdate{Markdown: &md})
 	if err != nil || p.Version != 2 || len(p.ActionItems) != 1 || !p.ActionItems[0].Overdue {
 		t.Fatalf("update: %+v %v", p, err)
 	}
@@ -167,7 +166,7 @@ func learningEndToEnd(t *testing.T, o apptest.Options) {
 		t.Errorf("missing postmortem: %v", err)
 	}
 	bad := "bogus"
-	if _, err := c.UpdatePostmortem(ctx, p.ID, postmortem.Update{Status: &bad}); tandem.ErrorCode(err) != tandem.EInvalid {
+	if _, err := c.UpdatePostmortem(ctx, p.ID, client.PostmortemUpdate{Status: &bad}); tandem.ErrorCode(err) != tandem.EInvalid {
 		t.Errorf("bad status: %v", err)
 	}
 }

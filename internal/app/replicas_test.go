@@ -21,7 +21,6 @@ import (
 
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/db/dbtest"
-	"github.com/tandemhq/tandem/internal/postmortem"
 	"github.com/tandemhq/tandem/internal/testenv"
 )
 
@@ -250,7 +249,7 @@ spec:
 	ctx := context.Background()
 	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
 	for _, owner := range []string{"bob", "carol"} {
-		if _, err := c.AddActionItem(ctx, postmortem.NewItem{Title: "add a lag alert for " + owner, Owner: owner, Due: yesterday}); err != nil {
+		if _, err := c.AddActionItem(ctx, client.NewActionItem{Title: "add a lag alert for " + owner, Owner: owner, Due: yesterday}); err != nil {
 			t.Fatal(err)
 		}
 	}

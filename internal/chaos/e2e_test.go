@@ -21,7 +21,6 @@ import (
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/chaos"
-	"github.com/tandemhq/tandem/internal/sli"
 )
 
 // A staging service judged by a 300 ms latency SLO (99.9 % of requests
@@ -61,7 +60,7 @@ func freePort(t *testing.T) string {
 // and status to the SLO, once a second, until stop is closed.
 type loadLoop struct {
 	mu   sync.Mutex
-	obs  []sli.Event
+	obs  []client.SLOEvent
 	sent int
 }
 
@@ -111,7 +110,7 @@ func (l *loadLoop) run(t *testing.T, ctx context.Context, c *client.Client, url 
 				}
 				ms := float64(time.Since(at).Microseconds()) / 1000
 				l.mu.Lock()
-				l.obs = append(l.obs, sli.Event{Time: at, LatencyMs: &ms, Status: &status})
+				l.obs = append(l.obs, client.SLOEvent{Time: at, LatencyMs: &ms, Status: &status})
 				l.sent++
 				l.mu.Unlock()
 			}()
@@ -219,10 +218,10 @@ func TestChaosRunEndToEnd(t *testing.T) {
 	// requests a minute keep the 28-day budget and the 1-hour burn rate
 	// of the page condition far from what the experiments spend.
 	now := time.Now().UTC().Truncate(time.Minute)
-	var past []sli.Event
+	var past []client.SLOEvent
 	for m := now.Add(-62 * time.Minute); m.Before(now.Add(-2 * time.Minute)); m = m.Add(time.Minute) {
 		good, total := int64(50000), int64(50000)
-		past = append(past, sli.Event{Time: m, Good: &good, Total: &total})
+		past = append(past, client.SLOEvent{Time: m, Good: &good, Total: &total})
 	}
 	if _, err := srv.Client.PostSLOEvents(ctx, "checkout-latency-staging", client.SLOBatch{Source: "history", BatchID: "past-hour", Events: past}); err != nil {
 		t.Fatal(err)

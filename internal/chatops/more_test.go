@@ -106,7 +106,7 @@ notifications:
 	clk := clock.NewFake(t0)
 	srv := apptest.Start(t, apptest.Options{ConfigDir: dir, Clock: clk, Manual: true})
 	ctx := context.Background()
-	inc, err := srv.Client.OpenIncident(ctx, incident.OpenInput{Title: "Checkout returns 500s", Services: []string{"checkout"}, Severity: "sev1"})
+	inc, err := srv.Client.OpenIncident(ctx, client.NewIncident{Title: "Checkout returns 500s", Services: []string{"checkout"}, Severity: "sev1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ notifications:
 	clk := clock.NewFake(t0)
 	srv := apptest.Start(t, apptest.Options{ConfigDir: dir, Clock: clk, Manual: true})
 	ctx := context.Background()
-	inc, err := srv.Client.OpenIncident(ctx, incident.OpenInput{Title: "Checkout returns 500s", Services: []string{"checkout"}, Severity: "sev1"})
+	inc, err := srv.Client.OpenIncident(ctx, client.NewIncident{Title: "Checkout returns 500s", Services: []string{"checkout"}, Severity: "sev1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ notifications:
 	}
 	clk := clock.NewFake(t0)
 	srv := apptest.Start(t, apptest.Options{ConfigDir: dir, Clock: clk, Manual: true})
-	inc, err := srv.Client.OpenIncident(context.Background(), incident.OpenInput{Title: "Checkout slow", Services: []string{"checkout"}, Severity: "sev2"})
+	inc, err := srv.Client.OpenIncident(context.Background(), client.NewIncident{Title: "Checkout slow", Services: []string{"checkout"}, Severity: "sev2"})
 	if err != nil || inc.ID != 1 {
 		t.Fatalf("open = %+v, %v", inc, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/incident"
@@ -75,7 +76,7 @@ notifications:
 		}
 	}
 
-	inc, err := srv.Client.OpenIncident(ctx, incident.OpenInput{Title: "Checkout returns 500s", Services: []string{"checkout"}, Severity: "sev1"})
+	inc, err := srv.Client.OpenIncident(ctx, client.NewIncident{Title: "Checkout returns 500s", Services: []string{"checkout"}, Severity: "sev1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/app/apptest"
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/incident"
@@ -68,7 +69,7 @@ notifications:
 `})
 	srv := apptest.Start(t, apptest.Options{ConfigDir: dir, Clock: clk, Manual: true, Postgres: postgres})
 	ctx := context.Background()
-	inc, err := srv.Client.OpenIncident(ctx, incident.OpenInput{Title: "Checkout returns 500s", Services: []string{"checkout"}, Severity: "sev1"})
+	inc, err := srv.Client.OpenIncident(ctx, client.NewIncident{Title: "Checkout returns 500s", Services: []string{"checkout"}, Severity: "sev1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ notifications:
 	}
 
 	// A second incident: its call is acknowledged by pressing 1.
-	inc2, err := srv.Client.OpenIncident(ctx, incident.OpenInput{Title: "Payments slow", Services: []string{"checkout"}, Severity: "sev2"})
+	inc2, err := srv.Client.OpenIncident(ctx, client.NewIncident{Title: "Payments slow", Services: []string{"checkout"}, Severity: "sev2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ notifications:
 	start := clk.Now()
 	var ids []int64
 	for _, title := range []string{"Search down", "Search still down"} {
-		inc, err := srv.Client.OpenIncident(ctx, incident.OpenInput{Title: title, Services: []string{"checkout"}, Severity: "sev2"})
+		inc, err := srv.Client.OpenIncident(ctx, client.NewIncident{Title: title, Services: []string{"checkout"}, Severity: "sev2"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +175,7 @@ notifications:
 	}
 }
 
-func hasStatus(tl []incident.Event, actor, to string) bool {
+func hasStatus(tl []client.IncidentEvent, actor, to string) bool {
 	for _, e := range tl {
 		if e.Kind == incident.EvStatus && e.Actor == actor && e.Data["to"] == to {
 			return true

@@ -21,7 +21,6 @@ import (
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/change"
-	"github.com/tandemhq/tandem/internal/dora"
 	"github.com/tandemhq/tandem/internal/gate"
 )
 
@@ -63,16 +62,16 @@ func (f *eventFlags) register(cmd *cobra.Command, withStatus bool) {
 	fl.BoolVar(&f.verify, "verify", false, "ask for post-deploy verification")
 }
 
-func (f *eventFlags) event(kind string, now time.Time) (change.Event, error) {
+func (f *eventFlags) event(kind string, now time.Time) (client.ChangeEvent, error) {
 	if f.service == "" {
-		return change.Event{}, tandem.FieldErrorf("--service", "required")
+		return client.ChangeEvent{}, tandem.FieldErrorf("--service", "required")
 	}
 	return f.build(kind, now)
 }
 
 // build is the event the flags give, without requiring --service.
-func (f *eventFlags) build(kind string, now time.Time) (change.Event, error) {
-	e := change.Event{Service: f.service, Environment: f.env, Kind: kind, Version: f.version, Commit: f.commit,
+func (f *eventFlags) build(kind string, now time.Time) (client.ChangeEvent, error) {
+	e := client.ChangeEvent{Service: f.service, Environment: f.env, Kind: kind, Version: f.version, Commit: f.commit,
 		Commits: f.commits, Status: f.status, Actor: f.actor, Source: f.source, ExternalID: f.id,
 		Labels: f.labels, Verify: f.verify, FailureReason: f.reason}
 	if e.Actor == "" {
@@ -105,7 +104,7 @@ func (f *eventFlags) build(kind string, now time.Time) (change.Event, error) {
 	return e, nil
 }
 
-func printEvent(w io.Writer, e change.Event, format string, verbs ...string) error {
+func printEvent(w io.Writer, e client.ChangeEvent, format string, verbs ...string) error {
 	if format == "json" {
 		return writeJSON(w, e)
 	}
@@ -258,7 +257,7 @@ func recordFromK8s(cmd *cobra.Command, g *globals, f *eventFlags, path, format s
 				e.FinishedAt = time.Now()
 			}
 		}
-		out, err := c.RecordChange(cmd.Context(), e)
+		out, err := c.RecordChange(cmd.Context(), client.ChangeEvent(e))
 		if err != nil {
 			return err
 		}
@@ -271,7 +270,7 @@ func recordFromK8s(cmd *cobra.Command, g *globals, f *eventFlags, path, format s
 
 // commitsFromRepo fills e.Commits with the commits between the service's
 // previous successful deploy and e.Commit, and records their times.
-func commitsFromRepo(cmd *cobra.Command, c *client.Client, path string, e *change.Event) error {
+func commitsFromRepo(cmd *cobra.Command, c *client.Client, path string, e *client.ChangeEvent) error {
 	if e.Commit == "" {
 		return tandem.FieldErrorf("--commit", "required with --repo")
 	}
@@ -300,7 +299,7 @@ func commitsFromRepo(cmd *cobra.Command, c *client.Client, path string, e *chang
 		commits = commits[:10000]
 	}
 	for i := 0; i < len(commits); i += 4000 {
-		if _, err := c.RecordCommits(cmd.Context(), commits[i:min(i+4000, len(commits))]); err != nil {
+		if _, err := c.RecordCommits(cmd.Context(), clientCommits(commits[i:min(i+4000, len(commits))])); err != nil {
 			return err
 		}
 	}
@@ -458,14 +457,14 @@ progress.`,
 			ctx := cmd.Context()
 			newCommits := 0
 			for i := 0; i < len(res.Commits); i += 4000 {
-				n, err := c.RecordCommits(ctx, res.Commits[i:min(i+4000, len(res.Commits))])
+				n, err := c.RecordCommits(ctx, clientCommits(res.Commits[i:min(i+4000, len(res.Commits))]))
 				if err != nil {
 					return err
 				}
 				newCommits += n
 			}
 			created, existing := 0, 0
-			var batch []change.Event
+			var batch []client.ChangeEvent
 			shas := 0
 			flush := func() error {
 				if len(batch) == 0 {
@@ -491,7 +490,7 @@ progress.`,
 						return err
 					}
 				}
-				batch = append(batch, d)
+				batch = append(batch, client.ChangeEvent(d))
 				shas += len(d.Commits)
 			}
 			if err := flush(); err != nil {
@@ -702,7 +701,7 @@ func pct(v *float64) string {
 	return fmt.Sprintf("%.1f%%", *v*100)
 }
 
-func doraTable(w io.Writer, r dora.Report) error {
+func doraTable(w io.Writer, r client.DORAReport) error {
 	scope := "org"
 	switch {
 	case r.Service != "":
@@ -739,7 +738,7 @@ func doraTable(w io.Writer, r dora.Report) error {
 
 // doraCSV writes one row per period (or one for the whole report), with
 // the JSON field names as the header.
-func doraCSV(w io.Writer, r dora.Report) error {
+func doraCSV(w io.Writer, r client.DORAReport) error {
 	cw := csv.NewWriter(w)
 	header := []string{"from", "to", "service", "team", "environment", "days",
 		"deployment_frequency_per_day", "deployment_frequency_tier", "deploys", "successful_deploys",
@@ -758,7 +757,7 @@ func doraCSV(w io.Writer, r dora.Report) error {
 	}
 	rows := r.Periods
 	if len(rows) == 0 {
-		rows = []dora.Report{r}
+		rows = []client.DORAReport{r}
 	}
 	for _, p := range rows {
 		f := strconv.FormatFloat
@@ -798,7 +797,7 @@ func noTagMatches(r *git.Repository, repo, pattern string) error {
 // verification ("verify pass"), and a chaos run's SLO verdict ("chaos
 // held"). A source that cannot be read is said once on stderr and its
 // verdicts show as unknown.
-func changeVerdicts(ctx context.Context, g *globals, c *client.Client, evs []change.Event) map[int64]string {
+func changeVerdicts(ctx context.Context, g *globals, c *client.Client, evs []client.ChangeEvent) map[int64]string {
 	out := map[int64]string{}
 	if len(evs) == 0 {
 		return out

@@ -34,10 +34,10 @@ type chaosRunFlags struct {
 
 // chaosRunReport is the JSON form of a chaos run.
 type chaosRunReport struct {
-	Run         chaos.Run           `json:"run"`
-	SteadyState []chaos.SteadyState `json:"steady_state"`
-	ExitCode    int                 `json:"exit_code"`
-	Command     []string            `json:"command"`
+	Run         client.ChaosRun           `json:"run"`
+	SteadyState []client.ChaosSteadyState `json:"steady_state"`
+	ExitCode    int                       `json:"exit_code"`
+	Command     []string                  `json:"command"`
 	// CommandExit is the fault command's exit code (-1 when a signal
 	// ended it); Signals what tandem sent its process group.
 	CommandExit int      `json:"command_exit"`
@@ -128,7 +128,7 @@ func runChaos(ctx context.Context, g *globals, f *chaosRunFlags, argv []string) 
 			fmt.Fprintf(logw, format+"\n", a...)
 		}
 	}
-	start, err := c.StartChaosRun(ctx, chaos.StartInput{Service: f.service, Environment: f.env, Name: f.name,
+	start, err := c.StartChaosRun(ctx, client.ChaosStartInput{Service: f.service, Environment: f.env, Name: f.name,
 		Command: strings.Join(argv, " "), Actor: actor, Cooldown: f.cooldown.String(),
 		AbortBurnRate: f.abortBurn, DegradedShare: f.degraded})
 	if err != nil {
@@ -229,7 +229,7 @@ func runChaos(ctx context.Context, g *globals, f *chaosRunFlags, argv []string) 
 	} else {
 		faultEnded = time.Now()
 	}
-	fin := chaos.FinishInput{Aborted: aborted, AbortReason: reason, FaultEnded: faultEnded}
+	fin := client.ChaosFinishInput{Aborted: aborted, AbortReason: reason, FaultEnded: faultEnded}
 	commandExit, signals := -1, []string{}
 	switch {
 	case startErr != nil:
@@ -272,7 +272,7 @@ func runChaos(ctx context.Context, g *globals, f *chaosRunFlags, argv []string) 
 }
 
 // writeChaosCosts prints each SLO's burn rate and cost in budget.
-func writeChaosCosts(w io.Writer, r chaos.Run) {
+func writeChaosCosts(w io.Writer, r client.ChaosRun) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SLO\tEVENTS\tBURN RATE\tBUDGET COST\tVERDICT\tWHY")
 	for _, c := range r.Costs {
@@ -351,9 +351,9 @@ func newChaosListCmd(g *globals) *cobra.Command {
 	}
 	out := addOutput(cmd, "table", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]chaos.Run, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]client.ChaosRun, error) {
 			return c.ChaosRuns(ctx, service, env, limit)
-		}, func(w io.Writer, runs []chaos.Run) error {
+		}, func(w io.Writer, runs []client.ChaosRun) error {
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTARTED\tSERVICE\tENV\tNAME\tSOURCE\tVERDICT\tTOOL VERDICT\tMAX BUDGET COST")
 			for _, r := range runs {

@@ -219,10 +219,10 @@ func (f *gateFlags) remediate(ctx context.Context, g *globals, o gateOutcome) {
 }
 
 // checkLines renders checks one per line.
-func checkLines(checks []gate.Check) []string {
+func checkLines(checks []client.GateCheck) []string {
 	out := make([]string, len(checks))
 	for i, c := range checks {
-		out[i] = gate.FormatCheck(c)
+		out[i] = gate.FormatCheck(gate.Check(c))
 	}
 	return out
 }
@@ -246,15 +246,15 @@ type sloGateReport struct {
 	Service string   `json:"service"`
 	SLOs    []string `json:"slos"`
 	// Window, From and To are the recent window the p95 check read.
-	Window   string       `json:"window,omitempty"`
-	From     time.Time    `json:"from,omitzero"`
-	To       time.Time    `json:"to,omitzero"`
-	Verdict  string       `json:"verdict"`
-	ExitCode int          `json:"exit_code"`
-	Message  string       `json:"message,omitempty"`
-	Warning  string       `json:"warning,omitempty"`
-	Checks   []gate.Check `json:"checks"`
-	ResultID int64        `json:"result_id,omitempty"`
+	Window   string             `json:"window,omitempty"`
+	From     time.Time          `json:"from,omitzero"`
+	To       time.Time          `json:"to,omitzero"`
+	Verdict  string             `json:"verdict"`
+	ExitCode int                `json:"exit_code"`
+	Message  string             `json:"message,omitempty"`
+	Warning  string             `json:"warning,omitempty"`
+	Checks   []client.GateCheck `json:"checks"`
+	ResultID int64              `json:"result_id,omitempty"`
 }
 
 func newGateSLOCmd(g *globals) *cobra.Command {
@@ -331,7 +331,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 	}
 	cctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	rep := sloGateReport{Service: f.service, SLOs: f.slos, Checks: []gate.Check{}}
+	rep := sloGateReport{Service: f.service, SLOs: f.slos, Checks: []client.GateCheck{}}
 	o := gateOutcome{Kind: gate.KindSLO, Service: f.service, Title: "SLO gate for " + f.service, Remedy: true}
 	target := strings.Join(f.slos, ",")
 	if f.prometheus != "" {
@@ -355,7 +355,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 			rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
 		} else {
 			rep.Checks, o.Closed = promChecks(cctx, f)
-			rep.Verdict = gate.Combine(rep.Checks)
+			rep.Verdict = gate.Combine(gateChecks(rep.Checks))
 		}
 	} else {
 		if f.service == "" {
@@ -364,7 +364,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 		if c == nil {
 			return tandem.Errorf(tandem.EInvalid, "no tandem server: set TANDEM_URL or --url, or evaluate a PromQL query with --prometheus")
 		}
-		req := gate.SLORequest{Service: f.service, Environment: f.env, SLOs: f.slos, Window: f.window, RespectFreeze: f.respectFreeze}
+		req := client.SLOGateRequest{Service: f.service, Environment: f.env, SLOs: f.slos, Window: f.window, RespectFreeze: f.respectFreeze}
 		if changed("burn-window") || changed("max-burn-rate") {
 			req.BurnWindow = f.burnWindow
 		}
@@ -387,7 +387,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 			rep.Verdict, rep.Message, o.Closed = gate.Inconclusive, tandem.ErrorMessage(err), true
 		case err != nil:
 			rep.Verdict = gate.Inconclusive
-			rep.Checks = []gate.Check{{Name: "slos " + f.service, Op: ">=", Threshold: 1, Verdict: gate.Inconclusive,
+			rep.Checks = []client.GateCheck{{Name: "slos " + f.service, Op: ">=", Threshold: 1, Verdict: gate.Inconclusive,
 				Detail: "cannot read SLOs: " + errorText(err)}}
 		default:
 			rep.SLOs, rep.Window, rep.From, rep.To, rep.Verdict, rep.Checks = ev.SLOs, ev.Window, ev.From, ev.To, ev.Verdict, ev.Checks
@@ -396,7 +396,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 	// A refused input is not a gate run: there may be no service to record
 	// it against, and its message says all there is.
 	if c != nil && !o.Closed {
-		res, err := c.RecordGate(cctx, gate.Result{Kind: gate.KindSLO, Service: f.service, Target: target, Verdict: rep.Verdict,
+		res, err := c.RecordGate(cctx, client.GateResult{Kind: gate.KindSLO, Service: f.service, Target: target, Verdict: rep.Verdict,
 			Message: rep.Message, Checks: rep.Checks, Source: ciSource()})
 		if err != nil {
 			fmt.Fprintln(g.stderr, "tandem: gate result not recorded:", errorText(err))
@@ -421,9 +421,9 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 // Prometheus rejects, or one that selects no series (a misspelt metric
 // reads the same as no data), is inconclusive and closed: --fail-open does
 // not pass it.
-func promChecks(ctx context.Context, f *sloGateFlags) (checks []gate.Check, closed bool) {
-	bad := func(detail string, closed bool) ([]gate.Check, bool) {
-		return []gate.Check{{Name: "prometheus " + f.query, Op: f.op, Threshold: f.threshold, Verdict: gate.Inconclusive, Detail: detail}}, closed
+func promChecks(ctx context.Context, f *sloGateFlags) (checks []client.GateCheck, closed bool) {
+	bad := func(detail string, closed bool) ([]client.GateCheck, bool) {
+		return []client.GateCheck{{Name: "prometheus " + f.query, Op: f.op, Threshold: f.threshold, Verdict: gate.Inconclusive, Detail: detail}}, closed
 	}
 	pc, err := api.NewClient(api.Config{Address: f.prometheus})
 	if err != nil {
@@ -434,8 +434,8 @@ func promChecks(ctx context.Context, f *sloGateFlags) (checks []gate.Check, clos
 		var pe *promv1.Error
 		return bad("query failed: "+err.Error(), errors.As(err, &pe) && pe.Type == promv1.ErrBadData)
 	}
-	check := func(name string, v float64) gate.Check {
-		c := gate.Check{Name: name, Op: f.op, Threshold: f.threshold, Verdict: gate.Pass}
+	check := func(name string, v float64) client.GateCheck {
+		c := client.GateCheck{Name: name, Op: f.op, Threshold: f.threshold, Verdict: gate.Pass}
 		switch {
 		case v != v: // NaN: 0/0, nothing happened in the query's range
 			c.Verdict, c.Detail = gate.Inconclusive, "the query returned NaN"
@@ -446,7 +446,7 @@ func promChecks(ctx context.Context, f *sloGateFlags) (checks []gate.Check, clos
 		}
 		return c
 	}
-	var out []gate.Check
+	var out []client.GateCheck
 	switch v := val.(type) {
 	case *model.Scalar:
 		out = append(out, check(f.query, float64(v.Value)))
@@ -498,7 +498,7 @@ type migrationGateReport struct {
 	ExitCode    int                `json:"exit_code"`
 	Message     string             `json:"message,omitempty"`
 	Warning     string             `json:"warning,omitempty"`
-	Checks      []gate.Check       `json:"checks"`
+	Checks      []client.GateCheck `json:"checks"`
 	ChangeID    int64              `json:"change_id,omitempty"`
 	ResultID    int64              `json:"result_id,omitempty"`
 }
@@ -602,7 +602,7 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 		return tandem.FieldErrorf("--backup-cmd", "name the step with --backup-step")
 	}
 	app := migration.AppNamePrefix + gateID()
-	rep := migrationGateReport{Service: f.service, Command: strings.Join(args, " "), AppName: app, Checks: []gate.Check{}}
+	rep := migrationGateReport{Service: f.service, Command: strings.Join(args, " "), AppName: app, Checks: []client.GateCheck{}}
 	o := gateOutcome{Kind: gate.KindMigration, Service: f.service, Title: "migration gate", Out: g.stderr}
 	if f.service != "" {
 		o.Title += " for " + f.service
@@ -654,7 +654,7 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 	resolveSLOs := func(services []string, strict bool) (string, error) {
 		for _, s := range services {
 			cctx, cancel := tctx()
-			_, err := c.EvaluateSLOGate(cctx, gate.SLORequest{Service: s, Environment: f.env, RequestsOnly: true, ResolveOnly: true})
+			_, err := c.EvaluateSLOGate(cctx, client.SLOGateRequest{Service: s, Environment: f.env, RequestsOnly: true, ResolveOnly: true})
 			cancel()
 			if err != nil && (strict || refused(err)) {
 				return s, err
@@ -742,12 +742,12 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 	}
 	rep.Ran, rep.Run = res.StartError == "", &res
 	o.Remedy = rep.Ran
-	dur := gate.Check{Name: "duration_s", Value: gate.Measured(res.Duration.Seconds()), Op: "<=", Threshold: limit.Seconds(), Unit: "s",
+	dur := client.GateCheck{Name: "duration_s", Value: gate.Measured(res.Duration.Seconds()), Op: "<=", Threshold: limit.Seconds(), Unit: "s",
 		Verdict: gate.Pass, From: res.StartedAt, To: res.FinishedAt}
 	if res.Exceeded {
 		dur.Verdict = gate.Fail
 	}
-	exit := gate.Check{Name: "exit_code", Value: gate.Measured(float64(res.ExitCode)), Op: "==", Threshold: 0, Verdict: gate.Pass}
+	exit := client.GateCheck{Name: "exit_code", Value: gate.Measured(float64(res.ExitCode)), Op: "==", Threshold: 0, Verdict: gate.Pass}
 	switch {
 	case res.StartError != "":
 		rep.Message = "cannot run the migration: " + res.StartError
@@ -770,7 +770,7 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 	if destructive && rep.Ran {
 		rep.Checks = append(rep.Checks, f.slosAfter(ctx, c, sloServices, res)...)
 	}
-	rep.Verdict = gate.Combine(rep.Checks)
+	rep.Verdict = gate.Combine(gateChecks(rep.Checks))
 	if rep.Verdict != gate.Pass && rep.Message == "" {
 		for _, ch := range rep.Checks {
 			if ch.Verdict == rep.Verdict {
@@ -789,8 +789,8 @@ func runMigrationGate(ctx context.Context, g *globals, f *migrationGateFlags, ar
 // an undo script, or the named backup step succeeded (its command exited
 // 0, or tandem holds a successful backup change event of the service with
 // that version, recent enough). An error means readiness cannot be known.
-func (f *migrationGateFlags) rollbackReady(ctx context.Context, g *globals, c *client.Client, changes []migration.Change, stdout, stderr io.Writer) (gate.Check, string, error) {
-	check := gate.Check{Name: "rollback_ready", Op: "==", Threshold: 1}
+func (f *migrationGateFlags) rollbackReady(ctx context.Context, g *globals, c *client.Client, changes []migration.Change, stdout, stderr io.Writer) (client.GateCheck, string, error) {
+	check := client.GateCheck{Name: "rollback_ready", Op: "==", Threshold: 1}
 	var without []string
 	seen := map[string]bool{}
 	for _, ch := range changes {
@@ -803,7 +803,7 @@ func (f *migrationGateFlags) rollbackReady(ctx context.Context, g *globals, c *c
 		check.Value, check.Verdict, check.Detail = gate.Measured(1), gate.Pass, "every destructive migration has an undo script"
 		return check, "", nil
 	}
-	fail := func(msg string) (gate.Check, string, error) {
+	fail := func(msg string) (client.GateCheck, string, error) {
 		check.Value, check.Verdict, check.Detail = gate.Measured(0), gate.Fail, msg
 		return check, "destructive migration without a way back: " + msg, nil
 	}
@@ -819,7 +819,7 @@ func (f *migrationGateFlags) rollbackReady(ctx context.Context, g *globals, c *c
 			if !r.Succeeded() {
 				status, reason = change.StatusFailed, fmt.Sprintf("backup command exited %d", r.ExitCode)
 			}
-			if _, err := c.RecordChange(ctx, change.Event{Service: f.service, Environment: f.env, Kind: change.KindBackup, Version: f.backupStep,
+			if _, err := c.RecordChange(ctx, client.ChangeEvent{Service: f.service, Environment: f.env, Kind: change.KindBackup, Version: f.backupStep,
 				StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Status: status, FailureReason: reason,
 				Actor: os.Getenv("USER"), Source: sourceCLI}); err != nil {
 				fmt.Fprintln(g.stderr, "tandem: backup change event not recorded:", errorText(err))
@@ -835,7 +835,7 @@ func (f *migrationGateFlags) rollbackReady(ctx context.Context, g *globals, c *c
 		check.Detail = fmt.Sprintf("backup step %s exited 0 (covers %s)", f.backupStep, list)
 		return check, "", nil
 	case c == nil || f.service == "":
-		return gate.Check{}, "", fmt.Errorf("the pending migrations are destructive: finding backup step %s needs a tandem server and --service", f.backupStep)
+		return client.GateCheck{}, "", fmt.Errorf("the pending migrations are destructive: finding backup step %s needs a tandem server and --service", f.backupStep)
 	}
 	cctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -843,7 +843,7 @@ func (f *migrationGateFlags) rollbackReady(ctx context.Context, g *globals, c *c
 	evs, err := c.Changes(cctx, client.ChangeQuery{Services: []string{f.service}, Kinds: []string{change.KindBackup},
 		Statuses: []string{change.StatusSuccess}, Environment: f.env, Since: since, Limit: 1000})
 	if err != nil {
-		return gate.Check{}, "", fmt.Errorf("the pending migrations are destructive and backup step %s cannot be looked up: %s", f.backupStep, tandem.ErrorMessage(err))
+		return client.GateCheck{}, "", fmt.Errorf("the pending migrations are destructive and backup step %s cannot be looked up: %s", f.backupStep, tandem.ErrorMessage(err))
 	}
 	for _, e := range evs {
 		if e.Version == f.backupStep {
@@ -862,23 +862,23 @@ func (f *migrationGateFlags) rollbackReady(ctx context.Context, g *globals, c *c
 // --p95-latency-ms, its p95. The window starts at the migration's first
 // whole minute (native SLI data has minute resolution) and is at least a
 // minute long, so that Prometheus has samples in it.
-func (f *migrationGateFlags) slosAfter(ctx context.Context, c *client.Client, services []string, res gate.RunResult) []gate.Check {
+func (f *migrationGateFlags) slosAfter(ctx context.Context, c *client.Client, services []string, res gate.RunResult) []client.GateCheck {
 	from, to := res.StartedAt.Truncate(time.Minute), res.FinishedAt
 	if to.Sub(from) < time.Minute {
 		from = to.Add(-time.Minute)
 	}
-	req := gate.SLORequest{Environment: f.env, RequestsOnly: true, From: from, To: to, MaxBurnRate: &f.maxBurn}
+	req := client.SLOGateRequest{Environment: f.env, RequestsOnly: true, From: from, To: to, MaxBurnRate: &f.maxBurn}
 	if f.p95 > 0 {
 		req.P95LatencyMs = &f.p95
 	}
-	var out []gate.Check
+	var out []client.GateCheck
 	for _, s := range services {
 		req.Service = s
 		cctx, cancel := context.WithTimeout(ctx, f.timeout)
 		ev, err := c.EvaluateSLOGate(cctx, req)
 		cancel()
 		if err != nil {
-			out = append(out, gate.Check{Name: "slos " + s, Op: ">=", Threshold: 1, Verdict: gate.Inconclusive,
+			out = append(out, client.GateCheck{Name: "slos " + s, Op: ">=", Threshold: 1, Verdict: gate.Inconclusive,
 				Window: "migration", From: from, To: to, Detail: "cannot read the SLOs after the migration: " + errorText(err)})
 			continue
 		}
@@ -909,7 +909,7 @@ func (f *migrationGateFlags) endMigration(ctx context.Context, g *globals, c *cl
 			if res.Exceeded {
 				labels = append(labels, "exceeded-threshold")
 			}
-			ev, err := c.RecordChange(cctx, change.Event{Service: f.service, Environment: f.env, Kind: change.KindMigration,
+			ev, err := c.RecordChange(cctx, client.ChangeEvent{Service: f.service, Environment: f.env, Kind: change.KindMigration,
 				Version: rep.Versions, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Status: status,
 				FailureReason: reason, Actor: os.Getenv("USER"), Source: sourceCLI, Labels: labels})
 			if err != nil {
@@ -918,7 +918,7 @@ func (f *migrationGateFlags) endMigration(ctx context.Context, g *globals, c *cl
 			changeID = ev.ID
 		}
 		rep.ChangeID = changeID
-		r := gate.Result{Kind: gate.KindMigration, Service: f.service, Target: rep.Command, Verdict: rep.Verdict, Message: rep.Message,
+		r := client.GateResult{Kind: gate.KindMigration, Service: f.service, Target: rep.Command, Verdict: rep.Verdict, Message: rep.Message,
 			Checks: rep.Checks, ChangeID: changeID, Source: ciSource()}
 		if res != nil {
 			r.DurationMs = res.Duration.Milliseconds()
@@ -1156,7 +1156,7 @@ func redactURLs(msg, url string) string {
 // verifyReport is the JSON form of a verification: the server's answer
 // with the exit code.
 type verifyReport struct {
-	gate.Verification
+	client.Verification
 	ExitCode int    `json:"exit_code"`
 	Message  string `json:"message,omitempty"`
 	Warning  string `json:"warning,omitempty"`

@@ -13,8 +13,6 @@ import (
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
-	"github.com/tandemhq/tandem/internal/engine"
-	"github.com/tandemhq/tandem/internal/incident"
 )
 
 // incidentCommands are the commands for incidents, inbound alerts,
@@ -47,7 +45,7 @@ func fmtTime(t *time.Time) string {
 	return t.Local().Format("2006-01-02 15:04")
 }
 
-func printIncident(w io.Writer, inc incident.Incident) {
+func printIncident(w io.Writer, inc client.Incident) {
 	fmt.Fprintf(w, "#%d [%s] %s\n", inc.ID, inc.Severity, inc.Title)
 	fmt.Fprintf(w, "  status:    %s\n", inc.Status)
 	fmt.Fprintf(w, "  services:  %s\n", strings.Join(inc.Services, ", "))
@@ -70,7 +68,7 @@ func printIncident(w io.Writer, inc incident.Incident) {
 
 func newIncidentOpenCmd(g *globals) *cobra.Command {
 	var (
-		in       incident.OpenInput
+		in       client.NewIncident
 		sev      string
 		started  string
 		services []string
@@ -83,17 +81,17 @@ func newIncidentOpenCmd(g *globals) *cobra.Command {
 	}
 	out := addOutput(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incident.Incident, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (client.Incident, error) {
 			in.Services, in.Severity = services, sev
 			if started != "" {
 				t, err := tandem.ParseTime(started, time.Now())
 				if err != nil {
-					return incident.Incident{}, tandem.FieldErrorf("--started", "%v", err)
+					return client.Incident{}, tandem.FieldErrorf("--started", "%v", err)
 				}
 				in.StartedAt = t
 			}
 			return c.OpenIncident(ctx, in)
-		}, func(w io.Writer, inc incident.Incident) error {
+		}, func(w io.Writer, inc client.Incident) error {
 			fmt.Fprintf(w, "opened ")
 			printIncident(w, inc)
 			return nil
@@ -122,7 +120,7 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 	}
 	out := addOutput(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]incident.Incident, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]client.Incident, error) {
 			now := time.Now()
 			for name, p := range map[string]struct {
 				v   string
@@ -138,7 +136,7 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 				*p.dst = t
 			}
 			return c.Incidents(ctx, q)
-		}, func(w io.Writer, list []incident.Incident) error {
+		}, func(w io.Writer, list []client.Incident) error {
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSEV\tSTATUS\tSTARTED\tSERVICES\tTITLE")
 			for _, inc := range list {
@@ -160,8 +158,8 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 // incidentWithTimeline is `incident show`'s JSON: the incident and its
 // timeline in one object.
 type incidentWithTimeline struct {
-	incident.Incident
-	Timeline []incident.Event `json:"timeline"`
+	client.Incident
+	Timeline []client.IncidentEvent `json:"timeline"`
 }
 
 func newIncidentShowCmd(g *globals) *cobra.Command {
@@ -208,13 +206,13 @@ func newIncidentActionCmd(g *globals, action, short string) *cobra.Command {
 	}
 	out := addOutput(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incident.Incident, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (client.Incident, error) {
 			id, err := parseIncidentID(args[0])
 			if err != nil {
-				return incident.Incident{}, err
+				return client.Incident{}, err
 			}
 			return c.IncidentAction(ctx, id, action, note)
-		}, func(w io.Writer, inc incident.Incident) error {
+		}, func(w io.Writer, inc client.Incident) error {
 			_, err := fmt.Fprintf(w, "#%d is %s\n", inc.ID, inc.Status)
 			return err
 		})
@@ -226,7 +224,7 @@ func newIncidentActionCmd(g *globals, action, short string) *cobra.Command {
 }
 
 // assignedTo names who an incident is assigned to.
-func assignedTo(inc incident.Incident) string {
+func assignedTo(inc client.Incident) string {
 	switch {
 	case inc.Assignee != "":
 		return inc.Assignee
@@ -237,7 +235,7 @@ func assignedTo(inc incident.Incident) string {
 }
 
 func newIncidentReassignCmd(g *globals) *cobra.Command {
-	var to incident.Assignment
+	var to client.IncidentAssignment
 	cmd := &cobra.Command{
 		Use:   "reassign ID --to PERSON | --policy NAME",
 		Short: "Assign an incident to a person or an escalation policy and page them now",
@@ -251,13 +249,13 @@ func newIncidentReassignCmd(g *globals) *cobra.Command {
 	cmd.MarkFlagsMutuallyExclusive("to", "policy")
 	out := addOutput(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incident.Incident, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (client.Incident, error) {
 			id, err := parseIncidentID(args[0])
 			if err != nil {
-				return incident.Incident{}, err
+				return client.Incident{}, err
 			}
 			return c.ReassignIncident(ctx, id, to)
-		}, func(w io.Writer, inc incident.Incident) error {
+		}, func(w io.Writer, inc client.Incident) error {
 			_, err := fmt.Fprintf(w, "#%d is assigned to %s and %s\n", inc.ID, assignedTo(inc), inc.Status)
 			return err
 		})
@@ -278,13 +276,13 @@ func newIncidentRespondersCmd(g *globals) *cobra.Command {
 	}
 	out := addOutput(add, "text", "json")
 	add.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (incident.Incident, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (client.Incident, error) {
 			id, err := parseIncidentID(args[0])
 			if err != nil {
-				return incident.Incident{}, err
+				return client.Incident{}, err
 			}
 			return c.AddIncidentResponders(ctx, id, args[1:])
-		}, func(w io.Writer, inc incident.Incident) error {
+		}, func(w io.Writer, inc client.Incident) error {
 			var names []string
 			for _, r := range inc.Responders {
 				names = append(names, r.Person)
@@ -307,12 +305,12 @@ func newIncidentNoteCmd(g *globals) *cobra.Command {
 	out := addOutput(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		var id int64
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (ev incident.Event, err error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (ev client.IncidentEvent, err error) {
 			if id, err = parseIncidentID(args[0]); err != nil {
 				return ev, err
 			}
 			return c.AddIncidentNote(ctx, id, strings.Join(args[1:], " "))
-		}, func(w io.Writer, _ incident.Event) error {
+		}, func(w io.Writer, _ client.IncidentEvent) error {
 			_, err := fmt.Fprintf(w, "noted on #%d\n", id)
 			return err
 		})
@@ -332,7 +330,7 @@ func newIncidentUpdateCmd(g *globals) *cobra.Command {
 	out := addOutput(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		var id int64
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (ev incident.Event, err error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) (ev client.IncidentEvent, err error) {
 			if id, err = parseIncidentID(args[0]); err != nil {
 				return ev, err
 			}
@@ -343,7 +341,7 @@ func newIncidentUpdateCmd(g *globals) *cobra.Command {
 				return ev, tandem.FieldErrorf("--message", "required")
 			}
 			return c.PostIncidentUpdate(ctx, id, status, message)
-		}, func(w io.Writer, ev incident.Event) error {
+		}, func(w io.Writer, ev client.IncidentEvent) error {
 			_, err := fmt.Fprintf(w, "#%d %s\n", id, ev.Message)
 			return err
 		})
@@ -357,7 +355,7 @@ func newIncidentUpdateCmd(g *globals) *cobra.Command {
 func newMaintenanceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "maintenance", Short: "Maintenance windows: alerts are recorded but page nobody"}
 	var (
-		w          incident.Window
+		w          client.MaintenanceWindow
 		start, end string
 	)
 	add := &cobra.Command{
@@ -368,7 +366,7 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 	}
 	addOut := addOutput(add, "text", "json")
 	add.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, addOut, func(ctx context.Context, c *client.Client) (incident.Window, error) {
+		return call(cmd, g, addOut, func(ctx context.Context, c *client.Client) (client.MaintenanceWindow, error) {
 			now := time.Now()
 			var err error
 			if start == "" {
@@ -385,7 +383,7 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 				return w, tandem.FieldErrorf("--end", "%v", err)
 			}
 			return c.AddMaintenanceWindow(ctx, w)
-		}, func(wr io.Writer, out incident.Window) error {
+		}, func(wr io.Writer, out client.MaintenanceWindow) error {
 			_, err := fmt.Fprintf(wr, "maintenance window #%d on %s from %s to %s\n", out.ID, out.Service, out.StartsAt.Local().Format(time.RFC3339), out.EndsAt.Local().Format(time.RFC3339))
 			return err
 		})
@@ -402,9 +400,9 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 	}
 	listOut := addOutput(list, "text", "json")
 	list.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, listOut, func(ctx context.Context, c *client.Client) ([]incident.Window, error) {
+		return call(cmd, g, listOut, func(ctx context.Context, c *client.Client) ([]client.MaintenanceWindow, error) {
 			return c.MaintenanceWindows(ctx)
-		}, func(wr io.Writer, ws []incident.Window) error {
+		}, func(wr io.Writer, ws []client.MaintenanceWindow) error {
 			tw := tabwriter.NewWriter(wr, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSERVICE\tSTART\tEND\tREASON")
 			for _, w := range ws {
@@ -421,13 +419,13 @@ func newMaintenanceCmd(g *globals) *cobra.Command {
 	}
 	endOut := addOutput(endCmd, "text", "json")
 	endCmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, endOut, func(ctx context.Context, c *client.Client) (incident.Window, error) {
+		return call(cmd, g, endOut, func(ctx context.Context, c *client.Client) (client.MaintenanceWindow, error) {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id <= 0 {
-				return incident.Window{}, tandem.FieldErrorf("ID", "want a window number such as 7, got %q", args[0])
+				return client.MaintenanceWindow{}, tandem.FieldErrorf("ID", "want a window number such as 7, got %q", args[0])
 			}
 			return c.EndMaintenanceWindow(ctx, id)
-		}, func(w io.Writer, out incident.Window) error {
+		}, func(w io.Writer, out client.MaintenanceWindow) error {
 			verb := "ended"
 			if out.EndedAt != nil && !out.EndedAt.After(out.StartsAt) {
 				verb = "cancelled"
@@ -467,9 +465,9 @@ func newJobsCmd(g *globals) *cobra.Command {
 	}
 	out := addOutput(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]engine.Info, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]client.Job, error) {
 			return c.Jobs(ctx, state, kind, limit)
-		}, func(w io.Writer, jobs []engine.Info) error {
+		}, func(w io.Writer, jobs []client.Job) error {
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tKIND\tSTATE\tRUN AT\tATTEMPTS\tKEY\tLAST ERROR")
 			for _, j := range jobs {

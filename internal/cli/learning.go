@@ -163,7 +163,7 @@ func newPostmortemCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var u postmortem.Update
+			var u client.PostmortemUpdate
 			if mdFile != "" {
 				var b []byte
 				if mdFile == "-" {
@@ -198,7 +198,7 @@ func newPostmortemCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func writeItems(w io.Writer, items []postmortem.ActionItem) {
+func writeItems(w io.Writer, items []client.ActionItem) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tOWNER\tDUE\tPOSTMORTEM\tTITLE")
 	for _, a := range items {
@@ -249,7 +249,7 @@ func newActionsCmd(g *globals) *cobra.Command {
 	list.Flags().StringVar(&f.Status, "status", "", "open or done")
 	list.Flags().StringVar(&format, "format", "table", "table or json")
 
-	var n postmortem.NewItem
+	var n client.NewActionItem
 	add := &cobra.Command{
 		Use: "add TITLE", Short: "Add an action item by hand", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -283,7 +283,7 @@ func newActionsCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				a, err := c.UpdateActionItem(cmd.Context(), id, postmortem.ItemUpdate{Status: &status})
+				a, err := c.UpdateActionItem(cmd.Context(), id, client.ActionItemUpdate{Status: &status})
 				if err != nil {
 					return err
 				}
@@ -375,7 +375,7 @@ func newToilCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := c.ImportToilEntries(cmd.Context(), res, skipBad)
+			rep, err := c.ImportToilEntries(cmd.Context(), clientToilImport(res), skipBad)
 			if err != nil {
 				return err
 			}
@@ -404,7 +404,7 @@ func newToilCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return toil.WriteReport(g.stdout, r, format)
+			return toil.WriteReport(g.stdout, toilReport(r), format)
 		},
 	}
 	report.Flags().StringVar(&month, "month", "", "a calendar month, YYYY-MM")
@@ -444,9 +444,9 @@ func newToilCmd(g *globals) *cobra.Command {
 
 // importOutcome prints an import's result; bad rows without --skip-bad
 // exit 1 after listing every one.
-func (g *globals) importOutcome(rep toil.ImportReport) error {
+func (g *globals) importOutcome(rep client.ToilImportReport) error {
 	for _, b := range rep.Bad {
-		fmt.Fprintln(g.stderr, "bad:", b.String())
+		fmt.Fprintln(g.stderr, "bad:", toil.RowError(b).String())
 	}
 	if !rep.Imported {
 		fmt.Fprintf(g.stderr, "%d bad rows; nothing imported (fix them, or pass --skip-bad to import the rest)\n", len(rep.Bad))
@@ -502,7 +502,7 @@ func newOKRCmd(g *globals) *cobra.Command {
 					if k.Score != nil {
 						score = fmt.Sprintf("%.2f", *k.Score)
 					}
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Title, k.Kind, fmtValue(k.Kind, k.Current), k.Target.Text, score, trend, krState(k))
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Title, k.Kind, fmtValue(okr.Kind(k.Kind), k.Current), k.Target.Text, score, trend, krState(k))
 				}
 				tw.Flush()
 			}
@@ -535,7 +535,7 @@ func fmtValue(k okr.Kind, v *float64) string {
 
 // krState says in words where a key result stands, as the dashboard does:
 // met or not met yet when it has a score, else why it has none.
-func krState(k okr.KRStatus) string {
+func krState(k client.KeyResultStatus) string {
 	switch k.Status {
 	case "ok":
 		if k.Met {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/tandemhq/tandem"
 	"github.com/tandemhq/tandem/client"
-	"github.com/tandemhq/tandem/internal/oncall"
 )
 
 // oncallCommands are the commands for on-call schedules, overrides and
@@ -132,7 +131,7 @@ func oncallShiftsCmd(g *globals) *cobra.Command {
 	}
 	out := addOutput(cmd, "table", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]oncall.Shift, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]client.Shift, error) {
 			if schedule == "" {
 				return nil, tandem.FieldErrorf("--schedule", "required: the schedule's name")
 			}
@@ -145,7 +144,7 @@ func oncallShiftsCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			return c.Shifts(ctx, schedule, f, t)
-		}, func(w io.Writer, shifts []oncall.Shift) error {
+		}, func(w io.Writer, shifts []client.Shift) error {
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "START\tEND\tPERSON\tLAYER")
 			for _, s := range shifts {
@@ -168,9 +167,9 @@ func oncallSchedulesCmd(g *globals) *cobra.Command {
 	}
 	out := addOutput(cmd, "table", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]oncall.ScheduleView, error) {
+		return call(cmd, g, out, func(ctx context.Context, c *client.Client) ([]client.Schedule, error) {
 			return c.Schedules(ctx)
-		}, func(w io.Writer, list []oncall.ScheduleView) error {
+		}, func(w io.Writer, list []client.Schedule) error {
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SCHEDULE\tTIME ZONE\tLAYERS\tON CALL")
 			for _, s := range list {

@@ -29,7 +29,8 @@ func newOwnersCmd(g *globals) *cobra.Command {
 		if err != nil {
 			return nil, fmt.Errorf("%w (or pass --config DIR to read the config directly)", err)
 		}
-		return c.Tools(cmd.Context())
+		r, err := c.Tools(cmd.Context())
+		return ownershipRows(r), err
 	}
 	export := &cobra.Command{
 		Use:   "export",

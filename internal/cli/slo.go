@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tandemhq/tandem/client"
 	"github.com/tandemhq/tandem/internal/alerting"
 	"github.com/tandemhq/tandem/internal/config"
 	"github.com/tandemhq/tandem/internal/slo"
@@ -81,13 +82,13 @@ func newSLOStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var sts []slo.Status
+			var sts []client.SLOStatus
 			if len(args) == 1 {
 				st, err := c.SLO(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				sts = []slo.Status{st}
+				sts = []client.SLOStatus{st}
 			} else if sts, err = c.SLOs(cmd.Context(), ""); err != nil {
 				return err
 			}
@@ -110,7 +111,7 @@ func newSLOStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func sloWriteStatus(w io.Writer, s slo.Status) {
+func sloWriteStatus(w io.Writer, s client.SLOStatus) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "SLO\t%s (service %s, %s)\n", s.Name, s.Service, s.Environment)
 	fmt.Fprintf(tw, "Objective\t%s over %s (since %s)\n", sloPct(s.Objective, 3), s.Window, s.WindowStart.UTC().Format("2006-01-02 15:04"))
@@ -154,7 +155,7 @@ func sloWriteStatus(w io.Writer, s slo.Status) {
 	tw.Flush()
 }
 
-func sloAlertText(a slo.Alert) string {
+func sloAlertText(a client.SLOAlert) string {
 	if a.Firing {
 		return "FIRING (" + a.Reason + ")"
 	}

@@ -204,7 +204,7 @@ spec:
 	// Post-deploy verification reads a Prometheus SLO over exactly its
 	// windows, here ten minutes (not one of the status's burn windows):
 	// every request after the canary's deploy is slower than 500 ms.
-	dep, err := srv.Client.RecordChange(context.Background(), change.Event{Service: "payments-api", Kind: change.KindDeploy,
+	dep, err := srv.Client.RecordChange(context.Background(), client.ChangeEvent{Service: "payments-api", Kind: change.KindDeploy,
 		Version: "canary", FinishedAt: now.Add(-10 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)

@@ -371,7 +371,7 @@ func TestVerifyDeploy(t *testing.T) {
 	// checkout-api-availability: 0.1 % errors in the hour before, 5 % after.
 	ingest(t, srv.Client, "checkout-api-availability", deployAt.Add(-time.Hour), deployAt, 999, 1000, "before")
 	ingest(t, srv.Client, "checkout-api-availability", deployAt, deployAt.Add(15*time.Minute), 950, 1000, "after")
-	dep, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, Version: "2.4.0",
+	dep, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: change.KindDeploy, Version: "2.4.0",
 		StartedAt: deployAt.Add(-2 * time.Minute), FinishedAt: deployAt, Verify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +404,7 @@ func TestVerifyDeploy(t *testing.T) {
 	// The deploy asked for automatic verification too, which the
 	// background scheduler may run meanwhile: one result is the CLI's.
 	all, err := srv.Client.Gates(ctx, client.GateQuery{Kind: gate.KindVerify})
-	var rs []gate.Result
+	var rs []client.GateResult
 	for _, r := range all {
 		if r.Actor == "token:test-admin" {
 			rs = append(rs, r)
@@ -415,7 +415,7 @@ func TestVerifyDeploy(t *testing.T) {
 	}
 
 	// The same error ratio after a later deploy: no regression.
-	clean, err := srv.Client.RecordChange(ctx, change.Event{Service: "search-api", Kind: change.KindDeploy, Version: "7", FinishedAt: deployAt})
+	clean, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "search-api", Kind: change.KindDeploy, Version: "7", FinishedAt: deployAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +425,7 @@ func TestVerifyDeploy(t *testing.T) {
 		t.Fatalf("clean deploy: exit %d\n%s", code, out)
 	}
 	// No traffic at all: inconclusive, exit 2, and the deploy stays a success.
-	quiet, err := srv.Client.RecordChange(ctx, change.Event{Service: "identity-api", Kind: change.KindDeploy, FinishedAt: deployAt})
+	quiet, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "identity-api", Kind: change.KindDeploy, FinishedAt: deployAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,11 +438,11 @@ func TestVerifyDeploy(t *testing.T) {
 	}
 	// Bad requests: a backup changes nothing to verify (400), an unknown
 	// deploy is 404, a deploy in progress 409, a bad window 400 naming it.
-	mig, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindBackup, FinishedAt: deployAt})
+	mig, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: change.KindBackup, FinishedAt: deployAt})
 	if err != nil {
 		t.Fatal(err)
 	}
-	running, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, StartedAt: now.Add(-time.Minute)})
+	running, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: change.KindDeploy, StartedAt: now.Add(-time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +474,7 @@ func TestVerifyChangeKinds(t *testing.T) {
 	at := now.Add(-17 * time.Minute).Truncate(time.Minute)
 	ingest(t, srv.Client, "checkout-api-availability", at.Add(-time.Hour), at, 999, 1000, "before")
 	ingest(t, srv.Client, "checkout-api-availability", at, at.Add(15*time.Minute), 950, 1000, "after")
-	flag, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindFlag, Version: "new-cart=on", FinishedAt: at})
+	flag, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: change.KindFlag, Version: "new-cart=on", FinishedAt: at})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,7 +496,7 @@ func TestVerifyChangeKinds(t *testing.T) {
 		t.Errorf("changes: exit %d, flag line %q\n%s", code, line, out)
 	}
 	for _, kind := range []string{change.KindConfig, change.KindMigration, change.KindChaos, change.KindRollback} {
-		c, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: kind, FinishedAt: at})
+		c, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: kind, FinishedAt: at})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -504,14 +504,14 @@ func TestVerifyChangeKinds(t *testing.T) {
 			t.Errorf("%s: exit %d\n%s\n%s", kind, code, out, errOut)
 		}
 	}
-	staging, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Environment: "staging", Kind: change.KindConfig, FinishedAt: at})
+	staging, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Environment: "staging", Kind: change.KindConfig, FinishedAt: at})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if code, out, _ := run(t, srv, "verify", "change", fmt.Sprint(staging.ID)); code != 2 || !strings.Contains(out, "no SLO measured from requests in staging") {
 		t.Errorf("staging change: exit %d\n%s", code, out)
 	}
-	backup, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindBackup, FinishedAt: at})
+	backup, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: change.KindBackup, FinishedAt: at})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +531,7 @@ func TestAutomaticVerification(t *testing.T) {
 	deployAt := now.Add(-20 * time.Minute).Truncate(time.Minute)
 	ingest(t, srv.Client, "checkout-api-availability", deployAt.Add(-time.Hour), deployAt, 999, 1000, "before")
 	ingest(t, srv.Client, "checkout-api-availability", deployAt, deployAt.Add(15*time.Minute), 950, 1000, "after")
-	dep, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, FinishedAt: deployAt, Verify: true})
+	dep, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: change.KindDeploy, FinishedAt: deployAt, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,14 +541,14 @@ func TestAutomaticVerification(t *testing.T) {
 	}
 	// The same deploy again (an idempotent retry of the request) and a
 	// deploy without verify enqueue nothing more.
-	if _, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, FinishedAt: deployAt.Add(time.Second)}); err != nil {
+	if _, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: change.KindDeploy, FinishedAt: deployAt.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if jobs, _ := srv.Client.Jobs(ctx, "", gate.JobKind, 10); len(jobs) != 1 {
 		t.Fatalf("verification jobs: %+v", jobs)
 	}
 	// A deploy recorded in progress gets its job when it is finished.
-	running, err := srv.Client.RecordChange(ctx, change.Event{Service: "checkout", Kind: change.KindDeploy, StartedAt: now.Add(-2 * time.Minute), Verify: true})
+	running, err := srv.Client.RecordChange(ctx, client.ChangeEvent{Service: "checkout", Kind: change.KindDeploy, StartedAt: now.Add(-2 * time.Minute), Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -620,11 +620,11 @@ func TestGateNotification(t *testing.T) {
 		t.Errorf("verification config %+v", w)
 	}
 	ctx := context.Background()
-	if _, err := srv.Client.RecordGate(ctx, gate.Result{Kind: gate.KindSLO, Service: "checkout", Verdict: gate.Pass}); err != nil {
+	if _, err := srv.Client.RecordGate(ctx, client.GateResult{Kind: gate.KindSLO, Service: "checkout", Verdict: gate.Pass}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := srv.Client.RecordGate(ctx, gate.Result{Kind: gate.KindSLO, Service: "checkout", Verdict: gate.Fail, Message: "budget exhausted",
-		Checks: []gate.Check{{Name: "budget_remaining checkout-api-availability", Value: gate.Measured(-0.1), Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: gate.Fail}}})
+	r, err := srv.Client.RecordGate(ctx, client.GateResult{Kind: gate.KindSLO, Service: "checkout", Verdict: gate.Fail, Message: "budget exhausted",
+		Checks: []client.GateCheck{{Name: "budget_remaining checkout-api-availability", Value: gate.Measured(-0.1), Op: ">=", Threshold: 0.1, Unit: "ratio", Verdict: gate.Fail}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -365,7 +365,7 @@ var gateRows = []gateRow{
 		exits: [3]int{1, 1, 1}, message: "backup step pre-drop failed with exit code 4", ran: no},
 	{id: "mig-backup-event", gate: "migration", input: "destructive files, a recorded `backup` change event names the step",
 		setup: func(t *testing.T, fx *tableFixture) {
-			if _, err := fx.srv.Client.RecordChange(context.Background(), change.Event{Service: "checkout", Kind: change.KindBackup,
+			if _, err := fx.srv.Client.RecordChange(context.Background(), client.ChangeEvent{Service: "checkout", Kind: change.KindBackup,
 				Version: "nightly", FinishedAt: time.Now().Add(-time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
@@ -568,7 +568,7 @@ func newTableFixture(t *testing.T) *tableFixture {
 	ingest(t, c, "invoicing-availability", regression.Add(-time.Hour), regression, 999, 1000, "inv-before")
 	ingest(t, c, "invoicing-availability", regression, regression.Add(15*time.Minute), 950, 1000, "inv-bad")
 	ingest(t, c, "invoicing-availability", regression.Add(15*time.Minute), now, 999, 1000, "inv-after")
-	for name, e := range map[string]change.Event{
+	for name, e := range map[string]client.ChangeEvent{
 		"regression": {Service: "invoicing", Kind: change.KindDeploy, Version: "5.0", FinishedAt: regression},
 		"clean":      {Service: "invoicing", Kind: change.KindDeploy, Version: "5.1", FinishedAt: clean},
 		"quiet":      {Service: "identity-api", Kind: change.KindDeploy, Version: "9", FinishedAt: now.Add(-3 * time.Hour)},

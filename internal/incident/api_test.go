@@ -81,15 +81,15 @@ func TestIncidentAPI(t *testing.T) {
 	ctx := context.Background()
 	c := srv.Client
 
-	_, err := c.OpenIncident(ctx, incident.OpenInput{Title: "x", Services: []string{"chekout"}, Severity: "sev1"})
+	_, err := c.OpenIncident(ctx, client.NewIncident{Title: "x", Services: []string{"chekout"}, Severity: "sev1"})
 	appErr(t, err, tandem.EUnprocessable, "services[0]")
 	if !strings.Contains(err.Error(), "checkout") {
 		t.Fatalf("no close name in %v", err)
 	}
-	_, err = c.OpenIncident(ctx, incident.OpenInput{Title: "x", Services: []string{"checkout"}, Severity: "urgent"})
+	_, err = c.OpenIncident(ctx, client.NewIncident{Title: "x", Services: []string{"checkout"}, Severity: "urgent"})
 	appErr(t, err, tandem.EInvalid, "severity")
 
-	inc, err := c.OpenIncident(ctx, incident.OpenInput{Title: "checkout down", Services: []string{"checkout"}, Severity: "1"})
+	inc, err := c.OpenIncident(ctx, client.NewIncident{Title: "checkout down", Services: []string{"checkout"}, Severity: "1"})
 	if err != nil || inc.Severity != "sev1" || inc.Status != incident.Triggered {
 		t.Fatalf("open: %+v %v", inc, err)
 	}
@@ -224,11 +224,11 @@ func TestInboundWebhooksAPI(t *testing.T) {
 	if code, _ := post(t, hb+"nope", w, "", nil); code != 404 {
 		t.Fatalf("unknown heartbeat: %d", code)
 	}
-	mw, err := srv.Client.AddMaintenanceWindow(context.Background(), incident.Window{Service: "checkout", StartsAt: time.Now(), EndsAt: time.Now().Add(time.Hour), Reason: "db upgrade"})
+	mw, err := srv.Client.AddMaintenanceWindow(context.Background(), client.MaintenanceWindow{Service: "checkout", StartsAt: time.Now(), EndsAt: time.Now().Add(time.Hour), Reason: "db upgrade"})
 	if err != nil || mw.ID == 0 {
 		t.Fatalf("maintenance: %+v %v", mw, err)
 	}
-	_, err = srv.Client.AddMaintenanceWindow(context.Background(), incident.Window{Service: "checkout", StartsAt: time.Now(), EndsAt: time.Now().Add(-time.Hour), Reason: "x"})
+	_, err = srv.Client.AddMaintenanceWindow(context.Background(), client.MaintenanceWindow{Service: "checkout", StartsAt: time.Now(), EndsAt: time.Now().Add(-time.Hour), Reason: "x"})
 	appErr(t, err, tandem.EInvalid, "ends_at")
 	// Ending it early: the window is over, named with who ended it.
 	ended, err := srv.Client.EndMaintenanceWindow(context.Background(), mw.ID)
@@ -255,7 +255,7 @@ func TestReassignAndRespondersAPI(t *testing.T) {
 	srv, rcv := apiServer(t)
 	ctx := context.Background()
 	c := srv.Client
-	inc, err := c.OpenIncident(ctx, incident.OpenInput{Title: "checkout down", Services: []string{"checkout"}, Severity: "sev1"})
+	inc, err := c.OpenIncident(ctx, client.NewIncident{Title: "checkout down", Services: []string{"checkout"}, Severity: "sev1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestReassignAndRespondersAPI(t *testing.T) {
 		t.Fatalf("bad requests changed the incident: %+v, %d → %d timeline entries", got, len(before), len(after))
 	}
 
-	got, err := c.ReassignIncident(ctx, inc.ID, incident.Assignment{Person: "alice"})
+	got, err := c.ReassignIncident(ctx, inc.ID, client.IncidentAssignment{Person: "alice"})
 	if err != nil || got.Assignee != "alice" || got.Status != incident.Triggered {
 		t.Fatalf("reassign: %+v %v", got, err)
 	}

@@ -289,7 +289,7 @@ func TestKill9MidEscalation(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			inc, err := c.OpenIncident(ctx, incident.OpenInput{Title: "checkout down", Services: []string{"checkout"}, Severity: "sev1"})
+			inc, err := c.OpenIncident(ctx, client.NewIncident{Title: "checkout down", Services: []string{"checkout"}, Severity: "sev1"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -367,7 +367,7 @@ func TestTwoReplicas(t *testing.T) {
 			srv = b
 		}
 		c, _ := client.New(srv.url, tok)
-		if _, err := c.OpenIncident(ctx, incident.OpenInput{Title: fmt.Sprintf("outage %d", i), Services: []string{"checkout"}, Severity: "sev2"}); err != nil {
+		if _, err := c.OpenIncident(ctx, client.NewIncident{Title: fmt.Sprintf("outage %d", i), Services: []string{"checkout"}, Severity: "sev2"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -409,7 +409,7 @@ func TestClockSkewTwoReplicas(t *testing.T) {
 		}
 		c, _ := client.New(srv.url, tok)
 		before := time.Now()
-		inc, err := c.OpenIncident(ctx, incident.OpenInput{Title: fmt.Sprintf("outage %d", i), Services: []string{"checkout"}, Severity: "sev2"})
+		inc, err := c.OpenIncident(ctx, client.NewIncident{Title: fmt.Sprintf("outage %d", i), Services: []string{"checkout"}, Severity: "sev2"})
 		if err != nil {
 			t.Fatal(err)
 		}

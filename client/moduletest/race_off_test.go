@@ -1,0 +1,5 @@
+//go:build !race
+
+package moduletest_test
+
+var raceFlags []string
