@@ -32,8 +32,8 @@ import (
 
 // CheckRun is a check run as the fake stored it.
 type CheckRun struct {
-	ID          int64  `json:"-"`
-	Repo        string `json:"-"`
+	ID          int64   `json:"-"`
+	Repo        string  `json:"-"`
 	Name        string  `json:"name"`
 	HeadSHA     string  `json:"head_sha"`
 	DetailsURL  string  `json:"details_url"`
