@@ -40,6 +40,7 @@ type eventFlags struct {
 	actor, id, reason, source                                string
 	commits, labels, links                                   []string
 	verify                                                   bool
+	githubDeployment                                         int64
 }
 
 func (f *eventFlags) register(cmd *cobra.Command, withStatus bool) {
@@ -61,6 +62,7 @@ func (f *eventFlags) register(cmd *cobra.Command, withStatus bool) {
 	fl.StringArrayVar(&f.labels, "label", nil, "label (repeatable), e.g. hotfix")
 	fl.StringArrayVar(&f.links, "link", nil, "link as name=URL (repeatable), e.g. ci=https://…")
 	fl.BoolVar(&f.verify, "verify", false, "ask for post-deploy verification")
+	fl.Int64Var(&f.githubDeployment, "github-deployment-id", 0, "id of the GitHub deployment this is: verification posts a deployment status to it")
 }
 
 func (f *eventFlags) event(kind string, now time.Time) (change.Event, error) {
@@ -74,7 +76,7 @@ func (f *eventFlags) event(kind string, now time.Time) (change.Event, error) {
 func (f *eventFlags) build(kind string, now time.Time) (change.Event, error) {
 	e := change.Event{Service: f.service, Environment: f.env, Kind: kind, Version: f.version, Commit: f.commit,
 		Commits: f.commits, Status: f.status, Actor: f.actor, Source: f.source, ExternalID: f.id,
-		Labels: f.labels, Verify: f.verify, FailureReason: f.reason}
+		Labels: f.labels, Verify: f.verify, FailureReason: f.reason, GitHubDeploymentID: f.githubDeployment}
 	if e.Actor == "" {
 		e.Actor = os.Getenv("USER")
 	}
@@ -249,7 +251,7 @@ func recordFromK8s(cmd *cobra.Command, g *globals, f *eventFlags, path, format s
 		if e.Actor == "" {
 			e.Actor = fe.Actor
 		}
-		e.Commits, e.Links, e.Verify = fe.Commits, fe.Links, fe.Verify
+		e.Commits, e.Links, e.Verify, e.GitHubDeploymentID = fe.Commits, fe.Links, fe.Verify, fe.GitHubDeploymentID
 		e.Labels = append(e.Labels, fe.Labels...)
 		e.StartedAt = fe.StartedAt
 		if e.Status != change.StatusInProgress {
