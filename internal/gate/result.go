@@ -18,8 +18,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandemhq/tandem"
