@@ -234,3 +234,22 @@ func FuzzParsePrivateKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRateLimitWait: any status and rate-limit headers give a wait of 0
+// or within [1s, 1h], never a panic or a negative wait.
+func FuzzRateLimitWait(f *testing.F) {
+	f.Add(403, "60", "0", "1700000090", "secondary rate limit")
+	f.Add(429, "", "0", "99999999999999999999", "")
+	f.Add(503, "Wed, 21 Oct 2015 07:28:00 GMT", "", "", "")
+	f.Add(403, "-5", "12", "", "Resource not accessible")
+	f.Fuzz(func(t *testing.T, status int, retryAfter, remaining, reset, msg string) {
+		h := http.Header{}
+		h.Set("Retry-After", retryAfter)
+		h.Set("X-RateLimit-Remaining", remaining)
+		h.Set("X-RateLimit-Reset", reset)
+		w := github.RateLimitWait(status, h, msg, time.Unix(1_700_000_000, 0))
+		if w != 0 && (w < time.Second || w > time.Hour) {
+			t.Fatalf("wait %v for %d %q %q %q", w, status, retryAfter, remaining, reset)
+		}
+	})
+}
