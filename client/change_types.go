@@ -39,6 +39,9 @@ type ChangeEvent struct {
 	Links map[string]string `json:"links,omitempty"`
 	// Labels are free tags; "hotfix" marks an unplanned fix.
 	Labels []string `json:"labels,omitempty"`
+	// GitHubDeploymentID is the id of the GitHub deployment this change is
+	// (0: none), so verification can post a deployment status to it.
+	GitHubDeploymentID int64 `json:"github_deployment_id,omitempty"`
 	// Verify asks for post-deploy verification (the gate capability reads
 	// it and may mark the deploy failed).
 	Verify bool `json:"verify,omitempty"`

@@ -22,6 +22,12 @@ type GateResult struct {
 	ChangeID   int64     `json:"change_id,omitempty"`
 	DurationMs int64     `json:"duration_ms,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Commit is the SHA of the commit the gate ran for; a GitHub check run
+	// is posted on it.
+	Commit string `json:"commit,omitempty"`
+	// FailOpen says the gate ran with --fail-open: an inconclusive verdict
+	// let the pipeline pass.
+	FailOpen bool `json:"fail_open,omitempty"`
 }
 
 // Verification is the outcome of verifying one deploy.

@@ -104,6 +104,10 @@ type Event struct {
 	Links map[string]string `json:"links,omitempty"`
 	// Labels are free tags; "hotfix" marks an unplanned fix.
 	Labels []string `json:"labels,omitempty"`
+	// GitHubDeploymentID is the id of the GitHub deployment this change is
+	// (0: none): recorded from deployment_status webhooks or given with the
+	// API and CLI, so verification can post a deployment status to it.
+	GitHubDeploymentID int64 `json:"github_deployment_id,omitempty"`
 	// Verify asks for post-deploy verification (the gate capability reads
 	// it and may mark the deploy failed with SetStatus).
 	Verify bool `json:"verify,omitempty"`
@@ -172,6 +176,9 @@ func (e *Event) Normalize(prefix string, now time.Time) error {
 	}
 	if e.Kind == "" {
 		e.Kind = KindDeploy
+	}
+	if e.GitHubDeploymentID < 0 {
+		return tandem.FieldErrorf(f("github_deployment_id"), "want a GitHub deployment id (a positive integer), got %d", e.GitHubDeploymentID)
 	}
 	if !slices.Contains(Kinds, e.Kind) {
 		return tandem.FieldErrorf(f("kind"), "unknown kind %q: want one of %s", e.Kind, strings.Join(Kinds, ", "))

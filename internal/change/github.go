@@ -269,7 +269,7 @@ func (o GitHubOptions) deploymentStatus(p ghDeploymentStatusEvent) (GitHubResult
 	if err != nil {
 		return GitHubResult{}, err
 	}
-	if p.Deployment.ID == 0 {
+	if p.Deployment.ID <= 0 {
 		return GitHubResult{}, tandem.FieldErrorf("deployment.id", "required")
 	}
 	var status string
@@ -299,6 +299,8 @@ func (o GitHubOptions) deploymentStatus(p ghDeploymentStatusEvent) (GitHubResult
 		Source:      SourceGitHub,
 		ExternalID:  "deployment/" + p.Repository.FullName + "/" + strconv.FormatInt(p.Deployment.ID, 10),
 		Links:       map[string]string{},
+
+		GitHubDeploymentID: p.Deployment.ID,
 	}
 	if status != StatusInProgress {
 		e.FinishedAt = tval(p.DeploymentStatus.CreatedAt, p.DeploymentStatus.UpdatedAt)

@@ -67,11 +67,11 @@ func TestParseDeploymentStatus(t *testing.T) {
 	e := res.Events[0]
 	want := Event{Service: "checkout", Environment: "production", Kind: "deploy", Version: "v1.4.2",
 		Commit: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", Status: "success", Actor: "alice", Source: "github",
-		ExternalID: "deployment/example/checkout/145988746",
-		StartedAt:  time.Date(2026, 3, 1, 9, 19, 27, 0, time.UTC), FinishedAt: time.Date(2026, 3, 1, 9, 24, 31, 0, time.UTC)}
+		ExternalID: "deployment/example/checkout/145988746", GitHubDeploymentID: 145988746,
+		StartedAt: time.Date(2026, 3, 1, 9, 19, 27, 0, time.UTC), FinishedAt: time.Date(2026, 3, 1, 9, 24, 31, 0, time.UTC)}
 	if e.Service != want.Service || e.Environment != want.Environment || e.Version != want.Version || e.Commit != want.Commit ||
 		e.Status != want.Status || e.Actor != want.Actor || e.ExternalID != want.ExternalID || !e.StartedAt.Equal(want.StartedAt) ||
-		!e.FinishedAt.Equal(want.FinishedAt) || e.Links["deployment"] == "" {
+		!e.FinishedAt.Equal(want.FinishedAt) || e.Links["deployment"] == "" || e.GitHubDeploymentID != want.GitHubDeploymentID {
 		t.Errorf("event:\n got  %+v\n want %+v", e, want)
 	}
 	failed := strings.Replace(string(payload(t, "deployment_status.json")), `"state": "success"`, `"state": "failure"`, 1)

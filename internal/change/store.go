@@ -53,11 +53,11 @@ func NewStore(d *db.DB) *Store { return &Store{db: d} }
 func (s *Store) DB() *db.DB { return s.db }
 
 const eventColumns = `id, service, environment, kind, version, commit_sha, commits, started_at, finished_at,
-status, actor, source, external_id, links, labels, verify, failure_reason, created_at, updated_at`
+status, actor, source, external_id, links, labels, verify, failure_reason, created_at, updated_at, github_deployment_id`
 
 const insertEvent = `INSERT INTO change_events (service, environment, kind, version, commit_sha, commits, started_at, finished_at, at,
-status, actor, source, external_id, links, labels, verify, failure_reason, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+status, actor, source, external_id, links, labels, verify, failure_reason, created_at, updated_at, github_deployment_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source, external_id) WHERE external_id <> '' DO NOTHING
 RETURNING id`
 
@@ -163,7 +163,7 @@ func eventArgs(e *Event, nowMs int64) []any {
 	labels, _ := json.Marshal(nonNil(e.Labels))
 	return []any{e.Service, e.Environment, e.Kind, e.Version, e.Commit, string(commits),
 		db.Millis(e.StartedAt), db.Millis(e.FinishedAt), db.Millis(e.At()), e.Status, e.Actor, e.Source, e.ExternalID,
-		string(links), string(labels), e.Verify, e.FailureReason, nowMs, nowMs}
+		string(links), string(labels), e.Verify, e.FailureReason, nowMs, nowMs, e.GitHubDeploymentID}
 }
 
 // insertMany inserts events with multi-row statements (PostgreSQL, where a
@@ -172,12 +172,12 @@ func eventArgs(e *Event, nowMs int64) []any {
 // duplicates are absent, and are read back by their key afterwards.
 func insertMany(ctx context.Context, tx *db.Tx, evs []Event, nowMs int64) error {
 	const chunk = 200
-	head, tail, _ := strings.Cut(insertEvent, "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	head, tail, _ := strings.Cut(insertEvent, "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	tail = strings.Replace(tail, "RETURNING id", "RETURNING id, source, external_id", 1)
-	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for lo := 0; lo < len(evs); lo += chunk {
 		part := evs[lo:min(lo+chunk, len(evs))]
-		args := make([]any, 0, len(part)*19)
+		args := make([]any, 0, len(part)*20)
 		for i := range part {
 			args = append(args, eventArgs(&part[i], nowMs)...)
 		}
@@ -457,7 +457,7 @@ func scanEvents(rows *sql.Rows) ([]Event, error) {
 			started, finished, created, upd int64
 		)
 		if err := rows.Scan(&e.ID, &e.Service, &e.Environment, &e.Kind, &e.Version, &e.Commit, &commits, &started, &finished,
-			&e.Status, &e.Actor, &e.Source, &e.ExternalID, &links, &labels, &e.Verify, &e.FailureReason, &created, &upd); err != nil {
+			&e.Status, &e.Actor, &e.Source, &e.ExternalID, &links, &labels, &e.Verify, &e.FailureReason, &created, &upd, &e.GitHubDeploymentID); err != nil {
 			return nil, fmt.Errorf("scan change event: %w", err)
 		}
 		e.StartedAt, e.FinishedAt, e.CreatedAt, e.UpdatedAt = db.Time(started), db.Time(finished), db.Time(created), db.Time(upd)
@@ -629,7 +629,7 @@ func (s *Store) EachEvent(ctx context.Context, f Filter, fn func(Event) error) e
 			started, finished, created, upd int64
 		)
 		if err := rows.Scan(&e.ID, &e.Service, &e.Environment, &e.Kind, &e.Version, &e.Commit, &commits, &started, &finished,
-			&e.Status, &e.Actor, &e.Source, &e.ExternalID, &links, &labels, &e.Verify, &e.FailureReason, &created, &upd); err != nil {
+			&e.Status, &e.Actor, &e.Source, &e.ExternalID, &links, &labels, &e.Verify, &e.FailureReason, &created, &upd, &e.GitHubDeploymentID); err != nil {
 			return fmt.Errorf("scan change event: %w", err)
 		}
 		e.StartedAt, e.FinishedAt, e.CreatedAt, e.UpdatedAt = db.Time(started), db.Time(finished), db.Time(created), db.Time(upd)

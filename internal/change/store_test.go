@@ -206,3 +206,31 @@ func TestApply(t *testing.T) {
 		}
 	})
 }
+
+// A deploy keeps the GitHub deployment it came from, through the single
+// and the multi-row insert; a negative id is refused.
+func TestGitHubDeploymentID(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := NewStore(d)
+		got, err := s.Record(ctx, []Event{{Service: "checkout", FinishedAt: t0, GitHubDeploymentID: 145988746}}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, err := s.Record(ctx, []Event{{Service: "checkout", FinishedAt: t0, ExternalID: "a", GitHubDeploymentID: 7},
+			{Service: "checkout", FinishedAt: t0, ExternalID: "b"}}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[int64]int64{got[0].ID: 145988746, batch[0].ID: 7, batch[1].ID: 0} {
+			e, err := s.Get(ctx, id)
+			if err != nil || e.GitHubDeploymentID != want {
+				t.Errorf("event %d: github_deployment_id %d, %v; want %d", id, e.GitHubDeploymentID, err, want)
+			}
+		}
+		var te *tandem.Error
+		if _, err := s.Record(ctx, []Event{{Service: "checkout", FinishedAt: t0, GitHubDeploymentID: -1}}, t0); !errors.As(err, &te) || te.Field != "github_deployment_id" {
+			t.Errorf("negative id: %v", err)
+		}
+	})
+}

@@ -39,6 +39,7 @@ type eventFlags struct {
 	actor, id, reason, source                                string
 	commits, labels, links                                   []string
 	verify                                                   bool
+	githubDeployment                                         int64
 }
 
 func (f *eventFlags) register(cmd *cobra.Command, withStatus bool) {
@@ -60,6 +61,7 @@ func (f *eventFlags) register(cmd *cobra.Command, withStatus bool) {
 	fl.StringArrayVar(&f.labels, "label", nil, "label (repeatable), e.g. hotfix")
 	fl.StringArrayVar(&f.links, "link", nil, "link as name=URL (repeatable), e.g. ci=https://…")
 	fl.BoolVar(&f.verify, "verify", false, "ask for post-deploy verification")
+	fl.Int64Var(&f.githubDeployment, "github-deployment-id", 0, "id of the GitHub deployment this is: verification posts a deployment status to it")
 }
 
 func (f *eventFlags) event(kind string, now time.Time) (client.ChangeEvent, error) {
@@ -73,7 +75,7 @@ func (f *eventFlags) event(kind string, now time.Time) (client.ChangeEvent, erro
 func (f *eventFlags) build(kind string, now time.Time) (client.ChangeEvent, error) {
 	e := client.ChangeEvent{Service: f.service, Environment: f.env, Kind: kind, Version: f.version, Commit: f.commit,
 		Commits: f.commits, Status: f.status, Actor: f.actor, Source: f.source, ExternalID: f.id,
-		Labels: f.labels, Verify: f.verify, FailureReason: f.reason}
+		Labels: f.labels, Verify: f.verify, FailureReason: f.reason, GitHubDeploymentID: f.githubDeployment}
 	if e.Actor == "" {
 		e.Actor = os.Getenv("USER")
 	}
@@ -248,7 +250,7 @@ func recordFromK8s(cmd *cobra.Command, g *globals, f *eventFlags, path, format s
 		if e.Actor == "" {
 			e.Actor = fe.Actor
 		}
-		e.Commits, e.Links, e.Verify = fe.Commits, fe.Links, fe.Verify
+		e.Commits, e.Links, e.Verify, e.GitHubDeploymentID = fe.Commits, fe.Links, fe.Verify, fe.GitHubDeploymentID
 		e.Labels = append(e.Labels, fe.Labels...)
 		e.StartedAt = fe.StartedAt
 		if e.Status != change.StatusInProgress {

@@ -71,7 +71,7 @@ func TestDeployCommands(t *testing.T) {
 	// The same --id twice stores one deploy.
 	for i, want := range []string{"recorded deploy", "already recorded deploy"} {
 		code, out, errOut := runCLI(t, append([]string{"deploy", "record", "--service", "search-api", "--version", "2.0.0",
-			"--commit", "abcdef1", "--id", "ci-42", "--label", "hotfix"}, conn...)...)
+			"--commit", "abcdef1", "--id", "ci-42", "--label", "hotfix", "--github-deployment-id", "145988746"}, conn...)...)
 		if code != 0 || !strings.HasPrefix(out, want) {
 			t.Fatalf("record %d: %d %q %q", i+1, code, out, errOut)
 		}
@@ -80,6 +80,9 @@ func TestDeployCommands(t *testing.T) {
 	var evs []map[string]any
 	if json.Unmarshal([]byte(out), &evs); code != 0 || len(evs) != 1 {
 		t.Fatalf("changes: %d %s", code, out)
+	}
+	if id, _ := evs[0]["github_deployment_id"].(float64); id != 145988746 {
+		t.Errorf("github_deployment_id = %v, want 145988746", evs[0]["github_deployment_id"])
 	}
 	// Bad input: unknown service with close names, exit 1.
 	code, _, errOut := runCLI(t, append([]string{"deploy", "record", "--service", "serch-api"}, conn...)...)

@@ -62,6 +62,7 @@ type gateFlags struct {
 	failOpen, failClosed bool
 	format               string
 	onFail               string
+	commit               string
 }
 
 func (f *gateFlags) add(fl *pflag.FlagSet) {
@@ -69,6 +70,24 @@ func (f *gateFlags) add(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.failOpen, "fail-open", false, "pass (exit 0, with a warning) when the gate cannot read its data")
 	fl.BoolVar(&f.failClosed, "fail-closed", false, "exit 2 when the gate cannot read its data (the default)")
 	fl.StringVar(&f.format, "format", "text", "output: text or json")
+}
+
+// addCommit adds --commit to a gate whose result is recorded by the CLI
+// (the SLO and migration gates; verification reports on the change's
+// commit).
+func (f *gateFlags) addCommit(fl *pflag.FlagSet) {
+	fl.StringVar(&f.commit, "commit", ciCommit(), "SHA of the commit gated, where a GitHub check run reports the result (default $GITHUB_SHA, $CI_COMMIT_SHA)")
+}
+
+// ciCommit is the commit a CI run builds, from the variables GitHub
+// Actions and GitLab CI set.
+func ciCommit() string {
+	for _, k := range []string{"GITHUB_SHA", "CI_COMMIT_SHA"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (f *gateFlags) check() error {
@@ -284,6 +303,7 @@ server is configured. docs/gates.md has the table of every case.`,
 	})
 	fl := cmd.Flags()
 	f.gateFlags.add(fl)
+	f.gateFlags.addCommit(fl)
 	fl.StringVar(&f.service, "service", "", "service whose SLOs are checked (required with a tandem server)")
 	fl.StringArrayVar(&f.slos, "slo", nil, "check only this SLO (repeatable; default every SLO of the service in --env)")
 	fl.StringVar(&f.env, "env", "production", "environment whose SLOs are checked")
@@ -397,7 +417,7 @@ func runSLOGate(ctx context.Context, g *globals, f *sloGateFlags, changed func(s
 	// it against, and its message says all there is.
 	if c != nil && !o.Closed {
 		res, err := c.RecordGate(cctx, client.GateResult{Kind: gate.KindSLO, Service: f.service, Target: target, Verdict: rep.Verdict,
-			Message: rep.Message, Checks: rep.Checks, Source: ciSource()})
+			Message: rep.Message, Checks: rep.Checks, Source: ciSource(), Commit: f.commit, FailOpen: f.failOpen})
 		if err != nil {
 			fmt.Fprintln(g.stderr, "tandem: gate result not recorded:", errorText(err))
 		} else {
@@ -530,6 +550,7 @@ migration's window. docs/gates.md has the table of every case.`,
 	})
 	fl := cmd.Flags()
 	f.gateFlags.add(fl)
+	f.gateFlags.addCommit(fl)
 	fl.StringVar(&f.service, "service", "", "service the migration belongs to (change event, audit log, and the SLOs checked after a destructive migration)")
 	fl.StringArrayVar(&f.sloServices, "slo-service", nil, "service whose latency and error SLOs are checked after a destructive migration (repeatable; default --service)")
 	fl.StringVar(&f.env, "env", "production", "environment")
@@ -919,7 +940,7 @@ func (f *migrationGateFlags) endMigration(ctx context.Context, g *globals, c *cl
 		}
 		rep.ChangeID = changeID
 		r := client.GateResult{Kind: gate.KindMigration, Service: f.service, Target: rep.Command, Verdict: rep.Verdict, Message: rep.Message,
-			Checks: rep.Checks, ChangeID: changeID, Source: ciSource()}
+			Checks: rep.Checks, ChangeID: changeID, Source: ciSource(), Commit: f.commit, FailOpen: f.failOpen}
 		if res != nil {
 			r.DurationMs = res.Duration.Milliseconds()
 		}

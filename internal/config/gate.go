@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -30,6 +32,9 @@ import (
 //	    max_error_ratio_increase: 0.005
 //	    max_latency_increase: 0.2
 //	    max_burn_rate: 10
+//	  github:                       # results as check runs and deployment statuses
+//	    token_env: TANDEM_GITHUB_TOKEN   # or token_file, or app:
+//	    # app: {id: "12345", installation_id: 67890, private_key_file: /etc/tandem/github-app.pem}
 //
 // The key may appear in one document only.
 type GateSection struct {
@@ -46,6 +51,48 @@ type GatesSpec struct {
 	// Verification holds the defaults of post-deploy verification;
 	// tandem verify deploy --window and --baseline override them.
 	Verification *VerificationSpec `yaml:"verification"`
+	// GitHub posts every gate result of a service with a GitHub repository
+	// as a check run on its commit, and verification results of deploys
+	// recorded with a GitHub deployment id as deployment statuses. The
+	// repository of a service is its catalog repository URL or its entry
+	// in github.repositories.
+	GitHub *GateGitHubSpec `yaml:"github"`
+}
+
+// GateGitHubSpec is gates.github as written. Give one of token_env,
+// token_file and app.
+type GateGitHubSpec struct {
+	// APIURL is the GitHub API root, an http(s) URL: https://HOST/api/v3
+	// for GitHub Enterprise Server (default https://api.github.com).
+	APIURL string `yaml:"api_url"`
+	// TokenEnv names the environment variable holding a GitHub token, read
+	// at each call. Check runs can only be written with a GitHub App's
+	// installation token (such as an Actions GITHUB_TOKEN); prefer app.
+	TokenEnv string `yaml:"token_env"`
+	// TokenFile is a file path holding the token instead, read at each call
+	// (a mounted secret that may be rotated).
+	TokenFile string `yaml:"token_file"`
+	// App authenticates as a GitHub App installation with checks and
+	// deployments write permission.
+	App *GitHubAppSpec `yaml:"app"`
+	// CheckRuns posts gate results as check runs (default true).
+	CheckRuns *bool `yaml:"check_runs"`
+	// DeploymentStatuses posts verification results as deployment
+	// statuses (default true).
+	DeploymentStatuses *bool `yaml:"deployment_statuses"`
+}
+
+// GitHubAppSpec is gates.github.app as written.
+type GitHubAppSpec struct {
+	// ID is the app's id or client id, the iss of the JWT tandem signs
+	// (required).
+	ID string `yaml:"id"`
+	// InstallationID is the id of the app's installation on the
+	// repositories' account (required).
+	InstallationID int64 `yaml:"installation_id"`
+	// PrivateKeyFile is a file path holding the app's private key as
+	// GitHub gives it (PEM), read when tandem starts or reloads (required).
+	PrivateKeyFile string `yaml:"private_key_file"`
 }
 
 // GateChannelSpec is one notification channel as written.
@@ -100,8 +147,21 @@ type GateConfig struct {
 	// Verification holds the verification defaults (DefaultVerifyOptions
 	// where not set).
 	Verification gate.VerifyOptions
+	// GitHub is how results reach GitHub (nil: they do not).
+	GitHub *GateGitHub
 
 	pending *gateNodes
+}
+
+// GateGitHub is the validated gates.github: a token from TokenEnv or
+// TokenFile, or the App (AppID set).
+type GateGitHub struct {
+	APIURL                        string
+	TokenEnv, TokenFile           string
+	AppID                         string
+	InstallationID                int64
+	PrivateKeyFile                string
+	CheckRuns, DeploymentStatuses bool
 }
 
 // GateChannel is one validated notification channel.
@@ -193,5 +253,50 @@ func (l *loader) buildGate() {
 		num("max_latency_increase", v.MaxLatencyIncrease, 0, 100, &out.Verification.MaxLatencyIncrease)
 		num("max_burn_rate", v.MaxBurnRate, 0, 1e6, &out.Verification.MaxBurnRate)
 	}
+	if gh := st.spec.GitHub; gh != nil {
+		out.GitHub = l.buildGateGitHub(f, at(n, "github"), gh)
+	}
 	l.cfg.Gate = out
+}
+
+// buildGateGitHub validates gates.github.
+func (l *loader) buildGateGitHub(f string, n *yaml.Node, gh *GateGitHubSpec) *GateGitHub {
+	out := &GateGitHub{APIURL: strings.TrimRight(gh.APIURL, "/"), TokenEnv: gh.TokenEnv, TokenFile: gh.TokenFile, CheckRuns: true, DeploymentStatuses: true}
+	if gh.CheckRuns != nil {
+		out.CheckRuns = *gh.CheckRuns
+	}
+	if gh.DeploymentStatuses != nil {
+		out.DeploymentStatuses = *gh.DeploymentStatuses
+	}
+	if out.APIURL != "" {
+		if u, err := url.Parse(out.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.errAt(f, n, "api_url", "gates.github.api_url", "want an http(s) URL, got %q", gh.APIURL)
+		}
+	}
+	given := 0
+	for _, set := range []bool{gh.TokenEnv != "", gh.TokenFile != "", gh.App != nil} {
+		if set {
+			given++
+		}
+	}
+	if given != 1 {
+		l.errAt(f, n, "", "gates.github", "set one of token_env, token_file and app")
+	}
+	if gh.TokenEnv != "" && !envNameRe.MatchString(gh.TokenEnv) {
+		l.errAt(f, n, "token_env", "gates.github.token_env", "want an environment variable name, got %q", gh.TokenEnv)
+	}
+	if a := gh.App; a != nil {
+		an := at(n, "app")
+		if strings.TrimSpace(a.ID) == "" {
+			l.errAt(f, an, "id", "gates.github.app.id", "required: the app's id or client id")
+		}
+		if a.InstallationID <= 0 {
+			l.errAt(f, an, "installation_id", "gates.github.app.installation_id", "required: a positive installation id")
+		}
+		if a.PrivateKeyFile == "" {
+			l.errAt(f, an, "private_key_file", "gates.github.app.private_key_file", "required: the app's private key (PEM)")
+		}
+		out.AppID, out.InstallationID, out.PrivateKeyFile = strings.TrimSpace(a.ID), a.InstallationID, a.PrivateKeyFile
+	}
+	return out
 }

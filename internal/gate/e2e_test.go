@@ -206,7 +206,7 @@ func TestSLOGate(t *testing.T) {
 	if code != 2 || !strings.Contains(out, `"verdict": "inconclusive"`) || !strings.Contains(out, `"exit_code": 2`) {
 		t.Fatalf("no data: exit %d\n%s", code, out)
 	}
-	code, out, _ = run(t, srv, "gate", "slo", "--service", "search-api", "--fail-open")
+	code, out, _ = run(t, srv, "gate", "slo", "--service", "search-api", "--fail-open", "--commit", headSHA)
 	if code != 0 || !strings.Contains(out, "WARNING: the gate could not evaluate") {
 		t.Fatalf("fail-open: exit %d\n%s", code, out)
 	}
@@ -222,6 +222,11 @@ func TestSLOGate(t *testing.T) {
 	}
 	if rs[2].Actor != "token:test-admin" || len(rs[2].Checks) == 0 {
 		t.Errorf("recorded %+v", rs[2])
+	}
+	// The gate run with --fail-open and --commit records both, for the
+	// GitHub check run (neutral, on that commit).
+	if !rs[0].FailOpen || rs[0].Commit != headSHA || rs[1].FailOpen {
+		t.Errorf("fail_open/commit recorded %v %q, then %v", rs[0].FailOpen, rs[0].Commit, rs[1].FailOpen)
 	}
 	// A misspelt filter of the audit log is a 400, not an empty log.
 	for _, q := range []client.GateQuery{{Kind: "slos"}, {Verdict: "failed"}} {

@@ -16,8 +16,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandemhq/tandem"
@@ -137,7 +139,16 @@ type Result struct {
 	ChangeID   int64     `json:"change_id,omitempty"`
 	DurationMs int64     `json:"duration_ms,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Commit is the SHA of the commit the gate ran for (a CI run's
+	// GITHUB_SHA); a GitHub check run is posted on it. Without it, a result
+	// of a change (ChangeID) is reported on the change's commit.
+	Commit string `json:"commit,omitempty"`
+	// FailOpen says the gate ran with --fail-open: an inconclusive verdict
+	// let the pipeline pass. Without it an inconclusive gate failed closed.
+	FailOpen bool `json:"fail_open,omitempty"`
 }
+
+var commitRe = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
 
 // Normalize checks a result before it is stored; errors are *tandem.Error
 // naming the field.
@@ -173,20 +184,46 @@ func (r *Result) Normalize() error {
 	if r.Checks == nil {
 		r.Checks = []Check{}
 	}
+	if r.Commit != "" && !commitRe.MatchString(r.Commit) {
+		return tandem.FieldErrorf("commit", "want a git SHA (7 to 64 hex digits), got %q", clipText(r.Commit, 80))
+	}
+	r.Commit = strings.ToLower(r.Commit)
 	if r.DurationMs < 0 || r.ChangeID < 0 {
 		return tandem.FieldErrorf("duration_ms", "must not be negative")
 	}
 	return nil
 }
 
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 // Store keeps gate results.
-type Store struct{ db *db.DB }
+type Store struct {
+	db *db.DB
+
+	mu       sync.RWMutex
+	recorded []func(ctx context.Context, tx *db.Tx, r Result) error
+}
 
 // NewStore returns a store on d.
 func NewStore(d *db.DB) *Store { return &Store{db: d} }
 
+// OnRecorded adds fn to what runs, in the transaction that stores it, for
+// every result recorded (whatever its verdict, from any caller: the API,
+// verification). An error from fn stores nothing, so a job fn enqueues
+// commits with its result or not at all.
+func (s *Store) OnRecorded(fn func(ctx context.Context, tx *db.Tx, r Result) error) {
+	s.mu.Lock()
+	s.recorded = append(s.recorded, fn)
+	s.mu.Unlock()
+}
+
 // Record stores a result (after Normalize) with CreatedAt now and returns it
-// with its id.
+// with its id; the OnRecorded hooks run in its transaction.
 func (s *Store) Record(ctx context.Context, r Result, now time.Time) (Result, error) {
 	return s.RecordThen(ctx, r, now, nil)
 }
@@ -200,12 +237,23 @@ func (s *Store) RecordThen(ctx context.Context, r Result, now time.Time, onFail 
 	}
 	checks, _ := json.Marshal(r.Checks)
 	r.CreatedAt = db.Time(db.Millis(now))
+	s.mu.RLock()
+	hooks := s.recorded
+	s.mu.RUnlock()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO gate_results (kind, service, target, verdict, message, checks, actor, source, change_id, duration_ms, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			r.Kind, r.Service, r.Target, r.Verdict, r.Message, string(checks), r.Actor, r.Source, r.ChangeID, r.DurationMs, db.Millis(now)).Scan(&r.ID)
-		if err != nil || r.Verdict != Fail || onFail == nil {
+		err := tx.QueryRow(ctx, `INSERT INTO gate_results (kind, service, target, verdict, message, checks, actor, source, change_id, duration_ms, created_at, commit_sha, fail_open)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			r.Kind, r.Service, r.Target, r.Verdict, r.Message, string(checks), r.Actor, r.Source, r.ChangeID, r.DurationMs, db.Millis(now), r.Commit, r.FailOpen).Scan(&r.ID)
+		if err != nil {
 			return err
+		}
+		for _, fn := range hooks {
+			if err := fn(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		if r.Verdict != Fail || onFail == nil {
+			return nil
 		}
 		return onFail(ctx, tx, r)
 	})
@@ -214,6 +262,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 	}
 	return r, nil
 }
+
+const resultColumns = `id, kind, service, target, verdict, message, checks, actor, source, change_id, duration_ms, created_at, commit_sha, fail_open`
 
 // Filter selects results for List; zero fields select everything.
 type Filter struct {
@@ -228,7 +278,7 @@ type Filter struct {
 
 // List returns the results matching f, newest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Result, error) {
-	q := `SELECT id, kind, service, target, verdict, message, checks, actor, source, change_id, duration_ms, created_at FROM gate_results WHERE 1=1`
+	q := `SELECT ` + resultColumns + ` FROM gate_results WHERE 1=1`
 	var args []any
 	add := func(cond string, v any) { q += " AND " + cond; args = append(args, v) }
 	if f.Service != "" {
@@ -262,7 +312,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Result, error) {
 		var r Result
 		var checks string
 		var created int64
-		if err := rows.Scan(&r.ID, &r.Kind, &r.Service, &r.Target, &r.Verdict, &r.Message, &checks, &r.Actor, &r.Source, &r.ChangeID, &r.DurationMs, &created); err != nil {
+		if err := rows.Scan(&r.ID, &r.Kind, &r.Service, &r.Target, &r.Verdict, &r.Message, &checks, &r.Actor, &r.Source, &r.ChangeID, &r.DurationMs, &created, &r.Commit, &r.FailOpen); err != nil {
 			return nil, fmt.Errorf("list gate results: %w", err)
 		}
 		r.CreatedAt = db.Time(created)
@@ -279,8 +329,8 @@ func (s *Store) Get(ctx context.Context, id int64) (Result, error) {
 	var r Result
 	var checks string
 	var created int64
-	err := s.db.QueryRow(ctx, `SELECT id, kind, service, target, verdict, message, checks, actor, source, change_id, duration_ms, created_at FROM gate_results WHERE id = ?`, id).
-		Scan(&r.ID, &r.Kind, &r.Service, &r.Target, &r.Verdict, &r.Message, &checks, &r.Actor, &r.Source, &r.ChangeID, &r.DurationMs, &created)
+	err := s.db.QueryRow(ctx, `SELECT `+resultColumns+` FROM gate_results WHERE id = ?`, id).
+		Scan(&r.ID, &r.Kind, &r.Service, &r.Target, &r.Verdict, &r.Message, &checks, &r.Actor, &r.Source, &r.ChangeID, &r.DurationMs, &created, &r.Commit, &r.FailOpen)
 	if err == sql.ErrNoRows {
 		return Result{}, tandem.Errorf(tandem.ENotFound, "no gate result with id %d", id)
 	}

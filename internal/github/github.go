@@ -1,7 +1,9 @@
 // Package github is the part of the GitHub REST API client tandem needs:
 // requests with the headers GitHub documents, errors that say whether a
-// retry may help, and Link-header paging. The postmortem capability
-// creates and finds issues with it; toil imports labelled issues.
+// retry may help and when (Retry-After, x-ratelimit-reset), Link-header
+// paging, and GitHub App installation tokens. The postmortem capability
+// creates and finds issues with it; toil imports labelled issues; the gate
+// capability posts check runs and deployment statuses (checks.go).
 package github
 
 import (
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,18 +36,42 @@ type Client struct {
 	// Token is sent as "Authorization: Bearer <token>"; empty calls
 	// anonymously (public repositories only).
 	Token string
+	// Auth, when set, gives the token of each call instead of Token (a
+	// GitHub App installation, a token read from a file).
+	Auth TokenSource
 	// HTTP is the client to use (default: one with a 30 s timeout).
 	HTTP *http.Client
+	// Now reads the clock for x-ratelimit-reset (default time.Now).
+	Now func() time.Time
+}
+
+// TokenSource gives the token a call is authorised with. Its errors are
+// returned by Client.Do as they are (an *Error says whether a retry may
+// help).
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
 }
 
 // Error is a failed call. Status is 0 when no answer came. Retryable says
 // whether trying again later may succeed: network errors, 5xx, 429 and
-// rate-limited 403s.
+// rate-limited 403s. Wait is how long GitHub asked the caller to hold off
+// (Retry-After, or until x-ratelimit-reset when no request is left; a
+// secondary rate limit without either waits a minute, as GitHub's
+// documentation asks).
 type Error struct {
 	Status    int
 	Message   string
 	Retryable bool
+	Wait      time.Duration
 }
+
+// RetryAfter is Wait: with it, the engine requeues a job for when GitHub
+// allows the next request (engine.Deferral).
+func (e *Error) RetryAfter() time.Duration { return e.Wait }
+
+// Attempted is true when GitHub answered: a rate-limited retry spends an
+// attempt, so a limit that never lifts cannot keep a job alive forever.
+func (e *Error) Attempted() bool { return e.Status != 0 }
 
 func (e *Error) Error() string {
 	if e.Status == 0 {
@@ -94,8 +121,14 @@ func (c *Client) Do(ctx context.Context, method, u string, body, out any) (http.
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+	token := c.Token
+	if c.Auth != nil {
+		if token, err = c.Auth.Token(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -121,9 +154,13 @@ func (c *Client) Do(ctx context.Context, method, u string, body, out any) (http.
 		if m.Message == "" {
 			m.Message = http.StatusText(resp.StatusCode)
 		}
-		retry := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests ||
-			(resp.StatusCode == http.StatusForbidden && resp.Header.Get("X-RateLimit-Remaining") == "0")
-		return nil, &Error{Status: resp.StatusCode, Message: m.Message, Retryable: retry}
+		now := time.Now
+		if c.Now != nil {
+			now = c.Now
+		}
+		wait := RateLimitWait(resp.StatusCode, resp.Header, m.Message, now())
+		retry := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || wait > 0
+		return nil, &Error{Status: resp.StatusCode, Message: m.Message, Retryable: retry, Wait: wait}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -131,6 +168,45 @@ func (c *Client) Do(ctx context.Context, method, u string, body, out any) (http.
 		}
 	}
 	return resp.Header, nil
+}
+
+// maxWait bounds a wait GitHub asks for (the primary limit resets within
+// the hour).
+const maxWait = time.Hour
+
+// RateLimitWait is how long an answer of status with headers h and error
+// message msg asks the caller to wait before the next request, or 0 when it
+// is not a rate limit. GitHub documents: a Retry-After header gives the
+// seconds to wait; with x-ratelimit-remaining 0, wait until
+// x-ratelimit-reset (UTC epoch seconds); a secondary rate limit (a 403 or
+// 429) without either waits at least one minute. The answer lies in [1s,
+// 1h].
+func RateLimitWait(status int, h http.Header, msg string, now time.Time) time.Duration {
+	switch {
+	case status == http.StatusForbidden || status == http.StatusTooManyRequests:
+	case status >= 500 && h.Get("Retry-After") != "":
+	default:
+		return 0
+	}
+	clamp := func(d time.Duration) time.Duration { return min(max(d, time.Second), maxWait) }
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			return clamp(time.Duration(min(n, int64(maxWait/time.Second))) * time.Second)
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return clamp(t.Sub(now))
+		}
+	}
+	if h.Get("X-RateLimit-Remaining") == "0" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64); err == nil && n > 0 && n < 1<<40 {
+			return clamp(time.Unix(n, 0).Sub(now))
+		}
+		return time.Minute
+	}
+	if strings.Contains(strings.ToLower(msg), "rate limit") {
+		return time.Minute
+	}
+	return 0
 }
 
 var nextLink = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="next"`)
