@@ -57,6 +57,14 @@ func newOTLPMetrics(reg prometheus.Registerer) (*otlpMetrics, error) {
 			Help: "OTLP data points that fed no SLO, by reason (no_slo, no_match, unsupported_type, non_monotonic, temporality, no_value, out_of_range, bad_value, malformed, unit, not_histogram).",
 		}, []string{"reason"}),
 	}
+	// Every outcome and reason is exported from the start (at 0), so a
+	// rate() over them is defined before the first point arrives.
+	for _, o := range []string{"applied", "baseline", "stale", "duplicate"} {
+		m.points.WithLabelValues(o)
+	}
+	for reason := range sli.DropReasons {
+		m.dropped.WithLabelValues(reason)
+	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.points, m.dropped} {
 			if err := reg.Register(c); err != nil {
